@@ -1,0 +1,34 @@
+// Package filesystem is the embedded default storage.Backend: objects are
+// files in a local folder, so Kluis runs with no set-up at all.
+//
+// # Layout
+//
+// Under the root folder:
+//
+//	objects/<key>          one file per object: a small binary header
+//	                       (ETag, content type, modification time, user
+//	                       metadata) followed by the body, byte-exact
+//	objects/<level>/\marker the marker object of a key ending in "/"; keys
+//	                       never hold a backslash, so no key can name it
+//	tmp/                   bodies being written
+//	locks/00 .. locks/ff   lock files, one per stripe of keys
+//
+// # Guarantees
+//
+// A Put streams the body into a temporary file, fsyncs it, then renames it
+// over the object and fsyncs the folder: a reader sees the old object or the
+// new one, never part of one, and a crash (even SIGKILL or power loss after
+// the rename) leaves no partial object visible. Header and body live in one
+// file, so metadata can never disagree with content, and ETags and metadata
+// survive restarts.
+//
+// Every write takes an exclusive lock on its key's stripe: an in-process
+// mutex and flock(2) on the stripe's lock file, so conditional writes are
+// atomic also between several Kluis processes sharing the folder (on a local
+// file system; flock over NFS is not relied upon).
+//
+// Deleting the last object below a level removes the emptied folders, so
+// levels vanish as they do in S3.
+//
+// It imports only the standard library and storage.
+package filesystem

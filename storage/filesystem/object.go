@@ -1,0 +1,491 @@
+package filesystem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"path/filepath"
+
+	"github.com/weconomics/kluis/storage"
+)
+
+// readSize is how much of an object file one read takes at first: the whole
+// header and, for small objects, the whole body, in one system call.
+const readSize = 4096
+
+// copySize is the buffer with which Put copies a body to its file.
+const copySize = 64 << 10
+
+// Get opens the object's file and returns a reader over its body. Small
+// bodies are read whole with the header and the file closed at once.
+func (b *Backend) Get(ctx context.Context, key string, o storage.GetOptions) (io.ReadCloser, storage.Info, error) {
+	if err := storage.ValidateKey(key); err != nil {
+		return nil, storage.Info{}, fmt.Errorf("filesystem: get: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, storage.Info{}, err
+	}
+	f, err := os.Open(b.path(key))
+	if err != nil {
+		return nil, storage.Info{}, wrap("get", key, err)
+	}
+	head, err := b.readHead(f, key)
+	if err != nil {
+		f.Close()
+		return nil, storage.Info{}, err
+	}
+	off, n := int64(0), head.info.Size
+	if o.Range != nil {
+		if off, n, err = o.Range.Resolve(head.info.Size); err != nil {
+			f.Close()
+			b.putBuf(head.buf)
+			return nil, storage.Info{}, fmt.Errorf("filesystem: get %s: %w", key, err)
+		}
+	}
+	body := head.buf[head.hlen:head.n]
+	if head.whole {
+		f.Close()
+		return &bufReader{b: b, buf: head.buf, rest: body[off : off+n]}, head.info, nil
+	}
+	r := &fileReader{b: b, f: f, buf: head.buf, remaining: n}
+	if off < int64(len(body)) {
+		r.pending = body[off:min(int64(len(body)), off+n)]
+	} else if _, err := f.Seek(int64(head.hlen)+off, io.SeekStart); err != nil {
+		r.Close()
+		return nil, storage.Info{}, wrap("get", key, err)
+	}
+	return r, head.info, nil
+}
+
+// Stat reads the object's header.
+func (b *Backend) Stat(ctx context.Context, key string) (storage.Info, error) {
+	if err := storage.ValidateKey(key); err != nil {
+		return storage.Info{}, fmt.Errorf("filesystem: stat: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return storage.Info{}, err
+	}
+	return b.statFile(b.path(key), key)
+}
+
+func (b *Backend) statFile(path, key string) (storage.Info, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return storage.Info{}, wrap("stat", key, err)
+	}
+	defer f.Close()
+	head, err := b.readHead(f, key)
+	if err != nil {
+		return storage.Info{}, err
+	}
+	b.putBuf(head.buf)
+	return head.info, nil
+}
+
+// head is the start of an object file, read by readHead.
+type head struct {
+	info  storage.Info
+	buf   []byte // from the pool; buf[hlen:n] is the start of the body
+	hlen  int    // header length
+	n     int    // bytes read into buf
+	whole bool   // buf holds the whole file
+}
+
+func (b *Backend) readHead(f *os.File, key string) (head, error) {
+	buf := b.getBuf()
+	n, err := io.ReadFull(f, buf)
+	whole := errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+	if err != nil && !whole {
+		b.putBuf(buf)
+		return head{}, wrap("read", key, err)
+	}
+	hlen, err := headerLen(buf[:n])
+	if err == nil && hlen > n {
+		// A header longer than the first read: only with large metadata.
+		big := make([]byte, hlen)
+		copy(big, buf[:n])
+		var m int
+		m, err = io.ReadFull(f, big[n:])
+		b.putBuf(buf)
+		buf, n, whole = big, n+m, false
+	}
+	var h header
+	if err == nil {
+		err = h.decode(buf[:hlen])
+	}
+	if err != nil {
+		b.putBuf(buf)
+		return head{}, fmt.Errorf("filesystem: read %s: %w", key, errBadHeader)
+	}
+	size := int64(n - hlen)
+	if !whole {
+		st, err := f.Stat()
+		if err != nil {
+			b.putBuf(buf)
+			return head{}, wrap("read", key, err)
+		}
+		size = st.Size() - int64(hlen)
+	}
+	return head{
+		info: storage.Info{
+			Key: key, Size: size, ETag: h.etag, ContentType: h.contentType,
+			Modified: h.modified, Metadata: h.metadata,
+		},
+		buf: buf, hlen: hlen, n: n, whole: whole,
+	}, nil
+}
+
+func (b *Backend) getBuf() []byte {
+	if p, ok := b.bufs.Get().(*[]byte); ok {
+		return *p
+	}
+	return make([]byte, readSize)
+}
+
+func (b *Backend) getCopyBuf() *[]byte {
+	if p, ok := b.copyBufs.Get().(*[]byte); ok {
+		return p
+	}
+	buf := make([]byte, copySize)
+	return &buf
+}
+
+func (b *Backend) putBuf(buf []byte) {
+	if cap(buf) == readSize {
+		buf = buf[:readSize]
+		b.bufs.Put(&buf)
+	}
+}
+
+// bufReader serves a body that was read whole.
+type bufReader struct {
+	b    *Backend
+	buf  []byte
+	rest []byte
+}
+
+func (r *bufReader) Read(p []byte) (int, error) {
+	if len(r.rest) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	return n, nil
+}
+
+func (r *bufReader) WriteTo(w io.Writer) (int64, error) {
+	n, err := w.Write(r.rest)
+	r.rest = r.rest[n:]
+	return int64(n), err
+}
+
+func (r *bufReader) Close() error {
+	if r.buf != nil {
+		r.b.putBuf(r.buf)
+		r.buf, r.rest = nil, nil
+	}
+	return nil
+}
+
+// fileReader serves a body from its open file, after what readHead already
+// read.
+type fileReader struct {
+	b         *Backend
+	f         *os.File
+	buf       []byte
+	pending   []byte
+	remaining int64
+}
+
+func (r *fileReader) Read(p []byte) (int, error) {
+	if r.remaining <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.remaining {
+		p = p[:r.remaining]
+	}
+	var n int
+	var err error
+	if len(r.pending) > 0 {
+		n = copy(p, r.pending)
+		r.pending = r.pending[n:]
+	} else {
+		n, err = r.f.Read(p)
+		if err == io.EOF && int64(n) < r.remaining {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	r.remaining -= int64(n)
+	if r.remaining == 0 && err == nil {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// WriteTo lets io.Copy hand the file to the destination, so that a network
+// connection can use sendfile(2).
+func (r *fileReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	if len(r.pending) > 0 {
+		n, err := w.Write(r.pending)
+		total += int64(n)
+		r.pending = r.pending[n:]
+		r.remaining -= int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+	n, err := io.Copy(w, &io.LimitedReader{R: r.f, N: r.remaining})
+	total += n
+	r.remaining -= n
+	if err == nil && r.remaining > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return total, err
+}
+
+func (r *fileReader) Close() error {
+	if r.f == nil {
+		return nil
+	}
+	err := r.f.Close()
+	r.b.putBuf(r.buf)
+	r.f, r.buf, r.pending = nil, nil, nil
+	return err
+}
+
+// Put writes the body to a temporary file, then renames it into place under
+// the key's lock, if the conditions hold.
+func (b *Backend) Put(ctx context.Context, key string, r io.Reader, o storage.PutOptions) (storage.Info, error) {
+	if err := storage.CheckPut(key, o); err != nil {
+		return storage.Info{}, fmt.Errorf("filesystem: put: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return storage.Info{}, err
+	}
+	h := header{etag: newETag(), contentType: o.ContentType, metadata: storage.CloneMetadata(o.Metadata)}
+	if h.contentType == "" {
+		h.contentType = "application/octet-stream"
+	}
+	h.modified = b.now().UTC()
+	hdr := h.encode(nil)
+
+	f, err := os.CreateTemp(b.tmp, "put-*")
+	if err != nil {
+		return storage.Info{}, wrap("put", key, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Seek(int64(len(hdr)), io.SeekStart); err != nil {
+		return storage.Info{}, wrap("put", key, err)
+	}
+	buf := b.getCopyBuf()
+	// The wrapper hides os.File's ReadFrom, so that the pooled buffer is
+	// used instead of a fresh one per Put.
+	size, err := io.CopyBuffer(struct{ io.Writer }{f}, ctxReader{ctx, r}, *buf)
+	b.copyBufs.Put(buf)
+	if err != nil {
+		return storage.Info{}, wrap("put", key, err)
+	}
+	h.modified = b.now().UTC()
+	if _, err := f.WriteAt(h.encode(hdr[:0]), 0); err != nil {
+		return storage.Info{}, wrap("put", key, err)
+	}
+	if err := f.Sync(); err != nil {
+		return storage.Info{}, wrap("put", key, err)
+	}
+	if err := f.Close(); err != nil {
+		return storage.Info{}, wrap("put", key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return storage.Info{}, err
+	}
+
+	path := b.path(key)
+	if err := b.commit(key, path, f.Name(), o); err != nil {
+		return storage.Info{}, err
+	}
+	committed = true
+	syncDir(filepath.Dir(path))
+	return storage.Info{
+		Key: key, Size: size, ETag: h.etag, ContentType: h.contentType,
+		Modified: h.modified, Metadata: storage.CloneMetadata(h.metadata),
+	}, nil
+}
+
+// commit checks the conditions and renames tmp to path under the key's lock.
+func (b *Backend) commit(key, path, tmp string, o storage.PutOptions) error {
+	unlock, err := b.locks.lock(key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if o.IfMatch != "" || o.IfNoneMatch {
+		cur, err := b.statFile(path, key)
+		exists := err == nil
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		if o.IfNoneMatch && exists || o.IfMatch != "" && (!exists || cur.ETag != o.IfMatch) {
+			return fmt.Errorf("filesystem: put %s: %w", key, storage.ErrPreconditionFailed)
+		}
+	}
+	// A Delete in another goroutine or process may prune the folders
+	// between MkdirAll and Rename; then make them again.
+	for attempt := 0; ; attempt++ {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return b.writeErr("put", key, err)
+		}
+		err := os.Rename(tmp, path)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, os.ErrNotExist) || attempt == 100 {
+			return b.writeErr("put", key, err)
+		}
+	}
+}
+
+func (b *Backend) writeErr(op, key string, err error) error {
+	if isConflict(err) {
+		return fmt.Errorf("filesystem: %s %s: %w: %v", op, key, storage.ErrConflict, err)
+	}
+	return fmt.Errorf("filesystem: %s %s: %w", op, key, err)
+}
+
+// Delete removes the object's file under the key's lock, then the folders
+// that emptied.
+func (b *Backend) Delete(ctx context.Context, key string, o storage.DeleteOptions) error {
+	if err := storage.ValidateKey(key); err != nil {
+		return fmt.Errorf("filesystem: delete: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	path := b.path(key)
+	if err := b.remove(key, path, o); err != nil {
+		return err
+	}
+	for dir := filepath.Dir(path); dir != b.objects && len(dir) > len(b.objects); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			break
+		}
+	}
+	return nil
+}
+
+func (b *Backend) remove(key, path string, o storage.DeleteOptions) error {
+	unlock, err := b.locks.lock(key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := b.statFile(path, key)
+	if err != nil {
+		return err
+	}
+	if o.IfMatch != "" && cur.ETag != o.IfMatch {
+		return fmt.Errorf("filesystem: delete %s: %w", key, storage.ErrPreconditionFailed)
+	}
+	if err := os.Remove(path); err != nil {
+		return wrap("delete", key, err)
+	}
+	return nil
+}
+
+// List reads the level's folder a page of entries at a time.
+func (b *Backend) List(ctx context.Context, prefix string) iter.Seq2[storage.Info, error] {
+	return func(yield func(storage.Info, error) bool) {
+		if err := storage.ValidatePrefix(prefix); err != nil {
+			yield(storage.Info{}, fmt.Errorf("filesystem: list: %w", err))
+			return
+		}
+		if err := ctx.Err(); err != nil {
+			yield(storage.Info{}, err)
+			return
+		}
+		dir := filepath.Join(b.objects, filepath.FromSlash(prefix))
+		f, err := os.Open(dir)
+		if err != nil {
+			if !notFound(err) {
+				yield(storage.Info{}, wrap("list", prefix, err))
+			}
+			return
+		}
+		defer f.Close()
+		for {
+			entries, err := f.ReadDir(1000)
+			for _, e := range entries {
+				if err := ctx.Err(); err != nil {
+					yield(storage.Info{}, err)
+					return
+				}
+				name := e.Name()
+				var info storage.Info
+				switch {
+				case name == markerName:
+					continue
+				case e.IsDir():
+					info = storage.Info{Key: prefix + name + "/", IsPrefix: true}
+				case e.Type().IsRegular():
+					var err error
+					info, err = b.statFile(filepath.Join(dir, name), prefix+name)
+					if errors.Is(err, storage.ErrNotFound) {
+						continue // deleted while listing
+					}
+					if err != nil {
+						if !yield(storage.Info{}, err) {
+							return
+						}
+						continue
+					}
+				default:
+					continue
+				}
+				if !yield(info, nil) {
+					return
+				}
+			}
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				if notFound(err) {
+					return
+				}
+				yield(storage.Info{}, wrap("list", prefix, err))
+				return
+			}
+		}
+	}
+}
+
+// syncDir makes a rename in dir durable. Errors are ignored: the rename has
+// happened, and some file systems cannot sync folders.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// ctxReader stops reading once its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
