@@ -1,0 +1,493 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/weconomics/kluis/storage"
+)
+
+// Defaults of the settings that have one.
+const (
+	defaultAddr            = ":3000"
+	defaultStorage         = "fs"
+	defaultData            = "./data"
+	defaultLogFormat       = "text"
+	defaultMaxBody         = 1 << 30 // 1 GiB: large media, still bounded
+	defaultShutdownTimeout = 30 * time.Second
+)
+
+// Config is every setting of a Kluis process. Each comes from a flag whose
+// default is read from an environment variable; the S3 keys come from the
+// environment only, so they never show in a process list.
+type Config struct {
+	// Addr is the TCP address to listen on (-addr, KLUIS_ADDR).
+	Addr string
+	// BaseURL is the public URL of the pod's root, ending in "/"
+	// (-base-url, KLUIS_BASE_URL). It defaults to the listening address;
+	// it is empty only when the port is chosen at listening time (":0").
+	BaseURL string
+	// Storage names the backend: "fs" or "s3" (-storage, KLUIS_STORAGE).
+	Storage string
+	// Data is the folder of the fs backend (-data, KLUIS_DATA).
+	Data string
+	// S3 configures the s3 backend.
+	S3 S3Config
+	// LogLevel is the least level logged (-log-level, KLUIS_LOG_LEVEL).
+	LogLevel slog.Level
+	// LogFormat is "text" or "json" (-log-format, KLUIS_LOG_FORMAT).
+	LogFormat string
+	// MaxBody is the largest request body in bytes (-max-body,
+	// KLUIS_MAX_BODY; units such as 10MiB or 1GB are accepted).
+	MaxBody int64
+	// ShutdownTimeout is how long requests in flight may take to finish
+	// once the process is told to stop (-shutdown-timeout,
+	// KLUIS_SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+
+	// loadErrs are the settings whose text did not parse, in flag order;
+	// Validate reports them with the rest.
+	loadErrs []error
+}
+
+// S3Config is the part of Config that only the s3 backend reads.
+type S3Config struct {
+	// Endpoint is the server's host[:port], without a scheme
+	// (-s3-endpoint, KLUIS_S3_ENDPOINT).
+	Endpoint string
+	// Bucket is the bucket holding the pods (-s3-bucket, KLUIS_S3_BUCKET).
+	Bucket string
+	// Prefix is prepended to every key (-s3-prefix, KLUIS_S3_PREFIX).
+	Prefix string
+	// Region is the bucket's region, if the server needs one (-s3-region,
+	// KLUIS_S3_REGION).
+	Region string
+	// TLS makes the connection HTTPS (-s3-tls, KLUIS_S3_TLS).
+	TLS bool
+	// PathStyle addresses the bucket in the path instead of the host name
+	// (-s3-path-style, KLUIS_S3_PATH_STYLE).
+	PathStyle bool
+	// AccessKey is the access key id, from KLUIS_S3_ACCESS_KEY only.
+	AccessKey secret
+	// SecretKey is the secret access key, from KLUIS_S3_SECRET_KEY only.
+	SecretKey secret
+}
+
+// secret is a string that never shows itself in print, logs or JSON.
+type secret string
+
+const redacted = "[redacted]"
+
+// String returns "[redacted]", or "" when the secret is empty.
+func (s secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString is String, so that %#v does not print the secret either.
+func (s secret) GoString() string { return s.String() }
+
+// LogValue is String, for log/slog.
+func (s secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText is String, for encoders such as encoding/json.
+func (s secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// loadConfig reads the settings from args (flags, without the program
+// name) over the environment as seen through getenv, and validates them.
+// It returns flag.ErrHelp when -h or -help was asked for.
+func loadConfig(args []string, getenv func(string) string) (Config, error) {
+	var cfg Config
+	l := newLoader(&cfg, getenv)
+	l.fs.SetOutput(io.Discard)
+	if err := l.fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if n := l.fs.NArg(); n > 0 {
+		// The arguments themselves are not repeated: one may be a secret
+		// given where it does not belong.
+		return cfg, fmt.Errorf("%d unexpected argument(s) after the flags", n)
+	}
+	cfg.loadErrs = l.errors()
+	cfg.BaseURL = normaliseBaseURL(cfg.BaseURL, cfg.Addr)
+	cfg.S3.Prefix = strings.TrimSpace(cfg.S3.Prefix)
+	if cfg.S3.Prefix != "" && !strings.HasSuffix(cfg.S3.Prefix, "/") {
+		cfg.S3.Prefix += "/"
+	}
+	return cfg, cfg.Validate()
+}
+
+// printUsage writes the flags, their variables and defaults to w.
+func printUsage(w io.Writer, getenv func(string) string) {
+	var cfg Config
+	l := newLoader(&cfg, getenv)
+	fmt.Fprintf(w, "Usage: kluis [flags]\n\nEvery flag defaults from the environment variable named in its help.\n"+
+		"The S3 keys are read from KLUIS_S3_ACCESS_KEY and KLUIS_S3_SECRET_KEY only.\n\n")
+	l.fs.SetOutput(w)
+	l.fs.PrintDefaults()
+}
+
+// loader declares the flags of Config, each defaulting from its
+// environment variable, and collects the values that do not parse instead
+// of stopping at the first.
+type loader struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	order  []string
+	errs   map[string]error
+}
+
+func newLoader(cfg *Config, getenv func(string) string) *loader {
+	l := &loader{
+		fs:     flag.NewFlagSet("kluis", flag.ContinueOnError),
+		getenv: getenv,
+		errs:   map[string]error{},
+	}
+	l.str(&cfg.Addr, "addr", "KLUIS_ADDR", defaultAddr, "TCP `address` to listen on")
+	l.str(&cfg.BaseURL, "base-url", "KLUIS_BASE_URL", "",
+		"public `URL` of the pod's root (default: from -addr, e.g. http://localhost:3000/)")
+	l.str(&cfg.Storage, "storage", "KLUIS_STORAGE", defaultStorage, "storage backend: fs or s3")
+	l.str(&cfg.Data, "data", "KLUIS_DATA", defaultData, "`folder` of the fs backend")
+	l.str(&cfg.S3.Endpoint, "s3-endpoint", "KLUIS_S3_ENDPOINT", "", "S3 server `host[:port]`, without a scheme")
+	l.str(&cfg.S3.Bucket, "s3-bucket", "KLUIS_S3_BUCKET", "", "S3 `bucket`")
+	l.str(&cfg.S3.Prefix, "s3-prefix", "KLUIS_S3_PREFIX", "", "`prefix` of every S3 key")
+	l.str(&cfg.S3.Region, "s3-region", "KLUIS_S3_REGION", "", "S3 `region`")
+	parsedVar(l, &cfg.S3.TLS, "s3-tls", "KLUIS_S3_TLS", true, parseBool, strconv.FormatBool,
+		"connect to S3 over HTTPS")
+	parsedVar(l, &cfg.S3.PathStyle, "s3-path-style", "KLUIS_S3_PATH_STYLE", true, parseBool, strconv.FormatBool,
+		"address the S3 bucket in the path (MinIO), not the host name")
+	parsedVar(l, &cfg.LogLevel, "log-level", "KLUIS_LOG_LEVEL", slog.LevelInfo, parseLevel, formatLevel,
+		"least `level` logged: debug, info, warn or error")
+	l.str(&cfg.LogFormat, "log-format", "KLUIS_LOG_FORMAT", defaultLogFormat, "log `format`: text or json")
+	parsedVar(l, &cfg.MaxBody, "max-body", "KLUIS_MAX_BODY", defaultMaxBody, parseSize, formatSize,
+		"largest request body: a byte count or a `size` with a unit, e.g. 10MiB or 1GB")
+	parsedVar(l, &cfg.ShutdownTimeout, "shutdown-timeout", "KLUIS_SHUTDOWN_TIMEOUT", defaultShutdownTimeout,
+		parseDuration, time.Duration.String, "how long requests in flight may take to finish on SIGTERM: a `duration`, e.g. 30s")
+	// Secrets: the environment only, never a flag.
+	cfg.S3.AccessKey = secret(getenv("KLUIS_S3_ACCESS_KEY"))
+	cfg.S3.SecretKey = secret(getenv("KLUIS_S3_SECRET_KEY"))
+	return l
+}
+
+// str declares a string flag defaulting from env, then from def.
+func (l *loader) str(dst *string, name, env, def, usage string) {
+	if v := l.getenv(env); v != "" {
+		def = v
+	}
+	l.fs.StringVar(dst, name, def, usage+" ($"+env+")")
+}
+
+// parsedVar declares a flag whose text parses into a T, defaulting from
+// env, then from def. Text that does not parse is recorded for Validate,
+// and the setting keeps its previous value.
+func parsedVar[T any](l *loader, dst *T, name, env string, def T, parse func(string) (T, error), format func(T) string, usage string) {
+	*dst = def
+	v := &parsedValue[T]{dst: dst, parse: parse, format: format, name: name, env: env, errs: l.errs}
+	l.order = append(l.order, name)
+	if s := l.getenv(env); s != "" {
+		v.set(s, "$"+env)
+	}
+	l.fs.Var(v, name, usage+" ($"+env+")")
+}
+
+// errors returns the recorded parse errors in flag order.
+func (l *loader) errors() []error {
+	var errs []error
+	for _, name := range l.order {
+		if err := l.errs[name]; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// parsedValue is the flag.Value of parsedVar.
+type parsedValue[T any] struct {
+	dst       *T
+	parse     func(string) (T, error)
+	format    func(T) string
+	name, env string
+	errs      map[string]error
+}
+
+// Set never fails, so that parsing goes on and every bad value is known.
+func (v *parsedValue[T]) Set(s string) error {
+	v.set(s, "")
+	return nil
+}
+
+func (v *parsedValue[T]) set(s, source string) {
+	x, err := v.parse(s)
+	if err != nil {
+		from := ""
+		if source != "" {
+			from = " from " + source
+		}
+		v.errs[v.name] = fmt.Errorf("-%s: invalid value %q%s: %v", v.name, s, from, err)
+		return
+	}
+	*v.dst = x
+	delete(v.errs, v.name) // a good flag overrides a bad environment value
+}
+
+func (v *parsedValue[T]) String() string {
+	if v == nil || v.dst == nil {
+		return ""
+	}
+	return v.format(*v.dst)
+}
+
+// IsBoolFlag lets a boolean flag stand alone, as in -s3-tls.
+func (v *parsedValue[T]) IsBoolFlag() bool {
+	_, ok := any(*new(T)).(bool)
+	return ok
+}
+
+func parseBool(s string) (bool, error) {
+	b, err := strconv.ParseBool(strings.TrimSpace(s))
+	if err != nil {
+		return false, errors.New("want true or false")
+	}
+	return b, nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, errors.New("want debug, info, warn or error")
+}
+
+func formatLevel(l slog.Level) string { return strings.ToLower(l.String()) }
+
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, errors.New("want a duration such as 30s or 1m")
+	}
+	return d, nil
+}
+
+// sizeUnits are the units parseSize accepts, in lower case.
+func sizeUnits() map[string]int64 {
+	return map[string]int64{
+		"": 1, "b": 1,
+		"k": 1e3, "kb": 1e3, "kib": 1 << 10,
+		"m": 1e6, "mb": 1e6, "mib": 1 << 20,
+		"g": 1e9, "gb": 1e9, "gib": 1 << 30,
+		"t": 1e12, "tb": 1e12, "tib": 1 << 40,
+	}
+}
+
+// parseSize parses a byte count: digits, then an optional unit (B, kB,
+// MB, GB, TB in powers of 1000; KiB, MiB, GiB, TiB in powers of 1024).
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, errors.New("want a size such as 1048576, 10MiB or 1GB")
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil {
+		return 0, errors.New("size too large")
+	}
+	unit := strings.ToLower(strings.TrimSpace(s[i:]))
+	mult, ok := sizeUnits()[unit]
+	if !ok {
+		return 0, fmt.Errorf("unknown unit %q; use B, kB, MB, GB, TB, KiB, MiB, GiB or TiB", s[i:])
+	}
+	if n > math.MaxInt64/mult {
+		return 0, errors.New("size too large")
+	}
+	return n * mult, nil
+}
+
+// formatSize writes n in the largest binary unit that divides it.
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n > 0 && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// normaliseBaseURL trims the base URL and makes it end in "/"; an empty one
+// is derived from the listening address, unless the port is chosen at
+// listening time.
+func normaliseBaseURL(base, addr string) string {
+	base = strings.TrimSpace(base)
+	if base == "" {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil || port == "0" {
+			return ""
+		}
+		return listenURL(host, port)
+	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	return base
+}
+
+// listenURL is the http URL of a listening address, with "localhost" for
+// an unspecified host.
+func listenURL(host, port string) string {
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// Validate reports every bad setting at once, each naming its flag and
+// variable; nil means the configuration can be used.
+func (c Config) Validate() error {
+	errs := slices.Clone(c.loadErrs)
+	bad := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf(format, a...))
+	}
+
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("-addr ($KLUIS_ADDR): %q is not host:port or :port", c.Addr)
+	}
+	if c.BaseURL != "" {
+		if err := checkBaseURL(c.BaseURL); err != nil {
+			bad("-base-url ($KLUIS_BASE_URL): %v", err)
+		}
+	}
+	switch c.Storage {
+	case "fs":
+		if strings.TrimSpace(c.Data) == "" {
+			bad("-data ($KLUIS_DATA): a folder is required when -storage is fs")
+		}
+	case "s3":
+		required := func(v, what string) {
+			if strings.TrimSpace(v) == "" {
+				bad("%s is required when -storage is s3", what)
+			}
+		}
+		required(c.S3.Endpoint, "-s3-endpoint ($KLUIS_S3_ENDPOINT)")
+		required(c.S3.Bucket, "-s3-bucket ($KLUIS_S3_BUCKET)")
+		required(string(c.S3.AccessKey), "$KLUIS_S3_ACCESS_KEY")
+		required(string(c.S3.SecretKey), "$KLUIS_S3_SECRET_KEY")
+		if strings.Contains(c.S3.Endpoint, "://") || strings.ContainsAny(c.S3.Endpoint, "/?#") {
+			bad("-s3-endpoint ($KLUIS_S3_ENDPOINT): give host[:port] without a scheme or path, and -s3-tls for https")
+		}
+		if c.S3.Prefix != "" && storage.ValidatePrefix(c.S3.Prefix) != nil {
+			bad("-s3-prefix ($KLUIS_S3_PREFIX): %q is not a valid key prefix such as kluis/", c.S3.Prefix)
+		}
+	default:
+		bad("-storage ($KLUIS_STORAGE): %q is not fs or s3", c.Storage)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("-log-format ($KLUIS_LOG_FORMAT): %q is not text or json", c.LogFormat)
+	}
+	if c.MaxBody <= 0 {
+		bad("-max-body ($KLUIS_MAX_BODY): must be more than 0 bytes")
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("-shutdown-timeout ($KLUIS_SHUTDOWN_TIMEOUT): must be more than 0")
+	}
+	return errors.Join(errs...)
+}
+
+// checkBaseURL accepts an absolute http(s) URL ending in "/", with no user
+// information, query or fragment.
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%q is not an absolute http or https URL", u.Redacted())
+	case u.Host == "":
+		return fmt.Errorf("%q has no host", u.Redacted())
+	case u.User != nil:
+		return errors.New("must not hold a user name or password")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return fmt.Errorf("%q must not have a query or fragment", u.Redacted())
+	case !strings.HasSuffix(u.Path, "/"):
+		return fmt.Errorf("%q must end in /", u.Redacted())
+	}
+	return nil
+}
+
+// LogValue lists the settings for log/slog, with the S3 keys redacted.
+func (c Config) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.String("addr", c.Addr),
+		slog.String("base_url", c.BaseURL),
+		slog.String("storage", c.Storage),
+	}
+	if c.Storage == "s3" {
+		attrs = append(attrs, slog.Group("s3",
+			slog.String("endpoint", c.S3.Endpoint),
+			slog.String("bucket", c.S3.Bucket),
+			slog.String("prefix", c.S3.Prefix),
+			slog.String("region", c.S3.Region),
+			slog.Bool("tls", c.S3.TLS),
+			slog.Bool("path_style", c.S3.PathStyle),
+			slog.String("access_key", c.S3.AccessKey.String()),
+			slog.String("secret_key", c.S3.SecretKey.String()),
+		))
+	} else {
+		attrs = append(attrs, slog.String("data", c.Data))
+	}
+	attrs = append(attrs,
+		slog.String("log_level", formatLevel(c.LogLevel)),
+		slog.String("log_format", c.LogFormat),
+		slog.String("max_body", formatSize(c.MaxBody)),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+	)
+	return slog.GroupValue(attrs...)
+}
+
+// String lists the settings as key=value pairs, with the S3 keys
+// redacted.
+func (c Config) String() string {
+	var b strings.Builder
+	var walk func(prefix string, attrs []slog.Attr)
+	walk = func(prefix string, attrs []slog.Attr) {
+		for _, a := range attrs {
+			if a.Value.Kind() == slog.KindGroup {
+				walk(prefix+a.Key+".", a.Value.Group())
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "%s%s=%s", prefix, a.Key, strconv.Quote(a.Value.String()))
+		}
+	}
+	walk("", c.LogValue().Group())
+	return b.String()
+}
+
+// GoString is String, so that %#v does not print the secrets either.
+func (c Config) GoString() string { return "main.Config{" + c.String() + "}" }

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// module is this module's path.
+const module = "github.com/weconomics/kluis"
+
+// depRule is one arrow of the dependency direction in STYLE.md. Package
+// patterns are relative to the module: "." is main, "x" is package x
+// alone, "x/..." is x and every package below it. External names are
+// import path prefixes ("net/http" covers net/http/httptest too).
+type depRule struct {
+	name string
+	// from selects the packages the rule governs, less except.
+	from   []string
+	except []string
+	// transitive checks every dependency; otherwise direct imports only.
+	transitive bool
+	// denyKluis and denyExternal are what the governed packages must not
+	// depend on.
+	denyKluis    []string
+	denyExternal []string
+	// onlyKluis, when set, is every Kluis package they may depend on.
+	onlyKluis []string
+}
+
+// depRules are the arrows. A new package is covered by every rule whose
+// patterns match it, with no change here.
+func depRules() []depRule {
+	return []depRule{
+		{name: "only storage/s3 imports minio-go",
+			from: []string{"./..."}, except: []string{"storage/s3/..."},
+			denyExternal: []string{"github.com/minio/minio-go"}},
+		{name: "only server imports echo",
+			from: []string{"./..."}, except: []string{"server/..."},
+			denyExternal: []string{"github.com/labstack/echo", "github.com/labstack/gommon"}},
+		{name: "only ldp/rdfx imports the RDF libraries",
+			from: []string{"./..."}, except: []string{"ldp/rdfx/..."},
+			denyExternal: []string{"github.com/knakk/rdf", "github.com/piprate/json-gold"}},
+		{name: "nothing imports server but main",
+			from: []string{"./..."}, except: []string{".", "server/..."},
+			denyKluis: []string{"server/..."}},
+		{name: "ldp depends on storage and itself only",
+			from: []string{"ldp/..."}, transitive: true,
+			onlyKluis: []string{"ldp/...", "storage"}},
+		{name: "acl depends on no storage, server or LDP semantics",
+			from: []string{"acl/..."}, transitive: true,
+			denyKluis: []string{"storage/...", "server/...", "ldp"}},
+		{name: "acl has no HTTP types",
+			from:         []string{"acl/..."},
+			denyExternal: []string{"net/http"}},
+		{name: "webid does not depend on server",
+			from: []string{"webid/..."}, transitive: true,
+			denyKluis: []string{"server/..."}},
+		{name: "storage depends on nothing else of Kluis",
+			from: []string{"storage/..."}, transitive: true,
+			onlyKluis: []string{"storage/..."}},
+		{name: "server does not pick a storage backend",
+			from: []string{"server/..."}, transitive: true,
+			denyKluis: []string{"storage/filesystem/...", "storage/s3/...", "storage/memory/...", "storage/storagetest/..."}},
+	}
+}
+
+// matchKluis reports whether the full import path p matches a
+// module-relative pattern.
+func matchKluis(p, pattern string) bool {
+	if pattern == "." || pattern == "./..." {
+		return p == module || pattern == "./..." && strings.HasPrefix(p, module+"/")
+	}
+	base, tree := strings.CutSuffix(pattern, "/...")
+	full := module + "/" + base
+	return p == full || tree && strings.HasPrefix(p, full+"/")
+}
+
+func matchAny(p string, patterns []string) bool {
+	for _, pat := range patterns {
+		if matchKluis(p, pat) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchExternal(p string, prefixes []string) bool {
+	for _, pre := range prefixes {
+		if p == pre || strings.HasPrefix(p, pre+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// listedPackage is the part of `go list -json` the rules read.
+type listedPackage struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+}
+
+// listPackages lists the module's packages with their dependencies,
+// leaving out tests.
+func listPackages(t *testing.T) []listedPackage {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to list packages: %v", err)
+	}
+	cmd := exec.Command(gobin, "list", "-e", "-json=ImportPath,Imports,Deps", "./...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	var pkgs []listedPackage
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p listedPackage
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("go list output: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+// TestDependencyDirection keeps the arrows of STYLE.md true:
+// main -> server -> {ldp, acl, webid, storage}; ldp -> storage; each
+// third-party library behind the one package that wraps it.
+func TestDependencyDirection(t *testing.T) {
+	pkgs := listPackages(t)
+	seen := map[string]bool{}
+	for _, p := range pkgs {
+		seen[p.ImportPath] = true
+	}
+	for _, must := range []string{module, module + "/server", module + "/storage"} {
+		if !seen[must] {
+			t.Fatalf("go list did not list %s; the rules would check nothing", must)
+		}
+	}
+
+	for _, rule := range depRules() {
+		t.Run(rule.name, func(t *testing.T) {
+			for _, p := range pkgs {
+				if !matchAny(p.ImportPath, rule.from) || matchAny(p.ImportPath, rule.except) {
+					continue
+				}
+				deps := p.Imports
+				if rule.transitive {
+					deps = p.Deps
+				}
+				for _, d := range deps {
+					bad := matchExternal(d, rule.denyExternal) || matchAny(d, rule.denyKluis)
+					if rule.onlyKluis != nil && strings.HasPrefix(d, module+"/") && !matchAny(d, rule.onlyKluis) {
+						bad = true
+					}
+					if bad {
+						t.Errorf("%s depends on %s", p.ImportPath, d)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestDependencyPatterns(t *testing.T) {
+	tests := []struct {
+		path, pattern string
+		want          bool
+	}{
+		{module, ".", true},
+		{module + "/server", ".", false},
+		{module, "./...", true},
+		{module + "/ldp/rdfx", "./...", true},
+		{module + "/ldp", "ldp", true},
+		{module + "/ldp/rdfx", "ldp", false},
+		{module + "/ldp/rdfx", "ldp/...", true},
+		{module + "/ldpx", "ldp/...", false},
+		{module + "/storage", "storage/...", true},
+	}
+	for _, tc := range tests {
+		if got := matchKluis(tc.path, tc.pattern); got != tc.want {
+			t.Errorf("matchKluis(%q, %q) = %v, want %v", tc.path, tc.pattern, got, tc.want)
+		}
+	}
+	if !matchExternal("github.com/minio/minio-go/v7/pkg/s3utils", []string{"github.com/minio/minio-go"}) ||
+		matchExternal("github.com/minio/minio-gox", []string{"github.com/minio/minio-go"}) {
+		t.Error("matchExternal does not respect path boundaries")
+	}
+}

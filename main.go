@@ -1,0 +1,196 @@
+// Command kluis is a Solid pod server.
+//
+// It reads its settings from flags, each defaulting from a KLUIS_*
+// environment variable (run kluis -h for the list), opens the storage
+// backend, serves HTTP until SIGINT or SIGTERM, and then shuts down
+// gracefully: the listener closes at once, and requests in flight get
+// -shutdown-timeout to finish.
+//
+// Package main wires the parts together and holds no logic of its own; it
+// is the only importer of server.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/filesystem"
+	"github.com/weconomics/kluis/storage/s3"
+)
+
+// Timeouts of the HTTP server. Bodies have no bound: uploads may be large
+// and slow.
+const (
+	// readHeaderTimeout bounds how long a client may take to send its
+	// request headers.
+	readHeaderTimeout = 10 * time.Second
+	// idleTimeout is how long a kept-alive connection may wait for its
+	// next request.
+	idleTimeout = 2 * time.Minute
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, a second one stops the process at once.
+		<-ctx.Done()
+		stop()
+	}()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kluis: %v\n", err)
+		var ce *configError
+		if errors.As(err, &ce) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// configError is a configuration that cannot be used.
+type configError struct {
+	err error
+}
+
+func (e *configError) Error() string {
+	return "invalid configuration:\n\t" + strings.ReplaceAll(e.err.Error(), "\n", "\n\t") +
+		"\n(kluis -h lists the settings)"
+}
+
+func (e *configError) Unwrap() error { return e.err }
+
+// run is the whole program: it loads the settings from args and getenv,
+// serves until ctx is done, then shuts down gracefully and closes the
+// backend. It prints a line with the URL it listens on to stdout once it
+// accepts connections, and logs to stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(stderr, getenv)
+		return nil
+	}
+	if err != nil {
+		return &configError{err: err}
+	}
+	logger := newLogger(cfg, stderr)
+	logger.Info("starting Kluis", "config", cfg)
+
+	store, err := openBackend(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if c, ok := store.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				logger.Error("closing the storage backend", "error", err)
+			}
+		}
+	}()
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening: %w", err)
+	}
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	listening := listenURL(host, port)
+	base := cfg.BaseURL
+	if base == "" {
+		base = listening
+	}
+	baseURL, err := url.Parse(base)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("base URL: %w", err)
+	}
+
+	srv := server.New(server.Config{BaseURL: baseURL, MaxBodyBytes: cfg.MaxBody}, store, logger)
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	httpSrv.RegisterOnShutdown(func() {
+		// Shutdown calls this once the listener is closed.
+		logger.Info("listener closed; waiting for requests in flight", "timeout", cfg.ShutdownTimeout)
+	})
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+
+	if base == listening {
+		fmt.Fprintf(stdout, "Kluis is listening on %s\n", listening)
+	} else {
+		fmt.Fprintf(stdout, "Kluis is listening on %s (public base URL %s)\n", listening, base)
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		httpSrv.Close()
+		return fmt.Errorf("shutting down: requests still in flight after %s: %w", cfg.ShutdownTimeout, err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// newLogger builds the one logger of the process.
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openBackend opens the configured storage backend. The caller closes it
+// when it is an io.Closer.
+func openBackend(ctx context.Context, cfg Config) (storage.Backend, error) {
+	switch cfg.Storage {
+	case "s3":
+		b, err := s3.New(ctx, s3.Config{
+			Endpoint:  cfg.S3.Endpoint,
+			Bucket:    cfg.S3.Bucket,
+			Prefix:    cfg.S3.Prefix,
+			Region:    cfg.S3.Region,
+			PathStyle: cfg.S3.PathStyle,
+			TLS:       cfg.S3.TLS,
+			AccessKey: string(cfg.S3.AccessKey),
+			SecretKey: string(cfg.S3.SecretKey),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("opening S3 bucket %q at %s: %w", cfg.S3.Bucket, cfg.S3.Endpoint, err)
+		}
+		return b, nil
+	default:
+		b, err := filesystem.New(cfg.Data)
+		if err != nil {
+			return nil, fmt.Errorf("opening data folder %s: %w", cfg.Data, err)
+		}
+		return b, nil
+	}
+}

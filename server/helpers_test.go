@@ -1,0 +1,189 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/filesystem"
+	"github.com/weconomics/kluis/storage/memory"
+)
+
+// testBaseURL is the public base URL of every test server.
+const testBaseURL = "http://pod.example/"
+
+// testServer is a real router on httptest, with its log captured.
+type testServer struct {
+	*httptest.Server
+	logs *syncBuffer
+}
+
+// newTestServer starts the server over store with a 1 MiB body limit;
+// mutate changes only what a test needs.
+func newTestServer(t *testing.T, store storage.Backend, mutate func(*server.Config)) *testServer {
+	t.Helper()
+	base, err := url.Parse(testBaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.Config{BaseURL: base, MaxBodyBytes: 1 << 20}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ts := httptest.NewServer(server.New(cfg, store, logger).Handler())
+	t.Cleanup(ts.Close)
+	return &testServer{Server: ts, logs: logs}
+}
+
+// backend is a way to make a fresh, empty storage.Backend.
+type backend struct {
+	name string
+	open func(t *testing.T) storage.Backend
+}
+
+// backends are the backends that every resource test runs against.
+func backends() []backend {
+	return []backend{
+		{"memory", func(*testing.T) storage.Backend { return memory.New() }},
+		{"filesystem", func(t *testing.T) storage.Backend {
+			b, err := filesystem.New(filepath.Join(t.TempDir(), "data"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { b.Close() })
+			return b
+		}},
+	}
+}
+
+// clearStore deletes every object in store, so that one backend can serve
+// many independent cases (opening a filesystem backend is slow), and fails
+// the test if anything is left.
+func clearStore(t *testing.T, store storage.Backend) {
+	t.Helper()
+	ctx := context.Background()
+	var clear func(prefix string)
+	clear = func(prefix string) {
+		for info, err := range store.List(ctx, prefix) {
+			if err != nil {
+				t.Fatalf("clearing: list %q: %v", prefix, err)
+			}
+			if info.IsPrefix {
+				clear(info.Key)
+			}
+			if err := store.Delete(ctx, info.Key, storage.DeleteOptions{}); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("clearing: delete %q: %v", info.Key, err)
+			}
+		}
+	}
+	clear("")
+	for info := range store.List(ctx, "") {
+		t.Fatalf("clearing left %q behind", info.Key)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines and the
+// test's.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// errBackend fails every call with err.
+type errBackend struct {
+	err error
+}
+
+func (b errBackend) Get(context.Context, string, storage.GetOptions) (io.ReadCloser, storage.Info, error) {
+	return nil, storage.Info{}, b.err
+}
+
+func (b errBackend) Stat(context.Context, string) (storage.Info, error) {
+	return storage.Info{}, b.err
+}
+
+func (b errBackend) Put(_ context.Context, _ string, r io.Reader, _ storage.PutOptions) (storage.Info, error) {
+	io.Copy(io.Discard, r)
+	return storage.Info{}, b.err
+}
+
+func (b errBackend) Delete(context.Context, string, storage.DeleteOptions) error {
+	return b.err
+}
+
+func (b errBackend) List(context.Context, string) iter.Seq2[storage.Info, error] {
+	return func(yield func(storage.Info, error) bool) {
+		yield(storage.Info{}, b.err)
+	}
+}
+
+// panicBackend panics on Get and Put.
+type panicBackend struct {
+	storage.Backend
+}
+
+func (panicBackend) Get(context.Context, string, storage.GetOptions) (io.ReadCloser, storage.Info, error) {
+	panic("backend exploded")
+}
+
+func (panicBackend) Put(context.Context, string, io.Reader, storage.PutOptions) (storage.Info, error) {
+	panic(errors.New("backend exploded"))
+}
+
+// checkerBackend answers Check with err.
+type checkerBackend struct {
+	storage.Backend
+	err error
+}
+
+func (b checkerBackend) Check(context.Context) error { return b.err }
+
+// plainBackend hides every method but those of storage.Backend, such as
+// Check.
+type plainBackend struct {
+	storage.Backend
+}
+
+// brokenBackend's Get returns the object's first half, then fails.
+type brokenBackend struct {
+	storage.Backend
+}
+
+func (b brokenBackend) Get(ctx context.Context, key string, o storage.GetOptions) (io.ReadCloser, storage.Info, error) {
+	r, info, err := b.Backend.Get(ctx, key, o)
+	if err != nil {
+		return nil, info, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(io.LimitReader(r, info.Size/2), errReader{}), r}, info, nil
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
