@@ -11,30 +11,23 @@ import (
 const stripes = 256
 
 // lockTable serialises writes per stripe of keys, within the process (a
-// mutex) and between processes (flock on the stripe's lock file).
+// mutex) and between processes (flock on the stripe's lock file). Lock
+// files are opened on first use and kept open.
 type lockTable struct {
+	dir     string
 	stripes [stripes]stripe
 }
 
 type stripe struct {
 	mu sync.Mutex
-	f  *os.File
+	f  *os.File // guarded by mu
 }
 
 func openLocks(dir string) (*lockTable, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("filesystem: %w", err)
 	}
-	t := &lockTable{}
-	for i := range t.stripes {
-		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("%02x", i)), os.O_RDWR|os.O_CREATE, 0o600)
-		if err != nil {
-			t.close()
-			return nil, fmt.Errorf("filesystem: lock file: %w", err)
-		}
-		t.stripes[i].f = f
-	}
-	return t, nil
+	return &lockTable{dir: dir}, nil
 }
 
 // lock takes the key's stripe and returns the function that releases it.
@@ -45,8 +38,17 @@ func (t *lockTable) lock(key string) (unlock func(), err error) {
 	for i := 0; i < len(key); i++ {
 		h = (h ^ uint32(key[i])) * 16777619
 	}
-	s := &t.stripes[h%stripes]
+	i := h % stripes
+	s := &t.stripes[i]
 	s.mu.Lock()
+	if s.f == nil {
+		f, err := os.OpenFile(filepath.Join(t.dir, fmt.Sprintf("%02x", i)), os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("filesystem: lock file: %w", err)
+		}
+		s.f = f
+	}
 	for {
 		err = syscall.Flock(int(s.f.Fd()), syscall.LOCK_EX)
 		if err != syscall.EINTR {
@@ -66,11 +68,15 @@ func (t *lockTable) lock(key string) (unlock func(), err error) {
 func (t *lockTable) close() error {
 	var first error
 	for i := range t.stripes {
-		if f := t.stripes[i].f; f != nil {
-			if err := f.Close(); err != nil && first == nil {
+		s := &t.stripes[i]
+		s.mu.Lock()
+		if s.f != nil {
+			if err := s.f.Close(); err != nil && first == nil {
 				first = err
 			}
+			s.f = nil
 		}
+		s.mu.Unlock()
 	}
 	return first
 }
