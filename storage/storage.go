@@ -25,8 +25,14 @@ type Backend interface {
 	// Put stores the whole of r under key, replacing any existing object only
 	// once r has been read to its end: a reader never sees a partial object,
 	// and a failed or cancelled Put leaves the previous object in place. It
-	// returns the new object's Info, whose ETag is new and strong. A failed
-	// condition is ErrPreconditionFailed.
+	// returns the new object's Info, whose strong ETag differs from the
+	// previous one whenever the content differs (S3 gives equal content an
+	// equal ETag). A failed condition is ErrPreconditionFailed.
+	//
+	// A key and a level of the same name ("a" and "a/...") must not be
+	// written both: the filesystem backend refuses it with ErrConflict, and
+	// S3 listings hide the level while the key exists. The ldp package never
+	// does it (Solid Protocol §3.1: /a and /a/ cannot both exist).
 	Put(ctx context.Context, key string, r io.Reader, o PutOptions) (Info, error)
 
 	// Delete removes the object at key, or returns ErrNotFound. With
