@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +55,9 @@ type Config struct {
 	// once the process is told to stop (-shutdown-timeout,
 	// KLUIS_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
+	// RootACL is a Turtle file whose content becomes the root container's
+	// ACL when the storage has none yet (-root-acl, KLUIS_ROOT_ACL).
+	RootACL string
 
 	// loadErrs are the settings whose text did not parse, in flag order;
 	// Validate reports them with the rest.
@@ -175,6 +179,8 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 		"largest request body: a byte count or a `size` with a unit, e.g. 10MiB or 1GB")
 	parsedVar(l, &cfg.ShutdownTimeout, "shutdown-timeout", "KLUIS_SHUTDOWN_TIMEOUT", defaultShutdownTimeout,
 		parseDuration, time.Duration.String, "how long requests in flight may take to finish on SIGTERM: a `duration`, e.g. 30s")
+	l.str(&cfg.RootACL, "root-acl", "KLUIS_ROOT_ACL", "",
+		"Turtle `file` seeded as the root container's ACL when there is none yet")
 	// Secrets: the environment only, never a flag.
 	cfg.S3.AccessKey = secret(getenv("KLUIS_S3_ACCESS_KEY"))
 	cfg.S3.SecretKey = secret(getenv("KLUIS_S3_SECRET_KEY"))
@@ -380,6 +386,11 @@ func (c Config) Validate() error {
 			bad("-base-url ($KLUIS_BASE_URL): %v", err)
 		}
 	}
+	if c.RootACL != "" {
+		if st, err := os.Stat(c.RootACL); err != nil || !st.Mode().IsRegular() {
+			bad("-root-acl ($KLUIS_ROOT_ACL): %q is not a readable file", c.RootACL)
+		}
+	}
 	switch c.Storage {
 	case "fs":
 		if strings.TrimSpace(c.Data) == "" {
@@ -432,8 +443,8 @@ func checkBaseURL(s string) error {
 		return errors.New("must not hold a user name or password")
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return fmt.Errorf("%q must not have a query or fragment", u.Redacted())
-	case !strings.HasSuffix(u.Path, "/"):
-		return fmt.Errorf("%q must end in /", u.Redacted())
+	case u.Path != "" && u.Path != "/":
+		return fmt.Errorf("%q: Kluis must be served at the root path of its host (use a host of its own)", u.Redacted())
 	}
 	return nil
 }

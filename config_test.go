@@ -65,9 +65,9 @@ func TestLoadConfigGood(t *testing.T) {
 					t.Errorf("got %v", c)
 				}
 			}},
-		{"base URL gets its slash", []string{"-base-url", " https://pod.example.org/alice "}, nil,
+		{"base URL gets its slash", []string{"-base-url", " https://pod.example.org "}, nil,
 			func(t *testing.T, c Config) {
-				if c.BaseURL != "https://pod.example.org/alice/" {
+				if c.BaseURL != "https://pod.example.org/" {
 					t.Errorf("BaseURL = %q", c.BaseURL)
 				}
 			}},

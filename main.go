@@ -119,7 +119,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("base URL: %w", err)
 	}
 
-	srv := server.New(server.Config{BaseURL: baseURL, MaxBodyBytes: cfg.MaxBody}, store, logger)
+	var rootACL []byte
+	if cfg.RootACL != "" {
+		if rootACL, err = os.ReadFile(cfg.RootACL); err != nil {
+			ln.Close()
+			return fmt.Errorf("root ACL: %w", err)
+		}
+	}
+	srv, err := server.New(ctx, server.Config{BaseURL: baseURL, MaxBodyBytes: cfg.MaxBody, RootACL: rootACL}, store, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: readHeaderTimeout,

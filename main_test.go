@@ -95,7 +95,7 @@ func startRun(t *testing.T, args ...string) *running {
 	r := &running{stdout: newWatcher(), stderr: newWatcher(), cancel: cancel, exited: make(chan struct{})}
 	go func() {
 		defer close(r.exited)
-		r.err = run(ctx, args, env(nil), r.stdout, r.stderr)
+		r.err = run(ctx, withOpenRoot(args), env(nil), r.stdout, r.stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -237,7 +237,7 @@ func TestRunServesAndShutsDownGracefully(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	rc, info, err := store.Get(context.Background(), "slow.bin", storage.GetOptions{})
+	rc, info, err := store.Get(context.Background(), "r/slow.bin", storage.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,6 +315,15 @@ func TestRunCannotListen(t *testing.T) {
 // helperEnv marks the test binary as a child that runs main.
 const helperEnv = "KLUIS_TEST_HELPER"
 
+// openRootACL opens the storage to everyone, so that these tests of the
+// process can write without authentication.
+const openRootACL = "testdata/open-root.acl"
+
+// withOpenRoot adds -root-acl with openRootACL to args.
+func withOpenRoot(args []string) []string {
+	return append([]string{"-root-acl", openRootACL}, args...)
+}
+
 // TestHelperProcess is not a test: it is main, run by the other tests in a
 // child process (the test binary itself), with the arguments after "--".
 func TestHelperProcess(t *testing.T) {
@@ -350,7 +359,7 @@ func startChild(t *testing.T, env []string, waitListening bool, args ...string) 
 		t.Fatal(err)
 	}
 	c := &child{stdout: newWatcher(), stderr: newWatcher(), exited: make(chan struct{})}
-	c.cmd = exec.Command(exe, append([]string{"-test.run=^TestHelperProcess$", "--"}, args...)...)
+	c.cmd = exec.Command(exe, append([]string{"-test.run=^TestHelperProcess$", "--"}, withOpenRoot(args)...)...)
 	c.cmd.Env = append(os.Environ(), append(env, helperEnv+"=1")...)
 	c.cmd.Stdout, c.cmd.Stderr = c.stdout, c.stderr
 	if err := c.cmd.Start(); err != nil {

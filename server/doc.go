@@ -8,7 +8,10 @@
 // echo.Context or *http.Request travels below it. It may import ldp, acl,
 // webid and storage; nothing but main imports server.
 //
-// Until the Solid/LDP issue lands, resources.go serves plain GET, HEAD, PUT
-// and DELETE of stored objects. It is registered as one routes value in
-// New, so LDP handlers can take its place without touching the rest.
+// The Solid Protocol is served by ldp.go over an ldp.Store. Every request
+// passes two seams before the store acts: an Authenticator that finds the
+// Agent (anonymous until Solid-OIDC is configured; tests fill it directly,
+// and the real binary accepts no test-only header), and Permissions, which
+// is Web Access Control (wac.go over package acl) in a real server. CORS is
+// answered by cors.go as Solid Protocol §8.1 asks, before authentication.
 package server

@@ -11,6 +11,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/ldp/rdfx"
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -33,12 +35,15 @@ type problem struct {
 // errors.Is cases of the sentinels they wrap.
 func classify(err error) problem {
 	var (
-		httpErr  *echo.HTTPError
-		tooLarge *http.MaxBytesError
-		badReq   *badRequestError
-		method   *methodNotAllowedError
-		rng      *rangeNotSatisfiableError
-		body     *bodyReadError
+		httpErr   *echo.HTTPError
+		tooLarge  *http.MaxBytesError
+		badReq    *badRequestError
+		method    *methodNotAllowedError
+		rng       *rangeNotSatisfiableError
+		body      *bodyReadError
+		ldpBad    *ldp.BadRequestError
+		conflict  *ldp.ConflictError
+		ldpMethod *ldp.MethodNotAllowedError
 	)
 	switch {
 	case errors.As(err, &tooLarge):
@@ -51,6 +56,29 @@ func classify(err error) problem {
 	case errors.As(err, &method):
 		return problem{status: http.StatusMethodNotAllowed,
 			header: http.Header{"Allow": {strings.Join(method.allow, ", ")}}}
+	case errors.As(err, &ldpBad):
+		return problem{status: http.StatusBadRequest, reason: ldpBad.Reason + detail(ldpBad.Err)}
+	case errors.As(err, &conflict):
+		return problem{status: http.StatusConflict, reason: conflict.Reason}
+	case errors.As(err, &ldpMethod):
+		return problem{status: http.StatusMethodNotAllowed,
+			header: http.Header{"Allow": {strings.Join(ldpMethod.Allow, ", ")}}}
+	case errors.Is(err, ErrUnauthenticated):
+		return problem{status: http.StatusUnauthorized, reason: "authentication required"}
+	case errors.Is(err, ErrForbidden):
+		return problem{status: http.StatusForbidden, reason: "forbidden"}
+	case errors.Is(err, ldp.ErrUnsupportedMediaType):
+		return problem{status: http.StatusUnsupportedMediaType, reason: "unsupported media type"}
+	case errors.Is(err, ldp.ErrNotAcceptable):
+		return problem{status: http.StatusNotAcceptable, reason: "no acceptable representation; try text/turtle or application/ld+json"}
+	case errors.Is(err, ldp.ErrTooLarge):
+		return problem{status: http.StatusRequestEntityTooLarge, reason: "RDF document too large"}
+	case errors.Is(err, ldp.ErrInvalidPatch):
+		return problem{status: http.StatusUnprocessableEntity, reason: "invalid N3 patch" + detail(errors.Unwrap(err))}
+	case errors.Is(err, rdfx.ErrPatchConflict):
+		return problem{status: http.StatusConflict, reason: "the patch does not apply to the resource as it is"}
+	case errors.Is(err, ldp.ErrNotModified):
+		return problem{status: http.StatusNotModified}
 	case errors.As(err, &rng):
 		return problem{status: http.StatusRequestedRangeNotSatisfiable,
 			header: http.Header{"Content-Range": {"bytes */" + strconv.FormatInt(rng.size, 10)}}}
@@ -80,6 +108,19 @@ func classify(err error) problem {
 		return p
 	}
 	return problem{status: http.StatusInternalServerError}
+}
+
+// detail is the first line of an error's text, for a 4xx reason, or "".
+// Parser errors carry the line and column here.
+func detail(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	return ": " + msg
 }
 
 // badRequestError is a request the server cannot act on, with the reason
@@ -179,6 +220,9 @@ func (r *errorResponder) respond(err error, c echo.Context) {
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	if req.Method == http.MethodHead {
+		// The headers of the GET answer, Content-Length included (RFC 9110
+		// §9.3.2).
+		h.Set("Content-Length", strconv.Itoa(len(text)+1))
 		_ = c.NoContent(p.status)
 		return
 	}

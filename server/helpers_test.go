@@ -36,13 +36,17 @@ func newTestServer(t *testing.T, store storage.Backend, mutate func(*server.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := server.Config{BaseURL: base, MaxBodyBytes: 1 << 20}
+	cfg := server.Config{BaseURL: base, MaxBodyBytes: 1 << 20, Permissions: server.OpenPermissions{}}
 	if mutate != nil {
 		mutate(&cfg)
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ts := httptest.NewServer(server.New(cfg, store, logger).Handler())
+	srv, err := server.New(context.Background(), cfg, store, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return &testServer{Server: ts, logs: logs}
 }
@@ -126,10 +130,17 @@ func (b errBackend) Stat(context.Context, string) (storage.Info, error) {
 	return storage.Info{}, b.err
 }
 
-func (b errBackend) Put(_ context.Context, _ string, r io.Reader, _ storage.PutOptions) (storage.Info, error) {
+func (b errBackend) Put(_ context.Context, key string, r io.Reader, _ storage.PutOptions) (storage.Info, error) {
 	io.Copy(io.Discard, r)
+	if key == rootMarker {
+		return storage.Info{}, nil // let the server start
+	}
 	return storage.Info{}, b.err
 }
+
+// rootMarker is the key of the root container, which the server makes at
+// start.
+const rootMarker = "r/"
 
 func (b errBackend) Delete(context.Context, string, storage.DeleteOptions) error {
 	return b.err
@@ -150,7 +161,10 @@ func (panicBackend) Get(context.Context, string, storage.GetOptions) (io.ReadClo
 	panic("backend exploded")
 }
 
-func (panicBackend) Put(context.Context, string, io.Reader, storage.PutOptions) (storage.Info, error) {
+func (b panicBackend) Put(ctx context.Context, key string, r io.Reader, o storage.PutOptions) (storage.Info, error) {
+	if key == rootMarker {
+		return b.Backend.Put(ctx, key, r, o)
+	}
 	panic(errors.New("backend exploded"))
 }
 

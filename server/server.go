@@ -1,13 +1,18 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/weconomics/kluis/acl"
+	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -27,6 +32,22 @@ type Config struct {
 	// ReadinessTimeout bounds the backend check of the readiness probe.
 	// Zero means DefaultReadinessTimeout.
 	ReadinessTimeout time.Duration
+	// MaxRDFBytes and MaxTriples bound the RDF documents that are parsed;
+	// zero means the ldp defaults.
+	MaxRDFBytes int64
+	MaxTriples  int
+	// Authenticator finds the agent of each request; nil means everyone is
+	// anonymous.
+	Authenticator Authenticator
+	// Permissions decides what an agent may do; nil means Web Access
+	// Control over the store's ACL resources (NewWAC).
+	Permissions Permissions
+	// FetchGroup fetches remote group documents for WAC; nil means only
+	// groups stored on this server are resolved.
+	FetchGroup FetchFunc
+	// RootACL, when set, is Turtle stored as the root container's ACL if
+	// it has none yet.
+	RootACL []byte
 }
 
 // Server is Kluis's HTTP front over one storage.Backend. It is safe for
@@ -41,15 +62,48 @@ type routes interface {
 	register(e *echo.Echo)
 }
 
-// New builds the server: the middleware chain, the error responder and
-// every route, wired here and nowhere else. A nil logger discards logs.
-func New(cfg Config, store storage.Backend, logger *slog.Logger) *Server {
+// New builds the server: the resource space over the backend, the
+// middleware chain, the error responder and every route, wired here and
+// nowhere else. A nil logger discards logs. It makes sure the root
+// container exists, so it needs the backend reachable.
+func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	readiness := cfg.ReadinessTimeout
 	if readiness <= 0 {
 		readiness = DefaultReadinessTimeout
+	}
+
+	if cfg.BaseURL == nil {
+		return nil, errors.New("server: no base URL")
+	}
+	aclOpts := acl.Options{
+		TrustedOrigins: []string{strings.TrimSuffix(cfg.BaseURL.String(), "/")},
+		Logger:         logger,
+	}
+	// ACL documents are checked before every write, whatever Permissions
+	// are in use, so no write leaves an ACL that access control would
+	// refuse to use.
+	validator := acl.NewEvaluator(noACLs{}, nil, aclOpts)
+	space, err := ldp.New(ctx, store, ldp.Config{
+		BaseURL: cfg.BaseURL.String(), MaxRDFBytes: cfg.MaxRDFBytes, MaxTriples: cfg.MaxTriples,
+		ValidateACL: validator.Validate,
+	})
+	if err != nil {
+		return nil, err
+	}
+	authn, perms := cfg.Authenticator, cfg.Permissions
+	if authn == nil {
+		authn = anonymous{}
+	}
+	if len(cfg.RootACL) > 0 {
+		if err := seedRootACL(ctx, space, cfg.RootACL); err != nil {
+			return nil, err
+		}
+	}
+	if perms == nil {
+		perms = NewWAC(space, NewGroups(space, cfg.FetchGroup), aclOpts)
 	}
 
 	e := echo.New()
@@ -65,16 +119,17 @@ func New(cfg Config, store storage.Backend, logger *slog.Logger) *Server {
 		requestID(),
 		requestLog(logger),
 		recoverPanic(),
+		cors(),
 		limitBody(cfg.MaxBodyBytes),
 	)
 
 	for _, r := range []routes{
 		&health{store: store, timeout: readiness, logger: logger},
-		&resources{store: store, baseURL: cfg.BaseURL},
+		&resources{store: space, authn: authn, perms: perms},
 	} {
 		r.register(e)
 	}
-	return &Server{handler: e}
+	return &Server{handler: e}, nil
 }
 
 // Handler returns the http.Handler that serves every request.

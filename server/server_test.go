@@ -190,7 +190,7 @@ func TestBodyLimit(t *testing.T) {
 					if res.StatusCode != tc.wantStatus {
 						t.Errorf("status = %d, want %d", res.StatusCode, tc.wantStatus)
 					}
-					_, err := store.Stat(context.Background(), "obj")
+					_, err := store.Stat(context.Background(), "r/obj")
 					if stored := err == nil; stored != (tc.wantStatus == 201) {
 						t.Errorf("stored = %v (err %v), want %v", stored, err, tc.wantStatus == 201)
 					}
@@ -286,7 +286,7 @@ func TestRequestLogKeepsSecretsOut(t *testing.T) {
 func TestStreamFailureCutsResponse(t *testing.T) {
 	store := memory.New()
 	data := strings.Repeat("z", 64<<10)
-	if _, err := store.Put(context.Background(), "f", strings.NewReader(data), storage.PutOptions{ContentType: "text/plain"}); err != nil {
+	if _, err := store.Put(context.Background(), "r/f", strings.NewReader(data), storage.PutOptions{ContentType: "text/plain"}); err != nil {
 		t.Fatal(err)
 	}
 	ts := newTestServer(t, brokenBackend{store}, nil)

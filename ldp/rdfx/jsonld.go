@@ -147,7 +147,8 @@ func jsonSyntaxError(data []byte, err error) error {
 	var terr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &serr):
-		offset = int(serr.Offset)
+		// Offset counts the offending byte itself.
+		offset = int(serr.Offset) - 1
 	case errors.As(err, &terr):
 		offset = int(terr.Offset)
 	}

@@ -72,7 +72,8 @@ func TestParseJSONLDErrors(t *testing.T) {
 		line, col int
 		is        error
 	}{
-		{"bad JSON", "{\n  \"a\": ,\n}", 2, 9, ErrSyntax},
+		{"bad JSON", "{\n  \"a\": ,\n}", 2, 8, ErrSyntax}, // the "," is the 8th character of line 2
+		{"bad JSON at the start", "[1, x]", 1, 5, ErrSyntax},
 		{"truncated JSON", `{"@id": "x"`, 1, 12, ErrSyntax},
 		{"trailing data", `{} {}`, 1, 4, ErrSyntax},
 		{"a scalar", `"https://example.org/doc"`, 1, 1, ErrSyntax},

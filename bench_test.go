@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/filesystem"
+)
+
+// benchClients is how many clients send requests at once in the HTTP
+// benchmarks.
+const benchClients = 32
+
+// smallTurtle is a small public Turtle resource, a typical profile card.
+const smallTurtle = `@prefix foaf: <http://xmlns.com/foaf/0.1/>.
+@prefix solid: <http://www.w3.org/ns/solid/terms#>.
+<#me> a foaf:Person; foaf:name "Alice"; solid:oidcIssuer <https://idp.example/>.
+`
+
+// benchServer starts Kluis over the filesystem backend in a temp folder,
+// with every request allowed, on a real loopback listener.
+func benchServer(b *testing.B) (*httptest.Server, storage.Backend) {
+	b.Helper()
+	store, err := filesystem.New(filepath.Join(b.TempDir(), "data"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	base, _ := url.Parse("http://kluis.test/")
+	srv, err := server.New(context.Background(), server.Config{
+		BaseURL: base, MaxBodyBytes: 1 << 30, Permissions: server.OpenPermissions{},
+	}, store, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	b.Cleanup(ts.Close)
+	return ts, store
+}
+
+// benchClient keeps enough connections alive for every client.
+func benchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * benchClients, MaxConnsPerHost: 2 * benchClients}}
+}
+
+// runClients runs fn from benchClients goroutines until b.N requests are
+// done.
+func runClients(b *testing.B, fn func(c *http.Client) error) {
+	c := benchClient()
+	b.SetParallelism(max(1, benchClients/max(1, runtimeProcs())))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := fn(c); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func do(c *http.Client, method, u, ct string, body io.Reader, want int, accept string) error {
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		return err
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != want {
+		return fmt.Errorf("%s %s: %d, want %d", method, u, res.StatusCode, want)
+	}
+	return nil
+}
+
+// BenchmarkGetSmallTurtle compares GET of a small public Turtle resource
+// through Kluis with net/http.FileServer serving the same bytes from the same
+// disk, 32 clients over keep-alive connections (issue: Kluis should reach at
+// least half the file server's throughput).
+func BenchmarkGetSmallTurtle(b *testing.B) {
+	b.Run("kluis", func(b *testing.B) {
+		ts, _ := benchServer(b)
+		if err := do(benchClient(), "PUT", ts.URL+"/profile/card", "text/turtle", strings.NewReader(smallTurtle), 201, ""); err != nil {
+			b.Fatal(err)
+		}
+		runClients(b, func(c *http.Client) error {
+			return do(c, "GET", ts.URL+"/profile/card", "", nil, 200, "text/turtle")
+		})
+	})
+	b.Run("fileserver", func(b *testing.B) {
+		dir := b.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "profile"), 0o700); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "profile", "card"), []byte(smallTurtle), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		ts := httptest.NewServer(http.FileServer(http.Dir(dir)))
+		b.Cleanup(ts.Close)
+		runClients(b, func(c *http.Client) error {
+			return do(c, "GET", ts.URL+"/profile/card", "", nil, 200, "text/turtle")
+		})
+	})
+}
+
+// BenchmarkWrites measures PUT of a small Turtle document and an N3 PATCH
+// inserting one triple, 32 clients at once on distinct resources.
+func BenchmarkWrites(b *testing.B) {
+	b.Run("PUT", func(b *testing.B) {
+		ts, _ := benchServer(b)
+		var n atomic.Int64
+		runClients(b, func(c *http.Client) error {
+			u := fmt.Sprintf("%s/put/doc-%d", ts.URL, n.Add(1)%1000)
+			res := 0
+			err := func() error {
+				req, _ := http.NewRequest("PUT", u, strings.NewReader(smallTurtle))
+				req.Header.Set("Content-Type", "text/turtle")
+				r, err := c.Do(req)
+				if err != nil {
+					return err
+				}
+				io.Copy(io.Discard, r.Body)
+				r.Body.Close()
+				res = r.StatusCode
+				return nil
+			}()
+			if err == nil && res != 201 && res != 204 {
+				err = fmt.Errorf("PUT %s: %d", u, res)
+			}
+			return err
+		})
+	})
+	b.Run("PATCH", func(b *testing.B) {
+		ts, _ := benchServer(b)
+		var n atomic.Int64
+		runClients(b, func(c *http.Client) error {
+			i := n.Add(1)
+			patch := fmt.Sprintf(`@prefix solid: <http://www.w3.org/ns/solid/terms#>.
+_:p a solid:InsertDeletePatch; solid:inserts { <#t%d> <http://example.org/n> %d. }.`, i, i)
+			u := fmt.Sprintf("%s/patch/doc-%d", ts.URL, i%benchClients)
+			req, _ := http.NewRequest("PATCH", u, strings.NewReader(patch))
+			req.Header.Set("Content-Type", "text/n3")
+			r, err := c.Do(req)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+			if r.StatusCode != 201 && r.StatusCode != 204 {
+				return fmt.Errorf("PATCH %s: %d", u, r.StatusCode)
+			}
+			return nil
+		})
+	})
+}
+
+// BenchmarkGetContainer1000 measures GET of a container with 1,000
+// children, as Turtle.
+func BenchmarkGetContainer1000(b *testing.B) {
+	ts, store := benchServer(b)
+	ctx := context.Background()
+	if err := do(benchClient(), "PUT", ts.URL+"/big/seed", "text/plain", strings.NewReader("x"), 201, ""); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 999 {
+		if _, err := store.Put(ctx, fmt.Sprintf("r/big/child-%04d", i), strings.NewReader("x"), storage.PutOptions{ContentType: "text/plain"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runClients(b, func(c *http.Client) error {
+		return do(c, "GET", ts.URL+"/big/", "", nil, 200, "text/turtle")
+	})
+}
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

@@ -1,0 +1,27 @@
+// Package ldp gives a storage.Backend the semantics of the Solid Protocol
+// 0.11 (../shared/specs/solid-protocol-0.11.txt) and LDP Basic Containers:
+// resource paths and their keys, containers and containment, auxiliary
+// resources (.acl, .meta), RDF sources stored as Turtle and converted on
+// the way out, content negotiation, ETags and conditional requests, POST
+// with Slug, PATCH with N3 Patch and SPARQL Update, and deletion with the
+// auxiliary resources of the deleted resource.
+//
+// # Keys
+//
+// Every resource lives under the key prefix "r/": the resource /a/b is the
+// object "r/a/b", the container /a/ is the marker object "r/a/" (holding
+// the container's own triples as Turtle), and the auxiliary resources of
+// /a/b are "r/a/b.acl" and "r/a/b.meta". Keys outside "r/" (accounts, keys
+// of the identity provider) can never be named by a request path.
+//
+// # Concurrency
+//
+// Every read-modify-write (PATCH, creating a container) reads the object
+// with its ETag, applies the change and writes it back with If-Match (or
+// If-None-Match for a new object), retrying when another writer came first,
+// so several Kluis processes on one bucket never lose an update.
+//
+// ldp knows no HTTP types: the server package parses headers into the
+// plain values used here and maps the errors of this package to statuses.
+// It imports storage and ldp/rdfx only.
+package ldp

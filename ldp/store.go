@@ -1,0 +1,154 @@
+package ldp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/weconomics/kluis/ldp/rdfx"
+	"github.com/weconomics/kluis/storage"
+)
+
+// Namespaces used in the representations Kluis makes.
+const (
+	nsLDP     = "http://www.w3.org/ns/ldp#"
+	nsPIM     = "http://www.w3.org/ns/pim/space#"
+	nsSolid   = "http://www.w3.org/ns/solid/terms#"
+	nsDCTerms = "http://purl.org/dc/terms/"
+	nsStat    = "http://www.w3.org/ns/posix/stat#"
+	nsRDF     = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+	nsXSD     = "http://www.w3.org/2001/XMLSchema#"
+	nsACL     = "http://www.w3.org/ns/auth/acl#"
+	nsMedia   = "http://www.w3.org/ns/iana/media-types/"
+)
+
+// The resource types that Link rel="type" headers and container bodies use.
+const (
+	TypeResource       = nsLDP + "Resource"
+	TypeRDFSource      = nsLDP + "RDFSource"
+	TypeNonRDFSource   = nsLDP + "NonRDFSource"
+	TypeContainer      = nsLDP + "Container"
+	TypeBasicContainer = nsLDP + "BasicContainer"
+	TypeStorage        = nsPIM + "Storage"
+)
+
+// StorageDescriptionRel is the Link relation of the storage description
+// resource (Solid Protocol §4.1 "Storage Resource").
+const StorageDescriptionRel = nsSolid + "storageDescription"
+
+// storageDescriptionName is the storage description resource, relative to
+// the storage root.
+const storageDescriptionName = ".well-known/solid"
+
+// prefixes are those Kluis writes Turtle with.
+var defaultPrefixes = map[string]string{
+	"ldp": nsLDP, "pim": nsPIM, "solid": nsSolid, "dcterms": nsDCTerms,
+	"posix": nsStat, "xsd": nsXSD, "acl": nsACL,
+}
+
+// Config sets up a Store.
+type Config struct {
+	// BaseURL is the public URL of the server root, such as
+	// "https://pods.example/". Its path must be "/".
+	BaseURL string
+	// MaxRDFBytes is the largest RDF body that is parsed (PUT, POST and
+	// PATCH of RDF, and stored RDF read for conversion or patching).
+	MaxRDFBytes int64
+	// MaxTriples is the most triples an RDF document may hold.
+	MaxTriples int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// ValidateACL, when set, checks every ACL document before it is
+	// written (PUT or PATCH of a .acl resource); an error refuses the write
+	// with 400 and leaves the ACL as it was.
+	ValidateACL func(turtle []byte, aclIRI string) error
+}
+
+// Default limits.
+const (
+	DefaultMaxRDFBytes = 16 << 20
+	DefaultMaxTriples  = 200_000
+)
+
+// Store is a Solid Protocol resource space over a storage.Backend. It is
+// safe for concurrent use, also by several processes sharing a backend.
+type Store struct {
+	backend    storage.Backend
+	origin     string // scheme://host[:port], no trailing slash
+	maxRDF     int64
+	maxTriples int
+	now        func() time.Time
+	// validateACL is Config.ValidateACL.
+	validateACL func(turtle []byte, aclIRI string) error
+	started     time.Time // when New made the Store, to the second
+}
+
+// New makes a Store and makes sure the root container exists.
+func New(ctx context.Context, b storage.Backend, cfg Config) (*Store, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("ldp: base URL %q is not absolute", cfg.BaseURL)
+	}
+	if u.Path != "" && u.Path != "/" {
+		return nil, fmt.Errorf("ldp: base URL %q: Kluis must be served at the root path", cfg.BaseURL)
+	}
+	s := &Store{
+		backend:     b,
+		origin:      u.Scheme + "://" + u.Host,
+		maxRDF:      cfg.MaxRDFBytes,
+		maxTriples:  cfg.MaxTriples,
+		now:         cfg.Now,
+		validateACL: cfg.ValidateACL,
+	}
+	if s.maxRDF <= 0 {
+		s.maxRDF = DefaultMaxRDFBytes
+	}
+	if s.maxTriples <= 0 {
+		s.maxTriples = DefaultMaxTriples
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.started = s.now().UTC().Truncate(time.Second)
+	_, err = b.Put(ctx, Path("/").Key(), strings.NewReader(""), storage.PutOptions{ContentType: rdfx.Turtle, IfNoneMatch: true})
+	if err != nil && !errors.Is(err, storage.ErrPreconditionFailed) {
+		return nil, fmt.Errorf("ldp: creating the root container: %w", err)
+	}
+	return s, nil
+}
+
+// IRI returns the absolute IRI of a path.
+func (s *Store) IRI(p Path) string { return s.origin + p.escaped() }
+
+// PathOf returns the path of an IRI on this server, if it is one.
+func (s *Store) PathOf(iri string) (Path, bool) {
+	rest, ok := strings.CutPrefix(iri, s.origin)
+	if !ok || !strings.HasPrefix(rest, "/") {
+		return "", false
+	}
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	dec, err := url.PathUnescape(rest)
+	if err != nil {
+		return "", false
+	}
+	p, err := ParsePath(dec)
+	return p, err == nil
+}
+
+// StorageOf returns the storage (pim:Storage) that holds p. Kluis serves one
+// storage at the server root.
+func (s *Store) StorageOf(Path) Path { return "/" }
+
+// StorageDescription returns the path of the storage description resource
+// of the storage holding p.
+func (s *Store) StorageDescription(p Path) Path {
+	return s.StorageOf(p) + storageDescriptionName
+}
+
+// Backend returns the byte store under the resources.
+func (s *Store) Backend() storage.Backend { return s.backend }

@@ -1,0 +1,679 @@
+package ldp
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/weconomics/kluis/ldp/rdfx"
+	"github.com/weconomics/kluis/storage"
+)
+
+// WriteRequest is the body and preconditions of a PUT or POST.
+type WriteRequest struct {
+	// Body is the content; nil or empty for none.
+	Body io.Reader
+	// ContentType is the Content-Type header; empty when there is no body.
+	ContentType string
+	// Conditions are the request's preconditions.
+	Conditions Conditions
+}
+
+// WriteResult tells what a write did.
+type WriteResult struct {
+	Path    Path
+	Created bool
+	// ETag is the tag a GET of the written resource now sends, when the
+	// answer to the write may carry it; "" otherwise: for a container,
+	// whose tag covers its containment, and for a PUT whose content was
+	// not stored as sent (RFC 9110 §9.3.4: no validator then).
+	ETag     string
+	Modified time.Time
+}
+
+// content is a request body made ready to store.
+type content struct {
+	contentType string
+	data        []byte    // RDF, as Turtle
+	stream      io.Reader // bytes of any other type
+	// asSent tells that the body is stored byte for byte as it came.
+	asSent bool
+}
+
+// writtenTag is the ETag a WriteResult tells for the object now stored at
+// p: none for a container (its tag covers its containment, not only its
+// marker).
+func writtenTag(p Path, info storage.Info) string {
+	if p.IsContainer() {
+		return ""
+	}
+	return info.ETag
+}
+
+func (c content) reader() io.Reader {
+	if c.stream != nil {
+		return c.stream
+	}
+	return bytes.NewReader(c.data)
+}
+
+// prepare turns a body into what is stored at p: RDF of any supported syntax
+// becomes Turtle (kept byte for byte when it came as Turtle); other types
+// stream through untouched. Containers and auxiliary resources take RDF
+// only (Solid Protocol §4.3: auxiliary resources are RDF documents).
+func (s *Store) prepare(p Path, req WriteRequest) (content, error) {
+	ct := strings.TrimSpace(req.ContentType)
+	aux, _ := p.Aux()
+	rdfOnly := p.IsContainer() || aux != NotAux
+	if ct == "" {
+		if rdfOnly || req.Body == nil {
+			// A container or an empty RDF document.
+			return content{contentType: rdfx.Turtle, asSent: true}, nil
+		}
+		return content{contentType: "application/octet-stream", stream: req.Body, asSent: true}, nil
+	}
+	if !rdfx.Supports(ct) {
+		if rdfOnly {
+			return content{}, fmt.Errorf("ldp: %s takes RDF, not %s: %w", p, ct, ErrUnsupportedMediaType)
+		}
+		return content{contentType: ct, stream: req.Body, asSent: true}, nil
+	}
+	data, g, err := s.readRDF(p, req.Body, ct)
+	if err != nil {
+		return content{}, err
+	}
+	subject := s.IRI(p)
+	if aux == Meta {
+		_, sub := p.Aux()
+		subject = s.IRI(sub)
+	}
+	if p.IsContainer() || aux == Meta {
+		if t, bad := protected(g, subject); bad {
+			return content{}, &ConflictError{Reason: "server-managed triple " + t.String() + " cannot be written"}
+		}
+	}
+	c := content{contentType: rdfx.Turtle, data: data, asSent: true}
+	if !isTurtle(ct) {
+		var buf bytes.Buffer
+		if err := rdfx.Serialize(&buf, g, rdfx.Turtle, s.IRI(p), defaultPrefixes); err != nil {
+			return content{}, fmt.Errorf("ldp: %s: %w", p, err)
+		}
+		c = content{contentType: rdfx.Turtle, data: buf.Bytes()}
+	}
+	if err := s.checkACL(p, c.data); err != nil {
+		return content{}, err
+	}
+	return c, nil
+}
+
+// checkACL refuses an ACL document that access control could not use, so a
+// write never leaves an ACL broken.
+func (s *Store) checkACL(p Path, turtle []byte) error {
+	if kind, _ := p.Aux(); kind != ACL || s.validateACL == nil {
+		return nil
+	}
+	if err := s.validateACL(turtle, s.IRI(p)); err != nil {
+		return &BadRequestError{Reason: "not a usable ACL document", Err: err}
+	}
+	return nil
+}
+
+// readRDF reads and parses an RDF body within the limits.
+func (s *Store) readRDF(p Path, body io.Reader, ct string) ([]byte, *rdfx.Graph, error) {
+	if body == nil {
+		body = strings.NewReader("")
+	}
+	data, err := io.ReadAll(io.LimitReader(body, s.maxRDF+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("ldp: reading %s: %w", p, err)
+	}
+	if int64(len(data)) > s.maxRDF {
+		return nil, nil, fmt.Errorf("ldp: %s: more than %d bytes of RDF: %w", p, s.maxRDF, ErrTooLarge)
+	}
+	g, err := rdfx.Parse(bytes.NewReader(data), ct, s.IRI(p), rdfx.ParseOptions{MaxTriples: s.maxTriples})
+	if errors.Is(err, rdfx.ErrTooManyTriples) {
+		return nil, nil, fmt.Errorf("ldp: %s: more than %d triples: %w", p, s.maxTriples, ErrTooLarge)
+	}
+	if err != nil {
+		return nil, nil, &BadRequestError{Reason: "body is not valid " + ct, Err: err}
+	}
+	return data, g, nil
+}
+
+// checkWritable refuses paths no client may write.
+func (s *Store) checkWritable(p Path, method string) error {
+	sd := s.StorageDescription(p)
+	if p == sd {
+		return &MethodNotAllowedError{Method: method, Allow: []string{"GET", "HEAD", "OPTIONS"}}
+	}
+	if strings.HasPrefix(string(p), string(sd)+"/") {
+		// §3.1: the storage description is a document, though it has no
+		// object, so /.well-known/solid/ cannot exist beside it.
+		return &ConflictError{Reason: string(sd) + " is the storage description, not a container"}
+	}
+	if p.IsContainer() {
+		if kind, _ := p.Sibling().Aux(); kind != NotAux {
+			return &BadRequestError{Reason: "a container cannot be named like an auxiliary resource"}
+		}
+	}
+	return nil
+}
+
+// current returns the state write conditions are checked against.
+func (s *Store) current(ctx context.Context, p Path) (state, storage.Info, error) {
+	if p.IsContainer() {
+		st, l, err := s.containerState(ctx, p)
+		if l != nil {
+			return st, l.marker, err
+		}
+		return st, storage.Info{}, err
+	}
+	info, err := s.backend.Stat(ctx, p.Key())
+	if errors.Is(err, storage.ErrNotFound) {
+		return s.virtualState(ctx, p)
+	}
+	if err != nil {
+		return state{}, storage.Info{}, err
+	}
+	return state{exists: true, etag: info.ETag, modified: info.Modified}, info, nil
+}
+
+// virtualState is the state of a path without an object: missing, or the
+// empty description resource of an existing subject.
+func (s *Store) virtualState(ctx context.Context, p Path) (state, storage.Info, error) {
+	kind, subject := p.Aux()
+	if kind != Meta {
+		return state{}, storage.Info{}, nil
+	}
+	info, ok, err := s.emptyMeta(ctx, subject)
+	if err != nil || !ok {
+		return state{}, storage.Info{}, err
+	}
+	return state{exists: true, virtual: true, etag: info.ETag, modified: info.Modified}, info, nil
+}
+
+// Put creates or replaces the resource at p (Solid Protocol §5.3), creating
+// missing intermediate containers.
+func (s *Store) Put(ctx context.Context, p Path, req WriteRequest) (WriteResult, error) {
+	if err := s.checkWritable(p, "PUT"); err != nil {
+		return WriteResult{}, err
+	}
+	c, err := s.prepare(p, req)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	if err := s.checkSubject(ctx, p); err != nil {
+		return WriteResult{}, err
+	}
+	st, cur, err := s.current(ctx, p)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	if err := req.Conditions.checkWrite(p, st); err != nil {
+		return WriteResult{}, err
+	}
+	if !st.exists {
+		if err := s.prepareParents(ctx, p); err != nil {
+			return WriteResult{}, err
+		}
+	}
+	opts := storage.PutOptions{ContentType: c.contentType}
+	if req.Conditions != (Conditions{}) || p.IsContainer() {
+		// Pin the state the conditions were checked against, so no other
+		// writer slips in between.
+		if st.exists && !st.virtual {
+			opts.IfMatch = cur.ETag
+		} else {
+			opts.IfNoneMatch = true
+		}
+	}
+	info, err := s.backend.Put(ctx, p.Key(), c.reader(), opts)
+	if err != nil {
+		return WriteResult{}, fmt.Errorf("ldp: put %s: %w", p, err)
+	}
+	res := WriteResult{Path: p, Created: !st.exists, ETag: writtenTag(p, info), Modified: info.Modified}
+	if !c.asSent {
+		res.ETag = ""
+	}
+	return res, nil
+}
+
+// checkSubject makes sure the subject of an auxiliary resource exists.
+func (s *Store) checkSubject(ctx context.Context, p Path) error {
+	kind, subject := p.Aux()
+	if kind == NotAux {
+		return nil
+	}
+	if _, err := s.backend.Stat(ctx, subject.Key()); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return &ConflictError{Reason: "the resource " + string(subject) + " does not exist"}
+		}
+		return err
+	}
+	return nil
+}
+
+// prepareParents enforces slash semantics for a new resource at p (Solid
+// Protocol §3.1: /a and /a/ never both exist) and creates the missing
+// containers above it (§5.3: "Servers MUST create intermediate containers").
+func (s *Store) prepareParents(ctx context.Context, p Path) error {
+	if err := s.checkSibling(ctx, p); err != nil {
+		return err
+	}
+	var missing []Path
+	for _, a := range p.Ancestors() {
+		if a.IsRoot() {
+			break
+		}
+		_, err := s.backend.Stat(ctx, a.Key())
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		missing = append(missing, a)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		a := missing[i]
+		if err := s.checkSibling(ctx, a); err != nil {
+			return err
+		}
+		_, err := s.backend.Put(ctx, a.Key(), strings.NewReader(""), storage.PutOptions{ContentType: rdfx.Turtle, IfNoneMatch: true})
+		if err != nil && !errors.Is(err, storage.ErrPreconditionFailed) {
+			return fmt.Errorf("ldp: creating container %s: %w", a, err)
+		}
+	}
+	return nil
+}
+
+// checkSibling refuses p when its other slash form exists.
+func (s *Store) checkSibling(ctx context.Context, p Path) error {
+	if p.IsRoot() {
+		return nil
+	}
+	_, err := s.backend.Stat(ctx, p.Sibling().Key())
+	switch {
+	case err == nil:
+		return &ConflictError{Reason: string(p.Sibling()) + " exists; " + string(p) + " cannot exist beside it"}
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	default:
+		return err
+	}
+}
+
+// PostRequest is a POST to a container (Solid Protocol §5.3, LDP §5.2.3).
+type PostRequest struct {
+	WriteRequest
+	// Slug is the client's wish for the new name, from the Slug header.
+	Slug string
+	// Container asks for a new container (Link rel="type"
+	// ldp:BasicContainer or ldp:Container).
+	Container bool
+}
+
+// Post creates a resource in the container at parent, named after the Slug
+// when it is free and safe, and answers with its path.
+func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteResult, error) {
+	if !parent.IsContainer() {
+		// §5.3: "When a POST method request targets a resource without an
+		// existing representation, the server MUST respond with the 404";
+		// an existing one that is no container does not support POST (405).
+		if parent != s.StorageDescription(parent) && !s.exists(ctx, parent) {
+			return WriteResult{}, fmt.Errorf("ldp: post to %s: %w", parent, storage.ErrNotFound)
+		}
+		return WriteResult{}, &MethodNotAllowedError{Method: "POST", Allow: s.Allow(parent, true)}
+	}
+	st, _, err := s.current(ctx, parent)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	if !st.exists {
+		// §5.3: "When a POST method request targets a resource without an
+		// existing representation, the server MUST respond with the 404".
+		return WriteResult{}, fmt.Errorf("ldp: post to %s: %w", parent, storage.ErrNotFound)
+	}
+	if err := req.Conditions.checkWrite(parent, st); err != nil {
+		return WriteResult{}, err
+	}
+	// An RDF body is parsed for each candidate name (relative IRIs are
+	// taken against it, and server-managed triples are checked about it),
+	// so it is read once and parsed from memory; other bodies stream.
+	body := func() io.Reader { return req.Body }
+	if ct := strings.TrimSpace(req.ContentType); req.Body != nil && ct != "" && rdfx.Supports(ct) {
+		data, err := io.ReadAll(io.LimitReader(req.Body, s.maxRDF+1))
+		if err != nil {
+			return WriteResult{}, fmt.Errorf("ldp: reading the body posted to %s: %w", parent, err)
+		}
+		if int64(len(data)) > s.maxRDF {
+			return WriteResult{}, fmt.Errorf("ldp: post to %s: more than %d bytes of RDF: %w", parent, s.maxRDF, ErrTooLarge)
+		}
+		body = func() io.Reader { return bytes.NewReader(data) }
+	}
+	name := SlugName(req.Slug)
+	for attempt := 0; attempt < 8; attempt++ {
+		cand := name
+		if cand == "" {
+			cand = randomName(16)
+		} else if attempt > 0 {
+			cand = name + "-" + randomName(4)
+		}
+		p := parent + Path(cand)
+		if req.Container {
+			p += "/"
+		}
+		if _, err := ParsePath(string(p)); err != nil {
+			name = ""
+			continue
+		}
+		if s.exists(ctx, p) || s.exists(ctx, p.Sibling()) {
+			continue
+		}
+		w := req.WriteRequest
+		w.Body = body()
+		c, err := s.prepare(p, w)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		info, err := s.backend.Put(ctx, p.Key(), c.reader(), storage.PutOptions{ContentType: c.contentType, IfNoneMatch: true})
+		if errors.Is(err, storage.ErrPreconditionFailed) {
+			if c.stream == nil {
+				continue // taken at the same moment: try another name
+			}
+			// A streamed body is gone and cannot be stored again.
+			return WriteResult{}, &ConflictError{Reason: "the name " + string(p) + " was taken at the same moment; try again"}
+		}
+		if err != nil {
+			return WriteResult{}, fmt.Errorf("ldp: post %s: %w", p, err)
+		}
+		return WriteResult{Path: p, Created: true, ETag: writtenTag(p, info), Modified: info.Modified}, nil
+	}
+	return WriteResult{}, &ConflictError{Reason: "could not find a free name in " + string(parent)}
+}
+
+// exists reports whether a resource is at p, or p is taken by the storage
+// description, which has no object.
+func (s *Store) exists(ctx context.Context, p Path) bool {
+	if sd := s.StorageDescription(p); p == sd || p == sd+"/" {
+		return true
+	}
+	_, err := s.backend.Stat(ctx, p.Key())
+	return err == nil
+}
+
+// SlugName makes a safe resource name of a Slug header: decoded, without
+// trailing slashes, with other path separators, control characters and
+// other troublesome characters replaced by "-", no dot-only names, no
+// auxiliary suffix, at most 100 bytes. It
+// returns "" when nothing usable is left.
+func SlugName(slug string) string {
+	if dec, err := url.PathUnescape(slug); err == nil {
+		slug = dec
+	}
+	// "photos/" asks for the name "photos" (a container is asked for with
+	// a Link header; the trailing slash is then added back).
+	slug = strings.TrimRight(slug, "/")
+	var b strings.Builder
+	for _, r := range slug {
+		switch {
+		case r < 0x20 || r == 0x7f || r == '/' || r == '\\' || r == '?' || r == '#' || r == '%' || r == 0xfffd:
+			b.WriteByte('-')
+		default:
+			b.WriteRune(r)
+		}
+		if b.Len() >= 100 {
+			break
+		}
+	}
+	name := strings.Trim(b.String(), " .")
+	for _, suffix := range []string{ACLSuffix, MetaSuffix} {
+		if strings.HasSuffix(name, suffix) {
+			name = strings.TrimSuffix(name, suffix) + "-" + suffix[1:]
+		}
+	}
+	if strings.Trim(name, ".-") == "" {
+		return ""
+	}
+	return name
+}
+
+func randomName(n int) string {
+	b := make([]byte, n/2)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// patchAttempts bounds the retries of a read-modify-write that keeps losing
+// to other writers.
+const patchAttempts = 100
+
+// Patch applies a parsed N3 Patch or SPARQL Update to the RDF document at
+// p, creating it when missing (Solid Protocol §5.3.1). The read, the change
+// and the conditional write are retried as a whole when another writer
+// changes the document in between, so no update is ever lost.
+func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Conditions) (WriteResult, error) {
+	if err := s.checkWritable(p, "PATCH"); err != nil {
+		return WriteResult{}, err
+	}
+	if err := s.checkSubject(ctx, p); err != nil {
+		return WriteResult{}, err
+	}
+	aux, subject := p.Aux()
+	for attempt := 0; attempt < patchAttempts; attempt++ {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return WriteResult{}, err
+			}
+		}
+		body, info, err := s.backend.Get(ctx, p.Key(), storage.GetOptions{})
+		exists := err == nil
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
+		}
+		st := state{exists: exists, etag: info.ETag, modified: info.Modified}
+		if !exists {
+			if st, _, err = s.virtualState(ctx, p); err != nil {
+				return WriteResult{}, err
+			}
+		}
+		if p.IsContainer() && exists && cond != (Conditions{}) {
+			cs, _, err := s.containerState(ctx, p)
+			if err != nil {
+				body.Close()
+				return WriteResult{}, err
+			}
+			st.etag, st.modified = cs.etag, cs.modified
+		}
+		g := rdfx.NewGraph(0)
+		if exists {
+			if !isTurtle(info.ContentType) {
+				body.Close()
+				return WriteResult{}, fmt.Errorf("ldp: %s is not an RDF document: %w", p, ErrUnsupportedMediaType)
+			}
+			g, err = s.parseStored(p, body)
+			body.Close()
+			if err != nil {
+				return WriteResult{}, err
+			}
+		}
+		if err := cond.checkWrite(p, st); err != nil {
+			return WriteResult{}, err
+		}
+		if err := rdfx.Apply(g, patch); err != nil {
+			return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
+		}
+		if g.Len() > s.maxTriples {
+			return WriteResult{}, fmt.Errorf("ldp: patch %s: more than %d triples: %w", p, s.maxTriples, ErrTooLarge)
+		}
+		if p.IsContainer() || aux == Meta {
+			iri := s.IRI(p)
+			if aux == Meta {
+				iri = s.IRI(subject)
+			}
+			if t, bad := protected(g, iri); bad {
+				return WriteResult{}, &ConflictError{Reason: "server-managed triple " + t.String() + " cannot be written"}
+			}
+		}
+		var buf bytes.Buffer
+		if err := rdfx.Serialize(&buf, g, rdfx.Turtle, s.IRI(p), defaultPrefixes); err != nil {
+			return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
+		}
+		if err := s.checkACL(p, buf.Bytes()); err != nil {
+			return WriteResult{}, err
+		}
+		opts := storage.PutOptions{ContentType: rdfx.Turtle, IfMatch: info.ETag, IfNoneMatch: !exists}
+		if !exists {
+			if err := s.prepareParents(ctx, p); err != nil {
+				return WriteResult{}, err
+			}
+		}
+		out, err := s.backend.Put(ctx, p.Key(), &buf, opts)
+		if errors.Is(err, storage.ErrPreconditionFailed) {
+			continue // another writer came first: read again
+		}
+		if err != nil {
+			return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
+		}
+		return WriteResult{Path: p, Created: !st.exists, ETag: writtenTag(p, out), Modified: out.Modified}, nil
+	}
+	return WriteResult{}, &ConflictError{Reason: "too many concurrent changes; try again"}
+}
+
+// backoff waits a little, more with each attempt, with jitter so that
+// writers who collided spread out.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(mrand.Int64N(int64(min(attempt, 20)) * int64(time.Millisecond)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// ParsePatch parses a PATCH body: text/n3 (Solid N3 Patch) or
+// application/sparql-update. A malformed N3 Patch is ErrInvalidPatch (422, as
+// Solid Protocol §5.3.1 says); a SPARQL syntax error is a BadRequestError.
+func (s *Store) ParsePatch(p Path, body io.Reader, contentType string) (*rdfx.Patch, error) {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	if mt != rdfx.N3 && mt != "application/sparql-update" {
+		return nil, fmt.Errorf("ldp: PATCH with %q: %w", contentType, ErrUnsupportedMediaType)
+	}
+	data, err := io.ReadAll(io.LimitReader(body, s.maxRDF+1))
+	if err != nil {
+		return nil, fmt.Errorf("ldp: reading the patch of %s: %w", p, err)
+	}
+	if int64(len(data)) > s.maxRDF {
+		return nil, fmt.Errorf("ldp: patch of %s: more than %d bytes: %w", p, s.maxRDF, ErrTooLarge)
+	}
+	var patch *rdfx.Patch
+	switch mt {
+	case rdfx.N3:
+		patch, err = rdfx.ParseN3Patch(bytes.NewReader(data), s.IRI(p))
+		var syn *rdfx.SyntaxError
+		if err != nil && !errors.As(err, &syn) && errors.Is(err, rdfx.ErrMalformedPatch) {
+			return nil, fmt.Errorf("ldp: %w: %v", ErrInvalidPatch, err)
+		}
+	default:
+		patch, err = rdfx.ParseSPARQLUpdate(bytes.NewReader(data), s.IRI(p))
+	}
+	if err != nil {
+		return nil, &BadRequestError{Reason: "malformed " + mt + " patch", Err: err}
+	}
+	return patch, nil
+}
+
+// Delete removes the resource at p and its auxiliary resources (Solid
+// Protocol §5.4). A container must be empty; the root and its ACL cannot be
+// deleted.
+func (s *Store) Delete(ctx context.Context, p Path, cond Conditions) error {
+	if err := s.checkWritable(p, "DELETE"); err != nil {
+		return err
+	}
+	if p.IsRoot() || p == Path("/").ACL() {
+		return &MethodNotAllowedError{Method: "DELETE", Allow: s.Allow(p, true)}
+	}
+	st, cur, err := s.current(ctx, p)
+	if err != nil {
+		return err
+	}
+	if !st.exists {
+		return fmt.Errorf("ldp: delete %s: %w", p, storage.ErrNotFound)
+	}
+	if err := cond.checkWrite(p, st); err != nil {
+		return err
+	}
+	if st.virtual {
+		return nil // an empty description resource: nothing stored to delete
+	}
+	if p.IsContainer() {
+		l, err := s.list(ctx, p)
+		if err != nil {
+			return err
+		}
+		if len(l.children) > 0 {
+			return &ConflictError{Reason: "container is not empty"}
+		}
+	}
+	if err := s.backend.Delete(ctx, p.Key(), storage.DeleteOptions{IfMatch: cur.ETag}); err != nil {
+		return fmt.Errorf("ldp: delete %s: %w", p, err)
+	}
+	if kind, _ := p.Aux(); kind == NotAux {
+		for _, aux := range []Path{p.ACL(), p.Meta()} {
+			if err := s.backend.Delete(ctx, aux.Key(), storage.DeleteOptions{}); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("ldp: delete %s: %w", aux, err)
+			}
+		}
+		s.touch(ctx, p.Parent())
+	}
+	return nil
+}
+
+// touch rewrites a container's marker as it is, so that the container's
+// time moves on when a deletion changes its containment (Solid Protocol
+// §4.2: Last-Modified follows changes to containment triples). Without it,
+// a container's time, the newest of its marker and its children, could go
+// back when its newest child goes, and a client's If-Modified-Since would
+// wrongly answer 304. It is best effort: the deletion has happened, and a
+// concurrent writer of the marker has moved its time on anyway.
+func (s *Store) touch(ctx context.Context, c Path) {
+	body, info, err := s.backend.Get(ctx, c.Key(), storage.GetOptions{})
+	if err != nil {
+		return
+	}
+	data, err := io.ReadAll(io.LimitReader(body, s.maxRDF+1))
+	body.Close()
+	if err != nil || int64(len(data)) > s.maxRDF {
+		return
+	}
+	_, _ = s.backend.Put(ctx, c.Key(), bytes.NewReader(data), storage.PutOptions{ContentType: info.ContentType, IfMatch: info.ETag})
+}
+
+// Allow lists the methods the resource at p supports (Solid Protocol §5.1,
+// §5.4: never DELETE for the root or its ACL).
+func (s *Store) Allow(p Path, exists bool) []string {
+	if p == s.StorageDescription(p) {
+		return []string{"GET", "HEAD", "OPTIONS"}
+	}
+	m := []string{"GET", "HEAD", "OPTIONS"}
+	if p.IsContainer() {
+		m = append(m, "POST")
+	}
+	m = append(m, "PUT", "PATCH")
+	if exists && !p.IsRoot() && p != Path("/").ACL() {
+		m = append(m, "DELETE")
+	}
+	return m
+}

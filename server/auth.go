@@ -1,0 +1,93 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/ldp/rdfx"
+)
+
+// Agent is who makes a request, as authentication established it: the
+// WebID, the client (app) through which they act, and the issuer of their
+// token. The zero Agent is anonymous.
+type Agent struct {
+	WebID    string
+	ClientID string
+	Issuer   string
+}
+
+// Anonymous reports whether no one is authenticated.
+func (a Agent) Anonymous() bool { return a.WebID == "" }
+
+// Authenticator finds the agent of a request. An error means the request
+// carried credentials that do not hold (401); no credentials at all is the
+// anonymous agent and no error.
+type Authenticator interface {
+	Authenticate(r *http.Request) (Agent, error)
+}
+
+// anonymous is the Authenticator until Solid-OIDC is configured: everyone is
+// anonymous.
+type anonymous struct{}
+
+func (anonymous) Authenticate(*http.Request) (Agent, error) { return Agent{}, nil }
+
+// Operation is what a request does, for the permission seam: the method,
+// the target, whether it exists, and for PATCH what the patch needs.
+type Operation struct {
+	Method string
+	Path   ldp.Path
+	// Exists tells whether the target exists before the request.
+	Exists bool
+	// Patch is what a PATCH needs (read, append, write), or nil.
+	Patch *rdfx.Access
+	// Origin is the request's Origin header, "" when none.
+	Origin string
+}
+
+// Grant is what Permissions.Check tells of an allowed request.
+type Grant struct {
+	// WACAllow is the value of the WAC-Allow header for GET and HEAD
+	// (WAC 1.0 §6.1), "" when unknown.
+	WACAllow string
+}
+
+// Permissions is the seam where access control decides. Check returns nil
+// to allow, ErrUnauthenticated (401) or ErrForbidden (403) to refuse.
+type Permissions interface {
+	Check(ctx context.Context, a Agent, op Operation) (Grant, error)
+}
+
+// The refusals of Permissions.Check.
+var (
+	ErrUnauthenticated = errors.New("server: authentication required")
+	ErrForbidden       = errors.New("server: forbidden")
+)
+
+// OpenPermissions allow everything to everyone: a development mode, chosen
+// when the root ACL grants foaf:Agent every mode.
+type OpenPermissions struct{}
+
+// Check allows.
+func (OpenPermissions) Check(context.Context, Agent, Operation) (Grant, error) {
+	all := "read write append control"
+	return Grant{WACAllow: `user="` + all + `",public="` + all + `"`}, nil
+}
+
+// ReadOnlyPermissions allow reading to everyone and writing to no one: the
+// default until an ACL opens the storage.
+type ReadOnlyPermissions struct{}
+
+// Check allows GET, HEAD and OPTIONS.
+func (ReadOnlyPermissions) Check(_ context.Context, a Agent, op Operation) (Grant, error) {
+	switch op.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return Grant{WACAllow: `user="read",public="read"`}, nil
+	}
+	if a.Anonymous() {
+		return Grant{}, ErrUnauthenticated
+	}
+	return Grant{}, ErrForbidden
+}

@@ -1,0 +1,520 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/weconomics/kluis/acl"
+	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/ldp/rdfx"
+	"github.com/weconomics/kluis/storage"
+)
+
+// Media types Kluis accepts in PATCH and advertises for PUT and POST.
+const (
+	acceptPatch = "text/n3, application/sparql-update"
+	acceptAny   = "*/*"
+)
+
+// resources serves the Solid Protocol over an ldp.Store: thin handlers
+// that parse headers, ask the permission seam, call the store and write
+// headers. Everything the protocol means lives in ldp.
+type resources struct {
+	store *ldp.Store
+	authn Authenticator
+	perms Permissions
+}
+
+func (h *resources) register(e *echo.Echo) {
+	// Middleware runs for echo's own 405 answers too, which no route
+	// handler sees.
+	e.Use(h.unsupportedMethods)
+	e.GET("/*", h.get)
+	e.HEAD("/*", h.get)
+	e.OPTIONS("/*", h.options)
+	e.PUT("/*", h.put)
+	e.POST("/*", h.post)
+	e.PATCH("/*", h.patch)
+	e.DELETE("/*", h.delete)
+}
+
+// unsupportedMethods answers a method that no resource supports (PROPFIND,
+// COPY, ...) with 405 and the Allow header of the target resource (Solid
+// Protocol §5: "Servers MUST respond with the 405 status code to requests
+// using HTTP methods that are not supported by the target resource"), in
+// place of echo's, which lists the methods of the route: DELETE even for
+// the root, which §5.4 forbids. Whether DELETE is listed tells whether the
+// resource exists, so that is only told to an agent who may read it.
+func (h *resources) unsupportedMethods(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		if c.Path() != "/*" || !errors.Is(err, echo.ErrMethodNotAllowed) {
+			return err
+		}
+		p, perr := target(c.Request())
+		if perr != nil {
+			return perr
+		}
+		exists, serr := h.exists(c, p)
+		if serr != nil {
+			return serr
+		}
+		if exists {
+			if _, aerr := h.authorize(c, Operation{Method: http.MethodHead, Path: p, Exists: true}); aerr != nil {
+				exists = false
+			}
+		}
+		c.Response().Header().Del("Allow")
+		return &methodNotAllowedError{allow: h.store.Allow(p, exists)}
+	}
+}
+
+// target returns the resource path a request names. Encoded slashes are
+// refused: a segment cannot hold a "/".
+func target(r *http.Request) (ldp.Path, error) {
+	if strings.Contains(strings.ToLower(r.URL.RawPath), "%2f") {
+		return "", &badRequestError{reason: "encoded slash in path"}
+	}
+	return ldp.ParsePath(r.URL.Path)
+}
+
+// authorize authenticates the request and asks the permission seam.
+func (h *resources) authorize(c echo.Context, op Operation) (Agent, error) {
+	req := c.Request()
+	agent, err := h.authn.Authenticate(req)
+	if err != nil {
+		return Agent{}, err
+	}
+	op.Origin = req.Header.Get("Origin")
+	grant, err := h.perms.Check(req.Context(), agent, op)
+	if err != nil {
+		return agent, err
+	}
+	if grant.WACAllow != "" && (op.Method == http.MethodGet || op.Method == http.MethodHead) {
+		c.Response().Header().Set("WAC-Allow", grant.WACAllow)
+	}
+	return agent, nil
+}
+
+// exists tells whether the resource at p exists, for authorization and
+// Allow headers.
+func (h *resources) exists(c echo.Context, p ldp.Path) (bool, error) {
+	_, err := h.store.Backend().Stat(c.Request().Context(), p.Key())
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// setLinks sets the Link, Allow and Accept-* headers of a resource (Solid
+// Protocol §4.1, §4.3, §5.1).
+func (h *resources) setLinks(hdr http.Header, p ldp.Path, kind ldp.Kind, isStorage, exists bool) {
+	var links []link
+	switch kind {
+	case ldp.Container:
+		links = append(links, link{ldp.TypeContainer, "type"}, link{ldp.TypeBasicContainer, "type"}, link{ldp.TypeResource, "type"})
+	case ldp.RDFSource:
+		links = append(links, link{ldp.TypeResource, "type"}, link{ldp.TypeRDFSource, "type"})
+	case ldp.NonRDF:
+		links = append(links, link{ldp.TypeResource, "type"}, link{ldp.TypeNonRDFSource, "type"})
+	}
+	if isStorage {
+		links = append(links, link{ldp.TypeStorage, "type"})
+	}
+	sd := h.store.StorageDescription(p)
+	if aux, subject := p.Aux(); aux == ldp.NotAux && p != sd {
+		// The storage description has no object, so no auxiliary
+		// resources of its own either.
+		links = append(links, link{h.store.IRI(p.ACL()), "acl"}, link{h.store.IRI(p.Meta()), "describedby"})
+	} else if aux == ldp.Meta {
+		links = append(links, link{h.store.IRI(subject), "describes"})
+	} else if aux == ldp.ACL {
+		// WAC ED 2026 "ACL Resource Condition Discovery": the condition
+		// types this server evaluates.
+		for _, c := range acl.ConditionTypes() {
+			links = append(links, link{c, acl.ConditionRel})
+		}
+	}
+	links = append(links, link{h.store.IRI(sd), ldp.StorageDescriptionRel})
+	hdr.Set("Link", formatLinks(links))
+	allow := h.store.Allow(p, exists)
+	hdr.Set("Allow", strings.Join(allow, ", "))
+	// §5.2: the Accept-* headers "that correspond to acceptable HTTP
+	// methods listed in Allow".
+	for _, a := range []struct{ method, header, types string }{
+		{http.MethodPatch, "Accept-Patch", acceptPatch},
+		{http.MethodPost, "Accept-Post", acceptAny},
+		{http.MethodPut, "Accept-Put", acceptAny},
+	} {
+		if slices.Contains(allow, a.method) {
+			hdr.Set(a.header, a.types)
+		}
+	}
+}
+
+// get answers GET and HEAD (Solid Protocol §5.2).
+func (h *resources) get(c echo.Context) error {
+	req := c.Request()
+	p, err := target(req)
+	if err != nil {
+		return err
+	}
+	exists, err := h.exists(c, p)
+	if err != nil {
+		return err
+	}
+	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists}); err != nil {
+		return err
+	}
+	if p.IsRoot() && ldp.Prefers(req.Header.Get("Accept"), "text/html") {
+		return welcome(c)
+	}
+	cond, err := conditions(req.Header)
+	if err != nil {
+		return err
+	}
+	greq := ldp.GetRequest{Accept: req.Header.Get("Accept"), Conditions: cond, Head: req.Method == http.MethodHead}
+	if br, ok := parseRange(req.Header.Get("Range")); ok && req.Method == http.MethodGet {
+		if br.isSuffix {
+			greq.Suffix = br.suffix
+			if br.suffix == 0 {
+				return &rangeNotSatisfiableError{err: storage.ErrInvalidRange}
+			}
+		} else {
+			greq.Range = br.storageRange()
+		}
+	}
+	rep, err := h.store.Get(req.Context(), p, greq)
+	hdr := c.Response().Header()
+	var nm *ldp.NotModifiedError
+	if errors.As(err, &nm) {
+		// RFC 9110 §15.4.5: a 304 sends the ETag and the other headers a
+		// 200 would have sent, but no content headers.
+		h.setRepresentationHeaders(hdr, &nm.Rep)
+		return c.NoContent(http.StatusNotModified)
+	}
+	if errors.Is(err, ldp.ErrNotAcceptable) {
+		hdr.Add("Vary", "Accept")
+	}
+	var rngErr error
+	if errors.Is(err, storage.ErrInvalidRange) {
+		rngErr = err
+	}
+	if err != nil {
+		if rngErr != nil {
+			info, serr := h.store.Backend().Stat(req.Context(), p.Key())
+			if serr == nil {
+				return &rangeNotSatisfiableError{size: info.Size, err: err}
+			}
+		}
+		return err
+	}
+	defer rep.Close()
+	if rep.Range != nil && !ifRangeHolds(req.Header, rep.ETag) {
+		rep.Close()
+		greq.Range, greq.Suffix = nil, 0
+		if rep, err = h.store.Get(req.Context(), p, greq); err != nil {
+			return err
+		}
+		defer rep.Close()
+	}
+
+	h.setRepresentationHeaders(hdr, rep)
+	hdr.Set("Content-Type", rep.ContentType)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if rep.Kind == ldp.NonRDF {
+		// Uploaded HTML or SVG must not run as the pod's origin.
+		hdr.Set("Content-Security-Policy", "sandbox")
+	}
+	status := http.StatusOK
+	if rep.Range != nil {
+		status = http.StatusPartialContent
+		hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rep.Range.Offset, rep.Range.Offset+rep.Size-1, rep.TotalSize))
+	}
+	if rep.Size >= 0 {
+		hdr.Set("Content-Length", strconv.FormatInt(rep.Size, 10))
+	}
+	res := c.Response()
+	res.WriteHeader(status)
+	if rep.Body == nil {
+		return nil
+	}
+	n, err := io.Copy(res, rep.Body)
+	if err == nil && rep.Size >= 0 && n != rep.Size {
+		err = fmt.Errorf("%d of %d bytes: %w", n, rep.Size, io.ErrUnexpectedEOF)
+	}
+	if err != nil {
+		return fmt.Errorf("server: streaming %s: %w", p, err)
+	}
+	return nil
+}
+
+// setRepresentationHeaders sets the headers that a 200 and a 304 answer
+// share: links, Allow and Accept-*, validators, Vary and Accept-Ranges.
+func (h *resources) setRepresentationHeaders(hdr http.Header, rep *ldp.Representation) {
+	h.setLinks(hdr, rep.Path, rep.Kind, rep.IsStorage, true)
+	hdr.Set("ETag", quoteETag(rep.ETag))
+	if !rep.Modified.IsZero() && rep.Modified.Unix() > 0 {
+		hdr.Set("Last-Modified", httpTime(rep.Modified))
+	}
+	if rep.Kind == ldp.NonRDF {
+		hdr.Set("Accept-Ranges", "bytes")
+	} else {
+		hdr.Add("Vary", "Accept")
+	}
+}
+
+// ifRangeHolds evaluates If-Range (RFC 9110 §13.1.5) with the strong
+// comparison; a date never holds here.
+func ifRangeHolds(h http.Header, etag string) bool {
+	v := strings.TrimSpace(h.Get("If-Range"))
+	return v == "" || v == quoteETag(etag)
+}
+
+// options answers OPTIONS with what the target supports (Solid Protocol
+// §5.2). CORS preflights never reach it.
+func (h *resources) options(c echo.Context) error {
+	req := c.Request()
+	p, err := target(req)
+	if err != nil {
+		return err
+	}
+	exists, err := h.exists(c, p)
+	if err != nil {
+		return err
+	}
+	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists}); err != nil {
+		return err
+	}
+	kind := ldp.Missing
+	if exists {
+		kind, err = h.kind(c, p)
+		if err != nil {
+			return err
+		}
+	}
+	h.setLinks(c.Response().Header(), p, kind, exists && p == h.store.StorageOf(p), exists)
+	return c.NoContent(http.StatusNoContent)
+}
+
+// kind tells what sort of resource exists at p, for the type links of
+// OPTIONS.
+func (h *resources) kind(c echo.Context, p ldp.Path) (ldp.Kind, error) {
+	if p.IsContainer() {
+		return ldp.Container, nil
+	}
+	info, err := h.store.Backend().Stat(c.Request().Context(), p.Key())
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return ldp.Missing, nil
+	case err != nil:
+		return ldp.Missing, err
+	case rdfx.Supports(info.ContentType):
+		return ldp.RDFSource, nil
+	}
+	return ldp.NonRDF, nil
+}
+
+// requestBody returns the body of a write, or nil when it has none, and its
+// Content-Type: content without a Content-Type is refused with 400 (Solid
+// Protocol §2.1).
+func requestBody(req *http.Request) (io.Reader, string, error) {
+	hasBody := req.ContentLength > 0 || req.ContentLength < 0 && req.Body != nil && req.Body != http.NoBody
+	ct := strings.TrimSpace(req.Header.Get("Content-Type"))
+	if ct != "" {
+		if _, _, err := mime.ParseMediaType(ct); err != nil {
+			return nil, "", &badRequestError{reason: "malformed Content-Type"}
+		}
+	}
+	if !hasBody {
+		return nil, ct, nil
+	}
+	if ct == "" {
+		return nil, "", &badRequestError{reason: "a request with content needs a Content-Type"}
+	}
+	return &bodyReader{r: req.Body}, ct, nil
+}
+
+// put creates or replaces a resource (Solid Protocol §5.3).
+func (h *resources) put(c echo.Context) error {
+	req := c.Request()
+	p, err := target(req)
+	if err != nil {
+		return err
+	}
+	if req.Header.Get("Content-Range") != "" {
+		return &badRequestError{reason: "Content-Range is not allowed in PUT"}
+	}
+	body, ct, err := requestBody(req)
+	if err != nil {
+		return err
+	}
+	exists, err := h.exists(c, p)
+	if err != nil {
+		return err
+	}
+	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists}); err != nil {
+		return err
+	}
+	cond, err := conditions(req.Header)
+	if err != nil {
+		return err
+	}
+	res, err := h.store.Put(req.Context(), p, ldp.WriteRequest{Body: body, ContentType: ct, Conditions: cond})
+	if err != nil {
+		return bodyError(body, err)
+	}
+	return h.written(c, res, http.StatusNoContent)
+}
+
+// post creates a resource in a container (Solid Protocol §5.3).
+func (h *resources) post(c echo.Context) error {
+	req := c.Request()
+	p, err := target(req)
+	if err != nil {
+		return err
+	}
+	body, ct, err := requestBody(req)
+	if err != nil {
+		return err
+	}
+	exists, err := h.exists(c, p)
+	if err != nil {
+		return err
+	}
+	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists}); err != nil {
+		return err
+	}
+	cond, err := conditions(req.Header)
+	if err != nil {
+		return err
+	}
+	preq := ldp.PostRequest{WriteRequest: ldp.WriteRequest{Body: body, ContentType: ct, Conditions: cond}, Slug: req.Header.Get("Slug")}
+	for _, l := range parseLinks(req.Header) {
+		if l.rel == "type" && (l.target == ldp.TypeBasicContainer || l.target == ldp.TypeContainer) {
+			preq.Container = true
+		}
+	}
+	res, err := h.store.Post(req.Context(), p, preq)
+	if err != nil {
+		return bodyError(body, err)
+	}
+	return h.written(c, res, http.StatusCreated)
+}
+
+// patch applies an N3 Patch or SPARQL Update (Solid Protocol §5.3.1).
+func (h *resources) patch(c echo.Context) error {
+	req := c.Request()
+	p, err := target(req)
+	if err != nil {
+		return err
+	}
+	body, ct, err := requestBody(req)
+	if err != nil {
+		return err
+	}
+	if body == nil {
+		body = strings.NewReader("")
+	}
+	patch, err := h.store.ParsePatch(p, body, ct)
+	if err != nil {
+		return bodyError(body, err)
+	}
+	exists, err := h.exists(c, p)
+	if err != nil {
+		return err
+	}
+	access := patch.Access()
+	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists, Patch: &access}); err != nil {
+		return err
+	}
+	cond, err := conditions(req.Header)
+	if err != nil {
+		return err
+	}
+	res, err := h.store.Patch(req.Context(), p, patch, cond)
+	if err != nil {
+		return err
+	}
+	return h.written(c, res, http.StatusNoContent)
+}
+
+// delete removes a resource (Solid Protocol §5.4).
+func (h *resources) delete(c echo.Context) error {
+	req := c.Request()
+	p, err := target(req)
+	if err != nil {
+		return err
+	}
+	exists, err := h.exists(c, p)
+	if err != nil {
+		return err
+	}
+	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists}); err != nil {
+		return err
+	}
+	cond, err := conditions(req.Header)
+	if err != nil {
+		return err
+	}
+	if err := h.store.Delete(req.Context(), p, cond); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// written answers a successful write: 201 with Location when it created a
+// resource, else the given status; the new ETag either way.
+func (h *resources) written(c echo.Context, res ldp.WriteResult, replaced int) error {
+	hdr := c.Response().Header()
+	if res.ETag != "" {
+		hdr.Set("ETag", quoteETag(res.ETag))
+	}
+	if res.Created {
+		hdr.Set("Location", h.store.IRI(res.Path))
+		return c.NoContent(http.StatusCreated)
+	}
+	return c.NoContent(replaced)
+}
+
+// bodyError prefers a failure to read the request body over what the store
+// made of it.
+func bodyError(body io.Reader, err error) error {
+	if br, ok := body.(*bodyReader); ok && br.err != nil {
+		return &bodyReadError{err: br.err}
+	}
+	return err
+}
+
+// bodyReader remembers the first error reading the request body, so that a
+// broken or oversized upload is told from a backend failure.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// welcome is the root's page for browsers.
+func welcome(c echo.Context) error {
+	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'")
+	c.Response().Header().Add("Vary", "Accept")
+	return c.HTML(http.StatusOK, `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Kluis</title></head>
+<body><h1>Kluis</h1><p>This is a Solid pod server. Use a Solid app to read and write its data.</p></body></html>
+`)
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/weconomics/kluis/acl"
+	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/storage"
+)
+
+// WAC enforces Web Access Control (../shared/specs/web-access-control.txt)
+// over the ACL resources of the store: the Permissions of a real server.
+type WAC struct {
+	store *ldp.Store
+	eval  *acl.Evaluator
+}
+
+// NewWAC builds the access control of store. groups resolves
+// acl:agentGroup, acl:clientGroup and acl:issuerGroup documents.
+func NewWAC(store *ldp.Store, groups acl.Groups, opts acl.Options) *WAC {
+	return &WAC{store: store, eval: acl.NewEvaluator(aclSource{store}, groups, opts)}
+}
+
+// Check finds the modes the operation needs (acl.Required) and whether the
+// agent holds them. For GET and HEAD it also computes the WAC-Allow header
+// from the same evaluation (WAC 1.0 §6.1).
+func (w *WAC) Check(ctx context.Context, a Agent, op Operation) (Grant, error) {
+	iri := w.store.IRI(op.Path)
+	aop := acl.Operation{Method: op.Method, Target: iri, Exists: op.Exists}
+	if op.Patch != nil {
+		aop.PatchRead, aop.PatchAppend, aop.PatchWrite = op.Patch.Read, op.Patch.Append, op.Patch.Write
+	}
+	reqs, err := acl.Required(aop)
+	if errors.Is(err, acl.ErrUnknownMethod) {
+		return Grant{}, &methodNotAllowedError{allow: w.store.Allow(op.Path, op.Exists)}
+	}
+	if err != nil {
+		return Grant{}, err
+	}
+	agent := acl.Agent{WebID: a.WebID, ClientID: a.ClientID, Issuer: a.Issuer, Origin: op.Origin}
+	if op.Method == http.MethodGet || op.Method == http.MethodHead {
+		user, public, err := w.eval.Allowed(ctx, iri, agent)
+		if err != nil {
+			return Grant{}, err
+		}
+		for _, r := range reqs {
+			// Allowed speaks of the target; a requirement on another
+			// resource (an ACL's subject) goes through Check.
+			if r.IRI != iri {
+				if err := w.eval.Check(ctx, reqs, agent); err != nil {
+					return Grant{}, refusal(a, err)
+				}
+				break
+			}
+			if !r.SatisfiedBy(user) {
+				return Grant{}, refusal(a, &acl.DeniedError{Requirement: r, Granted: user})
+			}
+		}
+		return Grant{WACAllow: acl.WACAllow(user, public)}, nil
+	}
+	if err := w.eval.Check(ctx, reqs, agent); err != nil {
+		return Grant{}, refusal(a, err)
+	}
+	return Grant{}, nil
+}
+
+// refusal turns a denial into 401 for an anonymous agent, 403 otherwise
+// (WAC 1.0 §5.3: "401 ... when the agent is not authenticated").
+func refusal(a Agent, err error) error {
+	if !errors.Is(err, acl.ErrDenied) {
+		return err
+	}
+	if a.Anonymous() {
+		return fmt.Errorf("%w: %v", ErrUnauthenticated, err)
+	}
+	return fmt.Errorf("%w: %v", ErrForbidden, err)
+}
+
+// Validate checks an ACL document before it is stored, for ldp.
+func (w *WAC) Validate(turtle []byte, aclIRI string) error {
+	return w.eval.Validate(turtle, aclIRI)
+}
+
+// aclSource reads ACL resources from the store: the ACL of <r> is the
+// object of <r>.acl, of a container <c/> that of <c/>.acl.
+type aclSource struct {
+	store *ldp.Store
+}
+
+// maxACLRead bounds what ReadACL reads; acl refuses larger documents.
+const maxACLRead = acl.DefaultMaxACLBytes + 1
+
+func (s aclSource) aclPath(resourceIRI string) (ldp.Path, error) {
+	p, ok := s.store.PathOf(resourceIRI)
+	if !ok {
+		return "", fmt.Errorf("server: %q is not on this server: %w", resourceIRI, acl.ErrNoACL)
+	}
+	return p.ACL(), nil
+}
+
+// ACLVersion is a Stat of the ACL's object.
+func (s aclSource) ACLVersion(ctx context.Context, resourceIRI string) (string, error) {
+	p, err := s.aclPath(resourceIRI)
+	if err != nil {
+		return "", err
+	}
+	info, err := s.store.Backend().Stat(ctx, p.Key())
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", fmt.Errorf("server: %s: %w", p, acl.ErrNoACL)
+	}
+	return info.ETag, err
+}
+
+// ReadACL reads the ACL's object.
+func (s aclSource) ReadACL(ctx context.Context, resourceIRI string) ([]byte, string, string, error) {
+	p, err := s.aclPath(resourceIRI)
+	if err != nil {
+		return nil, "", "", err
+	}
+	body, info, err := s.store.Backend().Get(ctx, p.Key(), storage.GetOptions{})
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, "", "", fmt.Errorf("server: %s: %w", p, acl.ErrNoACL)
+	}
+	if err != nil {
+		return nil, "", "", err
+	}
+	defer body.Close()
+	data, err := io.ReadAll(io.LimitReader(body, maxACLRead))
+	if err != nil {
+		return nil, "", "", err
+	}
+	return data, info.ETag, s.store.IRI(p), nil
+}
+
+// noACLs is a Source with no ACL documents, for an Evaluator that only
+// validates.
+type noACLs struct{}
+
+func (noACLs) ACLVersion(context.Context, string) (string, error) { return "", acl.ErrNoACL }
+
+func (noACLs) ReadACL(context.Context, string) ([]byte, string, string, error) {
+	return nil, "", "", acl.ErrNoACL
+}
