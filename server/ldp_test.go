@@ -318,8 +318,8 @@ func TestStorage(t *testing.T) {
 			then:            []exchange{{method: "GET", path: "/", wantStatus: 200}},
 		},
 		{
-			name:   "§5.4 DELETE of the root's ACL is 405 with an Allow without DELETE",
-			setup:  []request{putTurtle("/.acl", `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+			name: "§5.4 DELETE of the root's ACL is 405 with an Allow without DELETE",
+			setup: []request{putTurtle("/.acl", `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
 <#all> a acl:Authorization; acl:agentClass <http://xmlns.com/foaf/0.1/Agent>;
   acl:accessTo </>; acl:default </>; acl:mode acl:Read, acl:Write, acl:Control.`)},
 			method: "DELETE", path: "/.acl",
