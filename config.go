@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/weconomics/kluis/webid/fetch"
 	"io"
 	"log/slog"
 	"math"
@@ -58,6 +59,11 @@ type Config struct {
 	// RootACL is a Turtle file whose content becomes the root container's
 	// ACL when the storage has none yet (-root-acl, KLUIS_ROOT_ACL).
 	RootACL string
+	// FetchAllow lists the CIDR ranges of otherwise forbidden addresses
+	// (loopback, private, link-local) that WebID, issuer and group fetches
+	// may reach (-fetch-allow, KLUIS_FETCH_ALLOW), e.g. "127.0.0.0/8,::1/128"
+	// for local development.
+	FetchAllow string
 
 	// loadErrs are the settings whose text did not parse, in flag order;
 	// Validate reports them with the rest.
@@ -179,6 +185,8 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 		"largest request body: a byte count or a `size` with a unit, e.g. 10MiB or 1GB")
 	parsedVar(l, &cfg.ShutdownTimeout, "shutdown-timeout", "KLUIS_SHUTDOWN_TIMEOUT", defaultShutdownTimeout,
 		parseDuration, time.Duration.String, "how long requests in flight may take to finish on SIGTERM: a `duration`, e.g. 30s")
+	l.str(&cfg.FetchAllow, "fetch-allow", "KLUIS_FETCH_ALLOW", "",
+		"comma-separated CIDR `ranges` of private addresses that WebID and issuer fetches may reach")
 	l.str(&cfg.RootACL, "root-acl", "KLUIS_ROOT_ACL", "",
 		"Turtle `file` seeded as the root container's ACL when there is none yet")
 	// Secrets: the environment only, never a flag.
@@ -386,6 +394,9 @@ func (c Config) Validate() error {
 			bad("-base-url ($KLUIS_BASE_URL): %v", err)
 		}
 	}
+	if _, err := fetch.ParseAllowList(c.FetchAllow); err != nil {
+		bad("-fetch-allow ($KLUIS_FETCH_ALLOW): %v", err)
+	}
 	if c.RootACL != "" {
 		if st, err := os.Stat(c.RootACL); err != nil || !st.Mode().IsRegular() {
 			bad("-root-acl ($KLUIS_ROOT_ACL): %q is not a readable file", c.RootACL)
@@ -473,6 +484,8 @@ func (c Config) LogValue() slog.Value {
 	attrs = append(attrs,
 		slog.String("log_level", formatLevel(c.LogLevel)),
 		slog.String("log_format", c.LogFormat),
+		slog.String("fetch_allow", c.FetchAllow),
+		slog.String("root_acl", c.RootACL),
 		slog.String("max_body", formatSize(c.MaxBody)),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)

@@ -137,6 +137,7 @@ func TestLoadConfigBad(t *testing.T) {
 		{"max body unit", []string{"-max-body", "10XB"}, nil, []string{"-max-body", "XB"}},
 		{"max body zero", []string{"-max-body", "0"}, nil, []string{"-max-body"}},
 		{"max body negative", []string{"-max-body", "-5"}, nil, []string{"-max-body"}},
+		{"fetch allow not a range", []string{"-fetch-allow", "127.0.0.1,nonsense"}, nil, []string{"-fetch-allow"}},
 		{"max body overflow", []string{"-max-body", "99999999999TiB"}, nil, []string{"-max-body"}},
 		{"shutdown timeout", nil, map[string]string{"KLUIS_SHUTDOWN_TIMEOUT": "soon"}, []string{"-shutdown-timeout"}},
 		{"shutdown timeout zero", []string{"-shutdown-timeout", "0s"}, nil, []string{"-shutdown-timeout"}},

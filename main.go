@@ -15,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/weconomics/kluis/webid/fetch"
 	"io"
 	"log/slog"
 	"net"
@@ -126,7 +127,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("root ACL: %w", err)
 		}
 	}
-	srv, err := server.New(ctx, server.Config{BaseURL: baseURL, MaxBodyBytes: cfg.MaxBody, RootACL: rootACL}, store, logger)
+	allow, _ := fetch.ParseAllowList(cfg.FetchAllow) // checked by Validate
+	fetcher, err := fetch.New(fetch.Config{Allow: allow})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv, err := server.New(ctx, server.Config{
+		BaseURL: baseURL, MaxBodyBytes: cfg.MaxBody, RootACL: rootACL, Fetcher: fetcher,
+	}, store, logger)
 	if err != nil {
 		ln.Close()
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/ldp/rdfx"
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/webid"
 )
 
 // This file is the one place where an error becomes an HTTP response. Every
@@ -41,6 +42,7 @@ func classify(err error) problem {
 		method    *methodNotAllowedError
 		rng       *rangeNotSatisfiableError
 		body      *bodyReadError
+		authErr   *webid.AuthError
 		ldpBad    *ldp.BadRequestError
 		conflict  *ldp.ConflictError
 		ldpMethod *ldp.MethodNotAllowedError
@@ -63,6 +65,8 @@ func classify(err error) problem {
 	case errors.As(err, &ldpMethod):
 		return problem{status: http.StatusMethodNotAllowed,
 			header: http.Header{"Allow": {strings.Join(ldpMethod.Allow, ", ")}}}
+	case errors.As(err, &authErr):
+		return problem{status: http.StatusUnauthorized, reason: authErr.Description}
 	case errors.Is(err, ErrUnauthenticated):
 		return problem{status: http.StatusUnauthorized, reason: "authentication required"}
 	case errors.Is(err, ErrForbidden):
@@ -166,6 +170,9 @@ func (e *bodyReadError) Unwrap() error { return e.err }
 // errorResponder is echo's HTTPErrorHandler.
 type errorResponder struct {
 	logger *slog.Logger
+	// challenge is the WWW-Authenticate value of a 401 (Solid-OIDC, RFC
+	// 9449 §7.1), given the error; nil sends none.
+	challenge func(error) string
 }
 
 // respond answers err. 4xx get a short plain-text reason; 5xx get a
@@ -209,6 +216,14 @@ func (r *errorResponder) respond(err error, c echo.Context) {
 	}
 	for name, values := range p.header {
 		h[name] = values
+	}
+	if p.status == http.StatusUnauthorized && r.challenge != nil && h.Get("WWW-Authenticate") == "" {
+		var ae *webid.AuthError
+		if errors.As(err, &ae) {
+			h.Set("WWW-Authenticate", r.challenge(err))
+		} else {
+			h.Set("WWW-Authenticate", r.challenge(nil))
+		}
 	}
 	text := p.reason
 	if p.status >= 500 || text == "" {

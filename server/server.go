@@ -14,6 +14,8 @@ import (
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/webid"
+	"github.com/weconomics/kluis/webid/fetch"
 )
 
 // DefaultReadinessTimeout bounds the backend check of the readiness probe
@@ -42,9 +44,13 @@ type Config struct {
 	// Permissions decides what an agent may do; nil means Web Access
 	// Control over the store's ACL resources (NewWAC).
 	Permissions Permissions
-	// FetchGroup fetches remote group documents for WAC; nil means only
-	// groups stored on this server are resolved.
+	// FetchGroup fetches remote group documents for WAC; nil means they
+	// go through Fetcher.
 	FetchGroup FetchFunc
+	// Fetcher is the safe fetcher for WebID profiles, issuers and group
+	// documents (address allow-list, size and time limits); nil means a
+	// default one that reaches public addresses only.
+	Fetcher *fetch.Client
 	// RootACL, when set, is Turtle stored as the root container's ACL if
 	// it has none yet.
 	RootACL []byte
@@ -93,9 +99,21 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Fetcher == nil {
+		if cfg.Fetcher, err = fetch.New(fetch.Config{}); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.FetchGroup == nil {
+		cfg.FetchGroup = fetchRDF(cfg.Fetcher)
+	}
 	authn, perms := cfg.Authenticator, cfg.Permissions
 	if authn == nil {
-		authn = anonymous{}
+		verifier, err := webid.NewVerifier(webid.Config{Fetch: cfg.Fetcher, Local: LocalProfiles{Store: space}})
+		if err != nil {
+			return nil, err
+		}
+		authn = NewOIDC(verifier, cfg.BaseURL.String())
 	}
 	if len(cfg.RootACL) > 0 {
 		if err := seedRootACL(ctx, space, cfg.RootACL); err != nil {
@@ -109,7 +127,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	errs := &errorResponder{logger: logger}
+	errs := &errorResponder{logger: logger, challenge: challengeOf(authn, cfg.BaseURL.String())}
 	e.HTTPErrorHandler = errs.respond
 
 	// Outermost first: the id is known to every later step, the log line

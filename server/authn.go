@@ -1,0 +1,117 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/webid"
+	"github.com/weconomics/kluis/webid/fetch"
+)
+
+// OIDC authenticates requests with Solid-OIDC: a DPoP-bound access token
+// from any issuer that the agent's WebID profile trusts
+// (../shared/specs/solid-oidc.bs.txt, "Resource Access").
+type OIDC struct {
+	verifier *webid.Verifier
+	// origin is the public scheme://host of the server, so the DPoP htu is
+	// compared with the URL the client used, also behind a proxy.
+	origin string
+}
+
+// NewOIDC authenticates with verifier; base is the public base URL.
+func NewOIDC(verifier *webid.Verifier, base string) *OIDC {
+	return &OIDC{verifier: verifier, origin: strings.TrimSuffix(base, "/")}
+}
+
+// Authenticate verifies the Authorization and DPoP headers. No
+// Authorization header is the anonymous agent.
+func (o *OIDC) Authenticate(r *http.Request) (Agent, error) {
+	authz := r.Header.Values("Authorization")
+	if len(authz) == 0 {
+		return Agent{}, nil
+	}
+	if len(authz) > 1 {
+		return Agent{}, &webid.AuthError{Description: "more than one Authorization header", Err: webid.ErrMalformed}
+	}
+	id, err := o.verifier.Verify(r.Context(), r.Method, o.origin+r.URL.EscapedPath(), authz[0], r.Header.Values("DPoP"))
+	if err != nil {
+		return Agent{}, err
+	}
+	return Agent{WebID: id.WebID, ClientID: id.ClientID, Issuer: id.Issuer}, nil
+}
+
+// Challenge is the WWW-Authenticate value of a 401: the reason when a
+// token was refused, else the plain DPoP challenge.
+func (o *OIDC) Challenge(realm string, err error) string {
+	return o.verifier.Challenge(realm, err)
+}
+
+// LocalProfiles reads WebID profiles hosted by this server straight from
+// storage, so verifying a local user's token needs no HTTP round trip.
+type LocalProfiles struct {
+	Store *ldp.Store
+}
+
+// maxProfile bounds a profile document read from storage.
+const maxProfile = 1 << 20
+
+// Profile returns the Turtle of the document holding webid, when it is on
+// this server.
+func (l LocalProfiles) Profile(ctx context.Context, id string) ([]byte, bool, error) {
+	p, ok := l.Store.PathOf(id)
+	if !ok {
+		return nil, false, nil
+	}
+	rep, err := l.Store.Get(ctx, p, ldp.GetRequest{Accept: "text/turtle"})
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	defer rep.Close()
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for b.Len() <= maxProfile {
+		n, rerr := rep.Body.Read(buf)
+		b.Write(buf[:n])
+		if rerr != nil {
+			break
+		}
+	}
+	return []byte(b.String()), true, nil
+}
+
+// challenger is an Authenticator that words its own 401 challenges.
+type challenger interface {
+	Challenge(realm string, err error) string
+}
+
+// challengeOf returns the WWW-Authenticate value of a 401 for authn.
+func challengeOf(authn Authenticator, realm string) func(error) string {
+	if c, ok := authn.(challenger); ok {
+		return func(err error) string { return c.Challenge(realm, err) }
+	}
+	return func(err error) string { return webid.Challenge(realm, err) }
+}
+
+// rdfAccept is the Accept header of fetched RDF documents.
+const rdfAccept = "text/turtle, application/ld+json;q=0.9"
+
+// fetchRDF fetches group documents through the safe fetcher.
+func fetchRDF(f *fetch.Client) FetchFunc {
+	return func(ctx context.Context, url string) ([]byte, string, error) {
+		res, err := f.Get(ctx, url, rdfAccept)
+		if err != nil {
+			return nil, "", err
+		}
+		if res.StatusCode != http.StatusOK {
+			return nil, "", &fetch.StatusError{URL: url, StatusCode: res.StatusCode}
+		}
+		return res.Body, res.MediaType, nil
+	}
+}
