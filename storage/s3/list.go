@@ -45,6 +45,10 @@ func (b *Backend) List(ctx context.Context, prefix string) iter.Seq2[storage.Inf
 			Recursive:  false,
 			FetchOwner: &fetchOwner,
 			MaxKeys:    b.maxKeys,
+			// MinIO then returns each object's content type with the
+			// listing (its "metadata=true" extension); other S3 servers
+			// ignore the parameter and listings carry no content type.
+			WithMetadata: true,
 		})
 
 		var page []storage.Info
@@ -86,7 +90,7 @@ func (b *Backend) List(ctx context.Context, prefix string) iter.Seq2[storage.Inf
 				Key:         key,
 				Size:        obj.Size,
 				ETag:        obj.ETag,
-				ContentType: obj.ContentType,
+				ContentType: listedContentType(obj),
 				// Stat's Last-Modified has whole seconds only.
 				Modified: obj.LastModified.UTC().Truncate(time.Second),
 			})
@@ -99,4 +103,18 @@ func (b *Backend) List(ctx context.Context, prefix string) iter.Seq2[storage.Inf
 		}
 		flush()
 	}
+}
+
+// listedContentType finds the content type of a listed object: MinIO's
+// metadata extension returns it among the user metadata.
+func listedContentType(obj minio.ObjectInfo) string {
+	if obj.ContentType != "" {
+		return obj.ContentType
+	}
+	for k, v := range obj.UserMetadata {
+		if strings.EqualFold(k, "content-type") {
+			return v
+		}
+	}
+	return ""
 }
