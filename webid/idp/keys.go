@@ -1,0 +1,304 @@
+package idp
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/weconomics/kluis/storage"
+)
+
+// keyCacheTTL is how long a process trusts its copy of the key set before
+// reading storage again, so that it sees keys another process made.
+const keyCacheTTL = time.Minute
+
+// maxKeyWrites bounds the retries of a key set update that lost a race.
+const maxKeyWrites = 5
+
+// signingKey is one ES256 key of the set, with its schedule: it signs from
+// SignFrom until SignUntil and is published until PublishUntil, when every
+// token it signed has expired.
+type signingKey struct {
+	JWK          json.RawMessage `json:"jwk"` // private JWK, with kid
+	SignFrom     time.Time       `json:"sign_from"`
+	SignUntil    time.Time       `json:"sign_until"`
+	PublishUntil time.Time       `json:"publish_until"`
+
+	key *jose.JSONWebKey // parsed JWK
+}
+
+// keySet is the stored object at keySigningKeys.
+type keySet struct {
+	Keys []*signingKey `json:"keys"`
+}
+
+// keyring keeps the signing keys in storage and a copy in memory. The
+// schedule is a pure function of the stored set and the clock, so every
+// process sharing the storage signs with the same key and publishes the
+// same set, and a rotation is a conditional write that one process wins.
+type keyring struct {
+	store  storage.Backend
+	now    func() time.Time
+	every  time.Duration // how long a key signs
+	ahead  time.Duration // how long the next key is published before it signs
+	life   time.Duration // how long a token signed with a key may be verified
+	logger *slog.Logger
+
+	mu         sync.Mutex
+	set        *keySet
+	validUntil time.Time
+}
+
+func newKeyring(store storage.Backend, now func() time.Time, every, tokenLife time.Duration, logger *slog.Logger) *keyring {
+	return &keyring{
+		store: store, now: now, every: every, life: tokenLife, logger: logger,
+		// Verifiers cache key sets and refetch on an unknown kid; a next
+		// key published ahead is known before anyone sees it.
+		ahead: min(every/4, time.Hour),
+	}
+}
+
+// current returns the key set, reading, rotating and pruning it in
+// storage when the cached copy may be stale.
+func (k *keyring) current(ctx context.Context) (*keySet, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	if k.set != nil && now.Before(k.validUntil) {
+		return k.set, nil
+	}
+	for range maxKeyWrites {
+		var set keySet
+		etag, err := getJSON(ctx, k.store, keySigningKeys, &set)
+		exists := err == nil
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+		if err := set.parse(); err != nil {
+			return nil, err
+		}
+		changed, err := set.maintain(now, k.every, k.ahead, k.life)
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			o := storage.PutOptions{IfMatch: etag, IfNoneMatch: !exists}
+			if _, err := putJSON(ctx, k.store, keySigningKeys, &set, o); errors.Is(err, storage.ErrPreconditionFailed) {
+				continue // another process rotated first: use theirs
+			} else if err != nil {
+				return nil, err
+			}
+			k.logger.Info("idp: signing keys updated", "kids", set.kids())
+		}
+		k.set = &set
+		k.validUntil = set.nextEvent(now, k.ahead, now.Add(keyCacheTTL))
+		return k.set, nil
+	}
+	return nil, errors.New("idp: signing keys: too many concurrent updates")
+}
+
+// parse reads every stored JWK.
+func (s *keySet) parse() error {
+	for _, sk := range s.Keys {
+		var jwk jose.JSONWebKey
+		if err := jwk.UnmarshalJSON(sk.JWK); err != nil || jwk.IsPublic() {
+			return errors.New("idp: stored signing key unreadable")
+		}
+		sk.key = &jwk
+	}
+	return nil
+}
+
+// maintain brings the set up to date at now: it drops keys no longer
+// published, makes a signing key when none signs now, and makes the next
+// key once the last one has less than ahead left to sign. It reports
+// whether the set changed.
+func (s *keySet) maintain(now time.Time, every, ahead, life time.Duration) (bool, error) {
+	changed := false
+	kept := s.Keys[:0]
+	for _, sk := range s.Keys {
+		if now.Before(sk.PublishUntil) {
+			kept = append(kept, sk)
+		} else {
+			changed = true
+		}
+	}
+	s.Keys = kept
+	if s.signer(now) == nil {
+		sk, err := newSigningKey(now, every, life)
+		if err != nil {
+			return false, err
+		}
+		s.Keys = append(s.Keys, sk)
+		changed = true
+	}
+	last := s.Keys[0]
+	for _, sk := range s.Keys {
+		if sk.SignUntil.After(last.SignUntil) {
+			last = sk
+		}
+	}
+	if !last.SignUntil.After(now.Add(ahead)) {
+		sk, err := newSigningKey(last.SignUntil, every, life)
+		if err != nil {
+			return false, err
+		}
+		s.Keys = append(s.Keys, sk)
+		changed = true
+	}
+	return changed, nil
+}
+
+// nextEvent is when the set must next be looked at: a key to retire or to
+// make. It is never later than limit.
+func (s *keySet) nextEvent(now time.Time, ahead time.Duration, limit time.Time) time.Time {
+	t := limit
+	var last time.Time
+	for _, sk := range s.Keys {
+		if sk.PublishUntil.Before(t) {
+			t = sk.PublishUntil
+		}
+		if sk.SignUntil.After(last) {
+			last = sk.SignUntil
+		}
+	}
+	if due := last.Add(-ahead); due.Before(t) {
+		t = due
+	}
+	if !t.After(now) {
+		t = now.Add(time.Second)
+	}
+	return t
+}
+
+// signer is the key that signs at now: of those whose signing period
+// holds now, the one that started last.
+func (s *keySet) signer(now time.Time) *signingKey {
+	var best *signingKey
+	for _, sk := range s.Keys {
+		if !now.Before(sk.SignFrom) && now.Before(sk.SignUntil) && (best == nil || sk.SignFrom.After(best.SignFrom)) {
+			best = sk
+		}
+	}
+	return best
+}
+
+// public is the published key set: the public half of every key.
+func (s *keySet) public() jose.JSONWebKeySet {
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	for _, sk := range s.Keys {
+		set.Keys = append(set.Keys, sk.key.Public())
+	}
+	return set
+}
+
+// byKID returns the key with the kid, or nil.
+func (s *keySet) byKID(kid string) *signingKey {
+	for _, sk := range s.Keys {
+		if sk.key.KeyID == kid {
+			return sk
+		}
+	}
+	return nil
+}
+
+func (s *keySet) kids() []string {
+	var ids []string
+	for _, sk := range s.Keys {
+		ids = append(ids, sk.key.KeyID)
+	}
+	return ids
+}
+
+// newSigningKey makes an ES256 key that signs from from for every, named
+// by its RFC 7638 thumbprint.
+func newSigningKey(from time.Time, every, life time.Duration) (*signingKey, error) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	jwk := jose.JSONWebKey{Key: priv, Algorithm: string(jose.ES256), Use: "sig"}
+	tp, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	jwk.KeyID = base64.RawURLEncoding.EncodeToString(tp)
+	raw, err := jwk.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	until := from.Add(every)
+	return &signingKey{
+		JWK: raw, SignFrom: from.UTC(), SignUntil: until.UTC(), PublishUntil: until.Add(life).UTC(),
+		key: &jwk,
+	}, nil
+}
+
+// Keys returns the public key set served at jwks_uri: the key signing now,
+// the next one, and retired ones whose tokens may still be valid.
+func (p *Provider) Keys(ctx context.Context) (jose.JSONWebKeySet, error) {
+	set, err := p.keys.current(ctx)
+	if err != nil {
+		return jose.JSONWebKeySet{}, err
+	}
+	return set.public(), nil
+}
+
+// sign signs claims as a JWT of type typ with the key signing now.
+func (p *Provider) sign(ctx context.Context, typ string, claims any) (string, error) {
+	set, err := p.keys.current(ctx)
+	if err != nil {
+		return "", err
+	}
+	sk := set.signer(p.cfg.Now())
+	if sk == nil {
+		return "", errors.New("idp: no signing key for now")
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: *sk.key},
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return jws.CompactSerialize()
+}
+
+// verifyOwn checks that raw is a JWT this provider signed with a key it
+// still publishes, and returns its payload. Expiry is the caller's.
+func (p *Provider) verifyOwn(ctx context.Context, raw string) ([]byte, error) {
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		return nil, errors.New("idp: not a JWS of this provider")
+	}
+	set, err := p.keys.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sk := set.byKID(jws.Signatures[0].Header.KeyID)
+	if sk == nil {
+		return nil, errors.New("idp: JWS signed with an unknown key")
+	}
+	payload, err := jws.Verify(sk.key.Public())
+	if err != nil {
+		return nil, fmt.Errorf("idp: JWS signature does not verify")
+	}
+	return payload, nil
+}

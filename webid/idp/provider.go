@@ -1,0 +1,224 @@
+package idp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/weconomics/kluis/storage"
+)
+
+// Accounts is what the provider needs of the accounts of this server
+// (webid/account implements it). Every error means "no": a session that
+// does not hold, an unknown account or credential.
+type Accounts interface {
+	// SessionAccount returns the account logged in with the session token
+	// of the account cookie; an error means no one is logged in.
+	SessionAccount(ctx context.Context, token string) (Account, error)
+	// Get returns the account with the id.
+	Get(ctx context.Context, id string) (Account, error)
+	// ClientCredential returns the client credential with the id, created
+	// in an account for the client credentials grant.
+	ClientCredential(ctx context.Context, id string) (Credential, error)
+}
+
+// SessionEnder is an Accounts that can end a session server-side, for
+// RP-initiated logout. Without it, logout only tells the server to clear
+// the cookie.
+type SessionEnder interface {
+	EndSession(ctx context.Context, token string) error
+}
+
+// Account is a person's account: its id, e-mail address and the WebIDs
+// they may sign in as.
+type Account struct {
+	ID     string
+	Email  string
+	WebIDs []string
+}
+
+// Credential is a client credential of an account (Solid-OIDC §10, CSS
+// "client credentials"): a client_id and secret that a script trades for
+// tokens naming WebID, one of the account's WebIDs.
+type Credential struct {
+	ID        string
+	AccountID string
+	WebID     string
+	// Verify reports whether secret is the credential's secret, in
+	// constant time.
+	Verify func(secret string) bool
+}
+
+// FetchFunc dereferences a Client Identifier Document: it returns the body
+// and media type at url, or an error. The server injects its guarded
+// fetcher (webid/fetch); tests may use a plain HTTP client.
+type FetchFunc func(ctx context.Context, url string) (body []byte, mediaType string, err error)
+
+// Defaults of Config's durations.
+const (
+	DefaultKeyRotation          = 7 * 24 * time.Hour
+	DefaultAccessTokenLifetime  = time.Hour
+	DefaultIDTokenLifetime      = time.Hour
+	DefaultRefreshTokenLifetime = 14 * 24 * time.Hour
+	DefaultCodeLifetime         = time.Minute
+	DefaultProofMaxAge          = time.Minute
+	DefaultClockSkew            = time.Minute
+	DefaultLoginPath            = "/.account/login"
+)
+
+// Paths of the provider's endpoints, relative to the issuer.
+const (
+	PathDiscovery    = ".well-known/openid-configuration"
+	PathAuthorize    = ".oidc/auth"
+	PathToken        = ".oidc/token"
+	PathRegistration = ".oidc/reg"
+	PathJWKS         = ".oidc/jwks"
+	PathEndSession   = ".oidc/session/end"
+	PathRevocation   = ".oidc/revoke"
+)
+
+// Config is what a Provider needs. Issuer, Store and Accounts are
+// required; zero durations take the defaults above.
+type Config struct {
+	// Issuer is the issuer identifier: the server's public base URL,
+	// ending in "/" (tokens carry it exactly as iss).
+	Issuer string
+	// Store holds keys, codes, refresh-token families and clients under
+	// "sys/idp/".
+	Store storage.Backend
+	// Accounts finds logged-in accounts and client credentials.
+	Accounts Accounts
+	// FetchClient dereferences Client Identifier Documents; nil refuses
+	// every client_id that is a URL.
+	FetchClient FetchFunc
+	// LoginPath is where a user agent without a session goes to log in,
+	// with the authorization URL to come back to in the "return" query
+	// parameter (default DefaultLoginPath).
+	LoginPath string
+
+	// KeyRotation is how long one key signs.
+	KeyRotation time.Duration
+	// AccessTokenLifetime, IDTokenLifetime bound the JWTs;
+	// RefreshTokenLifetime bounds a refresh-token family from its first
+	// token; CodeLifetime bounds an authorization code.
+	AccessTokenLifetime  time.Duration
+	IDTokenLifetime      time.Duration
+	RefreshTokenLifetime time.Duration
+	CodeLifetime         time.Duration
+	// ProofMaxAge is how old a DPoP proof's iat may be, ClockSkew how far
+	// in the future.
+	ProofMaxAge time.Duration
+	ClockSkew   time.Duration
+
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives key rotations and refused replays (default: none).
+	Logger *slog.Logger
+}
+
+// validate reports every problem of c at once.
+func (c Config) validate() error {
+	var errs []error
+	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") ||
+		u.Host == "" || !strings.HasSuffix(u.Path, "/") || u.RawQuery != "" || u.Fragment != "" {
+		errs = append(errs, fmt.Errorf("idp: Issuer %q is not an http(s) URL ending in /", c.Issuer))
+	}
+	if c.Store == nil {
+		errs = append(errs, errors.New("idp: no Store"))
+	}
+	if c.Accounts == nil {
+		errs = append(errs, errors.New("idp: no Accounts"))
+	}
+	for name, d := range map[string]time.Duration{
+		"KeyRotation": c.KeyRotation, "AccessTokenLifetime": c.AccessTokenLifetime,
+		"IDTokenLifetime": c.IDTokenLifetime, "RefreshTokenLifetime": c.RefreshTokenLifetime,
+		"CodeLifetime": c.CodeLifetime, "ProofMaxAge": c.ProofMaxAge, "ClockSkew": c.ClockSkew,
+	} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("idp: %s is negative", name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Provider is the OpenID Provider. It is safe for concurrent use, and
+// several processes may run one each over the same storage.
+type Provider struct {
+	cfg      Config
+	issuer   string
+	keys     *keyring
+	secret   *secret
+	replay   *replayCache
+	pages    *template.Template
+	logger   *slog.Logger
+	endpoint endpoints
+}
+
+// endpoints are the absolute URLs of the provider's endpoints.
+type endpoints struct {
+	authorize, token, registration, jwks, endSession, revocation string
+}
+
+// New returns a Provider for cfg, or every problem of cfg. It does not
+// touch storage: keys are made on first use.
+func New(cfg Config) (*Provider, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.KeyRotation, DefaultKeyRotation)
+	def(&cfg.AccessTokenLifetime, DefaultAccessTokenLifetime)
+	def(&cfg.IDTokenLifetime, DefaultIDTokenLifetime)
+	def(&cfg.RefreshTokenLifetime, DefaultRefreshTokenLifetime)
+	def(&cfg.CodeLifetime, DefaultCodeLifetime)
+	def(&cfg.ProofMaxAge, DefaultProofMaxAge)
+	def(&cfg.ClockSkew, DefaultClockSkew)
+	if cfg.LoginPath == "" {
+		cfg.LoginPath = DefaultLoginPath
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	iss := cfg.Issuer
+	// Tokens live until the latest of their exp, plus the skew verifiers
+	// allow: a retired key stays published that long.
+	tokenLife := max(cfg.AccessTokenLifetime, cfg.IDTokenLifetime) + cfg.ClockSkew
+	p := &Provider{
+		cfg:    cfg,
+		issuer: iss,
+		keys:   newKeyring(cfg.Store, cfg.Now, cfg.KeyRotation, tokenLife, logger),
+		secret: &secret{store: cfg.Store},
+		replay: newReplayCache(100_000),
+		pages:  pages,
+		logger: logger,
+		endpoint: endpoints{
+			authorize:    iss + PathAuthorize,
+			token:        iss + PathToken,
+			registration: iss + PathRegistration,
+			jwks:         iss + PathJWKS,
+			endSession:   iss + PathEndSession,
+			revocation:   iss + PathRevocation,
+		},
+	}
+	return p, nil
+}
+
+// Issuer is the issuer identifier.
+func (p *Provider) Issuer() string { return p.issuer }
