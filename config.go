@@ -27,6 +27,7 @@ const (
 	defaultLogFormat       = "text"
 	defaultMaxBody         = 1 << 30 // 1 GiB: large media, still bounded
 	defaultShutdownTimeout = 30 * time.Second
+	defaultPodMode         = "path"
 )
 
 // Config is every setting of a Kluis process. Each comes from a flag whose
@@ -64,6 +65,10 @@ type Config struct {
 	// may reach (-fetch-allow, KLUIS_FETCH_ALLOW), e.g. "127.0.0.0/8,::1/128"
 	// for local development.
 	FetchAllow string
+	// PodMode is where pods live: "path" (https://host/<pod>/, the
+	// default) or "none" (the server root is the one storage) (-pod-mode,
+	// KLUIS_POD_MODE). "subdomain" is not implemented yet.
+	PodMode string
 
 	// loadErrs are the settings whose text did not parse, in flag order;
 	// Validate reports them with the rest.
@@ -119,8 +124,17 @@ func (s secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // name) over the environment as seen through getenv, and validates them.
 // It returns flag.ErrHelp when -h or -help was asked for.
 func loadConfig(args []string, getenv func(string) string) (Config, error) {
+	return loadConfigWith(args, getenv, nil)
+}
+
+// loadConfigWith is loadConfig with more flags, which declare adds to the
+// flag set (a subcommand's own flags).
+func loadConfigWith(args []string, getenv func(string) string, declare func(*flag.FlagSet)) (Config, error) {
 	var cfg Config
 	l := newLoader(&cfg, getenv)
+	if declare != nil {
+		declare(l.fs)
+	}
 	l.fs.SetOutput(io.Discard)
 	if err := l.fs.Parse(args); err != nil {
 		return cfg, err
@@ -187,6 +201,8 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 		parseDuration, time.Duration.String, "how long requests in flight may take to finish on SIGTERM: a `duration`, e.g. 30s")
 	l.str(&cfg.FetchAllow, "fetch-allow", "KLUIS_FETCH_ALLOW", "",
 		"comma-separated CIDR `ranges` of private addresses that WebID and issuer fetches may reach")
+	l.str(&cfg.PodMode, "pod-mode", "KLUIS_POD_MODE", defaultPodMode,
+		"where pods live: path (https://host/<pod>/) or none (the root is the one storage)")
 	l.str(&cfg.RootACL, "root-acl", "KLUIS_ROOT_ACL", "",
 		"Turtle `file` seeded as the root container's ACL when there is none yet")
 	// Secrets: the environment only, never a flag.
@@ -397,6 +413,13 @@ func (c Config) Validate() error {
 	if _, err := fetch.ParseAllowList(c.FetchAllow); err != nil {
 		bad("-fetch-allow ($KLUIS_FETCH_ALLOW): %v", err)
 	}
+	switch c.PodMode {
+	case "path", "none":
+	case "subdomain":
+		bad("-pod-mode ($KLUIS_POD_MODE): subdomain is not implemented yet; use path or none")
+	default:
+		bad("-pod-mode ($KLUIS_POD_MODE): %q is not path or none", c.PodMode)
+	}
 	if c.RootACL != "" {
 		if st, err := os.Stat(c.RootACL); err != nil || !st.Mode().IsRegular() {
 			bad("-root-acl ($KLUIS_ROOT_ACL): %q is not a readable file", c.RootACL)
@@ -486,6 +509,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.String("fetch_allow", c.FetchAllow),
 		slog.String("root_acl", c.RootACL),
+		slog.String("pod_mode", c.PodMode),
 		slog.String("max_body", formatSize(c.MaxBody)),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)

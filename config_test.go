@@ -39,7 +39,7 @@ func TestLoadConfigGood(t *testing.T) {
 		{"defaults", nil, nil, func(t *testing.T, c Config) {
 			want := Config{Addr: ":3000", BaseURL: "http://localhost:3000/", Storage: "fs", Data: "./data",
 				S3: S3Config{TLS: true, PathStyle: true}, LogLevel: slog.LevelInfo, LogFormat: "text",
-				MaxBody: 1 << 30, ShutdownTimeout: 30 * time.Second}
+				MaxBody: 1 << 30, ShutdownTimeout: 30 * time.Second, PodMode: "path"}
 			if fmt.Sprint(c) != fmt.Sprint(want) || c.S3 != want.S3 {
 				t.Errorf("got %v\nwant %v", c, want)
 			}
@@ -146,6 +146,8 @@ func TestLoadConfigBad(t *testing.T) {
 			map[string]string{"KLUIS_LOG_FORMAT": "xml", "KLUIS_SHUTDOWN_TIMEOUT": "soon", "KLUIS_S3_TLS": "maybe"},
 			[]string{"-storage", "-log-level", "-max-body", "-base-url", "-log-format", "-shutdown-timeout", "-s3-tls",
 				"-s3-endpoint", "-s3-bucket", "KLUIS_S3_ACCESS_KEY", "KLUIS_S3_SECRET_KEY"}},
+		{"pod mode subdomain", []string{"-pod-mode", "subdomain"}, nil, []string{"-pod-mode", "not implemented"}},
+		{"pod mode", nil, map[string]string{"KLUIS_POD_MODE": "everywhere"}, []string{"-pod-mode", "KLUIS_POD_MODE", `"everywhere"`}},
 		{"unknown flag", []string{"-port", "3000"}, nil, []string{"-port"}},
 		{"no flag for secrets", []string{"-s3-secret-key=s3cr3t-v4lue"}, nil, []string{"-s3-secret-key"}},
 		{"positional arguments", []string{"s3cr3t-v4lue"}, nil, []string{"unexpected argument"}},

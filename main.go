@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -31,6 +32,7 @@ import (
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
 	"github.com/weconomics/kluis/storage/s3"
+	"github.com/weconomics/kluis/webid/account"
 )
 
 // Timeouts of the HTTP server. Bodies have no bound: uploads may be large
@@ -51,7 +53,13 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	var err error
+	if isCommand(os.Args[1:]) {
+		// kluis account create, kluis pod list (cli.go).
+		err = runCommand(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	} else {
+		err = run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kluis: %v\n", err)
@@ -79,7 +87,13 @@ func (e *configError) Unwrap() error { return e.err }
 // serves until ctx is done, then shuts down gracefully and closes the
 // backend. It prints a line with the URL it listens on to stdout once it
 // accepts connections, and logs to stderr.
+//
+// When args start with a command (cli.go), run runs it instead, with no
+// standard input.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if isCommand(args) {
+		return runCommand(ctx, args, getenv, nil, stdout, stderr)
+	}
 	cfg, err := loadConfig(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(stderr, getenv)
@@ -114,10 +128,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if base == "" {
 		base = listening
 	}
-	baseURL, err := url.Parse(base)
+	baseURL, err := parseBase(base)
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("base URL: %w", err)
+		return err
 	}
 
 	var rootACL []byte
@@ -128,6 +142,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	allow, _ := fetch.ParseAllowList(cfg.FetchAllow) // checked by Validate
+	if loopbackHost(baseURL.Hostname()) {
+		// A server whose public URL is on this machine (development) is its
+		// own identity provider there: let it fetch its own issuer and
+		// WebIDs over loopback, and nothing else private.
+		allow = append(allow, netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"))
+		logger.Info("the base URL is on loopback: WebID and issuer fetches may reach loopback addresses")
+	}
 	fetcher, err := fetch.New(fetch.Config{Allow: allow})
 	if err != nil {
 		ln.Close()
@@ -135,6 +156,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	srv, err := server.New(ctx, server.Config{
 		BaseURL: baseURL, MaxBodyBytes: cfg.MaxBody, RootACL: rootACL, Fetcher: fetcher,
+		// Accounts and pods (/.account/); the OpenID provider logs in with
+		// the same accounts.
+		Pods: cfg.PodMode == "path", Accounts: &account.Options{},
 	}, store, logger)
 	if err != nil {
 		ln.Close()
@@ -178,6 +202,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
+// loopbackHost reports whether host names this machine: localhost or a
+// loopback address.
+func loopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
 // newLogger builds the one logger of the process.
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
@@ -213,4 +247,13 @@ func openBackend(ctx context.Context, cfg Config) (storage.Backend, error) {
 		}
 		return b, nil
 	}
+}
+
+// parseBase parses the base URL.
+func parseBase(base string) (*url.URL, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("base URL: %w", err)
+	}
+	return u, nil
 }

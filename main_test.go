@@ -350,16 +350,29 @@ type child struct {
 	exited         chan struct{}
 }
 
-// startChild starts main in a child process with args and env, and waits
-// for it to listen unless it is expected to fail.
+// startChild starts main in a child process with args and env, with the
+// storage open to everyone (openRootACL), and waits for it to listen
+// unless it is expected to fail.
 func startChild(t *testing.T, env []string, waitListening bool, args ...string) *child {
+	t.Helper()
+	return startProcess(t, env, waitListening, withOpenRoot(args)...)
+}
+
+// startKluis starts main in a child process exactly as configured by args
+// and env, and waits for it to listen.
+func startKluis(t *testing.T, env []string, args ...string) *child {
+	t.Helper()
+	return startProcess(t, env, true, args...)
+}
+
+func startProcess(t *testing.T, env []string, waitListening bool, args ...string) *child {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &child{stdout: newWatcher(), stderr: newWatcher(), exited: make(chan struct{})}
-	c.cmd = exec.Command(exe, append([]string{"-test.run=^TestHelperProcess$", "--"}, withOpenRoot(args)...)...)
+	c.cmd = exec.Command(exe, append([]string{"-test.run=^TestHelperProcess$", "--"}, args...)...)
 	c.cmd.Env = append(os.Environ(), append(env, helperEnv+"=1")...)
 	c.cmd.Stdout, c.cmd.Stderr = c.stdout, c.stderr
 	if err := c.cmd.Start(); err != nil {

@@ -122,9 +122,13 @@ func (s *Store) getContainer(ctx context.Context, p Path, req GetRequest) (*Repr
 	if err != nil {
 		return nil, err
 	}
+	pl, err := s.locate(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("ldp: get %s: %w", p, err)
+	}
 	rep := &Representation{
 		Path: p, Kind: Container, ContentType: mt, ETag: l.etag() + variants[mt],
-		Modified: l.modified(), IsStorage: s.StorageOf(p) == p,
+		Modified: l.modified(), IsStorage: pl.isRoot(p),
 	}
 	if mt == rdfx.Turtle {
 		rep.ContentType = turtleType

@@ -14,6 +14,14 @@
 // /a/b are "r/a/b.acl" and "r/a/b.meta". Keys outside "r/" (accounts, keys
 // of the identity provider) can never be named by a request path.
 //
+// # Storages and pods
+//
+// Without Config.Pods the server root is the one storage (Solid Protocol
+// §4.1). With it, each pod /<name>/ made by CreatePod is a storage of its
+// own, registered under "sys/pods/<name>" (pod.go), and the root is none:
+// StorageOf, StorageDescription, Allow and the storage type of a
+// container follow, and a storage's root and its ACL cannot be deleted.
+//
 // # Concurrency
 //
 // Every read-modify-write (PATCH, creating a container) reads the object

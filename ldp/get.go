@@ -100,8 +100,12 @@ func (s *Store) Get(ctx context.Context, p Path, req GetRequest) (*Representatio
 	if p.IsContainer() {
 		return s.getContainer(ctx, p, req)
 	}
-	if p == s.StorageDescription(p) {
-		return s.getStorageDescription(p, req)
+	pl, err := s.locate(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("ldp: get %s: %w", p, err)
+	}
+	if p == pl.description() {
+		return s.getStorageDescription(p, pl.root, req)
 	}
 	kind, subject := p.Aux()
 	if req.Range != nil || req.Suffix > 0 {
@@ -266,9 +270,9 @@ const turtleType = "text/turtle; charset=utf-8"
 // getStorageDescription describes the storage (Solid Protocol §4.1). Its
 // tag is a digest of its content; its time is when the Store was made, the
 // last time its content could have changed.
-func (s *Store) getStorageDescription(p Path, req GetRequest) (*Representation, error) {
+func (s *Store) getStorageDescription(p, root Path, req GetRequest) (*Representation, error) {
 	g := rdfx.NewGraph(1)
-	g.Add(rdfx.Triple{S: rdfx.IRI(s.IRI(s.StorageOf(p))), P: rdfx.IRI(nsRDF + "type"), O: rdfx.IRI(TypeStorage)})
+	g.Add(rdfx.Triple{S: rdfx.IRI(s.IRI(root)), P: rdfx.IRI(nsRDF + "type"), O: rdfx.IRI(TypeStorage)})
 	var buf bytes.Buffer
 	if err := rdfx.Serialize(&buf, g, rdfx.Turtle, s.IRI(p), defaultPrefixes); err != nil {
 		return nil, err

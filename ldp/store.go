@@ -39,6 +39,10 @@ const (
 // resource (Solid Protocol §4.1 "Storage Resource").
 const StorageDescriptionRel = nsSolid + "storageDescription"
 
+// OwnerRel is the Link relation of a storage's owner (Solid Protocol
+// §4.1).
+const OwnerRel = nsSolid + "owner"
+
 // storageDescriptionName is the storage description resource, relative to
 // the storage root.
 const storageDescriptionName = ".well-known/solid"
@@ -65,6 +69,11 @@ type Config struct {
 	// written (PUT or PATCH of a .acl resource); an error refuses the write
 	// with 400 and leaves the ACL as it was.
 	ValidateACL func(turtle []byte, aclIRI string) error
+	// Pods makes the server root a space of pods: each pod /<name>/ made
+	// by CreatePod is a storage of its own, and the root is none (Solid
+	// Protocol §4.1: storages do not overlap). When false, the server
+	// root is the one storage and CreatePod is refused.
+	Pods bool
 }
 
 // Default limits.
@@ -84,6 +93,9 @@ type Store struct {
 	// validateACL is Config.ValidateACL.
 	validateACL func(turtle []byte, aclIRI string) error
 	started     time.Time // when New made the Store, to the second
+	// pods is the index of pod roots, nil when the root is the one
+	// storage.
+	pods *podIndex
 }
 
 // New makes a Store and makes sure the root container exists.
@@ -113,6 +125,9 @@ func New(ctx context.Context, b storage.Backend, cfg Config) (*Store, error) {
 		s.now = time.Now
 	}
 	s.started = s.now().UTC().Truncate(time.Second)
+	if cfg.Pods {
+		s.pods = newPodIndex(s.now)
+	}
 	_, err = b.Put(ctx, Path("/").Key(), strings.NewReader(""), storage.PutOptions{ContentType: rdfx.Turtle, IfNoneMatch: true})
 	if err != nil && !errors.Is(err, storage.ErrPreconditionFailed) {
 		return nil, fmt.Errorf("ldp: creating the root container: %w", err)
@@ -140,14 +155,56 @@ func (s *Store) PathOf(iri string) (Path, bool) {
 	return p, err == nil
 }
 
-// StorageOf returns the storage (pim:Storage) that holds p. Kluis serves one
-// storage at the server root.
-func (s *Store) StorageOf(Path) Path { return "/" }
+// StorageOf returns the root of the storage (pim:Storage) that holds p:
+// the server root when Kluis serves one storage, the pod root /<name>/ in
+// pod mode (Config.Pods). ok is false when p lies in no storage: in pod
+// mode, the server root and whatever lies beside the pods. Finding out
+// costs at most one backend read per first path segment, and that answer
+// is cached.
+func (s *Store) StorageOf(ctx context.Context, p Path) (root Path, ok bool, err error) {
+	pl, err := s.locate(ctx, p)
+	return pl.root, pl.ok, err
+}
 
 // StorageDescription returns the path of the storage description resource
-// of the storage holding p.
-func (s *Store) StorageDescription(p Path) Path {
-	return s.StorageOf(p) + storageDescriptionName
+// of the storage holding p (Solid Protocol §4.1); ok is false when p lies
+// in no storage.
+func (s *Store) StorageDescription(ctx context.Context, p Path) (sd Path, ok bool, err error) {
+	pl, err := s.locate(ctx, p)
+	return pl.description(), pl.ok, err
+}
+
+// place is where a path lies: the root of its storage, if any.
+type place struct {
+	root Path
+	ok   bool
+}
+
+// description is the storage description resource of the storage, or ""
+// outside every storage.
+func (pl place) description() Path {
+	if !pl.ok {
+		return ""
+	}
+	return pl.root + storageDescriptionName
+}
+
+// isRoot reports whether p is the root of its storage.
+func (pl place) isRoot(p Path) bool { return pl.ok && pl.root == p }
+
+// locate finds the storage holding p.
+func (s *Store) locate(ctx context.Context, p Path) (place, error) {
+	if s.pods == nil {
+		return place{root: "/", ok: true}, nil
+	}
+	name, ok := podSegment(p)
+	if !ok {
+		return place{}, nil
+	}
+	if _, ok, err := s.pod(ctx, name); err != nil || !ok {
+		return place{}, err
+	}
+	return place{root: Path("/" + name + "/"), ok: true}, nil
 }
 
 // Backend returns the byte store under the resources.

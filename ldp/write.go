@@ -149,12 +149,16 @@ func (s *Store) readRDF(p Path, body io.Reader, ct string) ([]byte, *rdfx.Graph,
 }
 
 // checkWritable refuses paths no client may write.
-func (s *Store) checkWritable(p Path, method string) error {
-	sd := s.StorageDescription(p)
-	if p == sd {
+func (s *Store) checkWritable(ctx context.Context, p Path, method string) error {
+	pl, err := s.locate(ctx, p)
+	if err != nil {
+		return err
+	}
+	sd := pl.description()
+	if pl.ok && p == sd {
 		return &MethodNotAllowedError{Method: method, Allow: []string{"GET", "HEAD", "OPTIONS"}}
 	}
-	if strings.HasPrefix(string(p), string(sd)+"/") {
+	if pl.ok && strings.HasPrefix(string(p), string(sd)+"/") {
 		// §3.1: the storage description is a document, though it has no
 		// object, so /.well-known/solid/ cannot exist beside it.
 		return &ConflictError{Reason: string(sd) + " is the storage description, not a container"}
@@ -203,7 +207,7 @@ func (s *Store) virtualState(ctx context.Context, p Path) (state, storage.Info, 
 // Put creates or replaces the resource at p (Solid Protocol §5.3), creating
 // missing intermediate containers.
 func (s *Store) Put(ctx context.Context, p Path, req WriteRequest) (WriteResult, error) {
-	if err := s.checkWritable(p, "PUT"); err != nil {
+	if err := s.checkWritable(ctx, p, "PUT"); err != nil {
 		return WriteResult{}, err
 	}
 	c, err := s.prepare(p, req)
@@ -321,6 +325,10 @@ type PostRequest struct {
 	Container bool
 }
 
+// postBuffer is the largest non-RDF body a POST keeps in memory, so that it
+// can be stored under another name when its first is taken concurrently.
+const postBuffer = 1 << 20
+
 // Post creates a resource in the container at parent, named after the Slug
 // when it is free and safe, and answers with its path.
 func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteResult, error) {
@@ -328,10 +336,14 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 		// §5.3: "When a POST method request targets a resource without an
 		// existing representation, the server MUST respond with the 404";
 		// an existing one that is no container does not support POST (405).
-		if parent != s.StorageDescription(parent) && !s.exists(ctx, parent) {
+		if !s.exists(ctx, parent) {
 			return WriteResult{}, fmt.Errorf("ldp: post to %s: %w", parent, storage.ErrNotFound)
 		}
-		return WriteResult{}, &MethodNotAllowedError{Method: "POST", Allow: s.Allow(parent, true)}
+		allow, err := s.Allow(ctx, parent, true)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		return WriteResult{}, &MethodNotAllowedError{Method: "POST", Allow: allow}
 	}
 	st, _, err := s.current(ctx, parent)
 	if err != nil {
@@ -349,6 +361,7 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 	// taken against it, and server-managed triples are checked about it),
 	// so it is read once and parsed from memory; other bodies stream.
 	body := func() io.Reader { return req.Body }
+	retryable := true // the body can be read again for another name
 	if ct := strings.TrimSpace(req.ContentType); req.Body != nil && ct != "" && rdfx.Supports(ct) {
 		data, err := io.ReadAll(io.LimitReader(req.Body, s.maxRDF+1))
 		if err != nil {
@@ -358,6 +371,21 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 			return WriteResult{}, fmt.Errorf("ldp: post to %s: more than %d bytes of RDF: %w", parent, s.maxRDF, ErrTooLarge)
 		}
 		body = func() io.Reader { return bytes.NewReader(data) }
+	} else if req.Body != nil {
+		// A small body is kept, so that a name taken by a concurrent POST
+		// between the check and the write can be replaced by another; a
+		// larger one streams, and such a collision is a 409.
+		head, err := io.ReadAll(io.LimitReader(req.Body, postBuffer+1))
+		if err != nil {
+			return WriteResult{}, fmt.Errorf("ldp: reading the body posted to %s: %w", parent, err)
+		}
+		if len(head) <= postBuffer {
+			body = func() io.Reader { return bytes.NewReader(head) }
+		} else {
+			rest := req.Body
+			body = func() io.Reader { return io.MultiReader(bytes.NewReader(head), rest) }
+			retryable = false
+		}
 	}
 	name := SlugName(req.Slug)
 	for attempt := 0; attempt < 8; attempt++ {
@@ -386,7 +414,7 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 		}
 		info, err := s.backend.Put(ctx, p.Key(), c.reader(), storage.PutOptions{ContentType: c.contentType, IfNoneMatch: true})
 		if errors.Is(err, storage.ErrPreconditionFailed) {
-			if c.stream == nil {
+			if c.stream == nil || retryable {
 				continue // taken at the same moment: try another name
 			}
 			// A streamed body is gone and cannot be stored again.
@@ -403,8 +431,10 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 // exists reports whether a resource is at p, or p is taken by the storage
 // description, which has no object.
 func (s *Store) exists(ctx context.Context, p Path) bool {
-	if sd := s.StorageDescription(p); p == sd || p == sd+"/" {
-		return true
+	if pl, err := s.locate(ctx, p); err == nil && pl.ok {
+		if sd := pl.description(); p == sd || p == sd+"/" {
+			return true
+		}
 	}
 	_, err := s.backend.Stat(ctx, p.Key())
 	return err == nil
@@ -461,7 +491,7 @@ const patchAttempts = 100
 // and the conditional write are retried as a whole when another writer
 // changes the document in between, so no update is ever lost.
 func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Conditions) (WriteResult, error) {
-	if err := s.checkWritable(p, "PATCH"); err != nil {
+	if err := s.checkWritable(ctx, p, "PATCH"); err != nil {
 		return WriteResult{}, err
 	}
 	if err := s.checkSubject(ctx, p); err != nil {
@@ -599,11 +629,19 @@ func (s *Store) ParsePatch(p Path, body io.Reader, contentType string) (*rdfx.Pa
 // Protocol §5.4). A container must be empty; the root and its ACL cannot be
 // deleted.
 func (s *Store) Delete(ctx context.Context, p Path, cond Conditions) error {
-	if err := s.checkWritable(p, "DELETE"); err != nil {
+	if err := s.checkWritable(ctx, p, "DELETE"); err != nil {
 		return err
 	}
-	if p.IsRoot() || p == Path("/").ACL() {
-		return &MethodNotAllowedError{Method: "DELETE", Allow: s.Allow(p, true)}
+	fixed, err := s.undeletable(ctx, p)
+	if err != nil {
+		return err
+	}
+	if fixed {
+		allow, err := s.Allow(ctx, p, true)
+		if err != nil {
+			return err
+		}
+		return &MethodNotAllowedError{Method: "DELETE", Allow: allow}
 	}
 	st, cur, err := s.current(ctx, p)
 	if err != nil {
@@ -662,18 +700,48 @@ func (s *Store) touch(ctx context.Context, c Path) {
 }
 
 // Allow lists the methods the resource at p supports (Solid Protocol §5.1,
-// §5.4: never DELETE for the root or its ACL).
-func (s *Store) Allow(p Path, exists bool) []string {
-	if p == s.StorageDescription(p) {
-		return []string{"GET", "HEAD", "OPTIONS"}
+// §5.4: never DELETE for a storage's root or its ACL, nor for the server
+// root or its ACL).
+func (s *Store) Allow(ctx context.Context, p Path, exists bool) ([]string, error) {
+	pl, err := s.locate(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if pl.ok && p == pl.description() {
+		return []string{"GET", "HEAD", "OPTIONS"}, nil
 	}
 	m := []string{"GET", "HEAD", "OPTIONS"}
 	if p.IsContainer() {
 		m = append(m, "POST")
 	}
 	m = append(m, "PUT", "PATCH")
-	if exists && !p.IsRoot() && p != Path("/").ACL() {
-		m = append(m, "DELETE")
+	if exists {
+		fixed, err := s.undeletable(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if !fixed {
+			m = append(m, "DELETE")
+		}
 	}
-	return m
+	return m, nil
+}
+
+// undeletable reports whether p is the server root, a storage's root, or
+// the ACL of one of them (Solid Protocol §5.4: "When a DELETE request
+// targets storage's root container or its associated ACL resource, the
+// server MUST respond with the 405 status code").
+func (s *Store) undeletable(ctx context.Context, p Path) (bool, error) {
+	if p.IsRoot() || p == Path("/").ACL() {
+		return true, nil
+	}
+	subject := p
+	if kind, sub := p.Aux(); kind == ACL {
+		subject = sub
+	}
+	if !subject.IsContainer() {
+		return false, nil
+	}
+	pl, err := s.locate(ctx, subject)
+	return pl.isRoot(subject), err
 }

@@ -14,4 +14,11 @@
 // and the real binary accepts no test-only header), and Permissions, which
 // is Web Access Control (wac.go over package acl) in a real server. CORS is
 // answered by cors.go as Solid Protocol §8.1 asks, before authentication.
+//
+// Accounts and pods (account.go, account_pages.go, pods.go): the account
+// API at /.account/, compatible with the Community Solid Server's JSON API,
+// and its HTML pages (sign-up, login, account overview), over
+// webid/account; pods are made by ldp.Store.CreatePod and recorded in the
+// account that made them, for the API, the pages and main's command line
+// (Admin) alike.
 package server

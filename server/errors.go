@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/weconomics/kluis/ldp/rdfx"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid"
+	"github.com/weconomics/kluis/webid/account"
 )
 
 // This file is the one place where an error becomes an HTTP response. Every
@@ -29,6 +31,9 @@ type problem struct {
 	reason string
 	// header holds extra response headers, such as Allow or Content-Range.
 	header http.Header
+	// details are extra fields of a JSON error (the account API's
+	// "details"), such as the triple that proves control of a WebID.
+	details map[string]string
 }
 
 // classify maps an error to its response. To teach Kluis a new error, add
@@ -46,6 +51,10 @@ func classify(err error) problem {
 		ldpBad    *ldp.BadRequestError
 		conflict  *ldp.ConflictError
 		ldpMethod *ldp.MethodNotAllowedError
+		limited   *account.RateLimitedError
+		input     *account.InputError
+		proof     *account.ProofRequiredError
+		podName   *ldp.PodNameError
 	)
 	switch {
 	case errors.As(err, &tooLarge):
@@ -65,6 +74,41 @@ func classify(err error) problem {
 	case errors.As(err, &ldpMethod):
 		return problem{status: http.StatusMethodNotAllowed,
 			header: http.Header{"Allow": {strings.Join(ldpMethod.Allow, ", ")}}}
+
+	// Accounts and pods (account.go): the messages are the Community
+	// Solid Server's where it has one.
+	case errors.As(err, &limited):
+		return problem{status: http.StatusTooManyRequests, reason: "Too many attempts; try again later.",
+			header: http.Header{"Retry-After": {strconv.Itoa(int(limited.RetryAfter.Round(time.Second).Seconds()))}}}
+	case errors.As(err, &input):
+		return problem{status: http.StatusBadRequest, reason: sentence(input.Reason)}
+	case errors.As(err, &proof):
+		return problem{status: http.StatusBadRequest, reason: proof.Error(), details: map[string]string{"quad": proof.Triple}}
+	case errors.As(err, &podName):
+		return problem{status: http.StatusBadRequest, reason: "Invalid pod name: " + podName.Reason + "."}
+	case errors.Is(err, errCSRF):
+		return problem{status: http.StatusForbidden, reason: "The form is stale or comes from another site; reload the page and try again."}
+	case errors.Is(err, account.ErrBadCredentials):
+		return problem{status: http.StatusForbidden, reason: "Invalid email/password combination."}
+	case errors.Is(err, account.ErrEmailTaken):
+		return problem{status: http.StatusBadRequest, reason: "There already is a login for this e-mail address."}
+	case errors.Is(err, account.ErrLoginExists):
+		return problem{status: http.StatusBadRequest, reason: "This account already has a password login."}
+	case errors.Is(err, account.ErrNoLogin):
+		return problem{status: http.StatusBadRequest, reason: "An account needs at least 1 login method."}
+	case errors.Is(err, account.ErrAlreadyLinked):
+		return problem{status: http.StatusBadRequest, reason: "This WebID is already registered to this account."}
+	case errors.Is(err, account.ErrNotLinked):
+		return problem{status: http.StatusBadRequest, reason: "WebID does not belong to this account."}
+	case errors.Is(err, account.ErrTooMany):
+		return problem{status: http.StatusBadRequest, reason: "Limit reached" + detail(errors.Unwrap(err))}
+	case errors.Is(err, account.ErrNotFound):
+		return problem{status: http.StatusNotFound, reason: "Not found."}
+	case errors.Is(err, ldp.ErrPodExists):
+		return problem{status: http.StatusBadRequest, reason: "Pod creation failed: there already is a pod with this name."}
+	case errors.Is(err, ldp.ErrPodsDisabled):
+		return problem{status: http.StatusBadRequest, reason: "Pod creation failed: this server does not host pods."}
+
 	case errors.As(err, &authErr):
 		return problem{status: http.StatusUnauthorized, reason: authErr.Description}
 	case errors.Is(err, ErrUnauthenticated):
@@ -173,6 +217,8 @@ type errorResponder struct {
 	// challenge is the WWW-Authenticate value of a 401 (Solid-OIDC, RFC
 	// 9449 §7.1), given the error; nil sends none.
 	challenge func(error) string
+	// observer, when set, counts refused credentials (observe.go).
+	observer Observer
 }
 
 // respond answers err. 4xx get a short plain-text reason; 5xx get a
@@ -184,6 +230,11 @@ type errorResponder struct {
 func (r *errorResponder) respond(err error, c echo.Context) {
 	p := classify(err)
 	req, res := c.Request(), c.Response()
+	if r.observer != nil {
+		if reason, ok := authFailureReason(err); ok {
+			r.observer.ObserveAuthFailure(reason)
+		}
+	}
 
 	attrs := []slog.Attr{
 		slog.String("request_id", requestIDOf(c)),
@@ -217,7 +268,8 @@ func (r *errorResponder) respond(err error, c echo.Context) {
 	for name, values := range p.header {
 		h[name] = values
 	}
-	if p.status == http.StatusUnauthorized && r.challenge != nil && h.Get("WWW-Authenticate") == "" {
+	jsonErrors, _ := c.Get(ctxKeyJSONErrors).(bool)
+	if p.status == http.StatusUnauthorized && r.challenge != nil && h.Get("WWW-Authenticate") == "" && !jsonErrors {
 		var ae *webid.AuthError
 		if errors.As(err, &ae) {
 			h.Set("WWW-Authenticate", r.challenge(err))
@@ -232,8 +284,12 @@ func (r *errorResponder) respond(err error, c echo.Context) {
 	if text == "" {
 		text = "error " + strconv.Itoa(p.status)
 	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if jsonErrors {
+		_ = c.JSON(p.status, jsonError(p, text))
+		return
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
 	if req.Method == http.MethodHead {
 		// The headers of the GET answer, Content-Length included (RFC 9110
 		// §9.3.2).
@@ -242,4 +298,59 @@ func (r *errorResponder) respond(err error, c echo.Context) {
 		return
 	}
 	_ = c.String(p.status, text+"\n")
+}
+
+// jsonError is the body of an error of the account API, as the Community
+// Solid Server writes its errors (ErrorToJsonConverter): name, message,
+// statusCode, errorCode and details. No stack, unlike CSS.
+func jsonError(p problem, message string) map[string]any {
+	details := map[string]string{}
+	for k, v := range p.details {
+		details[k] = v
+	}
+	return map[string]any{
+		"name": cssErrorName(p.status), "message": message, "statusCode": p.status,
+		"errorCode": "H" + strconv.Itoa(p.status), "details": details,
+	}
+}
+
+// cssErrorName is the Community Solid Server's name of the error class of
+// a status.
+func cssErrorName(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "BadRequestHttpError"
+	case http.StatusUnauthorized:
+		return "UnauthorizedHttpError"
+	case http.StatusForbidden:
+		return "ForbiddenHttpError"
+	case http.StatusNotFound:
+		return "NotFoundHttpError"
+	case http.StatusMethodNotAllowed:
+		return "MethodNotAllowedHttpError"
+	case http.StatusConflict:
+		return "ConflictHttpError"
+	case http.StatusRequestEntityTooLarge:
+		return "PayloadHttpError"
+	case http.StatusUnsupportedMediaType:
+		return "UnsupportedMediaTypeHttpError"
+	case http.StatusTooManyRequests:
+		return "TooManyRequestsHttpError"
+	}
+	if status >= 500 {
+		return "InternalServerError"
+	}
+	return "HttpError"
+}
+
+// sentence makes a reason start with a capital and end with a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }

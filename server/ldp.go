@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,8 @@ type resources struct {
 	store *ldp.Store
 	authn Authenticator
 	perms Permissions
+	// welcome is the root's page for browsers.
+	welcome welcome
 }
 
 func (h *resources) register(e *echo.Echo) {
@@ -73,7 +76,11 @@ func (h *resources) unsupportedMethods(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		c.Response().Header().Del("Allow")
-		return &methodNotAllowedError{allow: h.store.Allow(p, exists)}
+		allow, aerr := h.store.Allow(c.Request().Context(), p, exists)
+		if aerr != nil {
+			return aerr
+		}
+		return &methodNotAllowedError{allow: allow}
 	}
 }
 
@@ -116,7 +123,7 @@ func (h *resources) exists(c echo.Context, p ldp.Path) (bool, error) {
 
 // setLinks sets the Link, Allow and Accept-* headers of a resource (Solid
 // Protocol §4.1, §4.3, §5.1).
-func (h *resources) setLinks(hdr http.Header, p ldp.Path, kind ldp.Kind, isStorage, exists bool) {
+func (h *resources) setLinks(ctx context.Context, hdr http.Header, p ldp.Path, kind ldp.Kind, exists bool) error {
 	var links []link
 	switch kind {
 	case ldp.Container:
@@ -126,10 +133,29 @@ func (h *resources) setLinks(hdr http.Header, p ldp.Path, kind ldp.Kind, isStora
 	case ldp.NonRDF:
 		links = append(links, link{ldp.TypeResource, "type"}, link{ldp.TypeNonRDFSource, "type"})
 	}
-	if isStorage {
-		links = append(links, link{ldp.TypeStorage, "type"})
+	root, inStorage, err := h.store.StorageOf(ctx, p)
+	if err != nil {
+		return err
 	}
-	sd := h.store.StorageDescription(p)
+	if exists && inStorage && root == p {
+		links = append(links, link{ldp.TypeStorage, "type"})
+		// §4.1: "When a server wants to advertise the owner of a storage,
+		// the server MUST include the Link header field with
+		// rel="http://www.w3.org/ns/solid/terms#owner" targeting the URI
+		// of the owner in the response of HTTP HEAD or GET requests
+		// targeting the root container."
+		owner, ok, err := h.store.Owner(ctx, p)
+		if err != nil {
+			return err
+		}
+		if ok {
+			links = append(links, link{owner, ldp.OwnerRel})
+		}
+	}
+	sd, _, err := h.store.StorageDescription(ctx, p)
+	if err != nil {
+		return err
+	}
 	if aux, subject := p.Aux(); aux == ldp.NotAux && p != sd {
 		// The storage description has no object, so no auxiliary
 		// resources of its own either.
@@ -143,9 +169,17 @@ func (h *resources) setLinks(hdr http.Header, p ldp.Path, kind ldp.Kind, isStora
 			links = append(links, link{c, acl.ConditionRel})
 		}
 	}
-	links = append(links, link{h.store.IRI(sd), ldp.StorageDescriptionRel})
+	if inStorage {
+		// §4.1: the storage description is linked from "a resource in a
+		// storage"; in pod mode the server root and what lies beside the
+		// pods are in none.
+		links = append(links, link{h.store.IRI(sd), ldp.StorageDescriptionRel})
+	}
 	hdr.Set("Link", formatLinks(links))
-	allow := h.store.Allow(p, exists)
+	allow, err := h.store.Allow(ctx, p, exists)
+	if err != nil {
+		return err
+	}
 	hdr.Set("Allow", strings.Join(allow, ", "))
 	// §5.2: the Accept-* headers "that correspond to acceptable HTTP
 	// methods listed in Allow".
@@ -158,6 +192,7 @@ func (h *resources) setLinks(hdr http.Header, p ldp.Path, kind ldp.Kind, isStora
 			hdr.Set(a.header, a.types)
 		}
 	}
+	return nil
 }
 
 // get answers GET and HEAD (Solid Protocol §5.2).
@@ -171,11 +206,15 @@ func (h *resources) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	browser := p.IsRoot() && ldp.Prefers(req.Header.Get("Accept"), "text/html")
+	if browser && h.welcome.public {
+		return h.welcome.render(c)
+	}
 	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists}); err != nil {
 		return err
 	}
-	if p.IsRoot() && ldp.Prefers(req.Header.Get("Accept"), "text/html") {
-		return welcome(c)
+	if browser {
+		return h.welcome.render(c)
 	}
 	cond, err := conditions(req.Header)
 	if err != nil {
@@ -198,7 +237,9 @@ func (h *resources) get(c echo.Context) error {
 	if errors.As(err, &nm) {
 		// RFC 9110 §15.4.5: a 304 sends the ETag and the other headers a
 		// 200 would have sent, but no content headers.
-		h.setRepresentationHeaders(hdr, &nm.Rep)
+		if err := h.setRepresentationHeaders(req.Context(), hdr, &nm.Rep); err != nil {
+			return err
+		}
 		return c.NoContent(http.StatusNotModified)
 	}
 	if errors.Is(err, ldp.ErrNotAcceptable) {
@@ -227,7 +268,9 @@ func (h *resources) get(c echo.Context) error {
 		defer rep.Close()
 	}
 
-	h.setRepresentationHeaders(hdr, rep)
+	if err := h.setRepresentationHeaders(req.Context(), hdr, rep); err != nil {
+		return err
+	}
 	hdr.Set("Content-Type", rep.ContentType)
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	if rep.Kind == ldp.NonRDF {
@@ -259,8 +302,10 @@ func (h *resources) get(c echo.Context) error {
 
 // setRepresentationHeaders sets the headers that a 200 and a 304 answer
 // share: links, Allow and Accept-*, validators, Vary and Accept-Ranges.
-func (h *resources) setRepresentationHeaders(hdr http.Header, rep *ldp.Representation) {
-	h.setLinks(hdr, rep.Path, rep.Kind, rep.IsStorage, true)
+func (h *resources) setRepresentationHeaders(ctx context.Context, hdr http.Header, rep *ldp.Representation) error {
+	if err := h.setLinks(ctx, hdr, rep.Path, rep.Kind, true); err != nil {
+		return err
+	}
 	hdr.Set("ETag", quoteETag(rep.ETag))
 	if !rep.Modified.IsZero() && rep.Modified.Unix() > 0 {
 		hdr.Set("Last-Modified", httpTime(rep.Modified))
@@ -270,6 +315,7 @@ func (h *resources) setRepresentationHeaders(hdr http.Header, rep *ldp.Represent
 	} else {
 		hdr.Add("Vary", "Accept")
 	}
+	return nil
 }
 
 // ifRangeHolds evaluates If-Range (RFC 9110 §13.1.5) with the strong
@@ -301,7 +347,9 @@ func (h *resources) options(c echo.Context) error {
 			return err
 		}
 	}
-	h.setLinks(c.Response().Header(), p, kind, exists && p == h.store.StorageOf(p), exists)
+	if err := h.setLinks(req.Context(), c.Response().Header(), p, kind, exists); err != nil {
+		return err
+	}
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -458,6 +506,19 @@ func (h *resources) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if exists {
+		// §5.4: "When a DELETE request targets storage's root container
+		// or its associated ACL resource, the server MUST respond with the
+		// 405 status code", whoever asks: a pod's owner may not write the
+		// server root above it, yet must hear 405, not 403.
+		allow, err := h.store.Allow(req.Context(), p, true)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(allow, http.MethodDelete) {
+			return &methodNotAllowedError{allow: allow}
+		}
+	}
 	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists}); err != nil {
 		return err
 	}
@@ -510,11 +571,30 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 }
 
 // welcome is the root's page for browsers.
-func welcome(c echo.Context) error {
+type welcome struct {
+	// public shows it to everyone, before access control: in pod mode the
+	// root holds no one's data, and newcomers must find the sign-up page.
+	public bool
+	// accounts links the account pages.
+	accounts bool
+}
+
+// welcomeOf is the welcome page of a configuration.
+func welcomeOf(cfg Config) welcome {
+	return welcome{public: cfg.Pods, accounts: cfg.Accounts != nil}
+}
+
+func (w welcome) render(c echo.Context) error {
 	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'")
 	c.Response().Header().Add("Vary", "Accept")
+	links := ""
+	if w.accounts {
+		links = `<p><a href="/.account/signup/">Sign up</a> for a pod, or <a href="/.account/login/">log in</a> to your account.</p>
+`
+	}
 	return c.HTML(http.StatusOK, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Kluis</title></head>
-<body><h1>Kluis</h1><p>This is a Solid pod server. Use a Solid app to read and write its data.</p></body></html>
+<body><main><h1>Kluis</h1><p>This is a Solid pod server. Use a Solid app to read and write its data.</p>
+`+links+`</main></body></html>
 `)
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -57,9 +58,9 @@ func requestIDOf(c echo.Context) string {
 
 // requestLog answers any error the handlers return (through the echo error
 // handler, so the status is final) and then logs one line per request:
-// request id, method, path, status, bytes and duration. It logs the path
-// only: never the query string (which may carry tokens), and no header, so
-// never Authorization, DPoP or Cookie.
+// request id, method, path, status, bytes, duration and the client's
+// address (proxy.go). It logs the path only: never the query string (which
+// may carry tokens), and no header, so never Authorization, DPoP or Cookie.
 func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -79,6 +80,18 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 					slog.Int64("bytes", res.Size),
 					slog.Duration("duration", time.Since(start)),
 				}
+				// The client's address: behind a trusted proxy, the one it
+				// forwarded (proxy.go), with the proxy's own.
+				attrs = append(attrs, slog.String("client", hostOf(req.RemoteAddr)))
+				if fw, ok := c.Get(ctxKeyForwarded).(*forwarded); ok {
+					attrs = append(attrs, slog.String("proxy", hostOf(fw.proxy)))
+					if fw.proto != "" {
+						attrs = append(attrs, slog.String("forwarded_proto", fw.proto))
+					}
+					if fw.host != "" {
+						attrs = append(attrs, slog.String("forwarded_host", fw.host))
+					}
+				}
 				if !completed {
 					// The response was cut off (see errorResponder.respond).
 					attrs = append(attrs, slog.Bool("aborted", true))
@@ -92,6 +105,15 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		}
 	}
+}
+
+// hostOf is the host part of a host:port address, or the address itself
+// when it has no port.
+func hostOf(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // panicError is a recovered panic, kept with its stack for the log.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid"
+	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/fetch"
 )
 
@@ -54,6 +56,34 @@ type Config struct {
 	// RootACL, when set, is Turtle stored as the root container's ACL if
 	// it has none yet.
 	RootACL []byte
+
+	// IdP configures the built-in OpenID provider (server/idp.go), served
+	// when IdP.Accounts is set.
+	IdP IdPConfig
+
+	// --- Accounts and pods (account.go, account_pages.go, pods.go) ---
+
+	// Pods makes the server root a space of pods, each /<name>/ a storage
+	// of its own, and the root none (ldp.Config.Pods). When false, the
+	// root is the one storage, as before pods.
+	Pods bool
+	// Accounts, when set, turns on accounts: the account API and pages
+	// at /.account/, over the same backend. Its Fetch, when nil, reads the
+	// WebID documents of ownership proofs from storage when they are on
+	// this server, else through Fetcher (uncached). When IdP.Accounts is
+	// nil, the OpenID provider logs people in with these accounts.
+	Accounts *account.Options
+
+	// --- Hosting (proxy.go, observe.go) ---
+
+	// TrustedProxies are the peers whose Forwarded and X-Forwarded-*
+	// headers are believed, for the client address in logs and rate
+	// limits (never for URLs, which come from BaseURL). Empty: nobody's,
+	// and those headers are removed from every request.
+	TrustedProxies []netip.Prefix
+	// Observer, when set, is told of every request and authentication
+	// failure, for metrics (server/metrics).
+	Observer Observer
 }
 
 // Server is Kluis's HTTP front over one storage.Backend. It is safe for
@@ -94,7 +124,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	validator := acl.NewEvaluator(noACLs{}, nil, aclOpts)
 	space, err := ldp.New(ctx, store, ldp.Config{
 		BaseURL: cfg.BaseURL.String(), MaxRDFBytes: cfg.MaxRDFBytes, MaxTriples: cfg.MaxTriples,
-		ValidateACL: validator.Validate,
+		ValidateACL: validator.Validate, Pods: cfg.Pods,
 	})
 	if err != nil {
 		return nil, err
@@ -124,11 +154,40 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		perms = NewWAC(space, NewGroups(space, cfg.FetchGroup), aclOpts)
 	}
 
+	// --- Accounts and pods: the account store, shared with the OpenID
+	// provider. ---
+	var accountPages *accountRoutes
+	if cfg.Accounts != nil {
+		opts := *cfg.Accounts
+		if opts.Fetch == nil {
+			opts.Fetch = fetchProof(LocalProfiles{Store: space}, cfg.Fetcher)
+		}
+		accounts := account.New(store, opts)
+		accountPages = &accountRoutes{
+			base: cfg.BaseURL, accounts: accounts, podsEnabled: cfg.Pods, pages: pageTemplates(), logger: logger,
+			pods: &provisioner{space: space, accounts: accounts, issuer: issuerOf(cfg.BaseURL), logger: logger},
+		}
+		if cfg.IdP.Accounts == nil {
+			cfg.IdP.Accounts = AccountsForIdP(accounts)
+		}
+	}
+
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	errs := &errorResponder{logger: logger, challenge: challengeOf(authn, cfg.BaseURL.String())}
 	e.HTTPErrorHandler = errs.respond
+
+	// --- Hosting: the client behind trusted proxies (proxy.go) and
+	// metrics (observe.go), outside the request log so that it sees the
+	// client's address and they see the final status. ---
+	// RealIP is the RemoteAddr that proxies.middleware leaves.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(proxies{trusted: cfg.TrustedProxies}.middleware())
+	if cfg.Observer != nil {
+		errs.observer = cfg.Observer
+		e.Use(observeRequests(cfg.Observer))
+	}
 
 	// Outermost first: the id is known to every later step, the log line
 	// sees the final status (errors are answered inside it), panics become
@@ -143,9 +202,26 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 
 	for _, r := range []routes{
 		&health{store: store, timeout: readiness, logger: logger},
-		&resources{store: space, authn: authn, perms: perms},
+		&resources{store: space, authn: authn, perms: perms, welcome: welcomeOf(cfg)},
 	} {
 		r.register(e)
+	}
+
+	// --- Accounts and pods: /.account/ (static paths, which win over the
+	// resource routes' wildcard). ---
+	if accountPages != nil {
+		accountPages.register(e)
+	}
+
+	// The built-in OpenID provider (server/idp.go): its routes are static
+	// paths under /.oidc/ and /.well-known/, which win over the resource
+	// routes' wildcard.
+	if cfg.IdP.Accounts != nil {
+		op, err := newOIDCProvider(cfg, store, logger)
+		if err != nil {
+			return nil, err
+		}
+		op.register(e)
 	}
 	return &Server{handler: e}, nil
 }

@@ -36,7 +36,11 @@ func (w *WAC) Check(ctx context.Context, a Agent, op Operation) (Grant, error) {
 	}
 	reqs, err := acl.Required(aop)
 	if errors.Is(err, acl.ErrUnknownMethod) {
-		return Grant{}, &methodNotAllowedError{allow: w.store.Allow(op.Path, op.Exists)}
+		allow, aerr := w.store.Allow(ctx, op.Path, op.Exists)
+		if aerr != nil {
+			return Grant{}, aerr
+		}
+		return Grant{}, &methodNotAllowedError{allow: allow}
 	}
 	if err != nil {
 		return Grant{}, err

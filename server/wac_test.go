@@ -2,11 +2,13 @@ package server_test
 
 import (
 	"context"
+	"github.com/weconomics/kluis/storage/s3"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -121,6 +123,29 @@ const healthACL = `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
 // Alice withdraws the grant, which every server sharing the storage honours
 // on the very next request.
 func TestOrganisationScenario(t *testing.T) {
+	t.Run("filesystem", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "data")
+		organisationScenario(t, func() storage.Backend {
+			store, err := filesystem.New(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { store.Close() })
+			return store
+		})
+	})
+	t.Run("minio", func(t *testing.T) {
+		if os.Getenv("KLUIS_S3_ENDPOINT") == "" {
+			t.Skip("KLUIS_S3_ENDPOINT is not set; bash .ci/test runs this on MinIO")
+		}
+		first := openS3(t).(*s3.Backend)
+		organisationScenario(t, func() storage.Backend { return first })
+	})
+}
+
+// organisationScenario runs the scenario; open returns a handle on the one
+// storage the two servers share.
+func organisationScenario(t *testing.T, open func() storage.Backend) {
 	groupDoc := `@prefix vcard: <http://www.w3.org/2006/vcard/ns#>.
 <#group> a vcard:Group; vcard:hasMember <` + employee1 + `>, <` + employee2 + `>.`
 	fetches := 0
@@ -131,9 +156,8 @@ func TestOrganisationScenario(t *testing.T) {
 		}
 		return []byte(groupDoc), "text/turtle", nil
 	}
-	dir := filepath.Join(t.TempDir(), "data")
-	one := wacServer(t, dir, fetch)
-	two := wacServer(t, dir, fetch) // a second server process on the same storage
+	one := wacServerOn(t, open(), fetch)
+	two := wacServerOn(t, open(), fetch) // a second server process on the same storage
 
 	alice := who{aliceID, "https://alice-app.example/id", "https://idp.alice.example/"}
 	ann := who{employee1, clinicApp, clinicIDP}
@@ -152,11 +176,7 @@ func TestOrganisationScenario(t *testing.T) {
 
 	// Alice's data. (The root ACL is seeded straight into storage, as a
 	// hoster provisioning the pod would.)
-	store, err := filesystem.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := open()
 	if _, err := store.Put(context.Background(), "r/.acl", strings.NewReader(rootACL), storage.PutOptions{ContentType: "text/turtle"}); err != nil {
 		t.Fatal(err)
 	}

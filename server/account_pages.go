@@ -1,0 +1,489 @@
+package server
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/webid/account"
+)
+
+// The account pages: sign-up, login and the account overview (pods,
+// WebIDs, client credentials), server-rendered with html/template, with
+// no script and nothing loaded from elsewhere. Every form is a plain
+// <form method="post"> with labelled fields and real buttons, usable
+// from the keyboard in document order.
+//
+// CSRF: every POST must carry a token in a hidden field: before login,
+// the value of the kluis-csrf cookie (double submit); after login, a
+// digest of the session token, which a page of another origin can
+// neither read nor compute. Cookies are SameSite=Lax, and a POST whose
+// Origin (or Sec-Fetch-Site) names another origin is refused.
+
+// pageCSPAccount is the Content-Security-Policy of the account pages. Like
+// the provider's, it leaves form-action out: the login form's answer
+// redirects on to the authorization endpoint, and from there to an app.
+const pageCSPAccount = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+
+// pageData is what every page template reads.
+type pageData struct {
+	Title string
+	// Error is a message for the person, shown first, "" when none.
+	Error string
+	CSRF  string
+	// Login and sign-up.
+	Email, Return, PodName, Name string
+	MinPassword                  int
+	PodsEnabled                  bool
+	// Overview.
+	Account     account.Account
+	Credentials []account.CredentialInfo
+	Notice      overviewNotice
+	BaseURL     string
+}
+
+// overviewNotice is news shown at the top of the overview.
+type overviewNotice struct {
+	// Message is a plain sentence.
+	Message string
+	// NewCredential is set once, right after a client credential was
+	// made: its secret is shown this one time.
+	NewCredential *account.CredentialInfo
+	Secret        string
+	// Proof is the triple to add to prove control of a WebID.
+	Proof string
+	// ProofDocument is where to add it.
+	ProofDocument string
+}
+
+// pageTemplates are the account pages.
+func pageTemplates() *template.Template {
+	return template.Must(template.New("layout").Parse(pagesHTML))
+}
+
+// renderPage writes a page with the headers every account page has.
+func (h *accountRoutes) renderPage(c echo.Context, status int, name string, d pageData) error {
+	d.MinPassword = account.MinPasswordLength
+	d.PodsEnabled = h.podsEnabled
+	d.BaseURL = h.base.String()
+	var buf bytes.Buffer
+	if err := h.pages.ExecuteTemplate(&buf, name, d); err != nil {
+		return err
+	}
+	hdr := c.Response().Header()
+	hdr.Set("Content-Security-Policy", pageCSPAccount)
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Referrer-Policy", "no-referrer")
+	hdr.Add("Vary", "Accept, Cookie")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// newCSRF returns a fresh random token.
+func newCSRF() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// anonCSRF returns the CSRF token of a page shown before login, setting
+// the cookie that holds it when the browser has none.
+func (h *accountRoutes) anonCSRF(c echo.Context) string {
+	if ck, err := c.Cookie(csrfCookieName); err == nil && len(ck.Value) == 43 {
+		return ck.Value
+	}
+	tok := newCSRF()
+	c.SetCookie(&http.Cookie{
+		Name: csrfCookieName, Value: tok, Path: accountRoot, HttpOnly: true,
+		Secure: h.base.Scheme == "https", SameSite: http.SameSiteLaxMode,
+	})
+	return tok
+}
+
+// sessionCSRF is the CSRF token of the pages of a session.
+func sessionCSRF(sessionToken string) string {
+	sum := sha256.Sum256([]byte("kluis-csrf\x00" + sessionToken))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// errCSRF refuses a form without the right token, or from another origin.
+var errCSRF = errors.New("server: the form is stale or comes from another site; reload the page and try again")
+
+// checkForm parses a form POST and checks its origin and CSRF token
+// against want.
+func (h *accountRoutes) checkForm(c echo.Context, want string) error {
+	req := c.Request()
+	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		return errCSRF
+	}
+	req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, maxAccountJSON)
+	if err := req.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return tooLarge
+		}
+		return &badRequestError{reason: "the form does not parse"}
+	}
+	got := req.PostForm.Get("csrf")
+	if !h.sameOrigin(req) || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return errCSRF
+	}
+	return nil
+}
+
+// formCSRFError answers a refused form with a page that says so.
+func (h *accountRoutes) formError(c echo.Context, page string, d pageData, err error) error {
+	status, msg := pageProblem(err)
+	if status >= 500 {
+		return err
+	}
+	d.Error = msg
+	return h.renderPage(c, status, page, d)
+}
+
+// pageProblem turns an error into the status and sentence of a page.
+func pageProblem(err error) (int, string) {
+	if errors.Is(err, errCSRF) {
+		return http.StatusForbidden, "This form is stale or was sent from another site. Reload the page and try again."
+	}
+	p := classify(err)
+	msg := p.reason
+	if msg == "" {
+		msg = http.StatusText(p.status)
+	}
+	return p.status, msg
+}
+
+// safeReturn checks where to send the browser after logging in: a path on
+// this server's origin (absolute URLs of this origin are made relative),
+// never a scheme-relative "//host", a backslash trick or another origin.
+// ok is false when raw is empty or not safe.
+func safeReturn(base *url.URL, raw string) (string, bool) {
+	if raw == "" || len(raw) > 4096 || strings.ContainsAny(raw, "\\\r\n\t\x00") {
+		return "", false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil || u.Opaque != "" {
+		return "", false
+	}
+	if u.Scheme != "" || u.Host != "" {
+		if u.Scheme != base.Scheme || u.Host != base.Host {
+			return "", false
+		}
+	}
+	p := u.EscapedPath()
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return "", false
+	}
+	if u.RawQuery != "" {
+		p += "?" + u.RawQuery
+	}
+	return p, true
+}
+
+// loginPage shows the login form.
+func (h *accountRoutes) loginPage(c echo.Context) error {
+	ret, _ := safeReturn(h.base, c.QueryParam("return"))
+	return h.renderPage(c, http.StatusOK, "login", pageData{Title: "Log in", CSRF: h.anonCSRF(c), Return: ret})
+}
+
+// pageLogin handles the login form, then sends the browser to its return
+// URL (the OpenID provider's authorization request) or to the account
+// page.
+func (h *accountRoutes) pageLogin(c echo.Context) error {
+	d := pageData{Title: "Log in", CSRF: h.anonCSRF(c)}
+	if err := h.checkForm(c, d.CSRF); err != nil {
+		return h.formError(c, "login", d, err)
+	}
+	f := c.Request().PostForm
+	d.Email = f.Get("email")
+	d.Return, _ = safeReturn(h.base, f.Get("return"))
+	acc, err := h.accounts.Authenticate(c.Request().Context(), f.Get("email"), f.Get("password"), clientAddr(c.Request()))
+	if err != nil {
+		return h.formError(c, "login", d, err)
+	}
+	return h.pageSession(c, acc, f.Get("remember") != "", d.Return)
+}
+
+// pageSession starts a session for a page's login and redirects.
+func (h *accountRoutes) pageSession(c echo.Context, acc account.Account, remember bool, to string) error {
+	ctx := c.Request().Context()
+	s, err := h.accounts.NewSession(ctx, acc.ID)
+	if err != nil {
+		return err
+	}
+	if old, _ := sessionToken(c.Request()); old != "" {
+		_ = h.accounts.EndSession(ctx, old)
+	}
+	h.setSession(c, s, remember)
+	if to == "" {
+		to = accountRoot
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// signupPage shows the sign-up form.
+func (h *accountRoutes) signupPage(c echo.Context) error {
+	if !wantsHTML(c) && c.Path() == accountRoot+"login/password/register/" {
+		c.Set(ctxKeyJSONErrors, true)
+		return reply(c, map[string]any{})
+	}
+	ret, _ := safeReturn(h.base, c.QueryParam("return"))
+	return h.renderPage(c, http.StatusOK, "signup", pageData{Title: "Sign up", CSRF: h.anonCSRF(c), Return: ret})
+}
+
+// pageSignup handles the sign-up form: an account with a password login,
+// and a pod when a name is given.
+func (h *accountRoutes) pageSignup(c echo.Context) error {
+	d := pageData{Title: "Sign up", CSRF: h.anonCSRF(c)}
+	if err := h.checkForm(c, d.CSRF); err != nil {
+		return h.formError(c, "signup", d, err)
+	}
+	f := c.Request().PostForm
+	d.Email, d.PodName, d.Name = f.Get("email"), strings.TrimSpace(f.Get("pod")), f.Get("name")
+	d.Return, _ = safeReturn(h.base, f.Get("return"))
+	if f.Get("password") != f.Get("password2") {
+		return h.formError(c, "signup", d, &badRequestError{reason: "The two passwords differ."})
+	}
+	if d.PodName != "" {
+		if !h.podsEnabled {
+			return h.formError(c, "signup", d, ldp.ErrPodsDisabled)
+		}
+		if err := ldp.CheckPodName(d.PodName); err != nil {
+			return h.formError(c, "signup", d, err)
+		}
+	}
+	ctx := c.Request().Context()
+	acc, err := h.accounts.Register(ctx, f.Get("email"), f.Get("password"), clientAddr(c.Request()))
+	if err != nil {
+		return h.formError(c, "signup", d, err)
+	}
+	if d.PodName != "" {
+		if _, err := h.pods.createPod(ctx, acc, d.PodName, d.Name, ""); err != nil {
+			// The account exists: log in, and say what went wrong.
+			s, serr := h.accounts.NewSession(ctx, acc.ID)
+			if serr != nil {
+				return serr
+			}
+			h.setSession(c, s, false)
+			_, msg := pageProblem(err)
+			acc, _ = h.accounts.Get(ctx, acc.ID)
+			return h.renderOverview(c, http.StatusBadRequest, acc, s.Token,
+				overviewNotice{Message: "Your account was made, but the pod was not: " + msg})
+		}
+	}
+	return h.pageSession(c, acc, false, d.Return)
+}
+
+// overview shows the account page of the request's session.
+func (h *accountRoutes) overview(c echo.Context, acc account.Account, n overviewNotice) error {
+	tok, _ := sessionToken(c.Request())
+	return h.renderOverview(c, http.StatusOK, acc, tok, n)
+}
+
+func (h *accountRoutes) renderOverview(c echo.Context, status int, acc account.Account, tok string, n overviewNotice) error {
+	creds, err := h.accounts.Credentials(c.Request().Context(), acc.ID)
+	if err != nil {
+		return err
+	}
+	d := pageData{Title: "Your account", Account: acc, Credentials: creds, Notice: n, CSRF: sessionCSRF(tok)}
+	return h.renderPage(c, status, "overview", d)
+}
+
+// overviewAction handles the forms of the account page, POSTed to
+// /.account/ with an action field.
+func (h *accountRoutes) overviewAction(c echo.Context) error {
+	acc, tok, _, err := h.session(c)
+	if err != nil {
+		return err
+	}
+	if acc == nil {
+		return c.Redirect(http.StatusSeeOther, accountRoot+"login/")
+	}
+	fail := func(err error) error {
+		status, msg := pageProblem(err)
+		if status >= 500 {
+			return err
+		}
+		return h.renderOverview(c, status, *acc, tok, overviewNotice{Message: msg})
+	}
+	if err := h.checkForm(c, sessionCSRF(tok)); err != nil {
+		return fail(err)
+	}
+	ctx := c.Request().Context()
+	f := c.Request().PostForm
+	switch f.Get("action") {
+	case "logout":
+		if err := h.accounts.EndSession(ctx, tok); err != nil {
+			return err
+		}
+		h.clearSession(c)
+		return c.Redirect(http.StatusSeeOther, accountRoot+"login/")
+	case "create-pod":
+		if !h.podsEnabled {
+			return fail(ldp.ErrPodsDisabled)
+		}
+		if _, err := h.pods.createPod(ctx, *acc, f.Get("pod"), f.Get("name"), ""); err != nil {
+			return fail(err)
+		}
+	case "link-webid":
+		err := h.accounts.LinkWebID(ctx, acc.ID, strings.TrimSpace(f.Get("webid")))
+		var proof *account.ProofRequiredError
+		if errors.As(err, &proof) {
+			n := overviewNotice{Proof: proof.Triple, ProofDocument: strings.SplitN(proof.WebID, "#", 2)[0],
+				Message: "To link this WebID, prove that it is yours: add the line below to its profile document, then link it again."}
+			if proof.Err != nil {
+				n.Message += " (Its document could not be checked: " + proof.Err.Error() + ")"
+			}
+			return h.renderOverview(c, http.StatusBadRequest, *acc, tok, n)
+		}
+		if err != nil {
+			return fail(err)
+		}
+	case "unlink-webid":
+		if err := h.accounts.UnlinkWebID(ctx, acc.ID, f.Get("webid")); err != nil {
+			return fail(err)
+		}
+	case "create-credential":
+		info, secret, err := h.accounts.CreateCredential(ctx, acc.ID, f.Get("name"), f.Get("webid"))
+		if err != nil {
+			return fail(err)
+		}
+		fresh, err := h.accounts.Get(ctx, acc.ID)
+		if err != nil {
+			return err
+		}
+		return h.renderOverview(c, http.StatusOK, fresh, tok, overviewNotice{
+			Message: "Client credential made. Copy the secret now: it is not shown again.", NewCredential: &info, Secret: secret,
+		})
+	case "delete-credential":
+		if err := h.accounts.DeleteCredential(ctx, acc.ID, f.Get("id")); err != nil {
+			return fail(err)
+		}
+	default:
+		return fail(&badRequestError{reason: "unknown action"})
+	}
+	return c.Redirect(http.StatusSeeOther, accountRoot)
+}
+
+// pagesHTML holds the templates of the account pages.
+const pagesHTML = `
+{{define "head"}}<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} – Kluis</title>
+<style>
+body{font:1rem/1.5 system-ui,sans-serif;max-width:42rem;margin:1rem auto;padding:0 1rem;color:#111;background:#fff}
+label{display:block;margin-top:.75rem;font-weight:600}
+input[type=email],input[type=password],input[type=text],input[type=url],select{width:100%;padding:.4rem;font:inherit;box-sizing:border-box}
+button{margin-top:.75rem;padding:.4rem 1rem;font:inherit}
+:focus-visible{outline:3px solid #1a55c8;outline-offset:2px}
+.error{border:2px solid #b00020;padding:.5rem 1rem;color:#b00020}
+.notice{border:2px solid #1a55c8;padding:.5rem 1rem}
+code,pre{background:#f3f3f3;word-break:break-all;white-space:pre-wrap}
+.hint{font-weight:400;font-size:.9rem;color:#444}
+li form{display:inline}
+</style></head><body><main>
+<h1>{{.Title}}</h1>
+{{if .Error}}<div class="error" role="alert" id="form-error"><p>{{.Error}}</p></div>{{end}}
+{{end}}
+
+{{define "foot"}}</main></body></html>
+{{end}}
+
+{{define "login"}}{{template "head" .}}
+<form method="post" action="/.account/login/">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+<input type="hidden" name="return" value="{{.Return}}">
+<label for="email">E-mail address</label>
+<input type="email" id="email" name="email" value="{{.Email}}" autocomplete="username" required autofocus{{if .Error}} aria-describedby="form-error"{{end}}>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+<label><input type="checkbox" name="remember" value="1"> <span class="hint">Stay logged in on this device</span></label>
+<button type="submit">Log in</button>
+</form>
+<p>No account yet? <a href="/.account/signup/{{if .Return}}?return={{.Return}}{{end}}">Sign up</a>.</p>
+{{template "foot" .}}{{end}}
+
+{{define "signup"}}{{template "head" .}}
+<form method="post" action="/.account/signup/">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+<input type="hidden" name="return" value="{{.Return}}">
+<label for="email">E-mail address</label>
+<input type="email" id="email" name="email" value="{{.Email}}" autocomplete="email" required autofocus{{if .Error}} aria-describedby="form-error"{{end}}>
+<label for="password">Password <span class="hint" id="password-hint">(at least {{.MinPassword}} characters)</span></label>
+<input type="password" id="password" name="password" autocomplete="new-password" minlength="{{.MinPassword}}" required aria-describedby="password-hint">
+<label for="password2">Password, again</label>
+<input type="password" id="password2" name="password2" autocomplete="new-password" minlength="{{.MinPassword}}" required>
+{{if .PodsEnabled}}
+<label for="pod">Name of your pod <span class="hint" id="pod-hint">(optional: lower-case letters, digits and hyphens; your pod will be at {{.BaseURL}}<em>name</em>/)</span></label>
+<input type="text" id="pod" name="pod" value="{{.PodName}}" pattern="[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?" autocomplete="off" aria-describedby="pod-hint">
+<label for="name">Your name <span class="hint">(optional, shown in your public profile)</span></label>
+<input type="text" id="name" name="name" value="{{.Name}}" autocomplete="name">
+{{end}}
+<button type="submit">Sign up</button>
+</form>
+<p>Have an account? <a href="/.account/login/{{if .Return}}?return={{.Return}}{{end}}">Log in</a>.</p>
+{{template "foot" .}}{{end}}
+
+{{define "overview"}}{{template "head" .}}
+{{with .Notice}}{{if or .Message .NewCredential}}<div class="notice" role="status">
+{{if .Message}}<p>{{.Message}}</p>{{end}}
+{{with .NewCredential}}<dl><dt>Id</dt><dd><code>{{.ID}}</code></dd><dt>Secret</dt><dd><code>{{$.Notice.Secret}}</code></dd><dt>WebID</dt><dd><code>{{.WebID}}</code></dd></dl>{{end}}
+{{if .Proof}}<p>Add to <a href="{{.ProofDocument}}">{{.ProofDocument}}</a>:</p><pre>{{.Proof}}</pre>{{end}}
+</div>{{end}}{{end}}
+<p>Logged in as {{.Account.Email}}.</p>
+<form method="post" action="/.account/"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="action" value="logout"><button type="submit">Log out</button></form>
+
+<h2>Pods</h2>
+{{if .Account.Pods}}<ul>{{range .Account.Pods}}<li><a href="{{.}}">{{.}}</a></li>{{end}}</ul>{{else}}<p>You have no pod yet.</p>{{end}}
+{{if .PodsEnabled}}
+<form method="post" action="/.account/">
+<input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="action" value="create-pod">
+<label for="pod">Name of a new pod <span class="hint" id="pod-hint">(lower-case letters, digits and hyphens)</span></label>
+<input type="text" id="pod" name="pod" required pattern="[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?" autocomplete="off" aria-describedby="pod-hint">
+<label for="pod-name">Your name <span class="hint">(optional, shown in the pod's public profile)</span></label>
+<input type="text" id="pod-name" name="name" autocomplete="name">
+<button type="submit">Create pod</button>
+</form>
+{{end}}
+
+<h2>WebIDs</h2>
+<p class="hint">Apps can log you in as any of these.</p>
+{{if .Account.WebIDs}}<ul>{{range .Account.WebIDs}}<li><a href="{{.}}">{{.}}</a>
+<form method="post" action="/.account/"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="action" value="unlink-webid"><input type="hidden" name="webid" value="{{.}}"><button type="submit" aria-label="Unlink {{.}}">Unlink</button></form></li>{{end}}</ul>{{else}}<p>No WebID is linked yet.</p>{{end}}
+<form method="post" action="/.account/">
+<input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="action" value="link-webid">
+<label for="webid">Link a WebID you have elsewhere</label>
+<input type="url" id="webid" name="webid" required placeholder="https://example.org/profile/card#me">
+<button type="submit">Link WebID</button>
+</form>
+
+<h2>Client credentials</h2>
+<p class="hint">Scripts log in with an id and a secret, as one of your WebIDs.</p>
+{{if .Credentials}}<ul>{{range .Credentials}}<li><code>{{.ID}}</code> as {{.WebID}}
+<form method="post" action="/.account/"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="action" value="delete-credential"><input type="hidden" name="id" value="{{.ID}}"><button type="submit" aria-label="Delete {{.ID}}">Delete</button></form></li>{{end}}</ul>{{else}}<p>You have no client credentials.</p>{{end}}
+{{if .Account.WebIDs}}
+<form method="post" action="/.account/">
+<input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="action" value="create-credential">
+<label for="cred-name">Name</label>
+<input type="text" id="cred-name" name="name" autocomplete="off">
+<label for="cred-webid">WebID</label>
+<select id="cred-webid" name="webid" required>{{range .Account.WebIDs}}<option value="{{.}}">{{.}}</option>{{end}}</select>
+<button type="submit">Create client credential</button>
+</form>
+{{end}}
+{{template "foot" .}}{{end}}
+`

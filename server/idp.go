@@ -1,0 +1,387 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/webid/account"
+	"github.com/weconomics/kluis/webid/fetch"
+	"github.com/weconomics/kluis/webid/idp"
+)
+
+// DefaultSessionCookie is the name of the account session cookie, as the
+// Community Solid Server names it.
+const DefaultSessionCookie = "css-account"
+
+// maxRegistration bounds a client registration request's body.
+const maxRegistration = 64 << 10
+
+// pageCSP is the Content-Security-Policy of the provider's HTML pages:
+// nothing loads but an https logo and the inline style, and no one frames
+// them (clickjacking of the Allow button). form-action is left out: the
+// consent form redirects to the app, which form-action would block.
+const pageCSP = "default-src 'none'; img-src https:; style-src 'unsafe-inline'; " +
+	"frame-ancestors 'none'; base-uri 'none'"
+
+// IdPConfig configures the built-in OpenID provider (package webid/idp).
+// It is served when Accounts is set; its issuer is Config.BaseURL.
+type IdPConfig struct {
+	// Accounts are the accounts people log in with (AccountsForIdP adapts
+	// webid/account).
+	Accounts idp.Accounts
+	// FetchClient dereferences Client Identifier Documents; nil means
+	// through Config.Fetcher.
+	FetchClient idp.FetchFunc
+	// SessionCookie is the name of the account session cookie (default
+	// DefaultSessionCookie); LoginPath the login page (default
+	// idp.DefaultLoginPath).
+	SessionCookie string
+	LoginPath     string
+	// KeyRotation and the lifetimes; zero means the idp defaults.
+	KeyRotation          time.Duration
+	AccessTokenLifetime  time.Duration
+	IDTokenLifetime      time.Duration
+	RefreshTokenLifetime time.Duration
+	CodeLifetime         time.Duration
+	// Now is the provider's clock (default time.Now).
+	Now func() time.Time
+}
+
+// oidcProvider serves the OpenID provider's endpoints: thin handlers that
+// hand plain values to idp.Provider and write what it answers. OAuth
+// errors are answered here, as JSON (RFC 6749 §5.2), not by errors.go,
+// whose bodies are text; errors of storage go on to errors.go (500).
+type oidcProvider struct {
+	op     *idp.Provider
+	cookie string
+	secure bool // the cookie is cleared with Secure on https
+	logger *slog.Logger
+}
+
+// newOIDCProvider builds the provider from the server's configuration.
+func newOIDCProvider(cfg Config, store storage.Backend, logger *slog.Logger) (*oidcProvider, error) {
+	ic := cfg.IdP
+	fetchDoc := ic.FetchClient
+	if fetchDoc == nil && cfg.Fetcher != nil {
+		fetchDoc = fetchClientDocument(cfg.Fetcher)
+	}
+	op, err := idp.New(idp.Config{
+		Issuer: cfg.BaseURL.String(), Store: store, Accounts: ic.Accounts, FetchClient: fetchDoc,
+		LoginPath: ic.LoginPath, KeyRotation: ic.KeyRotation,
+		AccessTokenLifetime: ic.AccessTokenLifetime, IDTokenLifetime: ic.IDTokenLifetime,
+		RefreshTokenLifetime: ic.RefreshTokenLifetime, CodeLifetime: ic.CodeLifetime,
+		Now: ic.Now, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cookie := ic.SessionCookie
+	if cookie == "" {
+		cookie = DefaultSessionCookie
+	}
+	return &oidcProvider{op: op, cookie: cookie, secure: cfg.BaseURL.Scheme == "https", logger: logger}, nil
+}
+
+func (h *oidcProvider) register(e *echo.Echo) {
+	get, post := http.MethodGet, http.MethodPost
+	paths := map[string]map[string]echo.HandlerFunc{
+		idp.PathDiscovery:    {get: h.discovery},
+		idp.PathJWKS:         {get: h.jwks},
+		idp.PathAuthorize:    {get: h.authorize, post: h.consent},
+		idp.PathToken:        {post: h.token},
+		idp.PathRegistration: {post: h.registerClient},
+		idp.PathRevocation:   {post: h.revoke},
+		idp.PathEndSession:   {get: h.endSession, post: h.endSession},
+	}
+	// Every method is routed here, so that no request reaches the resource
+	// routes' wildcard with these paths: no pod resource can be written or
+	// read under them.
+	for path, byMethod := range paths {
+		if g, ok := byMethod[get]; ok {
+			byMethod[http.MethodHead] = g
+		}
+		var allow []string
+		for m := range byMethod {
+			allow = append(allow, m)
+		}
+		allow = append(allow, http.MethodOptions)
+		slices.Sort(allow)
+		for _, m := range []string{get, http.MethodHead, post, http.MethodPut, http.MethodPatch,
+			http.MethodDelete, http.MethodOptions} {
+			hf, ok := byMethod[m]
+			switch {
+			case ok:
+			case m == http.MethodOptions:
+				hf = func(c echo.Context) error {
+					c.Response().Header().Set("Allow", strings.Join(allow, ", "))
+					return c.NoContent(http.StatusNoContent)
+				}
+			default:
+				hf = func(echo.Context) error { return &methodNotAllowedError{allow: allow} }
+			}
+			e.Add(m, "/"+path, hf)
+		}
+	}
+}
+
+func (h *oidcProvider) discovery(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "public, max-age=300")
+	return c.JSON(http.StatusOK, h.op.Metadata())
+}
+
+func (h *oidcProvider) jwks(c echo.Context) error {
+	set, err := h.op.Keys(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	// Short: verifiers also refetch on an unknown kid, and the next key is
+	// published ahead of its use.
+	c.Response().Header().Set("Cache-Control", "public, max-age=60")
+	return c.JSON(http.StatusOK, set)
+}
+
+// session is the account session cookie's value, "" when none.
+func (h *oidcProvider) session(c echo.Context) string {
+	ck, err := c.Cookie(h.cookie)
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
+func (h *oidcProvider) authorize(c echo.Context) error {
+	res, err := h.op.Authorize(c.Request().Context(), c.QueryParams(), h.session(c))
+	if err != nil {
+		return err
+	}
+	return h.answer(c, res)
+}
+
+func (h *oidcProvider) consent(c echo.Context) error {
+	form, err := browserForm(c)
+	if err != nil {
+		return err
+	}
+	res, err := h.op.Consent(c.Request().Context(), form, h.session(c))
+	if err != nil {
+		return err
+	}
+	return h.answer(c, res)
+}
+
+func (h *oidcProvider) endSession(c echo.Context) error {
+	params := c.QueryParams()
+	post := c.Request().Method == http.MethodPost
+	if post {
+		form, err := browserForm(c)
+		if err != nil {
+			return err
+		}
+		params = form
+	}
+	res, err := h.op.EndSession(c.Request().Context(), params, h.session(c), post)
+	if err != nil {
+		return err
+	}
+	return h.answer(c, res)
+}
+
+// answer writes a browser step: a redirect (303 after a POST, so the
+// user agent follows with GET), or an HTML page that loads nothing from
+// elsewhere and may not be framed.
+func (h *oidcProvider) answer(c echo.Context, res *idp.Response) error {
+	hdr := c.Response().Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Referrer-Policy", "no-referrer")
+	if res.EndSession {
+		c.SetCookie(&http.Cookie{Name: h.cookie, Value: "", Path: "/", MaxAge: -1,
+			HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
+	}
+	if res.Redirect != "" {
+		status := http.StatusFound
+		if c.Request().Method == http.MethodPost {
+			status = http.StatusSeeOther
+		}
+		return c.Redirect(status, res.Redirect)
+	}
+	hdr.Set("Content-Security-Policy", pageCSP)
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	return c.HTMLBlob(res.Status, res.Page)
+}
+
+func (h *oidcProvider) token(c echo.Context) error {
+	r, err := tokenRequest(c)
+	if err != nil {
+		return h.oauthError(c, err)
+	}
+	res, err := h.op.Token(c.Request().Context(), r)
+	if err != nil {
+		return h.oauthError(c, err)
+	}
+	noStore(c)
+	return c.JSON(http.StatusOK, res)
+}
+
+func (h *oidcProvider) revoke(c echo.Context) error {
+	r, err := tokenRequest(c)
+	if err != nil {
+		return h.oauthError(c, err)
+	}
+	if err := h.op.Revoke(c.Request().Context(), r); err != nil {
+		return h.oauthError(c, err)
+	}
+	noStore(c)
+	return c.NoContent(http.StatusOK)
+}
+
+func (h *oidcProvider) registerClient(c echo.Context) error {
+	req := c.Request()
+	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/json" {
+		return h.oauthError(c, &idp.Error{Code: idp.CodeInvalidClientMetadata, Description: "the body must be application/json"})
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, maxRegistration+1))
+	if err != nil {
+		return &bodyReadError{err: err}
+	}
+	if len(body) > maxRegistration {
+		return &http.MaxBytesError{Limit: maxRegistration}
+	}
+	res, err := h.op.Register(req.Context(), body)
+	if err != nil {
+		return h.oauthError(c, err)
+	}
+	noStore(c)
+	return c.JSON(http.StatusCreated, res)
+}
+
+// tokenRequest reads a token or revocation request: a form body (RFC 6749
+// §3.2), HTTP Basic credentials and the DPoP header.
+func tokenRequest(c echo.Context) (idp.TokenRequest, error) {
+	form, err := postForm(c)
+	if err != nil {
+		return idp.TokenRequest{}, err
+	}
+	req := c.Request()
+	r := idp.TokenRequest{Form: form, DPoP: req.Header.Values("DPoP")}
+	r.BasicUser, r.BasicPassword, r.HasBasic = req.BasicAuth()
+	return r, nil
+}
+
+// browserForm is postForm for the pages' forms, whose errors are text.
+func browserForm(c echo.Context) (url.Values, error) {
+	form, err := postForm(c)
+	if oe, ok := errors.AsType[*idp.Error](err); ok {
+		return nil, &badRequestError{reason: oe.Description}
+	}
+	return form, err
+}
+
+// postForm parses an application/x-www-form-urlencoded body, the only
+// form the provider's POST endpoints take.
+func postForm(c echo.Context) (url.Values, error) {
+	req := c.Request()
+	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		return nil, &idp.Error{Code: idp.CodeInvalidRequest, Description: "the body must be application/x-www-form-urlencoded"}
+	}
+	if err := req.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, tooLarge
+		}
+		return nil, &idp.Error{Code: idp.CodeInvalidRequest, Description: "the form body does not parse"}
+	}
+	return req.PostForm, nil
+}
+
+func noStore(c echo.Context) {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().Header().Set("Pragma", "no-cache")
+}
+
+// oauthError answers an *idp.Error as RFC 6749 §5.2 says: JSON with error
+// and error_description, 400 or 401 (with a Basic challenge when the
+// client tried Basic). Any other error goes on to errors.go.
+func (h *oidcProvider) oauthError(c echo.Context, err error) error {
+	oe, ok := errors.AsType[*idp.Error](err)
+	if !ok {
+		return err
+	}
+	status := oe.Status()
+	if oe.Err != nil {
+		// The cause (say, why a Client Identifier Document did not
+		// load) is for the operator; the client gets the description.
+		h.logger.LogAttrs(c.Request().Context(), slog.LevelDebug, "oauth error",
+			slog.String("request_id", requestIDOf(c)), slog.String("error", oe.Error()))
+	}
+	noStore(c)
+	if status == http.StatusUnauthorized {
+		if _, _, basic := c.Request().BasicAuth(); basic {
+			c.Response().Header().Set("WWW-Authenticate", `Basic realm="token"`)
+		}
+	}
+	body := map[string]string{"error": oe.Code}
+	if oe.Description != "" {
+		body["error_description"] = oe.Description
+	}
+	b, _ := json.Marshal(body)
+	return c.JSONBlob(status, b)
+}
+
+// fetchClientDocument fetches Client Identifier Documents through the safe
+// fetcher (Solid-OIDC §5.1: served as application/ld+json).
+func fetchClientDocument(f *fetch.Client) idp.FetchFunc {
+	return func(ctx context.Context, u string) ([]byte, string, error) {
+		res, err := f.Get(ctx, u, "application/ld+json, application/json;q=0.9")
+		if err != nil {
+			return nil, "", err
+		}
+		if res.StatusCode != http.StatusOK {
+			return nil, "", &fetch.StatusError{URL: u, StatusCode: res.StatusCode}
+		}
+		return res.Body, res.MediaType, nil
+	}
+}
+
+// AccountsForIdP adapts the account store to what the provider needs.
+func AccountsForIdP(s *account.Store) idp.Accounts { return idpAccounts{s} }
+
+// idpAccounts is webid/account seen as idp.Accounts.
+type idpAccounts struct{ s *account.Store }
+
+func (a idpAccounts) SessionAccount(ctx context.Context, token string) (idp.Account, error) {
+	acct, err := a.s.SessionAccount(ctx, token)
+	if errors.Is(err, account.ErrNoSession) {
+		return idp.Account{}, idp.ErrNotLoggedIn
+	}
+	return idp.Account{ID: acct.ID, Email: acct.Email, WebIDs: acct.WebIDs}, err
+}
+
+func (a idpAccounts) Get(ctx context.Context, id string) (idp.Account, error) {
+	acct, err := a.s.Get(ctx, id)
+	return idp.Account{ID: acct.ID, Email: acct.Email, WebIDs: acct.WebIDs}, err
+}
+
+func (a idpAccounts) ClientCredential(ctx context.Context, id string) (idp.Credential, error) {
+	cred, err := a.s.ClientCredential(ctx, id)
+	if err != nil {
+		return idp.Credential{}, err
+	}
+	return idp.Credential{ID: cred.ID, AccountID: cred.AccountID, WebID: cred.WebID, Verify: cred.Verify}, nil
+}
+
+func (a idpAccounts) EndSession(ctx context.Context, token string) error {
+	return a.s.EndSession(ctx, token)
+}

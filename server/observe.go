@@ -1,0 +1,139 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/weconomics/kluis/webid"
+	"github.com/weconomics/kluis/webid/account"
+)
+
+// Observer is told what the server does, for metrics (server/metrics
+// implements it). Its methods are called concurrently on every request
+// and must return quickly. The label values it receives come from small
+// fixed sets, so that the number of series stays bounded.
+type Observer interface {
+	// ObserveRequest is called once per request, when its answer is
+	// complete: the method (a standard method or "OTHER"), the route class
+	// (one of the Route constants), the status and the time taken.
+	ObserveRequest(method, route string, status int, elapsed time.Duration)
+	// ObserveAuthFailure is called when credentials are refused, with one
+	// of the AuthFailure constants.
+	ObserveAuthFailure(reason string)
+}
+
+// The route classes of ObserveRequest, computed from the path alone.
+const (
+	RouteResource  = "resource"   // a non-container resource
+	RouteContainer = "container"  // a container (the path ends in "/")
+	RouteACL       = "acl"        // an .acl auxiliary resource
+	RouteMeta      = "meta"       // a .meta auxiliary resource
+	RouteAccount   = "account"    // the account API and pages, /.account/
+	RouteOIDC      = "oidc"       // the OpenID provider, /.oidc/ and its discovery document
+	RouteWellKnown = "well-known" // other /.well-known/ resources
+	RouteHealth    = "health"     // the liveness and readiness probes
+)
+
+// routeClass is the route class of a request path.
+func routeClass(path string) string {
+	switch {
+	case strings.HasPrefix(path, probePrefix):
+		return RouteHealth
+	case path == "/.account" || strings.HasPrefix(path, accountRoot):
+		return RouteAccount
+	case path == "/.oidc" || strings.HasPrefix(path, "/.oidc/") || path == "/.well-known/openid-configuration":
+		return RouteOIDC
+	case strings.HasPrefix(path, "/.well-known/"):
+		return RouteWellKnown
+	case strings.HasSuffix(path, "/"):
+		return RouteContainer
+	case strings.HasSuffix(path, ".acl"):
+		return RouteACL
+	case strings.HasSuffix(path, ".meta"):
+		return RouteMeta
+	}
+	return RouteResource
+}
+
+// methodLabel is the method, or "OTHER" for one outside the standard set
+// (any token is a valid method; the label must stay bounded).
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
+}
+
+// The reasons of ObserveAuthFailure: one per webid sentinel, "password" for
+// a wrong account password, and "other".
+const (
+	AuthFailureMalformed       = "malformed"
+	AuthFailureBearer          = "bearer"
+	AuthFailureProof           = "proof"
+	AuthFailureProofTime       = "proof_time"
+	AuthFailureReplay          = "replay"
+	AuthFailureToken           = "token"
+	AuthFailureExpired         = "expired"
+	AuthFailureAudience        = "audience"
+	AuthFailureBinding         = "binding"
+	AuthFailureUntrustedIssuer = "untrusted_issuer"
+	AuthFailureUnavailable     = "unavailable"
+	AuthFailurePassword        = "password"
+	AuthFailureOther           = "other"
+)
+
+// authFailureReason tells whether err refuses credentials, and why. A
+// request without credentials is no failure.
+func authFailureReason(err error) (string, bool) {
+	var ae *webid.AuthError
+	if errors.As(err, &ae) {
+		for _, r := range []struct {
+			err    error
+			reason string
+		}{
+			{webid.ErrMalformed, AuthFailureMalformed},
+			{webid.ErrBearer, AuthFailureBearer},
+			{webid.ErrReplay, AuthFailureReplay},
+			{webid.ErrProofTime, AuthFailureProofTime},
+			{webid.ErrProof, AuthFailureProof},
+			{webid.ErrExpired, AuthFailureExpired},
+			{webid.ErrAudience, AuthFailureAudience},
+			{webid.ErrBinding, AuthFailureBinding},
+			{webid.ErrUntrustedIssuer, AuthFailureUntrustedIssuer},
+			{webid.ErrUnavailable, AuthFailureUnavailable},
+			{webid.ErrToken, AuthFailureToken},
+		} {
+			if errors.Is(err, r.err) {
+				return r.reason, true
+			}
+		}
+		return AuthFailureOther, true
+	}
+	if errors.Is(err, account.ErrBadCredentials) {
+		return AuthFailurePassword, true
+	}
+	return "", false
+}
+
+// observeRequests tells o of every request once its answer is complete.
+// It runs outside requestLog, which answers the handlers' errors, so the
+// status it reports is final; a response cut off by a panic is reported
+// too.
+func observeRequests(o Observer) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			req := c.Request()
+			defer func() {
+				o.ObserveRequest(methodLabel(req.Method), routeClass(req.URL.Path), c.Response().Status, time.Since(start))
+			}()
+			return next(c)
+		}
+	}
+}

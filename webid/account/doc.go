@@ -1,0 +1,44 @@
+// Package account owns the accounts of Kluis's identity provider: who may
+// log in, with which e-mail address and password, which WebIDs and pods
+// an account holds, its client credentials (Solid-OIDC "Client
+// Credentials", which the Community Solid Server calls client credentials
+// tokens), and its login sessions (the CSS-Account-Token).
+//
+// # Storage
+//
+// Accounts live in the same storage.Backend as the pods, under keys that
+// no Solid request can name (ldp uses "r/" and "sys/pods/" only), so that
+// several Kluis processes sharing a bucket share the accounts too:
+//
+//	sys/accounts/account/<id>            the account (JSON): e-mail, password hash,
+//	                                     WebIDs, pods, client credential list, pending proofs
+//	sys/accounts/by-email/<sha256(email)> the e-mail index: {"account": <id>}
+//	sys/accounts/session/<sha256(token)>  a login session: account and expiry
+//	sys/accounts/credential/<sha256(id)>  a client credential: account, WebID, secret hash
+//
+// Secrets are never stored: a session token or a client secret is kept as
+// its SHA-256 (they are 256 random bits, so a fast hash suffices), a
+// password as an argon2id hash with a random salt (RFC 9106), compared in
+// constant time. Every read-modify-write of an account is optimistic: read
+// with its ETag, change, Put with If-Match, retry when another writer came
+// first. An e-mail address is claimed with If-None-Match on its index key,
+// so two sign-ups with the same address never both succeed, whichever
+// process they reach.
+//
+// # Rules
+//
+// A password has at least MinPasswordLength characters (and at most
+// MaxPasswordBytes bytes); nothing else is demanded of it. E-mail
+// addresses are trimmed and lower-cased. Login attempts are rate-limited
+// in memory per e-mail address and per client address (an IPv6 client by
+// its /64), with token buckets on an injected clock, in maps of bounded
+// size; several processes each keep their own buckets.
+//
+// # Boundaries
+//
+// account imports storage and ldp/rdfx (to read a WebID document when its
+// owner proves control of it) and nothing else of Kluis: not server, not
+// ldp, not the rest of webid. It knows no HTTP types: the server turns its
+// errors into statuses, and the fetch of a remote WebID document is
+// injected (Options.Fetch). It holds no package-level mutable state.
+package account

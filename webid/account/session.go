@@ -1,0 +1,101 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/weconomics/kluis/storage"
+)
+
+// Session is a login session: the token the client keeps (in the
+// css-account cookie or an Authorization: CSS-Account-Token header) and
+// when it expires. Only the token's SHA-256 is stored.
+type Session struct {
+	Token   string
+	Expires time.Time
+}
+
+// sessionRecord is a session as stored.
+type sessionRecord struct {
+	Account string    `json:"account"`
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires"`
+}
+
+// tokenLength is the length of a session token or client secret: 32
+// random bytes in unpadded base64url.
+const tokenLength = 43
+
+// newToken returns 256 random bits as unpadded base64url.
+func newToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// validToken reports whether t could be a token newToken made.
+func validToken(t string) bool {
+	if len(t) != tokenLength {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(t)
+	return err == nil
+}
+
+// NewSession starts a login session for account id.
+func (s *Store) NewSession(ctx context.Context, id string) (Session, error) {
+	if _, _, err := s.read(ctx, id); err != nil {
+		return Session{}, err
+	}
+	tok := newToken()
+	now := s.now().UTC()
+	rec := sessionRecord{Account: id, Created: now, Expires: now.Add(s.session)}
+	if _, err := s.writeJSON(ctx, sessionPrefix+digest(tok), rec, storage.PutOptions{IfNoneMatch: true}); err != nil {
+		return Session{}, fmt.Errorf("account: starting a session: %w", err)
+	}
+	return Session{Token: tok, Expires: rec.Expires}, nil
+}
+
+// SessionAccount returns the account of a live session, or ErrNoSession.
+// This is how the identity provider's authorize endpoint learns who the
+// browser's css-account cookie belongs to.
+func (s *Store) SessionAccount(ctx context.Context, token string) (Account, error) {
+	if !validToken(token) {
+		return Account{}, ErrNoSession
+	}
+	key := sessionPrefix + digest(token)
+	var rec sessionRecord
+	etag, err := s.readJSON(ctx, key, &rec)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Account{}, ErrNoSession
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("account: session: %w", err)
+	}
+	if !s.now().Before(rec.Expires) {
+		_ = s.backend.Delete(ctx, key, storage.DeleteOptions{IfMatch: etag})
+		return Account{}, ErrNoSession
+	}
+	a, err := s.Get(ctx, rec.Account)
+	if errors.Is(err, ErrNotFound) {
+		return Account{}, ErrNoSession
+	}
+	return a, err
+}
+
+// EndSession ends the session of token (logging out); an unknown token is
+// no error.
+func (s *Store) EndSession(ctx context.Context, token string) error {
+	if !validToken(token) {
+		return nil
+	}
+	err := s.backend.Delete(ctx, sessionPrefix+digest(token), storage.DeleteOptions{})
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("account: ending a session: %w", err)
+	}
+	return nil
+}
