@@ -1,0 +1,96 @@
+// Interoperability of Kluis with the Solid client libraries most apps use:
+// @inrupt/solid-client-authn-node (log in with client credentials, DPoP)
+// and @inrupt/solid-client (containers, datasets, files, access).
+// Run by the Go test TestInteropWithInruptClients with KLUIS_URL set; it
+// prints one line per check and exits non-zero on the first failure.
+import { Session } from "@inrupt/solid-client-authn-node";
+import {
+  createContainerAt, createSolidDataset, createThing, buildThing, setThing,
+  saveSolidDatasetAt, getSolidDataset, getThing, getStringNoLocale,
+  overwriteFile, getFile, universalAccess,
+} from "@inrupt/solid-client";
+
+const base = process.env.KLUIS_URL; // ends in "/"
+const SCHEMA_NAME = "https://schema.org/name";
+
+function check(ok, what) {
+  if (!ok) {
+    console.error(`FAIL ${what}`);
+    process.exit(1);
+  }
+  console.log(`ok ${what}`);
+}
+
+async function json(res, what) {
+  const text = await res.text();
+  // Bodies hold tokens and secrets: shown only when something went wrong.
+  check(res.ok, `${what}: ${res.status}${res.ok ? "" : " " + text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : {};
+}
+
+// signUp follows the Community Solid Server's documented JSON API steps:
+// account, password login, pod, client credentials.
+async function signUp(name) {
+  const { controls } = await json(await fetch(`${base}.account/`), "controls");
+  const { authorization } = await json(await fetch(controls.account.create, { method: "POST" }), `${name}: create account`);
+  const headers = { authorization: `CSS-Account-Token ${authorization}`, "content-type": "application/json" };
+  const { controls: mine } = await json(await fetch(`${base}.account/`, { headers }), `${name}: account controls`);
+  await json(await fetch(mine.password.create, {
+    method: "POST", headers, body: JSON.stringify({ email: `${name}@example.org`, password: `${name}-secret-password` }),
+  }), `${name}: password login`);
+  const { webId, pod } = await json(await fetch(mine.account.pod, {
+    method: "POST", headers, body: JSON.stringify({ name }),
+  }), `${name}: pod`);
+  const { id, secret } = await json(await fetch(mine.account.clientCredentials, {
+    method: "POST", headers, body: JSON.stringify({ name: `${name}-script`, webId }),
+  }), `${name}: client credentials`);
+  const session = new Session();
+  await session.login({ clientId: id, clientSecret: secret, oidcIssuer: base, tokenType: "DPoP" });
+  check(session.info.isLoggedIn && session.info.webId === webId, `${name}: logged in as ${session.info.webId}`);
+  return { session, webId, pod };
+}
+
+async function status(promise) {
+  try {
+    await promise;
+    return 200;
+  } catch (e) {
+    return e.statusCode ?? e.response?.status ?? -1;
+  }
+}
+
+const alice = await signUp("alice");
+const bob = await signUp("bob");
+const fetchA = { fetch: alice.session.fetch };
+const fetchB = { fetch: bob.session.fetch };
+
+// Alice: a container, a dataset saved and read back, a binary file.
+const notes = `${alice.pod}notes/`;
+await createContainerAt(notes, fetchA);
+check(true, "alice: container created");
+let ds = createSolidDataset();
+ds = setThing(ds, buildThing(createThing({ name: "first" })).addStringNoLocale(SCHEMA_NAME, "Hello from Alice").build());
+await saveSolidDatasetAt(`${notes}first`, ds, fetchA);
+const back = await getSolidDataset(`${notes}first`, fetchA);
+check(getStringNoLocale(getThing(back, `${notes}first#first`), SCHEMA_NAME) === "Hello from Alice", "alice: dataset read back");
+const bytes = Buffer.from([0, 1, 2, 250, 251, 252, 0xc3, 0x28]);
+await overwriteFile(`${notes}blob.bin`, new Blob([bytes]), { contentType: "application/octet-stream", ...fetchA });
+const file = Buffer.from(await (await getFile(`${notes}blob.bin`, fetchA)).arrayBuffer());
+check(file.equals(bytes), "alice: binary file read back byte for byte");
+let second = setThing(createSolidDataset(), buildThing(createThing({ name: "second" })).addStringNoLocale(SCHEMA_NAME, "private").build());
+await saveSolidDatasetAt(`${notes}second`, second, fetchA);
+
+// Alice grants Bob read access to one resource with the library's access API.
+await universalAccess.setAgentAccess(`${notes}first`, bob.webId, { read: true }, fetchA);
+const access = await universalAccess.getAgentAccess(`${notes}first`, bob.webId, fetchA);
+check(access?.read === true, "alice: Bob's read access recorded");
+
+// Bob reads what he was granted, and is refused the rest.
+const shared = await getSolidDataset(`${notes}first`, fetchB);
+check(getStringNoLocale(getThing(shared, `${notes}first#first`), SCHEMA_NAME) === "Hello from Alice", "bob: reads the shared resource");
+check(await status(getSolidDataset(`${notes}second`, fetchB)) === 403, "bob: refused the other resource (403)");
+check(await status(saveSolidDatasetAt(`${notes}first`, second, fetchB)) === 403, "bob: may not write the shared resource (403)");
+
+await alice.session.logout();
+await bob.session.logout();
+console.log("interop: all checks passed");
