@@ -112,11 +112,24 @@ func (s aclSource) ACLVersion(ctx context.Context, resourceIRI string) (string, 
 	if err != nil {
 		return "", err
 	}
-	info, err := s.store.Backend().Stat(ctx, p.Key())
+	return s.version(ctx, p)
+}
+
+// version is the backend's cheap Version when it has one, else the ETag.
+func (s aclSource) version(ctx context.Context, p ldp.Path) (string, error) {
+	var v string
+	var err error
+	if vb, ok := s.store.Backend().(storage.Versioner); ok {
+		v, err = vb.Version(ctx, p.Key())
+	} else {
+		var info storage.Info
+		info, err = s.store.Backend().Stat(ctx, p.Key())
+		v = info.ETag
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return "", fmt.Errorf("server: %s: %w", p, acl.ErrNoACL)
 	}
-	return info.ETag, err
+	return v, err
 }
 
 // ReadACL reads the ACL's object.
@@ -125,7 +138,14 @@ func (s aclSource) ReadACL(ctx context.Context, resourceIRI string) ([]byte, str
 	if err != nil {
 		return nil, "", "", err
 	}
-	body, info, err := s.store.Backend().Get(ctx, p.Key(), storage.GetOptions{})
+	// The version is taken before the read: if the ACL changes in
+	// between, the cache holds newer content under an older version, and
+	// the next check reads it again; never the other way round.
+	version, err := s.version(ctx, p)
+	if err != nil {
+		return nil, "", "", err
+	}
+	body, _, err := s.store.Backend().Get(ctx, p.Key(), storage.GetOptions{})
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, "", "", fmt.Errorf("server: %s: %w", p, acl.ErrNoACL)
 	}
@@ -137,7 +157,7 @@ func (s aclSource) ReadACL(ctx context.Context, resourceIRI string) ([]byte, str
 	if err != nil {
 		return nil, "", "", err
 	}
-	return data, info.ETag, s.store.IRI(p), nil
+	return data, version, s.store.IRI(p), nil
 }
 
 // noACLs is a Source with no ACL documents, for an Evaluator that only

@@ -122,3 +122,11 @@ func (r Range) Resolve(size int64) (offset, length int64, err error) {
 	}
 	return r.Offset, length, nil
 }
+
+// Versioner is implemented by backends that can tell more cheaply than Stat
+// whether an object changed. Version returns an opaque string that differs
+// whenever the object at key is replaced, or an error wrapping ErrNotFound.
+// It is not an ETag: compare it only with other results of Version.
+type Versioner interface {
+	Version(ctx context.Context, key string) (string, error)
+}

@@ -156,3 +156,34 @@ func TestTwoProcesses(t *testing.T) {
 		t.Fatalf("counter is %s, want %s: an update was lost between processes", data, want)
 	}
 }
+
+// TestVersion: the cheap version changes with every write, also when the
+// content stays the same, and a missing object or a level is not found.
+func TestVersion(t *testing.T) {
+	b, err := filesystem.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	if _, err := b.Version(ctx, "a/doc"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("missing: %v", err)
+	}
+	seen := map[string]bool{}
+	for range 5 {
+		if _, err := b.Put(ctx, "a/doc", strings.NewReader("same"), storage.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := b.Version(ctx, "a/doc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[v] {
+			t.Fatalf("version %q came back after a write", v)
+		}
+		seen[v] = true
+	}
+	if _, err := b.Version(ctx, "a"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a level: %v", err)
+	}
+}
