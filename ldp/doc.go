@@ -29,6 +29,12 @@
 // If-None-Match for a new object), retrying when another writer came first,
 // so several Kluis processes on one bucket never lose an update.
 //
+// # Change events
+//
+// Config.OnChange hears of every successful write (change.go): the path,
+// Create, Update or Delete, the container whose containment changed, the
+// new ETag and the time. Notifications are built on it, above ldp.
+//
 // ldp knows no HTTP types: the server package parses headers into the
 // plain values used here and maps the errors of this package to statuses.
 // It imports storage and ldp/rdfx only.

@@ -273,8 +273,18 @@ const turtleType = "text/turtle; charset=utf-8"
 func (s *Store) getStorageDescription(p, root Path, req GetRequest) (*Representation, error) {
 	g := rdfx.NewGraph(1)
 	g.Add(rdfx.Triple{S: rdfx.IRI(s.IRI(root)), P: rdfx.IRI(nsRDF + "type"), O: rdfx.IRI(TypeStorage)})
+	prefixes := defaultPrefixes
+	if s.describe != nil {
+		for _, t := range s.describe(s.IRI(p), s.IRI(root)) {
+			g.Add(t)
+		}
+		prefixes = map[string]string{"notify": nsNotify}
+		for k, v := range defaultPrefixes {
+			prefixes[k] = v
+		}
+	}
 	var buf bytes.Buffer
-	if err := rdfx.Serialize(&buf, g, rdfx.Turtle, s.IRI(p), defaultPrefixes); err != nil {
+	if err := rdfx.Serialize(&buf, g, rdfx.Turtle, s.IRI(p), prefixes); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(buf.Bytes())

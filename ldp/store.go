@@ -23,6 +23,7 @@ const (
 	nsXSD     = "http://www.w3.org/2001/XMLSchema#"
 	nsACL     = "http://www.w3.org/ns/auth/acl#"
 	nsMedia   = "http://www.w3.org/ns/iana/media-types/"
+	nsNotify  = "http://www.w3.org/ns/solid/notifications#"
 )
 
 // The resource types that Link rel="type" headers and container bodies use.
@@ -74,6 +75,17 @@ type Config struct {
 	// Protocol §4.1: storages do not overlap). When false, the server
 	// root is the one storage and CreatePod is refused.
 	Pods bool
+	// OnChange, when set, is told of every successful write, after it
+	// (change.go): each resource created, updated or deleted by PUT, POST,
+	// PATCH or DELETE, intermediate containers included. It is called on
+	// the writer's goroutine and must return quickly; notifications hand
+	// the change on to their own goroutines.
+	OnChange func(Change)
+	// Describe, when set, adds triples to the storage description
+	// resource of the storage rooted at storageIRI, whose own IRI is
+	// descriptionIRI (Solid Notifications Protocol §2.1 "Discovery": the
+	// subscription services).
+	Describe func(descriptionIRI, storageIRI string) []rdfx.Triple
 }
 
 // Default limits.
@@ -96,6 +108,9 @@ type Store struct {
 	// pods is the index of pod roots, nil when the root is the one
 	// storage.
 	pods *podIndex
+	// onChange and describe are Config.OnChange and Config.Describe.
+	onChange func(Change)
+	describe func(descriptionIRI, storageIRI string) []rdfx.Triple
 }
 
 // New makes a Store and makes sure the root container exists.
@@ -114,6 +129,8 @@ func New(ctx context.Context, b storage.Backend, cfg Config) (*Store, error) {
 		maxTriples:  cfg.MaxTriples,
 		now:         cfg.Now,
 		validateACL: cfg.ValidateACL,
+		onChange:    cfg.OnChange,
+		describe:    cfg.Describe,
 	}
 	if s.maxRDF <= 0 {
 		s.maxRDF = DefaultMaxRDFBytes

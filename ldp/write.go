@@ -243,6 +243,7 @@ func (s *Store) Put(ctx context.Context, p Path, req WriteRequest) (WriteResult,
 	if err != nil {
 		return WriteResult{}, fmt.Errorf("ldp: put %s: %w", p, err)
 	}
+	s.changed(p, createdOr(!st.exists), info.ETag)
 	res := WriteResult{Path: p, Created: !st.exists, ETag: writtenTag(p, info), Modified: info.Modified}
 	if !c.asSent {
 		res.ETag = ""
@@ -294,6 +295,9 @@ func (s *Store) prepareParents(ctx context.Context, p Path) error {
 		_, err := s.backend.Put(ctx, a.Key(), strings.NewReader(""), storage.PutOptions{ContentType: rdfx.Turtle, IfNoneMatch: true})
 		if err != nil && !errors.Is(err, storage.ErrPreconditionFailed) {
 			return fmt.Errorf("ldp: creating container %s: %w", a, err)
+		}
+		if err == nil {
+			s.changed(a, Create, "")
 		}
 	}
 	return nil
@@ -423,6 +427,7 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 		if err != nil {
 			return WriteResult{}, fmt.Errorf("ldp: post %s: %w", p, err)
 		}
+		s.changed(p, Create, info.ETag)
 		return WriteResult{Path: p, Created: true, ETag: writtenTag(p, info), Modified: info.Modified}, nil
 	}
 	return WriteResult{}, &ConflictError{Reason: "could not find a free name in " + string(parent)}
@@ -573,6 +578,7 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 		if err != nil {
 			return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
 		}
+		s.changed(p, createdOr(!st.exists), out.ETag)
 		return WriteResult{Path: p, Created: !st.exists, ETag: writtenTag(p, out), Modified: out.Modified}, nil
 	}
 	return WriteResult{}, &ConflictError{Reason: "too many concurrent changes; try again"}
@@ -676,6 +682,7 @@ func (s *Store) Delete(ctx context.Context, p Path, cond Conditions) error {
 		}
 		s.touch(ctx, p.Parent())
 	}
+	s.changed(p, Delete, "")
 	return nil
 }
 

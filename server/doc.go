@@ -21,4 +21,17 @@
 // webid/account; pods are made by ldp.Store.CreatePod and recorded in the
 // account that made them, for the API, the pages and main's command line
 // (Admin) alike.
+//
+// Hosting (proxy.go, observe.go): the client address behind trusted
+// reverse proxies (Forwarded, X-Forwarded-*; dropped from anyone else, and
+// never used for URLs), and the Observer seam that server/metrics fills:
+// requests by method, route class and status, and refused credentials by
+// reason. The Prometheus client lives in server/metrics, TLS certificates
+// in server/certs; main wires both, and server imports neither.
+//
+// Notifications (notifications.go over server/notify): the subscription
+// services under /.notifications/, listed in every storage description,
+// the receiveFrom endpoints of channels, and the legacy solid-0.1
+// WebSocket that the Updates-Via header names. Subscribing is authorized
+// here, with the Authenticator and Permissions of every request.
 package server

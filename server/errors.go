@@ -14,6 +14,7 @@ import (
 
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/ldp/rdfx"
+	"github.com/weconomics/kluis/server/notify"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid"
 	"github.com/weconomics/kluis/webid/account"
@@ -55,6 +56,7 @@ func classify(err error) problem {
 		input     *account.InputError
 		proof     *account.ProofRequiredError
 		podName   *ldp.PodNameError
+		subReq    *notify.RequestError
 	)
 	switch {
 	case errors.As(err, &tooLarge):
@@ -108,6 +110,17 @@ func classify(err error) problem {
 		return problem{status: http.StatusBadRequest, reason: "Pod creation failed: there already is a pod with this name."}
 	case errors.Is(err, ldp.ErrPodsDisabled):
 		return problem{status: http.StatusBadRequest, reason: "Pod creation failed: this server does not host pods."}
+
+	// Notifications (notifications.go): Solid Notifications Protocol §2.2
+	// answers 422 to a request it cannot process.
+	case errors.As(err, &subReq):
+		return problem{status: http.StatusUnprocessableEntity, reason: subReq.Reason}
+	case errors.Is(err, notify.ErrTooManyChannels):
+		return problem{status: http.StatusTooManyRequests, reason: "too many notification channels" + detail(errors.Unwrap(err))}
+	case errors.Is(err, notify.ErrUnknownChannel):
+		return problem{status: http.StatusNotFound, reason: "no such notification channel"}
+	case errors.Is(err, notify.ErrChannelInUse):
+		return problem{status: http.StatusConflict, reason: "the channel is connected already"}
 
 	case errors.As(err, &authErr):
 		return problem{status: http.StatusUnauthorized, reason: authErr.Description}

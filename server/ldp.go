@@ -34,6 +34,9 @@ type resources struct {
 	perms Permissions
 	// welcome is the root's page for browsers.
 	welcome welcome
+	// updatesVia is the legacy notifications WebSocket, sent as
+	// Updates-Via with every resource's headers; "" for none.
+	updatesVia string
 }
 
 func (h *resources) register(e *echo.Echo) {
@@ -176,6 +179,10 @@ func (h *resources) setLinks(ctx context.Context, hdr http.Header, p ldp.Path, k
 		links = append(links, link{h.store.IRI(sd), ldp.StorageDescriptionRel})
 	}
 	hdr.Set("Link", formatLinks(links))
+	if h.updatesVia != "" {
+		// The solid-0.1 protocol of SolidOS (notifications.go).
+		hdr.Set("Updates-Via", h.updatesVia)
+	}
 	allow, err := h.store.Allow(ctx, p, exists)
 	if err != nil {
 		return err

@@ -75,7 +75,7 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 				attrs := []slog.Attr{
 					slog.String("request_id", requestIDOf(c)),
 					slog.String("method", req.Method),
-					slog.String("path", req.URL.EscapedPath()),
+					slog.String("path", redactChannel(req.URL.EscapedPath())),
 					slog.Int("status", res.Status),
 					slog.Int64("bytes", res.Size),
 					slog.Duration("duration", time.Since(start)),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server/notify"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid"
 	"github.com/weconomics/kluis/webid/account"
@@ -84,12 +85,20 @@ type Config struct {
 	// Observer, when set, is told of every request and authentication
 	// failure, for metrics (server/metrics).
 	Observer Observer
+
+	// --- Notifications (notifications.go, server/notify) ---
+
+	// Notifications configures Solid Notifications and the legacy
+	// solid-0.1 WebSocket of Updates-Via; the zero value serves them.
+	Notifications NotificationsConfig
 }
 
 // Server is Kluis's HTTP front over one storage.Backend. It is safe for
 // concurrent use.
 type Server struct {
 	handler http.Handler
+	// notes serves notifications; nil when they are off.
+	notes *notify.Service
 }
 
 // routes is a group of handlers that registers itself on the router. Each
@@ -122,17 +131,33 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	// are in use, so no write leaves an ACL that access control would
 	// refuse to use.
 	validator := acl.NewEvaluator(noACLs{}, nil, aclOpts)
-	space, err := ldp.New(ctx, store, ldp.Config{
-		BaseURL: cfg.BaseURL.String(), MaxRDFBytes: cfg.MaxRDFBytes, MaxTriples: cfg.MaxTriples,
-		ValidateACL: validator.Validate, Pods: cfg.Pods,
-	})
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	if cfg.Fetcher == nil {
 		if cfg.Fetcher, err = fetch.New(fetch.Config{}); err != nil {
 			return nil, err
 		}
+	}
+	spaceCfg := ldp.Config{
+		BaseURL: cfg.BaseURL.String(), MaxRDFBytes: cfg.MaxRDFBytes, MaxTriples: cfg.MaxTriples,
+		ValidateACL: validator.Validate, Pods: cfg.Pods,
+	}
+
+	// --- Notifications (notifications.go): the Service is made before the
+	// store, whose writes it hears of and whose storage descriptions list
+	// its subscription services; it reads the store through space. ---
+	var space *ldp.Store
+	notes, err := newNotifications(cfg, &space)
+	if err != nil {
+		return nil, err
+	}
+	if notes != nil {
+		spaceCfg.OnChange = onChange(notes, &space)
+		spaceCfg.Describe = describeServices(notes)
+	}
+
+	space, err = ldp.New(ctx, store, spaceCfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.FetchGroup == nil {
 		cfg.FetchGroup = fetchRDF(cfg.Fetcher)
@@ -202,9 +227,15 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 
 	for _, r := range []routes{
 		&health{store: store, timeout: readiness, logger: logger},
-		&resources{store: space, authn: authn, perms: perms, welcome: welcomeOf(cfg)},
+		&resources{store: space, authn: authn, perms: perms, welcome: welcomeOf(cfg), updatesVia: updatesVia(notes)},
 	} {
 		r.register(e)
+	}
+
+	// --- Notifications: static paths under /.notifications/, which win
+	// over the resource routes' wildcard. ---
+	if notes != nil {
+		(&notifications{svc: notes, store: space, authn: authn, perms: perms}).register(e)
 	}
 
 	// --- Accounts and pods: /.account/ (static paths, which win over the
@@ -223,10 +254,20 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		}
 		op.register(e)
 	}
-	return &Server{handler: e}, nil
+	return &Server{handler: e, notes: notes}, nil
 }
 
 // Handler returns the http.Handler that serves every request.
 func (s *Server) Handler() http.Handler {
 	return s.handler
+}
+
+// Close ends every notification channel and connection (WebSockets,
+// streams, webhook deliveries), so that a graceful shutdown does not wait
+// for them; give it to http.Server.RegisterOnShutdown. Requests in flight
+// are otherwise served as before.
+func (s *Server) Close() {
+	if s.notes != nil {
+		s.notes.Close()
+	}
 }
