@@ -69,6 +69,9 @@ type Config struct {
 	// default) or "none" (the server root is the one storage) (-pod-mode,
 	// KLUIS_POD_MODE). "subdomain" is not implemented yet.
 	PodMode string
+	// Hosting is how the server is reached: TLS, ACME, the HTTP redirect
+	// listener, trusted proxies and metrics (hosting.go).
+	Hosting HostingConfig
 
 	// loadErrs are the settings whose text did not parse, in flag order;
 	// Validate reports them with the rest.
@@ -145,7 +148,9 @@ func loadConfigWith(args []string, getenv func(string) string, declare func(*fla
 		return cfg, fmt.Errorf("%d unexpected argument(s) after the flags", n)
 	}
 	cfg.loadErrs = l.errors()
+	derivedBase := strings.TrimSpace(cfg.BaseURL) == ""
 	cfg.BaseURL = normaliseBaseURL(cfg.BaseURL, cfg.Addr)
+	cfg.normaliseHosting(derivedBase) // hosting.go
 	cfg.S3.Prefix = strings.TrimSpace(cfg.S3.Prefix)
 	if cfg.S3.Prefix != "" && !strings.HasSuffix(cfg.S3.Prefix, "/") {
 		cfg.S3.Prefix += "/"
@@ -158,7 +163,9 @@ func printUsage(w io.Writer, getenv func(string) string) {
 	var cfg Config
 	l := newLoader(&cfg, getenv)
 	fmt.Fprintf(w, "Usage: kluis [flags]\n\nEvery flag defaults from the environment variable named in its help.\n"+
-		"The S3 keys are read from KLUIS_S3_ACCESS_KEY and KLUIS_S3_SECRET_KEY only.\n\n")
+		"The S3 keys are read from KLUIS_S3_ACCESS_KEY and KLUIS_S3_SECRET_KEY only.\n"+
+		"kluis -version prints the version; kluis -healthcheck [flags] asks the liveness probe of the\n"+
+		"server those settings describe and exits 0 when it answers, 1 when not.\n\n")
 	l.fs.SetOutput(w)
 	l.fs.PrintDefaults()
 }
@@ -205,6 +212,7 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 		"where pods live: path (https://host/<pod>/) or none (the root is the one storage)")
 	l.str(&cfg.RootACL, "root-acl", "KLUIS_ROOT_ACL", "",
 		"Turtle `file` seeded as the root container's ACL when there is none yet")
+	declareHosting(l, &cfg.Hosting) // hosting.go
 	// Secrets: the environment only, never a flag.
 	cfg.S3.AccessKey = secret(getenv("KLUIS_S3_ACCESS_KEY"))
 	cfg.S3.SecretKey = secret(getenv("KLUIS_S3_SECRET_KEY"))
@@ -458,6 +466,7 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		bad("-shutdown-timeout ($KLUIS_SHUTDOWN_TIMEOUT): must be more than 0")
 	}
+	errs = append(errs, c.hostingProblems()...) // hosting.go
 	return errors.Join(errs...)
 }
 
@@ -513,6 +522,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("max_body", formatSize(c.MaxBody)),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)
+	attrs = append(attrs, c.Hosting.hostingAttrs()...)
 	return slog.GroupValue(attrs...)
 }
 

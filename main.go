@@ -35,6 +35,10 @@ import (
 	"github.com/weconomics/kluis/webid/account"
 )
 
+// version is the Kluis release, set by .ci/build with
+// -ldflags "-X main.version=..."; a plain go build leaves "dev".
+var version = "dev"
+
 // Timeouts of the HTTP server. Bodies have no bound: uploads may be large
 // and slow.
 const (
@@ -94,6 +98,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if isCommand(args) {
 		return runCommand(ctx, args, getenv, nil, stdout, stderr)
 	}
+	// kluis -version, kluis -healthcheck (hosting.go).
+	if done, err := hostingCommand(ctx, args, getenv, stdout); done {
+		return err
+	}
 	cfg, err := loadConfig(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(stderr, getenv)
@@ -103,7 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return &configError{err: err}
 	}
 	logger := newLogger(cfg, stderr)
-	logger.Info("starting Kluis", "config", cfg)
+	logger.Info("starting Kluis", "version", version, "config", cfg)
 
 	store, err := openBackend(ctx, cfg)
 	if err != nil {
@@ -124,6 +132,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
 	listening := listenURL(host, port)
+	if cfg.Hosting.servesTLS() {
+		listening = "https" + strings.TrimPrefix(listening, "http")
+	}
 	base := cfg.BaseURL
 	if base == "" {
 		base = listening
@@ -154,12 +165,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ln.Close()
 		return err
 	}
+	// Hosting (hosting.go): TLS, trusted proxies, metrics, and the
+	// listeners beside this one.
+	hosted, err := newHosting(ctx, cfg, baseURL, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer hosted.close()
 	srv, err := server.New(ctx, server.Config{
 		BaseURL: baseURL, MaxBodyBytes: cfg.MaxBody, RootACL: rootACL, Fetcher: fetcher,
 		// Accounts and pods (/.account/); the OpenID provider logs in with
 		// the same accounts.
 		Pods: cfg.PodMode == "path", Accounts: &account.Options{},
-	}, store, logger)
+		// Hosting.
+		TrustedProxies: hosted.proxies, Observer: hosted.observer(),
+	}, hosted.store(store, cfg.Storage), logger)
 	if err != nil {
 		ln.Close()
 		return err
@@ -174,14 +195,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// Shutdown calls this once the listener is closed.
 		logger.Info("listener closed; waiting for requests in flight", "timeout", cfg.ShutdownTimeout)
 	})
+	// Notifications: WebSockets and streams would otherwise hold the
+	// shutdown until its timeout.
+	httpSrv.RegisterOnShutdown(srv.Close)
 	served := make(chan error, 1)
-	go func() { served <- httpSrv.Serve(ln) }()
+	go func() { served <- hosted.serve(httpSrv, ln) }()
 
 	if base == listening {
 		fmt.Fprintf(stdout, "Kluis is listening on %s\n", listening)
 	} else {
 		fmt.Fprintf(stdout, "Kluis is listening on %s (public base URL %s)\n", listening, base)
 	}
+	hosted.start(stdout)
 
 	select {
 	case err := <-served:
@@ -198,6 +223,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)
 	}
+	hosted.shutdown(sctx)
 	logger.Info("stopped")
 	return nil
 }
