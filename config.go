@@ -66,8 +66,8 @@ type Config struct {
 	// for local development.
 	FetchAllow string
 	// PodMode is where pods live: "path" (https://host/<pod>/, the
-	// default) or "none" (the server root is the one storage) (-pod-mode,
-	// KLUIS_POD_MODE). "subdomain" is not implemented yet.
+	// default), "subdomain" (https://<pod>.host/) or "none" (the server
+	// root is the one storage) (-pod-mode, KLUIS_POD_MODE).
 	PodMode string
 	// Hosting is how the server is reached: TLS, ACME, the HTTP redirect
 	// listener, trusted proxies and metrics (hosting.go).
@@ -209,7 +209,7 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 	l.str(&cfg.FetchAllow, "fetch-allow", "KLUIS_FETCH_ALLOW", "",
 		"comma-separated CIDR `ranges` of private addresses that WebID and issuer fetches may reach")
 	l.str(&cfg.PodMode, "pod-mode", "KLUIS_POD_MODE", defaultPodMode,
-		"where pods live: path (https://host/<pod>/) or none (the root is the one storage)")
+		"where pods live: path (https://host/<pod>/), subdomain (https://<pod>.host/) or none (the root is the one storage)")
 	l.str(&cfg.RootACL, "root-acl", "KLUIS_ROOT_ACL", "",
 		"Turtle `file` seeded as the root container's ACL when there is none yet")
 	declareHosting(l, &cfg.Hosting) // hosting.go
@@ -422,11 +422,9 @@ func (c Config) Validate() error {
 		bad("-fetch-allow ($KLUIS_FETCH_ALLOW): %v", err)
 	}
 	switch c.PodMode {
-	case "path", "none":
-	case "subdomain":
-		bad("-pod-mode ($KLUIS_POD_MODE): subdomain is not implemented yet; use path or none")
+	case "path", "none", "subdomain":
 	default:
-		bad("-pod-mode ($KLUIS_POD_MODE): %q is not path or none", c.PodMode)
+		bad("-pod-mode ($KLUIS_POD_MODE): %q is not path, subdomain or none", c.PodMode)
 	}
 	if c.RootACL != "" {
 		if st, err := os.Stat(c.RootACL); err != nil || !st.Mode().IsRegular() {

@@ -146,7 +146,7 @@ func TestLoadConfigBad(t *testing.T) {
 			map[string]string{"KLUIS_LOG_FORMAT": "xml", "KLUIS_SHUTDOWN_TIMEOUT": "soon", "KLUIS_S3_TLS": "maybe"},
 			[]string{"-storage", "-log-level", "-max-body", "-base-url", "-log-format", "-shutdown-timeout", "-s3-tls",
 				"-s3-endpoint", "-s3-bucket", "KLUIS_S3_ACCESS_KEY", "KLUIS_S3_SECRET_KEY"}},
-		{"pod mode subdomain", []string{"-pod-mode", "subdomain"}, nil, []string{"-pod-mode", "not implemented"}},
+		{"pod mode unknown", []string{"-pod-mode", "subdomains"}, nil, []string{"-pod-mode", "not path, subdomain or none"}},
 		{"pod mode", nil, map[string]string{"KLUIS_POD_MODE": "everywhere"}, []string{"-pod-mode", "KLUIS_POD_MODE", `"everywhere"`}},
 		{"unknown flag", []string{"-port", "3000"}, nil, []string{"-port"}},
 		{"no flag for secrets", []string{"-s3-secret-key=s3cr3t-v4lue"}, nil, []string{"-s3-secret-key"}},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/weconomics/kluis/ldp"
 	"io"
 	"log/slog"
 	"net"
@@ -230,7 +231,7 @@ type side struct {
 // newHosting parses the hosting settings, loads the certificates and
 // binds the metrics and redirect listeners. On error, nothing is left
 // open.
-func newHosting(ctx context.Context, cfg Config, base *url.URL, logger *slog.Logger) (*hosting, error) {
+func newHosting(ctx context.Context, cfg Config, base *url.URL, logger *slog.Logger, store storage.Backend) (*hosting, error) {
 	h := &hosting{logger: logger}
 	hc := cfg.Hosting
 	var err error
@@ -249,9 +250,9 @@ func newHosting(ctx context.Context, cfg Config, base *url.URL, logger *slog.Log
 	case hc.ACME:
 		acmeManager, err = certs.NewACME(certs.ACMEConfig{
 			Host: base.Hostname(), Email: hc.ACMEEmail, CacheDir: hc.ACMECache, DirectoryURL: hc.ACMEDirectory,
-			// Subdomain pod mode (not built yet) plugs in here: a function
-			// that returns nil only for <pod>.<host> names of existing pods.
-			Subdomains: nil,
+			// In subdomain pod mode, certificates for <pod>.<host> names
+			// of registered pods only.
+			Subdomains: podHostPolicy(cfg.PodMode == "subdomain", base.Hostname(), store),
 		})
 		if err != nil {
 			return nil, err
@@ -446,4 +447,27 @@ func (c Config) healthTarget() (string, *tls.Config, error) {
 	}
 	return "https://" + net.JoinHostPort(host, port) + livenessPath,
 		&tls.Config{ServerName: base.Hostname(), RootCAs: roots, MinVersion: tls.VersionTLS12}, nil
+}
+
+// podHostPolicy answers the ACME host policy for names below the base host:
+// nil only for <pod>.<host> where the pod is registered, in subdomain pod
+// mode; nil (no such names) otherwise.
+func podHostPolicy(on bool, host string, store storage.Backend) func(context.Context, string) error {
+	if !on {
+		return nil
+	}
+	return func(ctx context.Context, name string) error {
+		label, ok := strings.CutSuffix(strings.ToLower(name), "."+strings.ToLower(host))
+		if !ok {
+			return fmt.Errorf("kluis: %q is not below %s", name, host)
+		}
+		found, err := ldp.PodRegistered(ctx, store, label)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("kluis: no pod %q", label)
+		}
+		return nil
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/memory"
 	"io"
 	"math/big"
 	"net"
@@ -354,5 +356,26 @@ func TestHostingSettings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPodHostPolicy: in subdomain pod mode, ACME certificates are asked
+// for the host names of registered pods only.
+func TestPodHostPolicy(t *testing.T) {
+	if podHostPolicy(false, "pods.example", nil) != nil {
+		t.Fatal("a policy for pod hosts outside subdomain mode")
+	}
+	store := memory.New()
+	if _, err := store.Put(context.Background(), "sys/pods/alice", strings.NewReader("{}"), storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	policy := podHostPolicy(true, "pods.example", store)
+	for name, ok := range map[string]bool{
+		"alice.pods.example": true, "ALICE.pods.example": true, "bob.pods.example": false,
+		"alice.evil.example": false, "x.alice.pods.example": false, "pods.example": false,
+	} {
+		if err := policy(context.Background(), name); (err == nil) != ok {
+			t.Errorf("%s: %v, want allowed=%v", name, err, ok)
+		}
 	}
 }

@@ -167,7 +167,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	// Hosting (hosting.go): TLS, trusted proxies, metrics, and the
 	// listeners beside this one.
-	hosted, err := newHosting(ctx, cfg, baseURL, logger)
+	hosted, err := newHosting(ctx, cfg, baseURL, logger, store)
 	if err != nil {
 		ln.Close()
 		return err
@@ -177,7 +177,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		BaseURL: baseURL, MaxBodyBytes: cfg.MaxBody, RootACL: rootACL, Fetcher: fetcher,
 		// Accounts and pods (/.account/); the OpenID provider logs in with
 		// the same accounts.
-		Pods: cfg.PodMode == "path", Accounts: &account.Options{},
+		Pods: cfg.PodMode == "path" || cfg.PodMode == "subdomain", PodSubdomains: cfg.PodMode == "subdomain",
+		Accounts: &account.Options{},
 		// Hosting.
 		TrustedProxies: hosted.proxies, Observer: hosted.observer(),
 	}, hosted.store(store, cfg.Storage), logger)

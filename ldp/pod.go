@@ -538,3 +538,17 @@ func (s *Store) podDocuments(root Path, webID string, owner PodOwner) ([]seed, e
 	}
 	return out, nil
 }
+
+// PodRegistered reports whether a pod named name is registered in b, for
+// code that has a backend but no Store (such as the certificate manager
+// deciding which pod host names to serve).
+func PodRegistered(ctx context.Context, b storage.Backend, name string) (bool, error) {
+	if !IsHostLabel(name) {
+		return false, nil
+	}
+	_, err := b.Stat(ctx, podKeyPrefix+name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -75,6 +75,10 @@ type Config struct {
 	// Protocol §4.1: storages do not overlap). When false, the server
 	// root is the one storage and CreatePod is refused.
 	Pods bool
+	// PodSubdomains, with Pods, gives each pod a host of its own: the pod
+	// /<name>/ is https://<name>.<base host>/ (its IRIs, WebID and links
+	// say so), and the server package maps such hosts back to paths.
+	PodSubdomains bool
 	// OnChange, when set, is told of every successful write, after it
 	// (change.go): each resource created, updated or deleted by PUT, POST,
 	// PATCH or DELETE, intermediate containers included. It is called on
@@ -97,11 +101,15 @@ const (
 // Store is a Solid Protocol resource space over a storage.Backend. It is
 // safe for concurrent use, also by several processes sharing a backend.
 type Store struct {
-	backend    storage.Backend
-	origin     string // scheme://host[:port], no trailing slash
-	maxRDF     int64
-	maxTriples int
-	now        func() time.Time
+	backend storage.Backend
+	origin  string // scheme://host[:port], no trailing slash
+	// scheme and host are the base URL's, for pod subdomains;
+	// subdomains is Config.PodSubdomains.
+	scheme, host string
+	subdomains   bool
+	maxRDF       int64
+	maxTriples   int
+	now          func() time.Time
 	// validateACL is Config.ValidateACL.
 	validateACL func(turtle []byte, aclIRI string) error
 	started     time.Time // when New made the Store, to the second
@@ -125,6 +133,9 @@ func New(ctx context.Context, b storage.Backend, cfg Config) (*Store, error) {
 	s := &Store{
 		backend:     b,
 		origin:      u.Scheme + "://" + u.Host,
+		scheme:      u.Scheme,
+		host:        u.Host,
+		subdomains:  cfg.Pods && cfg.PodSubdomains,
 		maxRDF:      cfg.MaxRDFBytes,
 		maxTriples:  cfg.MaxTriples,
 		now:         cfg.Now,
@@ -152,12 +163,69 @@ func New(ctx context.Context, b storage.Backend, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// IRI returns the absolute IRI of a path.
-func (s *Store) IRI(p Path) string { return s.origin + p.escaped() }
+// IRI returns the absolute IRI of a path. With pod subdomains, a path in a
+// root-level container whose name is a DNS label is on that label's host.
+func (s *Store) IRI(p Path) string {
+	if s.subdomains {
+		if label, rest, ok := SubdomainOf(p); ok {
+			return s.scheme + "://" + label + "." + s.host + rest.escaped()
+		}
+	}
+	return s.origin + p.escaped()
+}
+
+// SubdomainOf splits a path in a root-level container whose name can be a
+// host label ("/alice/x" gives "alice" and "/x") for pod subdomains.
+func SubdomainOf(p Path) (label string, rest Path, ok bool) {
+	name, after, found := strings.Cut(string(p[1:]), "/")
+	if !found || !IsHostLabel(name) {
+		return "", "", false
+	}
+	return name, Path("/" + after), true
+}
+
+// IsHostLabel reports whether name can be a DNS label of a pod's host:
+// lower-case letters, digits and inner hyphens, at most 63 characters.
+func IsHostLabel(name string) bool {
+	if name == "" || len(name) > 63 || name[0] == '-' || name[len(name)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// HostPath maps a request's host and path to a resource path: with pod
+// subdomains, <label>.<base host> serves the pod /<label>/. ok is false
+// when host is not a pod's.
+func (s *Store) HostPath(host, path string) (string, bool) {
+	if !s.subdomains {
+		return "", false
+	}
+	label, ok := strings.CutSuffix(strings.ToLower(host), "."+strings.ToLower(s.host))
+	if !ok || !IsHostLabel(label) {
+		return "", false
+	}
+	return "/" + label + path, true
+}
 
 // PathOf returns the path of an IRI on this server, if it is one.
 func (s *Store) PathOf(iri string) (Path, bool) {
 	rest, ok := strings.CutPrefix(iri, s.origin)
+	if !ok && s.subdomains {
+		// https://<label>.<host>/...
+		scheme, after, found := strings.Cut(iri, "://")
+		if found && scheme == s.scheme {
+			host, path, _ := strings.Cut(after, "/")
+			if mapped, ok2 := s.HostPath(host, "/"+path); ok2 {
+				rest, ok = mapped, true
+			}
+		}
+	}
 	if !ok || !strings.HasPrefix(rest, "/") {
 		return "", false
 	}

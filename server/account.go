@@ -557,6 +557,10 @@ func (h *accountRoutes) unlinkWebID(c echo.Context) error {
 // podResource is the URL of a pod's resource in the account API.
 func (h *accountRoutes) podResource(accountID, podURL string) string {
 	name := strings.TrimSuffix(strings.TrimPrefix(podURL, strings.TrimSuffix(h.base.String(), "/")+"/"), "/")
+	if p, ok := h.pods.space.PathOf(podURL); ok {
+		// The pod's path names it also when it has a host of its own.
+		name = strings.Trim(string(p), "/")
+	}
 	return h.abs(accountPath(accountID, "pod/", name, "/"))
 }
 
@@ -613,7 +617,7 @@ func (h *accountRoutes) createPod(c echo.Context) error {
 
 // accountPod finds the pod of a pod resource.
 func (h *accountRoutes) accountPod(acc account.Account, name string) (string, error) {
-	want := strings.TrimSuffix(h.base.String(), "/") + "/" + name + "/"
+	want := h.pods.space.IRI(ldp.Path("/" + name + "/"))
 	if slices.Contains(acc.Pods, want) {
 		return want, nil
 	}

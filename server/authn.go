@@ -37,7 +37,11 @@ func (o *OIDC) Authenticate(r *http.Request) (Agent, error) {
 	if len(authz) > 1 {
 		return Agent{}, &webid.AuthError{Description: "more than one Authorization header", Err: webid.ErrMalformed}
 	}
-	id, err := o.verifier.Verify(r.Context(), r.Method, o.origin+r.URL.EscapedPath(), authz[0], r.Header.Values("DPoP"))
+	u := o.origin + r.URL.EscapedPath()
+	if pub, ok := publicURLOf(r); ok {
+		u = pub // a pod on its own host
+	}
+	id, err := o.verifier.Verify(r.Context(), r.Method, u, authz[0], r.Header.Values("DPoP"))
 	if err != nil {
 		return Agent{}, err
 	}

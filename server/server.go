@@ -68,6 +68,9 @@ type Config struct {
 	// of its own, and the root none (ldp.Config.Pods). When false, the
 	// root is the one storage, as before pods.
 	Pods bool
+	// PodSubdomains, with Pods, serves each pod on a host of its own,
+	// https://<name>.<base host>/ (podhosts.go).
+	PodSubdomains bool
 	// Accounts, when set, turns on accounts: the account API and pages
 	// at /.account/, over the same backend. Its Fetch, when nil, reads the
 	// WebID documents of ownership proofs from storage when they are on
@@ -139,7 +142,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	}
 	spaceCfg := ldp.Config{
 		BaseURL: cfg.BaseURL.String(), MaxRDFBytes: cfg.MaxRDFBytes, MaxTriples: cfg.MaxTriples,
-		ValidateACL: validator.Validate, Pods: cfg.Pods,
+		ValidateACL: validator.Validate, Pods: cfg.Pods, PodSubdomains: cfg.PodSubdomains,
 	}
 
 	// --- Notifications (notifications.go): the Service is made before the
@@ -207,6 +210,9 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	// metrics (observe.go), outside the request log so that it sees the
 	// client's address and they see the final status. ---
 	// RealIP is the RemoteAddr that proxies.middleware leaves.
+	// Pods on subdomains: a pod's host is mapped to its path before
+	// routing (podhosts.go).
+	e.Pre(podHosts(space, cfg.BaseURL.Scheme))
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(proxies{trusted: cfg.TrustedProxies}.middleware())
 	if cfg.Observer != nil {
