@@ -29,7 +29,7 @@ const commandUsage = `Usage:
         the password is read from the first line of standard input, or
         generated and printed when standard input is a terminal or empty
   kluis pod list [flags]                lists the pods of the storage
-`
+` + archiveUsage
 
 // isCommand reports whether args name a command rather than flags.
 func isCommand(args []string) bool {
@@ -44,6 +44,13 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return accountCreate(ctx, args[2:], getenv, stdin, stdout, stderr)
 	case "pod list":
 		return podList(ctx, args[2:], getenv, stdout, stderr)
+	// Moving pods (cli_archive.go).
+	case "pod export":
+		return podExport(ctx, args[2:], getenv, stdout, stderr)
+	case "pod import":
+		return podImport(ctx, args[2:], getenv, stdin, stdout, stderr)
+	case "migrate css":
+		return migrateCSS(ctx, args[2:], getenv, stdout, stderr)
 	case "help", "help -h":
 		fmt.Fprint(stdout, commandUsage)
 		return nil
