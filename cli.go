@@ -29,7 +29,7 @@ const commandUsage = `Usage:
         the password is read from the first line of standard input, or
         generated and printed when standard input is a terminal or empty
   kluis pod list [flags]                lists the pods of the storage
-` + archiveUsage
+` + archiveUsage + quotaUsage
 
 // isCommand reports whether args name a command rather than flags.
 func isCommand(args []string) bool {
@@ -51,6 +51,11 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return podImport(ctx, args[2:], getenv, stdin, stdout, stderr)
 	case "migrate css":
 		return migrateCSS(ctx, args[2:], getenv, stdout, stderr)
+	// Quotas (cli_quota.go).
+	case "pod usage":
+		return podUsage(ctx, args[2:], getenv, stdout, stderr)
+	case "pod quota":
+		return podQuota(ctx, args[2:], getenv, stdout, stderr)
 	case "help", "help -h":
 		fmt.Fprint(stdout, commandUsage)
 		return nil
@@ -93,7 +98,7 @@ func admin(ctx context.Context, cfg Config, stderr io.Writer) (*server.Admin, fu
 		closeStore()
 		return nil, nil, err
 	}
-	a, err := server.NewAdmin(ctx, server.Config{BaseURL: base, Pods: cfg.PodMode == "path", Accounts: &account.Options{}},
+	a, err := server.NewAdmin(ctx, server.Config{BaseURL: base, Pods: cfg.PodMode == "path", PodQuota: cfg.PodQuota, Accounts: &account.Options{}},
 		store, newLogger(cfg, stderr))
 	if err != nil {
 		closeStore()

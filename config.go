@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weconomics/kluis/server/notify/natsbus"
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -69,9 +70,17 @@ type Config struct {
 	// default), "subdomain" (https://<pod>.host/) or "none" (the server
 	// root is the one storage) (-pod-mode, KLUIS_POD_MODE).
 	PodMode string
+	// PodQuota is the most bytes a pod may hold unless it has a quota of
+	// its own (kluis pod quota); 0 means no limit (-pod-quota,
+	// KLUIS_POD_QUOTA; units such as 10GiB are accepted).
+	PodQuota int64
 	// Hosting is how the server is reached: TLS, ACME, the HTTP redirect
 	// listener, trusted proxies and metrics (hosting.go).
 	Hosting HostingConfig
+	// NATS carries change events between the processes that share one
+	// storage, so that each one's notification subscribers hear of the
+	// writes made through the others.
+	NATS NATSConfig
 
 	// loadErrs are the settings whose text did not parse, in flag order;
 	// Validate reports them with the rest.
@@ -99,6 +108,19 @@ type S3Config struct {
 	AccessKey secret
 	// SecretKey is the secret access key, from KLUIS_S3_SECRET_KEY only.
 	SecretKey secret
+}
+
+// NATSConfig is the part of Config that connects notifications to NATS.
+type NATSConfig struct {
+	// URL is the NATS server, nats://host:port or tls://host:port, or a
+	// comma-separated list of them; "" keeps notifications in process
+	// (-nats-url, KLUIS_NATS_URL). It may hold credentials, so it is
+	// never logged.
+	URL secret
+	// Prefix starts the subject of the change events, <prefix>.changes:
+	// the processes of one storage share it (-nats-prefix,
+	// KLUIS_NATS_PREFIX, default "kluis").
+	Prefix string
 }
 
 // secret is a string that never shows itself in print, logs or JSON.
@@ -212,7 +234,14 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 		"where pods live: path (https://host/<pod>/), subdomain (https://<pod>.host/) or none (the root is the one storage)")
 	l.str(&cfg.RootACL, "root-acl", "KLUIS_ROOT_ACL", "",
 		"Turtle `file` seeded as the root container's ACL when there is none yet")
+	parsedVar(l, &cfg.PodQuota, "pod-quota", "KLUIS_POD_QUOTA", 0, parseSize, formatSize,
+		"most bytes a pod may hold unless it has a quota of its own: a `size` such as 10GiB; 0: no limit")
 	declareHosting(l, &cfg.Hosting) // hosting.go
+	parsedVar(l, &cfg.NATS.URL, "nats-url", "KLUIS_NATS_URL", "", func(s string) (secret, error) {
+		return secret(strings.TrimSpace(s)), nil
+	}, func(secret) string { return "" }, "NATS server `URL` (nats:// or tls://) that carries change events between the processes of one storage; empty: in process")
+	l.str(&cfg.NATS.Prefix, "nats-prefix", "KLUIS_NATS_PREFIX", natsbus.DefaultPrefix,
+		"`prefix` of the NATS subject of change events (<prefix>.changes), shared by the processes of one storage")
 	// Secrets: the environment only, never a flag.
 	cfg.S3.AccessKey = secret(getenv("KLUIS_S3_ACCESS_KEY"))
 	cfg.S3.SecretKey = secret(getenv("KLUIS_S3_SECRET_KEY"))
@@ -464,8 +493,39 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		bad("-shutdown-timeout ($KLUIS_SHUTDOWN_TIMEOUT): must be more than 0")
 	}
+	if c.PodQuota < 0 {
+		bad("-pod-quota ($KLUIS_POD_QUOTA): must not be negative")
+	}
+	if c.NATS.URL != "" {
+		if err := checkNATSURL(string(c.NATS.URL)); err != nil {
+			bad("-nats-url ($KLUIS_NATS_URL): %v", err)
+		}
+		if err := natsbus.ValidPrefix(c.NATS.Prefix); err != nil {
+			bad("-nats-prefix ($KLUIS_NATS_PREFIX): %v", err)
+		}
+	}
 	errs = append(errs, c.hostingProblems()...) // hosting.go
 	return errors.Join(errs...)
+}
+
+// checkNATSURL accepts a comma-separated list of nats:// or tls:// URLs
+// with a host and nothing after it. Its errors never repeat the URL, which
+// may hold credentials.
+func checkNATSURL(s string) error {
+	for i, part := range strings.Split(s, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		switch {
+		case err != nil:
+			return fmt.Errorf("URL %d is not a URL", i+1)
+		case u.Scheme != "nats" && u.Scheme != "tls":
+			return fmt.Errorf("URL %d is not a nats:// or tls:// URL", i+1)
+		case u.Host == "":
+			return fmt.Errorf("URL %d has no host", i+1)
+		case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+			return fmt.Errorf("URL %d must be nats://[user:password@]host:port with no path or query", i+1)
+		}
+	}
+	return nil
 }
 
 // checkBaseURL accepts an absolute http(s) URL ending in "/", with no user
@@ -518,9 +578,13 @@ func (c Config) LogValue() slog.Value {
 		slog.String("root_acl", c.RootACL),
 		slog.String("pod_mode", c.PodMode),
 		slog.String("max_body", formatSize(c.MaxBody)),
+		slog.String("pod_quota", formatSize(c.PodQuota)),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)
 	attrs = append(attrs, c.Hosting.hostingAttrs()...)
+	if c.NATS.URL != "" {
+		attrs = append(attrs, slog.Group("nats", slog.String("url", c.NATS.URL.String()), slog.String("prefix", c.NATS.Prefix)))
+	}
 	return slog.GroupValue(attrs...)
 }
 

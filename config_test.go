@@ -65,6 +65,11 @@ func TestLoadConfigGood(t *testing.T) {
 					t.Errorf("got %v", c)
 				}
 			}},
+		{"pod quota with a unit", nil, map[string]string{"KLUIS_POD_QUOTA": "10GiB"}, func(t *testing.T, c Config) {
+			if c.PodQuota != 10<<30 {
+				t.Errorf("PodQuota = %d", c.PodQuota)
+			}
+		}},
 		{"base URL gets its slash", []string{"-base-url", " https://pod.example.org "}, nil,
 			func(t *testing.T, c Config) {
 				if c.BaseURL != "https://pod.example.org/" {
@@ -140,6 +145,8 @@ func TestLoadConfigBad(t *testing.T) {
 		{"fetch allow not a range", []string{"-fetch-allow", "127.0.0.1,nonsense"}, nil, []string{"-fetch-allow"}},
 		{"max body overflow", []string{"-max-body", "99999999999TiB"}, nil, []string{"-max-body"}},
 		{"shutdown timeout", nil, map[string]string{"KLUIS_SHUTDOWN_TIMEOUT": "soon"}, []string{"-shutdown-timeout"}},
+		{"pod quota", nil, map[string]string{"KLUIS_POD_QUOTA": "lots"}, []string{"-pod-quota", "KLUIS_POD_QUOTA"}},
+		{"pod quota negative", []string{"-pod-quota", "-5"}, nil, []string{"-pod-quota"}},
 		{"shutdown timeout zero", []string{"-shutdown-timeout", "0s"}, nil, []string{"-shutdown-timeout"}},
 		{"bool", nil, map[string]string{"KLUIS_S3_PATH_STYLE": "maybe"}, []string{"-s3-path-style", "KLUIS_S3_PATH_STYLE"}},
 		{"everything at once", []string{"-storage", "s3", "-log-level", "loud", "-max-body", "x", "-base-url", "ftp://x/"},

@@ -173,7 +173,7 @@ func TestRunMetrics(t *testing.T) {
 		`kluis_http_requests_total{method="PUT",route="resource",status="201"} 1`,
 		`kluis_http_requests_total{method="GET",route="container",status="200"} 1`,
 		`kluis_http_requests_total{method="GET",route="health",status="200"} 1`,
-		`kluis_http_requests_total{method="GET",route="well-known",status="404"} 1`,
+		`kluis_http_requests_total{method="GET",route="well-known",status="200"} 1`, // the origin's /.well-known/solid (notification gateway)
 		`kluis_http_requests_total{method="GET",route="resource",status="401"} 1`,
 		`kluis_http_request_duration_seconds_count{method="GET",route="resource"} 2`,
 		`kluis_auth_failures_total{reason="bearer"} 1`,

@@ -17,7 +17,9 @@ const interopDir = "testdata/interop"
 // uses @inrupt/solid-client-authn-node and @inrupt/solid-client against the
 // real Kluis binary: two accounts through the JSON account API, client
 // credentials login with DPoP, a container, a dataset, a binary file, and
-// access granted with the library's access API and refused elsewhere.
+// access granted with the library's access API and refused elsewhere; and
+// @inrupt/solid-client-notifications connecting with no configuration
+// (the notification gateway) and hearing of a change.
 func TestInteropWithInruptClients(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err == nil {

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/server/notify/natsbus"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
 	"github.com/weconomics/kluis/storage/s3"
@@ -173,14 +174,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer hosted.close()
+	// Notifications across processes (KLUIS_NATS_URL): change events
+	// travel over NATS; without it they stay in this process.
+	var notes server.NotificationsConfig
+	if cfg.NATS.URL != "" {
+		bus, err := natsbus.Open(natsbus.Config{URL: string(cfg.NATS.URL), Prefix: cfg.NATS.Prefix, Name: "kluis " + baseURL.Host, Logger: logger})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer func() {
+			if err := bus.Close(); err != nil {
+				logger.Warn("closing the NATS connection", "error", err)
+			}
+		}()
+		notes.Broadcaster = bus
+		logger.Info("notifications: change events travel over NATS", "subject", natsbus.Subject(cfg.NATS.Prefix))
+	}
 	srv, err := server.New(ctx, server.Config{
 		BaseURL: baseURL, MaxBodyBytes: cfg.MaxBody, RootACL: rootACL, Fetcher: fetcher,
 		// Accounts and pods (/.account/); the OpenID provider logs in with
 		// the same accounts.
 		Pods: cfg.PodMode == "path" || cfg.PodMode == "subdomain", PodSubdomains: cfg.PodMode == "subdomain",
+		PodQuota: cfg.PodQuota,
 		Accounts: &account.Options{},
 		// Hosting.
 		TrustedProxies: hosted.proxies, Observer: hosted.observer(),
+		Notifications: notes,
 	}, hosted.store(store, cfg.Storage), logger)
 	if err != nil {
 		ln.Close()

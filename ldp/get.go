@@ -61,6 +61,10 @@ type GetRequest struct {
 	Conditions Conditions
 	// Head leaves the body out; every header stays as for GET.
 	Head bool
+	// ByOwner tells that the owner of the storage asks: its storage
+	// description then tells how many bytes it holds and may hold
+	// (UsedBytes, QuotaBytes; quota.go), which no one else is told.
+	ByOwner bool
 }
 
 // Representation is what a GET answers with.
@@ -105,7 +109,7 @@ func (s *Store) Get(ctx context.Context, p Path, req GetRequest) (*Representatio
 		return nil, fmt.Errorf("ldp: get %s: %w", p, err)
 	}
 	if p == pl.description() {
-		return s.getStorageDescription(p, pl.root, req)
+		return s.getStorageDescription(ctx, p, pl.root, req)
 	}
 	kind, subject := p.Aux()
 	if req.Range != nil || req.Suffix > 0 {
@@ -269,10 +273,25 @@ const turtleType = "text/turtle; charset=utf-8"
 
 // getStorageDescription describes the storage (Solid Protocol §4.1). Its
 // tag is a digest of its content; its time is when the Store was made, the
-// last time its content could have changed.
-func (s *Store) getStorageDescription(p, root Path, req GetRequest) (*Representation, error) {
+// last time its content could have changed, or for its owner (ByOwner) the
+// last change of the usage counter when that is later.
+func (s *Store) getStorageDescription(ctx context.Context, p, root Path, req GetRequest) (*Representation, error) {
 	g := rdfx.NewGraph(1)
 	g.Add(rdfx.Triple{S: rdfx.IRI(s.IRI(root)), P: rdfx.IRI(nsRDF + "type"), O: rdfx.IRI(TypeStorage)})
+	modified := s.started
+	if req.ByOwner {
+		// The usage changes with every write: its time is the counter's.
+		ts, changed, err := s.describeUsage(ctx, root)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			g.Add(t)
+		}
+		if changed = changed.UTC().Truncate(time.Second); changed.After(modified) {
+			modified = changed
+		}
+	}
 	prefixes := defaultPrefixes
 	if s.describe != nil {
 		for _, t := range s.describe(s.IRI(p), s.IRI(root)) {
@@ -283,11 +302,18 @@ func (s *Store) getStorageDescription(p, root Path, req GetRequest) (*Representa
 			prefixes[k] = v
 		}
 	}
+	if req.ByOwner {
+		withKluis := map[string]string{"kluis": NSKluis}
+		for k, v := range prefixes {
+			withKluis[k] = v
+		}
+		prefixes = withKluis
+	}
 	var buf bytes.Buffer
 	if err := rdfx.Serialize(&buf, g, rdfx.Turtle, s.IRI(p), prefixes); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(buf.Bytes())
-	info := storage.Info{Size: int64(buf.Len()), ETag: hex.EncodeToString(sum[:16]), Modified: s.started}
+	info := storage.Info{Size: int64(buf.Len()), ETag: hex.EncodeToString(sum[:16]), Modified: modified}
 	return s.negotiateRDF(p, RDFSource, info, io.NopCloser(&buf), req)
 }

@@ -379,17 +379,25 @@ func (s *Store) CreatePod(ctx context.Context, name string, owner PodOwner) (Pod
 	if err != nil {
 		return Pod{}, err
 	}
+	var seeded int64
 	for _, d := range docs {
 		if d.acl && s.validateACL != nil {
 			if err := s.validateACL(d.body, s.IRI(d.path)); err != nil {
 				return Pod{}, fmt.Errorf("ldp: pod %s: seeded ACL %s is unusable: %w", name, d.path, err)
 			}
 		}
-		_, err := s.backend.Put(ctx, d.path.Key(), bytes.NewReader(d.body),
+		info, err := s.backend.Put(ctx, d.path.Key(), bytes.NewReader(d.body),
 			storage.PutOptions{ContentType: rdfx.Turtle, IfNoneMatch: true})
 		if err != nil && !errors.Is(err, storage.ErrPreconditionFailed) {
 			return Pod{}, fmt.Errorf("ldp: seeding pod %s at %s: %w", name, d.path, err)
 		}
+		seeded += info.Size
+	}
+	// The pod's byte counter starts with what was seeded (quota.go),
+	// replacing any left by an earlier pod of that name that a hoster
+	// removed.
+	if err := resetUsage(ctx, s.backend, name, seeded); err != nil {
+		return Pod{}, fmt.Errorf("ldp: pod %s: usage counter: %w", name, err)
 	}
 	return rec.pod(), nil
 }

@@ -90,6 +90,9 @@ type Config struct {
 	// descriptionIRI (Solid Notifications Protocol §2.1 "Discovery": the
 	// subscription services).
 	Describe func(descriptionIRI, storageIRI string) []rdfx.Triple
+	// PodQuota is the most bytes a pod may hold unless it has a quota of
+	// its own (SetPodQuota); 0 means no limit (quota.go).
+	PodQuota int64
 }
 
 // Default limits.
@@ -119,6 +122,8 @@ type Store struct {
 	// onChange and describe are Config.OnChange and Config.Describe.
 	onChange func(Change)
 	describe func(descriptionIRI, storageIRI string) []rdfx.Triple
+	// podQuota is Config.PodQuota.
+	podQuota int64
 }
 
 // New makes a Store and makes sure the root container exists.
@@ -142,6 +147,7 @@ func New(ctx context.Context, b storage.Backend, cfg Config) (*Store, error) {
 		validateACL: cfg.ValidateACL,
 		onChange:    cfg.OnChange,
 		describe:    cfg.Describe,
+		podQuota:    max(0, cfg.PodQuota),
 	}
 	if s.maxRDF <= 0 {
 		s.maxRDF = DefaultMaxRDFBytes

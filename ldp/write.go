@@ -25,6 +25,10 @@ type WriteRequest struct {
 	ContentType string
 	// Conditions are the request's preconditions.
 	Conditions Conditions
+	// ContentLength, when above zero, is the announced length of Body, so
+	// that a body that cannot fit the pod's quota is refused before it is
+	// read (quota.go); zero or less means unknown.
+	ContentLength int64
 }
 
 // WriteResult tells what a write did.
@@ -224,6 +228,25 @@ func (s *Store) Put(ctx context.Context, p Path, req WriteRequest) (WriteResult,
 	if err := req.Conditions.checkWrite(p, st); err != nil {
 		return WriteResult{}, err
 	}
+	// Quotas (quota.go): a replaced resource counts by the difference.
+	m, err := s.meter(ctx, p)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	var old int64
+	if st.exists && !st.virtual {
+		old = cur.Size
+	}
+	body := c.reader()
+	if c.stream == nil {
+		err = m.check(old, int64(len(c.data)))
+	} else {
+		err = m.check(old, req.ContentLength)
+		body = m.reader(body, old)
+	}
+	if err != nil {
+		return WriteResult{}, err
+	}
 	if !st.exists {
 		if err := s.prepareParents(ctx, p); err != nil {
 			return WriteResult{}, err
@@ -239,10 +262,11 @@ func (s *Store) Put(ctx context.Context, p Path, req WriteRequest) (WriteResult,
 			opts.IfNoneMatch = true
 		}
 	}
-	info, err := s.backend.Put(ctx, p.Key(), c.reader(), opts)
+	info, err := s.backend.Put(ctx, p.Key(), body, opts)
 	if err != nil {
-		return WriteResult{}, fmt.Errorf("ldp: put %s: %w", p, err)
+		return WriteResult{}, fmt.Errorf("ldp: put %s: %w", p, quotaFailure(body, err))
 	}
+	s.count(ctx, m, info.Size-old)
 	s.changed(p, createdOr(!st.exists), info.ETag)
 	res := WriteResult{Path: p, Created: !st.exists, ETag: writtenTag(p, info), Modified: info.Modified}
 	if !c.asSent {
@@ -361,6 +385,16 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 	if err := req.Conditions.checkWrite(parent, st); err != nil {
 		return WriteResult{}, err
 	}
+	// Quotas (quota.go): the body is counted as it is read, whatever its
+	// type.
+	m, err := s.meter(ctx, parent)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	if err := m.check(0, req.ContentLength); err != nil {
+		return WriteResult{}, err
+	}
+	req.Body = m.reader(req.Body, 0)
 	// An RDF body is parsed for each candidate name (relative IRIs are
 	// taken against it, and server-managed triples are checked about it),
 	// so it is read once and parsed from memory; other bodies stream.
@@ -416,7 +450,15 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 		if err != nil {
 			return WriteResult{}, err
 		}
+		if c.stream == nil {
+			if err := m.check(0, int64(len(c.data))); err != nil {
+				return WriteResult{}, err
+			}
+		}
 		info, err := s.backend.Put(ctx, p.Key(), c.reader(), storage.PutOptions{ContentType: c.contentType, IfNoneMatch: true})
+		if err != nil {
+			err = quotaFailure(req.Body, err)
+		}
 		if errors.Is(err, storage.ErrPreconditionFailed) {
 			if c.stream == nil || retryable {
 				continue // taken at the same moment: try another name
@@ -427,6 +469,7 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 		if err != nil {
 			return WriteResult{}, fmt.Errorf("ldp: post %s: %w", p, err)
 		}
+		s.count(ctx, m, info.Size)
 		s.changed(p, Create, info.ETag)
 		return WriteResult{Path: p, Created: true, ETag: writtenTag(p, info), Modified: info.Modified}, nil
 	}
@@ -503,6 +546,10 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 		return WriteResult{}, err
 	}
 	aux, subject := p.Aux()
+	m, err := s.meter(ctx, p) // quota.go
+	if err != nil {
+		return WriteResult{}, err
+	}
 	for attempt := 0; attempt < patchAttempts; attempt++ {
 		if attempt > 0 {
 			if err := backoff(ctx, attempt); err != nil {
@@ -565,6 +612,9 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 		if err := s.checkACL(p, buf.Bytes()); err != nil {
 			return WriteResult{}, err
 		}
+		if err := m.check(info.Size, int64(buf.Len())); err != nil {
+			return WriteResult{}, err
+		}
 		opts := storage.PutOptions{ContentType: rdfx.Turtle, IfMatch: info.ETag, IfNoneMatch: !exists}
 		if !exists {
 			if err := s.prepareParents(ctx, p); err != nil {
@@ -578,6 +628,7 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 		if err != nil {
 			return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
 		}
+		s.count(ctx, m, out.Size-info.Size)
 		s.changed(p, createdOr(!st.exists), out.ETag)
 		return WriteResult{Path: p, Created: !st.exists, ETag: writtenTag(p, out), Modified: out.Modified}, nil
 	}
@@ -671,19 +722,52 @@ func (s *Store) Delete(ctx context.Context, p Path, cond Conditions) error {
 			return &ConflictError{Reason: "container is not empty"}
 		}
 	}
+	m, err := s.meter(ctx, p) // quota.go: deleting frees
+	if err != nil {
+		return err
+	}
 	if err := s.backend.Delete(ctx, p.Key(), storage.DeleteOptions{IfMatch: cur.ETag}); err != nil {
 		return fmt.Errorf("ldp: delete %s: %w", p, err)
 	}
+	freed := cur.Size
 	if kind, _ := p.Aux(); kind == NotAux {
 		for _, aux := range []Path{p.ACL(), p.Meta()} {
-			if err := s.backend.Delete(ctx, aux.Key(), storage.DeleteOptions{}); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			n, err := s.deleteCounted(ctx, aux)
+			freed += n
+			if err != nil {
+				s.count(ctx, m, -freed)
 				return fmt.Errorf("ldp: delete %s: %w", aux, err)
 			}
 		}
 		s.touch(ctx, p.Parent())
 	}
+	s.count(ctx, m, -freed)
 	s.changed(p, Delete, "")
 	return nil
+}
+
+// deleteCounted deletes the object at p, if any, and returns its size:
+// Stat, then Delete with If-Match, again when another writer came between.
+func (s *Store) deleteCounted(ctx context.Context, p Path) (int64, error) {
+	for attempt := 0; attempt < patchAttempts; attempt++ {
+		info, err := s.backend.Stat(ctx, p.Key())
+		if errors.Is(err, storage.ErrNotFound) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		err = s.backend.Delete(ctx, p.Key(), storage.DeleteOptions{IfMatch: info.ETag})
+		switch {
+		case err == nil:
+			return info.Size, nil
+		case errors.Is(err, storage.ErrNotFound):
+			return 0, nil
+		case !errors.Is(err, storage.ErrPreconditionFailed):
+			return 0, err
+		}
+	}
+	return 0, &ConflictError{Reason: "too many concurrent changes of " + string(p) + "; try again"}
 }
 
 // touch rewrites a container's marker as it is, so that the container's

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -11,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -51,6 +53,9 @@ type pageData struct {
 	Credentials []account.CredentialInfo
 	Notice      overviewNotice
 	BaseURL     string
+	// PodUsage tells, by pod URL, how much each pod holds and may hold
+	// (ldp/quota.go).
+	PodUsage map[string]string
 }
 
 // overviewNotice is news shown at the top of the overview.
@@ -298,7 +303,8 @@ func (h *accountRoutes) renderOverview(c echo.Context, status int, acc account.A
 	if err != nil {
 		return err
 	}
-	d := pageData{Title: "Your account", Account: acc, Credentials: creds, Notice: n, CSRF: sessionCSRF(tok)}
+	d := pageData{Title: "Your account", Account: acc, Credentials: creds, Notice: n, CSRF: sessionCSRF(tok),
+		PodUsage: h.podUsage(c.Request().Context(), acc.Pods)}
 	return h.renderPage(c, status, "overview", d)
 }
 
@@ -448,7 +454,7 @@ li form{display:inline}
 <form method="post" action="/.account/"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="action" value="logout"><button type="submit">Log out</button></form>
 
 <h2>Pods</h2>
-{{if .Account.Pods}}<ul>{{range .Account.Pods}}<li><a href="{{.}}">{{.}}</a></li>{{end}}</ul>{{else}}<p>You have no pod yet.</p>{{end}}
+{{if .Account.Pods}}<ul>{{range .Account.Pods}}<li><a href="{{.}}">{{.}}</a>{{with index $.PodUsage .}} ({{.}}){{end}}</li>{{end}}</ul>{{else}}<p>You have no pod yet.</p>{{end}}
 {{if .PodsEnabled}}
 <form method="post" action="/.account/">
 <input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="action" value="create-pod">
@@ -487,3 +493,42 @@ li form{display:inline}
 {{end}}
 {{template "foot" .}}{{end}}
 `
+
+// podUsage describes the usage of each pod of an account, by URL, for the
+// overview: "12.5 KiB used of 10.0 GiB". It is best effort: a pod whose
+// usage cannot be read is left out.
+func (h *accountRoutes) podUsage(ctx context.Context, pods []string) map[string]string {
+	if h.pods == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, u := range pods {
+		p, ok := h.pods.space.PathOf(u)
+		if !ok {
+			continue
+		}
+		usage, err := h.pods.space.PodUsage(ctx, strings.Trim(string(p), "/"))
+		if err != nil {
+			continue
+		}
+		text := humanBytes(usage.Bytes) + " used"
+		if usage.Quota > 0 {
+			text += " of " + humanBytes(usage.Quota)
+		}
+		out[u] = text
+	}
+	return out
+}
+
+// humanBytes writes n in the largest binary unit not above it.
+func humanBytes(n int64) string {
+	units := []string{"KiB", "MiB", "GiB", "TiB"}
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + " bytes"
+	}
+	v, i := float64(n)/1024, 0
+	for v >= 1024 && i < len(units)-1 {
+		v, i = v/1024, i+1
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i]
+}

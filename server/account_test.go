@@ -731,7 +731,7 @@ func TestAccountPages(t *testing.T) {
 		t.Fatalf("sign-up: %d %v %s", res.status, res.header, res.text)
 	}
 	html, tok = page(t, b, "/.account/")
-	for _, want := range []string{"carol@example.org", testBaseURL + "carol/", testBaseURL + "carol/profile/card#me", "Create client credential"} {
+	for _, want := range []string{"carol@example.org", testBaseURL + "carol/", testBaseURL + "carol/profile/card#me", "Create client credential", " KiB used)"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("account page lacks %s", want)
 		}

@@ -28,10 +28,14 @@ import (
 type problem struct {
 	status int
 	// reason is the short plain-text body of a 4xx answer. 5xx answers
-	// always get a generic body.
+	// get a generic body, unless told.
 	reason string
 	// header holds extra response headers, such as Allow or Content-Range.
 	header http.Header
+	// told marks a 5xx whose reason is the client's to read and no fault
+	// of the server (507, a full pod): it is sent and not logged as an
+	// error.
+	told bool
 	// details are extra fields of a JSON error (the account API's
 	// "details"), such as the triple that proves control of a WebID.
 	details map[string]string
@@ -57,8 +61,12 @@ func classify(err error) problem {
 		proof     *account.ProofRequiredError
 		podName   *ldp.PodNameError
 		subReq    *notify.RequestError
+		quota     *ldp.QuotaError
 	)
 	switch {
+	case errors.As(err, &quota):
+		// Quotas (ldp/quota.go): RFC 4918 §11.5, 507 Insufficient Storage.
+		return problem{status: http.StatusInsufficientStorage, reason: quota.Error(), told: true}
 	case errors.As(err, &tooLarge):
 		return problem{status: http.StatusRequestEntityTooLarge,
 			reason: fmt.Sprintf("request body larger than %d bytes", tooLarge.Limit)}
@@ -264,7 +272,7 @@ func (r *errorResponder) respond(err error, c echo.Context) {
 		// The client went away; nothing is wrong with the server.
 		level = slog.LevelInfo
 		attrs = append(attrs, slog.Bool("client_gone", true))
-	case p.status >= 500:
+	case p.status >= 500 && !p.told:
 		level = slog.LevelError
 	}
 	if res.Committed {
@@ -291,7 +299,7 @@ func (r *errorResponder) respond(err error, c echo.Context) {
 		}
 	}
 	text := p.reason
-	if p.status >= 500 || text == "" {
+	if p.status >= 500 && !p.told || text == "" {
 		text = http.StatusText(p.status)
 	}
 	if text == "" {

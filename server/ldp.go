@@ -217,7 +217,8 @@ func (h *resources) get(c echo.Context) error {
 	if browser && h.welcome.public {
 		return h.welcome.render(c)
 	}
-	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists}); err != nil {
+	agent, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists})
+	if err != nil {
 		return err
 	}
 	if browser {
@@ -228,6 +229,15 @@ func (h *resources) get(c echo.Context) error {
 		return err
 	}
 	greq := ldp.GetRequest{Accept: req.Header.Get("Accept"), Conditions: cond, Head: req.Method == http.MethodHead}
+	described, byOwner, err := h.ownerAsks(req.Context(), agent, p)
+	if err != nil {
+		return err
+	}
+	if described {
+		// Its owner is told more (ldp/quota.go).
+		c.Response().Header().Add("Vary", "Authorization")
+	}
+	greq.ByOwner = byOwner
 	if br, ok := parseRange(req.Header.Get("Range")); ok && req.Method == http.MethodGet {
 		if br.isSuffix {
 			greq.Suffix = br.suffix
@@ -305,6 +315,25 @@ func (h *resources) get(c echo.Context) error {
 		return fmt.Errorf("server: streaming %s: %w", p, err)
 	}
 	return nil
+}
+
+// ownerAsks reports whether p is a storage description, and whether agent
+// is the owner of its storage, who is told its usage and quota
+// (ldp/quota.go).
+func (h *resources) ownerAsks(ctx context.Context, agent Agent, p ldp.Path) (described, byOwner bool, err error) {
+	sd, ok, err := h.store.StorageDescription(ctx, p)
+	if err != nil || !ok || sd != p {
+		return false, false, err
+	}
+	if agent.Anonymous() {
+		return true, false, nil
+	}
+	root, _, err := h.store.StorageOf(ctx, p)
+	if err != nil {
+		return true, false, err
+	}
+	owner, ok, err := h.store.Owner(ctx, root)
+	return true, ok && owner == agent.WebID, err
 }
 
 // setRepresentationHeaders sets the headers that a 200 and a 304 answer
@@ -423,7 +452,7 @@ func (h *resources) put(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.store.Put(req.Context(), p, ldp.WriteRequest{Body: body, ContentType: ct, Conditions: cond})
+	res, err := h.store.Put(req.Context(), p, ldp.WriteRequest{Body: body, ContentType: ct, Conditions: cond, ContentLength: req.ContentLength})
 	if err != nil {
 		return bodyError(body, err)
 	}
@@ -452,7 +481,7 @@ func (h *resources) post(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	preq := ldp.PostRequest{WriteRequest: ldp.WriteRequest{Body: body, ContentType: ct, Conditions: cond}, Slug: req.Header.Get("Slug")}
+	preq := ldp.PostRequest{WriteRequest: ldp.WriteRequest{Body: body, ContentType: ct, Conditions: cond, ContentLength: req.ContentLength}, Slug: req.Header.Get("Slug")}
 	for _, l := range parseLinks(req.Header) {
 		if l.rel == "type" && (l.target == ldp.TypeBasicContainer || l.target == ldp.TypeContainer) {
 			preq.Container = true

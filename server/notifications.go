@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -96,9 +97,14 @@ func onChange(svc *notify.Service, space **ldp.Store) func(ldp.Change) {
 //	<description> notify:subscription <service>.
 //	<service> notify:channelType notify:WebSocketChannel2023;
 //	    notify:feature notify:accept, notify:endAt, notify:rate, notify:startAt, notify:state.
+//
+// It names the notification gateway of @inrupt/solid-client-notifications
+// too (notify.GatewayPredicate), on the storage, which the client reads
+// from the first subject of the document: the storage's IRI sorts before
+// the others on its host.
 func describeServices(svc *notify.Service) func(description, storage string) []rdfx.Triple {
-	return func(description, _ string) []rdfx.Triple {
-		var ts []rdfx.Triple
+	return func(description, storage string) []rdfx.Triple {
+		ts := []rdfx.Triple{{S: rdfx.IRI(storage), P: rdfx.IRI(notify.GatewayPredicate), O: rdfx.IRI(svc.GatewayIRI())}}
 		for _, t := range notify.ChannelTypes {
 			if !svc.Offers(t) {
 				continue
@@ -127,6 +133,17 @@ func (n *notifications) register(e *echo.Echo) {
 		e.POST(path, n.subscribe(t))
 	}
 	e.DELETE(notify.ChannelsPath+":id", n.unsubscribe)
+	// The notification gateway of @inrupt/solid-client-notifications.
+	e.POST(notify.GatewayPath, n.negotiate)
+	e.OPTIONS(notify.GatewayPath, n.gatewayOptions)
+	e.POST(notify.GatewayWebSocketPath, n.gatewayConnect)
+	e.OPTIONS(notify.GatewayWebSocketPath, n.gatewayOptions)
+	if _, isStorage, _ := n.store.StorageDescription(context.Background(), "/"); !isStorage {
+		// Pods live below the root: the origin's /.well-known/solid is no
+		// storage description, and names the gateway only.
+		e.GET(wellKnownSolid, n.discovery)
+		e.HEAD(wellKnownSolid, n.discovery)
+	}
 	e.GET(notify.WebSocketPath, func(c echo.Context) error {
 		return n.svc.ServeWebSocket(c.Response(), c.Request())
 	})
@@ -210,27 +227,7 @@ func (n *notifications) subscribe(t notify.ChannelType) echo.HandlerFunc {
 		if sreq.Type != t {
 			return &notify.RequestError{Reason: "this subscription service makes " + string(t) + " channels"}
 		}
-		p, ok := n.store.PathOf(sreq.Topic)
-		if !ok {
-			return &notify.RequestError{Reason: "the topic is not a resource on this server"}
-		}
-		agent, err := n.authn.Authenticate(req)
-		if err != nil {
-			return err
-		}
-		origin := req.Header.Get("Origin")
-		canRead := n.canRead(agent, origin)
-		if err := canRead(req.Context(), p); err != nil {
-			return err
-		}
-		ch, err := n.svc.Subscribe(sreq, notify.Subscriber{
-			Agent: agent.WebID,
-			CanRead: func(ctx context.Context, iri string) bool {
-				p, ok := n.store.PathOf(iri)
-				return ok && canRead(ctx, p) == nil
-			},
-			Current: n.state(req.Context(), p),
-		})
+		ch, err := n.open(req, sreq)
 		if err != nil {
 			return err
 		}
@@ -240,6 +237,107 @@ func (n *notifications) subscribe(t notify.ChannelType) echo.HandlerFunc {
 		}
 		return c.Blob(http.StatusOK, jsonLD, body)
 	}
+}
+
+// open makes the channel of a subscription request for the agent that
+// req authenticates, who must be allowed to Read the topic.
+func (n *notifications) open(req *http.Request, sreq notify.Request) (*notify.Channel, error) {
+	p, ok := n.store.PathOf(sreq.Topic)
+	if !ok {
+		return nil, &notify.RequestError{Reason: "the topic is not a resource on this server"}
+	}
+	agent, err := n.authn.Authenticate(req)
+	if err != nil {
+		return nil, err
+	}
+	origin := req.Header.Get("Origin")
+	canRead := n.canRead(agent, origin)
+	if err := canRead(req.Context(), p); err != nil {
+		return nil, err
+	}
+	return n.svc.Subscribe(sreq, notify.Subscriber{
+		Agent: agent.WebID,
+		CanRead: func(ctx context.Context, iri string) bool {
+			p, ok := n.store.PathOf(iri)
+			return ok && canRead(ctx, p) == nil
+		},
+		Current: n.state(req.Context(), p),
+	})
+}
+
+// wellKnownSolid is the discovery document of
+// @inrupt/solid-client-notifications, at the origin.
+const wellKnownSolid = "/.well-known/solid"
+
+// discovery serves <origin>/.well-known/solid when the root is no
+// storage: one subject, which names the notification gateway.
+func (n *notifications) discovery(c echo.Context) error {
+	doc := n.store.IRI(ldp.Path(wellKnownSolid))
+	g := rdfx.NewGraph(1)
+	g.Add(rdfx.Triple{S: rdfx.IRI(doc), P: rdfx.IRI(notify.GatewayPredicate), O: rdfx.IRI(n.svc.GatewayIRI())})
+	var buf bytes.Buffer
+	if err := rdfx.Serialize(&buf, g, rdfx.Turtle, doc, map[string]string{"solid": "http://www.w3.org/ns/solid/terms#"}); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "max-age=3600")
+	if c.Request().Method == http.MethodHead {
+		c.Response().Header().Set("Content-Type", "text/turtle")
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Blob(http.StatusOK, "text/turtle", buf.Bytes())
+}
+
+// gatewayOptions answers the preflight of the gateway's POSTs.
+func (n *notifications) gatewayOptions(c echo.Context) error {
+	c.Response().Header().Set("Allow", "OPTIONS, POST")
+	return c.NoContent(http.StatusNoContent)
+}
+
+// readGatewayJSON reads the body of a gateway request, which must be JSON.
+func readGatewayJSON(req *http.Request) ([]byte, error) {
+	mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && mt != jsonLD) {
+		return nil, fmt.Errorf("server: gateway request of %q: %w", req.Header.Get("Content-Type"), ldp.ErrUnsupportedMediaType)
+	}
+	data, err := io.ReadAll(io.LimitReader(req.Body, 64<<10+1))
+	if err != nil {
+		return nil, &bodyReadError{err: err}
+	}
+	return data, nil
+}
+
+// negotiate answers the gateway's protocol negotiation
+// (notify.Service.Negotiate): where to ask for a WebSocket.
+func (n *notifications) negotiate(c echo.Context) error {
+	data, err := readGatewayJSON(c.Request())
+	if err != nil {
+		return err
+	}
+	answer, err := n.svc.Negotiate(data)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, answer)
+}
+
+// gatewayConnect makes a WebSocketChannel2023 channel for the gateway's
+// "ws" endpoint, with the same authentication and authorization as a
+// subscription request, and answers where to open its WebSocket.
+func (n *notifications) gatewayConnect(c echo.Context) error {
+	req := c.Request()
+	data, err := readGatewayJSON(req)
+	if err != nil {
+		return err
+	}
+	sreq, err := notify.ParseGatewayRequest(data)
+	if err != nil {
+		return err
+	}
+	ch, err := n.open(req, sreq)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ch.GatewayAnswer())
 }
 
 // canRead asks the permission seam whether agent may read p now: nil, or

@@ -87,7 +87,8 @@ type Admin struct {
 }
 
 // NewAdmin builds an Admin over backend with the server's settings (only
-// BaseURL, Pods and Accounts are read; Accounts nil means the defaults).
+// BaseURL, Pods, PodQuota and Accounts are read; Accounts nil means the
+// defaults).
 func NewAdmin(ctx context.Context, cfg Config, backend storage.Backend, logger *slog.Logger) (*Admin, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -95,7 +96,7 @@ func NewAdmin(ctx context.Context, cfg Config, backend storage.Backend, logger *
 	if cfg.BaseURL == nil {
 		return nil, errors.New("server: no base URL")
 	}
-	space, err := ldp.New(ctx, backend, ldp.Config{BaseURL: cfg.BaseURL.String(), Pods: cfg.Pods})
+	space, err := ldp.New(ctx, backend, ldp.Config{BaseURL: cfg.BaseURL.String(), Pods: cfg.Pods, PodQuota: cfg.PodQuota})
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +151,22 @@ func (a *Admin) Pods(ctx context.Context) iter.Seq2[ldp.Pod, error] {
 
 // PodURL is the URL of a pod's root.
 func (a *Admin) PodURL(p ldp.Pod) string { return a.pods.space.IRI(p.Root) }
+
+// PodUsage tells how many bytes the pod called name holds and may hold
+// (ldp/quota.go); with recount, its objects are counted again first, to
+// set right a counter that drifted.
+func (a *Admin) PodUsage(ctx context.Context, name string, recount bool) (ldp.Usage, error) {
+	if recount {
+		return a.pods.space.RecountPodUsage(ctx, name)
+	}
+	return a.pods.space.PodUsage(ctx, name)
+}
+
+// SetPodQuota gives the pod called name a quota of its own in bytes (0:
+// no limit), or with nil makes it follow the server's default again.
+func (a *Admin) SetPodQuota(ctx context.Context, name string, quota *int64) (ldp.Usage, error) {
+	return a.pods.space.SetPodQuota(ctx, name, quota)
+}
 
 // issuerOf is the server's OpenID issuer URL: the base URL, ending in "/".
 func issuerOf(base *url.URL) string {

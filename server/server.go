@@ -71,6 +71,10 @@ type Config struct {
 	// PodSubdomains, with Pods, serves each pod on a host of its own,
 	// https://<name>.<base host>/ (podhosts.go).
 	PodSubdomains bool
+	// PodQuota is the most bytes a pod may hold unless it has a quota of
+	// its own; 0 means no limit (ldp.Config.PodQuota). A write past it is
+	// answered 507 Insufficient Storage.
+	PodQuota int64
 	// Accounts, when set, turns on accounts: the account API and pages
 	// at /.account/, over the same backend. Its Fetch, when nil, reads the
 	// WebID documents of ownership proofs from storage when they are on
@@ -144,6 +148,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		BaseURL: cfg.BaseURL.String(), MaxRDFBytes: cfg.MaxRDFBytes, MaxTriples: cfg.MaxTriples,
 		ValidateACL: validator.Validate, Pods: cfg.Pods, PodSubdomains: cfg.PodSubdomains,
 	}
+	spaceCfg.PodQuota = cfg.PodQuota // quotas (ldp/quota.go)
 
 	// --- Notifications (notifications.go): the Service is made before the
 	// store, whose writes it hears of and whose storage descriptions list

@@ -16,6 +16,10 @@
 // WebSocketChannel2023 and the legacy protocol (websocket.go, over
 // github.com/coder/websocket), WebhookChannel2023 (webhook.go, through the
 // safe client of webid/fetch) and StreamingHTTPChannel2023 (stream.go).
+// gateway.go is the notification gateway that
+// @inrupt/solid-client-notifications discovers and negotiates with, which
+// ends in a WebSocketChannel2023 channel. The Broadcaster over NATS, for
+// several processes, is the subpackage natsbus.
 //
 // Authentication and Web Access Control stay in package server: a channel
 // carries a CanRead function that server builds for the subscriber's agent

@@ -26,6 +26,13 @@ func (s *Service) runWebhook(ctx context.Context, ch *Channel) {
 // post sends one notification to a webhook (WebhookChannel2023 §2), with
 // up to WebhookAttempts tries, waiting WebhookBackoff, then twice as long
 // each time, between them. Any 2xx answer is success.
+//
+// Not done: WebhookChannel2023 §3 says the sender "MUST perform
+// authenticated request to sendTo webhook endpoint, using identity
+// provided as sender in the subscription response". The request is
+// unauthenticated: Kluis has no identity of its own to sign with yet (a
+// WebID for the sender and a token from its own issuer, or an HTTP
+// message signature with a published key).
 func (s *Service) post(ctx context.Context, sendTo string, body []byte) error {
 	var last error
 	for attempt := range s.limits.WebhookAttempts {

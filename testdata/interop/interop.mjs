@@ -1,9 +1,12 @@
 // Interoperability of Kluis with the Solid client libraries most apps use:
 // @inrupt/solid-client-authn-node (log in with client credentials, DPoP)
-// and @inrupt/solid-client (containers, datasets, files, access).
+// and @inrupt/solid-client (containers, datasets, files, access), and
+// @inrupt/solid-client-notifications (WebSocket notifications found with
+// no configuration).
 // Run by the Go test TestInteropWithInruptClients with KLUIS_URL set; it
 // prints one line per check and exits non-zero on the first failure.
 import { Session } from "@inrupt/solid-client-authn-node";
+import { WebsocketNotification } from "@inrupt/solid-client-notifications";
 import {
   createContainerAt, createSolidDataset, createThing, buildThing, setThing,
   saveSolidDatasetAt, getSolidDataset, getThing, getStringNoLocale,
@@ -47,7 +50,22 @@ async function signUp(name) {
   const session = new Session();
   await session.login({ clientId: id, clientSecret: secret, oidcIssuer: base, tokenType: "DPoP" });
   check(session.info.isLoggedIn && session.info.webId === webId, `${name}: logged in as ${session.info.webId}`);
-  return { session, webId, pod };
+  return { session, webId, pod, id, secret };
+}
+
+// bounded waits for promise at most ms milliseconds.
+async function bounded(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } catch (e) {
+    check(false, `${what}: ${e.message ?? e}`);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function status(promise) {
@@ -90,6 +108,28 @@ const shared = await getSolidDataset(`${notes}first`, fetchB);
 check(getStringNoLocale(getThing(shared, `${notes}first#first`), SCHEMA_NAME) === "Hello from Alice", "bob: reads the shared resource");
 check(await status(getSolidDataset(`${notes}second`, fetchB)) === 403, "bob: refused the other resource (403)");
 check(await status(saveSolidDatasetAt(`${notes}first`, second, fetchB)) === 403, "bob: may not write the shared resource (403)");
+
+// Notifications with zero configuration: connect() finds the gateway in
+// /.well-known/solid and negotiates a WebSocket as Alice; then a second
+// session of Alice changes the resource, and the notification arrives.
+const socket = new WebsocketNotification(`${notes}first`, fetchA);
+const connected = new Promise((resolve, reject) => {
+  socket.on("connected", resolve);
+  socket.on("error", reject);
+});
+const heard = new Promise((resolve) => socket.on("message", resolve));
+await socket.connect();
+await bounded(connected, 10000, "notifications: WebSocket connected");
+check(true, "notifications: connected through the gateway of /.well-known/solid");
+const writer = new Session();
+await writer.login({ clientId: alice.id, clientSecret: alice.secret, oidcIssuer: base, tokenType: "DPoP" });
+let changed = await getSolidDataset(`${notes}first`, { fetch: writer.fetch });
+changed = setThing(changed, buildThing(getThing(changed, `${notes}first#first`)).setStringNoLocale(SCHEMA_NAME, "Changed").build());
+await saveSolidDatasetAt(`${notes}first`, changed, { fetch: writer.fetch });
+const note = await bounded(heard, 10000, "notifications: a notification of the change");
+check(note.type === "Update" && note.object === `${notes}first`, `notifications: ${note.type} of ${note.object}`);
+socket.disconnect();
+await writer.logout();
 
 await alice.session.logout();
 await bob.session.logout();
