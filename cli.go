@@ -98,7 +98,7 @@ func admin(ctx context.Context, cfg Config, stderr io.Writer) (*server.Admin, fu
 		closeStore()
 		return nil, nil, err
 	}
-	a, err := server.NewAdmin(ctx, server.Config{BaseURL: base, Pods: cfg.PodMode == "path", PodQuota: cfg.PodQuota, Accounts: &account.Options{}},
+	a, err := server.NewAdmin(ctx, server.Config{BaseURL: base, Pods: cfg.PodMode == "path" || cfg.PodMode == "subdomain", PodSubdomains: cfg.PodMode == "subdomain", PodQuota: cfg.PodQuota, Accounts: &account.Options{}},
 		store, newLogger(cfg, stderr))
 	if err != nil {
 		closeStore()
