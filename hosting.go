@@ -471,3 +471,19 @@ func podHostPolicy(on bool, host string, store storage.Backend) func(context.Con
 		return nil
 	}
 }
+
+// watch makes the metrics read the server's own counters (notification
+// channels, cache lookups) at each scrape; nothing without metrics.
+func (h *hosting) watch(srv *server.Server) {
+	if h.metrics == nil {
+		return
+	}
+	h.metrics.Watch(func() metrics.Levels {
+		st := srv.Stats()
+		return metrics.Levels{
+			Channels:     st.Channels,
+			ACLCacheHits: st.ACLCacheHits, ACLCacheMisses: st.ACLCacheMisses,
+			FetchCacheHits: st.FetchCacheHits, FetchCacheMisses: st.FetchCacheMisses,
+		}
+	})
+}

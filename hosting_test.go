@@ -181,6 +181,10 @@ func TestRunMetrics(t *testing.T) {
 		`kluis_storage_operation_duration_seconds_count{backend="fs",operation="check"} 1`,
 		`kluis_storage_operation_errors_total{backend="fs",error="not_found",operation="stat"}`,
 		`kluis_build_info{goversion="`,
+		`kluis_notification_channels 0`,
+		`kluis_cache_lookups_total{cache="acl",result="hit"}`,
+		`kluis_cache_lookups_total{cache="acl",result="miss"}`,
+		`kluis_cache_lookups_total{cache="fetch",result="miss"}`,
 	} {
 		if !strings.Contains(body, series) {
 			t.Errorf("the scrape lacks %s", series)

@@ -15,6 +15,9 @@ type cache struct {
 
 	mu sync.RWMutex
 	m  map[string]*entry
+
+	// hits and misses count the lookups, for metrics.
+	hits, misses atomic.Uint64
 }
 
 // entry is one compiled document. Its fields but used are immutable.
@@ -39,8 +42,10 @@ func (c *cache) get(resource, version string) *entry {
 	e := c.m[resource]
 	c.mu.RUnlock()
 	if e == nil || e.version != version {
+		c.misses.Add(1)
 		return nil
 	}
+	c.hits.Add(1)
 	e.used.Store(c.clock.Add(1))
 	return e
 }

@@ -685,3 +685,30 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestCacheStats: a compiled ACL is found in the cache while its version
+// holds, and read again (a miss) once it changes.
+func TestCacheStats(t *testing.T) {
+	src := acltest.NewSource()
+	doc := `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#a> a acl:Authorization; acl:agentClass <http://xmlns.com/foaf/0.1/Agent>; acl:accessTo <https://pod.example/>; acl:default <https://pod.example/>; acl:mode acl:Read.`
+	src.Set("https://pod.example/", doc)
+	e := acl.NewEvaluator(src, nil, acl.Options{})
+	ctx := context.Background()
+	for range 3 {
+		if _, err := e.Modes(ctx, "https://pod.example/doc", acl.Agent{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits, misses := e.CacheStats()
+	if misses != 1 || hits != 2 {
+		t.Fatalf("hits %d, misses %d; want 2 and 1", hits, misses)
+	}
+	src.Set("https://pod.example/", doc+"\n")
+	if _, err := e.Modes(ctx, "https://pod.example/doc", acl.Agent{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, misses := e.CacheStats(); misses != 2 {
+		t.Fatalf("misses %d after a change, want 2", misses)
+	}
+}

@@ -106,6 +106,37 @@ type Server struct {
 	handler http.Handler
 	// notes serves notifications; nil when they are off.
 	notes *notify.Service
+	// wac is the access control in use, nil when Permissions were given.
+	wac *WAC
+	// fetcher is the safe fetcher.
+	fetcher *fetch.Client
+}
+
+// Stats are counters and levels of the running server, for metrics.
+type Stats struct {
+	// Channels is how many notification channels and legacy connections
+	// are open.
+	Channels int
+	// ACLCacheHits and ACLCacheMisses count lookups of compiled ACL
+	// documents; FetchCacheHits and FetchCacheMisses those of fetched
+	// documents (WebID profiles, issuers, groups).
+	ACLCacheHits, ACLCacheMisses     uint64
+	FetchCacheHits, FetchCacheMisses uint64
+}
+
+// Stats reads the server's counters; each is zero where the part is off.
+func (s *Server) Stats() Stats {
+	var st Stats
+	if s.notes != nil {
+		st.Channels = s.notes.Channels()
+	}
+	if s.wac != nil {
+		st.ACLCacheHits, st.ACLCacheMisses = s.wac.eval.CacheStats()
+	}
+	if s.fetcher != nil {
+		st.FetchCacheHits, st.FetchCacheMisses = s.fetcher.CacheStats()
+	}
+	return st
 }
 
 // routes is a group of handlers that registers itself on the router. Each
@@ -183,8 +214,10 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 			return nil, err
 		}
 	}
+	var wac *WAC
 	if perms == nil {
-		perms = NewWAC(space, NewGroups(space, cfg.FetchGroup), aclOpts)
+		wac = NewWAC(space, NewGroups(space, cfg.FetchGroup), aclOpts)
+		perms = wac
 	}
 
 	// --- Accounts and pods: the account store, shared with the OpenID
@@ -265,7 +298,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		}
 		op.register(e)
 	}
-	return &Server{handler: e, notes: notes}, nil
+	return &Server{handler: e, notes: notes, wac: wac, fetcher: cfg.Fetcher}, nil
 }
 
 // Handler returns the http.Handler that serves every request.

@@ -98,3 +98,37 @@ func (m *Metrics) ObserveRequest(method, route string, status int, elapsed time.
 func (m *Metrics) ObserveAuthFailure(reason string) {
 	m.authFailures.WithLabelValues(reason).Inc()
 }
+
+// Levels are counters and levels that the server keeps itself, read when
+// the metrics are scraped.
+type Levels struct {
+	// Channels is the notification channels and legacy connections open.
+	Channels int
+	// Cache lookups: compiled ACL documents, and fetched documents
+	// (WebID profiles, issuers, group documents).
+	ACLCacheHits, ACLCacheMisses     uint64
+	FetchCacheHits, FetchCacheMisses uint64
+}
+
+// Watch registers read, called at each scrape, as the source of
+// kluis_notification_channels and kluis_cache_lookups_total{cache,result}
+// (whose ratio is the cache hit ratio). Call it once.
+func (m *Metrics) Watch(read func() Levels) {
+	lookups := func(cache, result string, pick func(Levels) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "kluis_cache_lookups_total",
+			Help:        "Cache lookups by cache and result (hit or miss).",
+			ConstLabels: prometheus.Labels{"cache": cache, "result": result},
+		}, func() float64 { return float64(pick(read())) })
+	}
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "kluis_notification_channels",
+			Help: "Notification channels and legacy notification connections open.",
+		}, func() float64 { return float64(read().Channels) }),
+		lookups("acl", "hit", func(l Levels) uint64 { return l.ACLCacheHits }),
+		lookups("acl", "miss", func(l Levels) uint64 { return l.ACLCacheMisses }),
+		lookups("fetch", "hit", func(l Levels) uint64 { return l.FetchCacheHits }),
+		lookups("fetch", "miss", func(l Levels) uint64 { return l.FetchCacheMisses }),
+	)
+}

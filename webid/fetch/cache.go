@@ -59,10 +59,12 @@ func (c *Client) Get(ctx context.Context, rawURL, accept string) (*Response, err
 		if r, ok := c.cache.Get(key); ok {
 			if c.cfg.Now().Before(r.Expires) {
 				c.mu.Unlock()
+				c.hits.Add(1)
 				return r, nil
 			}
 			c.cache.Remove(key)
 		}
+		c.misses.Add(1)
 	}
 	cl, ok := c.inflight[key]
 	if !ok {
@@ -190,4 +192,10 @@ func freshness(h http.Header, now time.Time) (time.Duration, bool) {
 		ttl -= time.Duration(age) * time.Second
 	}
 	return max(ttl, 0), true
+}
+
+// CacheStats tells how many cacheable GETs were answered from the cache
+// (hits) and how many went to the network (misses).
+func (c *Client) CacheStats() (hits, misses uint64) {
+	return c.hits.Load(), c.misses.Load()
 }

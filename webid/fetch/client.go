@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weconomics/kluis/webid/internal/lru"
@@ -132,6 +133,9 @@ type Client struct {
 	cache    *lru.Cache[string, *Response] // nil when disabled
 	bytes    int64                         // body bytes in cache
 	inflight map[string]*call
+
+	// hits and misses count cache lookups, for metrics.
+	hits, misses atomic.Uint64
 }
 
 // New returns a Client for cfg, or the problems of cfg.
