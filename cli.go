@@ -29,6 +29,10 @@ const commandUsage = `Usage:
         the password is read from the first line of standard input, or
         generated and printed when standard input is a terminal or empty
   kluis pod list [flags]                lists the pods of the storage
+  kluis pod delete NAME -confirm NAME [flags]
+        deletes the pod NAME with everything in it, its registry record
+        and usage counter, and takes it off its account; the name is
+        free again afterwards
 ` + archiveUsage + quotaUsage
 
 // isCommand reports whether args name a command rather than flags.
@@ -44,6 +48,8 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return accountCreate(ctx, args[2:], getenv, stdin, stdout, stderr)
 	case "pod list":
 		return podList(ctx, args[2:], getenv, stdout, stderr)
+	case "pod delete":
+		return podDelete(ctx, args[2:], getenv, stdout, stderr)
 	// Moving pods (cli_archive.go).
 	case "pod export":
 		return podExport(ctx, args[2:], getenv, stdout, stderr)
@@ -191,4 +197,34 @@ func podList(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, a.PodURL(p), p.Owner, p.Created.Format("2006-01-02 15:04:05Z07:00"))
 	}
 	return w.Flush()
+}
+
+// podDelete is "kluis pod delete NAME -confirm NAME".
+func podDelete(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var name, confirm string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	cfg, ok, err := commandConfig(args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&confirm, "confirm", "", "the pod's `name` again, to confirm its deletion")
+	})
+	if !ok {
+		return err
+	}
+	if name == "" {
+		return &configError{err: errors.New("kluis pod delete NAME -confirm NAME: the pod's name is missing")}
+	}
+	if confirm != name {
+		return &configError{err: fmt.Errorf("-confirm must repeat the pod's name %q; nothing was deleted", name)}
+	}
+	a, done, err := admin(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := a.DeletePod(ctx, name); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "deleted pod %s\n", name)
+	return nil
 }

@@ -155,8 +155,9 @@ const (
 
 // podIndex caches which top-level names are pods. A pod, once made, stays
 // one (pods are never deleted through the Solid Protocol: §5.4 refuses to
-// delete a storage's root), so positive answers are kept for the life of
-// the Store, one small entry per pod; negative answers expire after
+// delete a storage's root; DeletePod, outside it, forgets the name), so
+// positive answers are kept for the life of the Store, one small entry per
+// pod; negative answers expire after
 // absentTTL and are bounded by maxAbsent.
 type podIndex struct {
 	now    func() time.Time

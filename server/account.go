@@ -113,6 +113,7 @@ func (h *accountRoutes) register(e *echo.Echo) {
 	e.POST(accountRoot+"account/", api(h.createAccount))
 	a := accountRoot + "account/:id/"
 	e.GET(a, h.accountView)
+	e.DELETE(a, api(h.deleteAccountAPI))
 	e.POST(a+"logout/", api(h.logout))
 	e.GET(a+"webid/", api(h.webIDs))
 	e.POST(a+"webid/", api(h.linkWebID))
@@ -122,6 +123,7 @@ func (h *accountRoutes) register(e *echo.Echo) {
 	e.POST(a+"pod/", api(h.createPod))
 	e.GET(a+"pod/:pod/", api(h.pod))
 	e.POST(a+"pod/:pod/", api(h.updatePod))
+	e.DELETE(a+"pod/:pod/", api(h.deletePodAPI))
 	e.GET(a+"client-credentials/", api(h.credentials))
 	e.POST(a+"client-credentials/", api(h.createCredential))
 	e.GET(a+"client-credentials/:cred/", api(h.credential))
@@ -164,6 +166,8 @@ func (h *accountRoutes) controls(acc *account.Account) map[string]any {
 		acct["webId"] = h.abs(accountPath(id, "webid/"))
 		acct["pod"] = h.abs(accountPath(id, "pod/"))
 		acct["clientCredentials"] = h.abs(accountPath(id, "client-credentials/"))
+		// Kluis's own: DELETE with {"confirm": <e-mail>} (delete.go).
+		acct["delete"] = h.abs(accountPath(id))
 		password["create"] = h.abs(accountPath(id, "login/password/"))
 		html["password"].(map[string]any)["create"] = h.abs(accountPath(id, "login/password/"))
 		html["account"] = map[string]any{

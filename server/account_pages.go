@@ -56,6 +56,8 @@ type pageData struct {
 	// PodUsage tells, by pod URL, how much each pod holds and may hold
 	// (ldp/quota.go).
 	PodUsage map[string]string
+	// PodNames gives, by pod URL, the pod's name, for its delete form.
+	PodNames map[string]string
 }
 
 // overviewNotice is news shown at the top of the overview.
@@ -304,7 +306,7 @@ func (h *accountRoutes) renderOverview(c echo.Context, status int, acc account.A
 		return err
 	}
 	d := pageData{Title: "Your account", Account: acc, Credentials: creds, Notice: n, CSRF: sessionCSRF(tok),
-		PodUsage: h.podUsage(c.Request().Context(), acc.Pods)}
+		PodUsage: h.podUsage(c.Request().Context(), acc.Pods), PodNames: h.podNames(acc.Pods)}
 	return h.renderPage(c, status, "overview", d)
 }
 
@@ -374,6 +376,16 @@ func (h *accountRoutes) overviewAction(c echo.Context) error {
 		return h.renderOverview(c, http.StatusOK, fresh, tok, overviewNotice{
 			Message: "Client credential made. Copy the secret now: it is not shown again.", NewCredential: &info, Secret: secret,
 		})
+	case "delete-pod":
+		if err := h.pageDeletePod(c, *acc, tok); err != nil {
+			return fail(err)
+		}
+		return nil
+	case "delete-account":
+		if err := h.pageDeleteAccount(c, *acc); err != nil {
+			return fail(err)
+		}
+		return nil
 	case "delete-credential":
 		if err := h.accounts.DeleteCredential(ctx, acc.ID, f.Get("id")); err != nil {
 			return fail(err)
@@ -454,7 +466,12 @@ li form{display:inline}
 <form method="post" action="/.account/"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="action" value="logout"><button type="submit">Log out</button></form>
 
 <h2>Pods</h2>
-{{if .Account.Pods}}<ul>{{range .Account.Pods}}<li><a href="{{.}}">{{.}}</a>{{with index $.PodUsage .}} ({{.}}){{end}}</li>{{end}}</ul>{{else}}<p>You have no pod yet.</p>{{end}}
+{{if .Account.Pods}}<ul>{{range .Account.Pods}}<li><a href="{{.}}">{{.}}</a>{{with index $.PodUsage .}} ({{.}}){{end}}
+{{with index $.PodNames .}}<details><summary>Delete this pod</summary>
+<form method="post" action="/.account/"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="action" value="delete-pod"><input type="hidden" name="pod" value="{{.}}">
+<label for="confirm-pod-{{.}}">This deletes everything in the pod, for good. Type <strong>{{.}}</strong> to confirm</label>
+<input type="text" id="confirm-pod-{{.}}" name="confirm" required autocomplete="off">
+<button type="submit">Delete the pod {{.}}</button></form></details>{{end}}</li>{{end}}</ul>{{else}}<p>You have no pod yet.</p>{{end}}
 {{if .PodsEnabled}}
 <form method="post" action="/.account/">
 <input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="action" value="create-pod">
@@ -491,6 +508,19 @@ li form{display:inline}
 <button type="submit">Create client credential</button>
 </form>
 {{end}}
+
+<h2>Delete my account</h2>
+<form method="post" action="/.account/">
+<input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="action" value="delete-account">
+<label for="confirm-account">This deletes your account, your pods with everything in them, your WebID links and client credentials, for good. Type your e-mail address{{if not .Account.Email}} (you have none: type your account id, <code>{{.Account.ID}}</code>){{end}} to confirm</label>
+<input type="text" id="confirm-account" name="confirm" required autocomplete="off">
+<button type="submit">Delete my account</button>
+</form>
+{{template "foot" .}}{{end}}
+
+{{define "deleted"}}{{template "head" .}}
+<p role="status">Your account, its pods and everything in them were deleted.</p>
+<p><a href="/.account/signup/">Sign up</a> again, or <a href="/">go to the start page</a>.</p>
 {{template "foot" .}}{{end}}
 `
 
@@ -516,6 +546,20 @@ func (h *accountRoutes) podUsage(ctx context.Context, pods []string) map[string]
 			text += " of " + humanBytes(usage.Quota)
 		}
 		out[u] = text
+	}
+	return out
+}
+
+// podNames gives the name of each pod of an account, by URL.
+func (h *accountRoutes) podNames(pods []string) map[string]string {
+	out := map[string]string{}
+	if h.pods == nil {
+		return out
+	}
+	for _, u := range pods {
+		if p, ok := h.pods.space.PathOf(u); ok {
+			out[u] = strings.Trim(string(p), "/")
+		}
 	}
 	return out
 }
