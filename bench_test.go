@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
+	"github.com/weconomics/kluis/storage/s3/s3test"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,7 +20,6 @@ import (
 	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
-	"github.com/weconomics/kluis/storage/s3"
 	"github.com/weconomics/kluis/webid/fetch"
 	"github.com/weconomics/kluis/webid/webidtest"
 )
@@ -231,7 +230,7 @@ func BenchmarkGetWithWAC(b *testing.B) {
 			return store
 		}},
 	}
-	if os.Getenv("KLUIS_S3_ENDPOINT") != "" {
+	if s3test.Configured() {
 		backends = append(backends, struct {
 			name string
 			open func(b *testing.B) storage.Backend
@@ -267,24 +266,7 @@ func BenchmarkGetWithWAC(b *testing.B) {
 }
 
 // openBenchS3 opens the MinIO that .ci/test started, under a fresh prefix.
-// The objects are left for MinIO's throw-away folder.
-func openBenchS3(b *testing.B) storage.Backend {
-	b.Helper()
-	store, err := s3.New(context.Background(), s3.Config{
-		Endpoint:  os.Getenv("KLUIS_S3_ENDPOINT"),
-		Bucket:    os.Getenv("KLUIS_S3_BUCKET"),
-		Prefix:    "kluisbench-" + strings.ToLower(rand.Text()[:10]) + "/",
-		Region:    os.Getenv("KLUIS_S3_REGION"),
-		PathStyle: true,
-		TLS:       os.Getenv("KLUIS_S3_TLS") == "true",
-		AccessKey: os.Getenv("KLUIS_S3_ACCESS_KEY"),
-		SecretKey: os.Getenv("KLUIS_S3_SECRET_KEY"),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return store
-}
+func openBenchS3(b *testing.B) storage.Backend { return s3test.Open(b) }
 
 // BenchmarkAuthenticatedGet compares GET of a public resource with a valid
 // DPoP-bound token and a fresh proof on every request against the same GET

@@ -3,17 +3,14 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
-	"github.com/weconomics/kluis/storage/s3"
+	"github.com/weconomics/kluis/storage/s3/s3test"
 	"io"
 	"iter"
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -76,7 +73,7 @@ func backends() []backend {
 			return b
 		}},
 	}
-	if os.Getenv("KLUIS_S3_ENDPOINT") != "" {
+	if s3test.Configured() {
 		bs = append(bs, backend{"minio", openS3})
 	}
 	return bs
@@ -84,23 +81,7 @@ func backends() []backend {
 
 // openS3 opens the MinIO of bash .ci/test under a fresh key prefix; what a
 // test leaves there goes with MinIO's throw-away folder.
-func openS3(t *testing.T) storage.Backend {
-	t.Helper()
-	b, err := s3.New(context.Background(), s3.Config{
-		Endpoint:  os.Getenv("KLUIS_S3_ENDPOINT"),
-		Bucket:    os.Getenv("KLUIS_S3_BUCKET"),
-		Prefix:    "kluistest-" + strings.ToLower(rand.Text()[:12]) + "/",
-		Region:    os.Getenv("KLUIS_S3_REGION"),
-		PathStyle: true,
-		TLS:       os.Getenv("KLUIS_S3_TLS") == "true",
-		AccessKey: os.Getenv("KLUIS_S3_ACCESS_KEY"),
-		SecretKey: os.Getenv("KLUIS_S3_SECRET_KEY"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func openS3(t *testing.T) storage.Backend { return s3test.Open(t) }
 
 // clearStore deletes every object in store, so that one backend can serve
 // many independent cases (opening a filesystem backend is slow), and fails

@@ -3,22 +3,17 @@ package archive_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
+	"github.com/weconomics/kluis/storage/s3/s3test"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
 	"github.com/weconomics/kluis/storage/memory"
-	"github.com/weconomics/kluis/storage/s3"
 )
 
 // backend opens an empty storage backend for a test.
@@ -48,32 +43,7 @@ func backends() []backend {
 // what is left there when the test ends.
 func openS3(t *testing.T) storage.Backend {
 	t.Helper()
-	endpoint := os.Getenv("KLUIS_S3_ENDPOINT")
-	if endpoint == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but KLUIS_S3_ENDPOINT is not set: the S3 tests must run in CI")
-		}
-		t.Skip("KLUIS_S3_ENDPOINT is not set; run bash .ci/test for the S3 tests")
-	}
-	tls := false
-	if v := os.Getenv("KLUIS_S3_TLS"); v != "" {
-		var err error
-		if tls, err = strconv.ParseBool(v); err != nil {
-			t.Fatalf("KLUIS_S3_TLS=%q: want true or false", v)
-		}
-	}
-	var r [6]byte
-	_, _ = rand.Read(r[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, err := s3.New(ctx, s3.Config{
-		Endpoint: endpoint, Bucket: os.Getenv("KLUIS_S3_BUCKET"), Prefix: "kluistest-" + hex.EncodeToString(r[:]) + "/",
-		Region: os.Getenv("KLUIS_S3_REGION"), PathStyle: true, TLS: tls,
-		AccessKey: os.Getenv("KLUIS_S3_ACCESS_KEY"), SecretKey: os.Getenv("KLUIS_S3_SECRET_KEY"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := s3test.Open(t)
 	t.Cleanup(func() { removeAll(t, b, "") })
 	return b
 }
