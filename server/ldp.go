@@ -427,34 +427,49 @@ func requestBody(req *http.Request) (io.Reader, string, error) {
 	return &bodyReader{r: req.Body}, ct, nil
 }
 
-// put creates or replaces a resource (Solid Protocol §5.3).
-func (h *resources) put(c echo.Context) error {
+// writeRequest reads what PUT and POST share: the target, the body and its
+// Content-Type, the authorization of the method on the target, and the
+// preconditions.
+func (h *resources) writeRequest(c echo.Context) (ldp.Path, ldp.WriteRequest, error) {
 	req := c.Request()
 	p, err := target(req)
 	if err != nil {
-		return err
-	}
-	if req.Header.Get("Content-Range") != "" {
-		return &badRequestError{reason: "Content-Range is not allowed in PUT"}
+		return "", ldp.WriteRequest{}, err
 	}
 	body, ct, err := requestBody(req)
 	if err != nil {
-		return err
+		return "", ldp.WriteRequest{}, err
 	}
 	exists, err := h.exists(c, p)
 	if err != nil {
-		return err
+		return "", ldp.WriteRequest{}, err
 	}
 	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists}); err != nil {
-		return err
+		return "", ldp.WriteRequest{}, err
 	}
 	cond, err := conditions(req.Header)
 	if err != nil {
+		return "", ldp.WriteRequest{}, err
+	}
+	return p, ldp.WriteRequest{Body: body, ContentType: ct, Conditions: cond, ContentLength: req.ContentLength}, nil
+}
+
+// put creates or replaces a resource (Solid Protocol §5.3).
+func (h *resources) put(c echo.Context) error {
+	req := c.Request()
+	if req.Header.Get("Content-Range") != "" {
+		if _, err := target(req); err != nil {
+			return err
+		}
+		return &badRequestError{reason: "Content-Range is not allowed in PUT"}
+	}
+	p, w, err := h.writeRequest(c)
+	if err != nil {
 		return err
 	}
-	res, err := h.store.Put(req.Context(), p, ldp.WriteRequest{Body: body, ContentType: ct, Conditions: cond, ContentLength: req.ContentLength})
+	res, err := h.store.Put(req.Context(), p, w)
 	if err != nil {
-		return bodyError(body, err)
+		return bodyError(w.Body, err)
 	}
 	return h.written(c, res, http.StatusNoContent)
 }
@@ -462,26 +477,11 @@ func (h *resources) put(c echo.Context) error {
 // post creates a resource in a container (Solid Protocol §5.3).
 func (h *resources) post(c echo.Context) error {
 	req := c.Request()
-	p, err := target(req)
+	p, w, err := h.writeRequest(c)
 	if err != nil {
 		return err
 	}
-	body, ct, err := requestBody(req)
-	if err != nil {
-		return err
-	}
-	exists, err := h.exists(c, p)
-	if err != nil {
-		return err
-	}
-	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists}); err != nil {
-		return err
-	}
-	cond, err := conditions(req.Header)
-	if err != nil {
-		return err
-	}
-	preq := ldp.PostRequest{WriteRequest: ldp.WriteRequest{Body: body, ContentType: ct, Conditions: cond, ContentLength: req.ContentLength}, Slug: req.Header.Get("Slug")}
+	preq := ldp.PostRequest{WriteRequest: w, Slug: req.Header.Get("Slug")}
 	for _, l := range parseLinks(req.Header) {
 		if l.rel == "type" && (l.target == ldp.TypeBasicContainer || l.target == ldp.TypeContainer) {
 			preq.Container = true
@@ -489,7 +489,7 @@ func (h *resources) post(c echo.Context) error {
 	}
 	res, err := h.store.Post(req.Context(), p, preq)
 	if err != nil {
-		return bodyError(body, err)
+		return bodyError(w.Body, err)
 	}
 	return h.written(c, res, http.StatusCreated)
 }
