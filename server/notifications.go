@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/weconomics/kluis/webid/idp"
 	"io"
 	"mime"
 	"net/http"
@@ -60,7 +61,7 @@ type notifications struct {
 // newNotifications builds the Service of a configuration; it returns nil
 // when notifications are off. space is filled in later: the Service is
 // made before the store, whose OnChange and Describe it provides.
-func newNotifications(cfg Config, space **ldp.Store) (*notify.Service, error) {
+func newNotifications(cfg Config, space **ldp.Store, sender *senderIdentity) (*notify.Service, error) {
 	nc := cfg.Notifications
 	if nc.Off {
 		return nil, nil
@@ -79,8 +80,42 @@ func newNotifications(cfg Config, space **ldp.Store) (*notify.Service, error) {
 	}
 	if !nc.NoWebhooks {
 		ncfg.Webhooks = cfg.Fetcher.HTTPClient()
+		if sender != nil {
+			ncfg.Sender, ncfg.WebhookAuth = sender.webid, sender.headers
+			ncfg.Webhooks = cfg.Fetcher.CredentialedHTTPClient()
+		}
 	}
 	return notify.NewService(ncfg)
+}
+
+// senderPath is the WebID document of the server as the sender of webhook
+// notifications; the WebID is its #it.
+const senderPath = notify.Prefix + "sender"
+
+// senderIdentity is the server's own identity for webhook notifications
+// (WebhookChannel2023 §3): a WebID served at senderPath whose
+// solid:oidcIssuer is the built-in identity provider, which issues the
+// agent its tokens. agent is set once the provider exists.
+type senderIdentity struct {
+	webid, issuer string
+	agent         *idp.ServiceAgent
+}
+
+func (s *senderIdentity) headers(ctx context.Context, method, url string) (http.Header, error) {
+	if s.agent == nil {
+		return nil, errors.New("server: the webhook sender has no identity provider")
+	}
+	return s.agent.Headers(ctx, method, url)
+}
+
+// document answers the sender's WebID document.
+func (s *senderIdentity) document(c echo.Context) error {
+	c.Response().Header().Set("Content-Type", "text/turtle; charset=utf-8")
+	c.Response().Header().Set("Cache-Control", "max-age=3600")
+	return c.String(http.StatusOK, "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"+
+		"<#it> a <http://xmlns.com/foaf/0.1/Agent>;\n"+
+		"    <http://xmlns.com/foaf/0.1/name> \"Kluis notifications\";\n"+
+		"    solid:oidcIssuer <"+s.issuer+">.\n")
 }
 
 // onChange publishes the notifications of a write (ldp.Config.OnChange).

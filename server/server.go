@@ -185,7 +185,16 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	// store, whose writes it hears of and whose storage descriptions list
 	// its subscription services; it reads the store through space. ---
 	var space *ldp.Store
-	notes, err := newNotifications(cfg, &space)
+	// The server's own identity as the sender of webhook notifications,
+	// when it runs its identity provider (accounts on).
+	var sender *senderIdentity
+	if cfg.Accounts != nil || cfg.IdP.Accounts != nil {
+		sender = &senderIdentity{
+			webid:  strings.TrimSuffix(cfg.BaseURL.String(), "/") + senderPath + "#it",
+			issuer: cfg.BaseURL.String(),
+		}
+	}
+	notes, err := newNotifications(cfg, &space, sender)
 	if err != nil {
 		return nil, err
 	}
@@ -295,6 +304,13 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		op, err := newOIDCProvider(cfg, store, logger)
 		if err != nil {
 			return nil, err
+		}
+		if sender != nil && notes != nil {
+			if sender.agent, err = op.op.ServiceAgent(sender.webid, sender.webid); err != nil {
+				return nil, err
+			}
+			e.GET(senderPath, sender.document)
+			e.HEAD(senderPath, sender.document)
 		}
 		op.register(e)
 	}

@@ -97,6 +97,12 @@ type Config struct {
 	// webid/fetch, so that a sendTo URL cannot reach loopback or private
 	// addresses. nil: WebhookChannel2023 is not offered.
 	Webhooks *http.Client
+	// Sender is the WebID that webhook notifications come from, told in
+	// each webhook channel's description; "" means the server's base URL.
+	Sender string
+	// WebhookAuth, when set, gives the Authorization and DPoP headers of
+	// each webhook POST, made as Sender (WebhookChannel2023 §3).
+	WebhookAuth func(ctx context.Context, method, url string) (http.Header, error)
 	// InsecureHTTPWebhooks lets sendTo be an http URL, which the
 	// specification forbids (WebhookChannel2023 §2: "MUST be a URI, using
 	// the https scheme"); for tests and development only.
@@ -283,6 +289,9 @@ func (s *Service) Subscribe(req Request, sub Subscriber) (*Channel, error) {
 		ch.ReceiveFrom = s.base + StreamPath[1:] + "?auth=" + ch.token
 	case Webhook:
 		ch.Sender = s.base
+		if s.cfg.Sender != "" {
+			ch.Sender = s.cfg.Sender
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -27,12 +27,12 @@ func (s *Service) runWebhook(ctx context.Context, ch *Channel) {
 // up to WebhookAttempts tries, waiting WebhookBackoff, then twice as long
 // each time, between them. Any 2xx answer is success.
 //
-// Not done: WebhookChannel2023 §3 says the sender "MUST perform
-// authenticated request to sendTo webhook endpoint, using identity
-// provided as sender in the subscription response". The request is
-// unauthenticated: Kluis has no identity of its own to sign with yet (a
-// WebID for the sender and a token from its own issuer, or an HTTP
-// message signature with a published key).
+// WebhookChannel2023 §3: the sender "MUST perform authenticated request to
+// sendTo webhook endpoint, using identity provided as sender". With
+// Config.WebhookAuth (a server with its identity provider) each POST
+// carries a DPoP-bound token and proof of the Sender WebID, which the
+// receiver verifies like any Solid-OIDC request; without it, the POST is
+// unauthenticated.
 func (s *Service) post(ctx context.Context, sendTo string, body []byte) error {
 	var last error
 	for attempt := range s.limits.WebhookAttempts {
@@ -56,6 +56,15 @@ func (s *Service) postOnce(ctx context.Context, sendTo string, body []byte) erro
 		return err
 	}
 	req.Header.Set("Content-Type", "application/ld+json")
+	if s.cfg.WebhookAuth != nil {
+		h, err := s.cfg.WebhookAuth(ctx, http.MethodPost, sendTo)
+		if err != nil {
+			return fmt.Errorf("notify: authenticating the webhook request: %w", err)
+		}
+		for k, v := range h {
+			req.Header[k] = v
+		}
+	}
 	res, err := s.cfg.Webhooks.Do(req)
 	if err != nil {
 		return err

@@ -128,6 +128,8 @@ func (c Config) withDefaults() Config {
 type Client struct {
 	cfg Config
 	hc  *http.Client
+	// authed is hc keeping Authorization (CredentialedHTTPClient).
+	authed *http.Client
 
 	mu       sync.Mutex
 	cache    *lru.Cache[string, *Response] // nil when disabled
@@ -167,6 +169,11 @@ func New(cfg Config) (*Client, error) {
 		CheckRedirect: c.checkRedirect,
 		Timeout:       cfg.Timeout,
 	}
+	c.authed = &http.Client{
+		Transport:     &guard{next: tr, max: cfg.MaxBodyBytes, userAgent: cfg.UserAgent, keepAuthorization: true},
+		CheckRedirect: c.checkRedirect,
+		Timeout:       cfg.Timeout,
+	}
 	if cfg.CacheEntries > 0 {
 		c.cache = lru.New[string, *Response](cfg.CacheEntries)
 		c.cache.OnEvict = func(_ string, r *Response) { c.bytes -= int64(len(r.Body)) }
@@ -179,6 +186,12 @@ func New(cfg Config) (*Client, error) {
 // Give it to libraries that fetch for Kluis, such as go-oidc through
 // oidc.ClientContext. Do not change it; copy it to wrap its Transport.
 func (c *Client) HTTPClient() *http.Client { return c.hc }
+
+// CredentialedHTTPClient is HTTPClient for requests that carry the
+// server's own credentials (webhook notifications made as their sender): it
+// keeps the Authorization header the caller sets, with every other guard.
+// net/http drops that header on a redirect to another host.
+func (c *Client) CredentialedHTTPClient() *http.Client { return c.authed }
 
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > c.cfg.MaxRedirects {
@@ -201,6 +214,8 @@ type guard struct {
 	next      http.RoundTripper
 	max       int64
 	userAgent string
+	// keepAuthorization keeps the Authorization header the caller set.
+	keepAuthorization bool
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -210,7 +225,9 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	// A RoundTripper must not change the request it is given.
 	req = req.Clone(req.Context())
 	req.URL.User = nil
-	req.Header.Del("Authorization")
+	if !g.keepAuthorization {
+		req.Header.Del("Authorization")
+	}
 	req.Header.Del("Cookie")
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", g.userAgent)

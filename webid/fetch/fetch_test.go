@@ -482,3 +482,30 @@ func TestNoCredentialsSent(t *testing.T) {
 		t.Errorf("server saw %q", b)
 	}
 }
+
+// TestCredentialedClient: the credentialed client keeps the Authorization
+// the caller set (and nothing else of the kind), with the same address
+// guards.
+func TestCredentialedClient(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s|%s", r.Header.Get("Authorization"), r.Header.Get("Cookie"))
+	}))
+	defer srv.Close()
+	c := newClient(t, Config{Allow: loopback()})
+	req, _ := http.NewRequest("POST", srv.URL, nil)
+	req.Header.Set("Authorization", "DPoP token")
+	req.Header.Set("Cookie", "a=b")
+	resp, err := c.CredentialedHTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != "DPoP token|" {
+		t.Errorf("server saw %q", b)
+	}
+	blocked := newClient(t, Config{})
+	if _, err := blocked.CredentialedHTTPClient().Get(srv.URL); err == nil {
+		t.Error("the credentialed client reached loopback without the allow-list")
+	}
+}
