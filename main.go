@@ -222,6 +222,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	httpSrv.RegisterOnShutdown(srv.Close)
 	served := make(chan error, 1)
 	go func() { served <- hosted.serve(httpSrv, ln) }()
+	// Housekeeping, hourly, until the process is told to stop.
+	go srv.Maintain(ctx, time.Hour)
 
 	if base == listening {
 		fmt.Fprintf(stdout, "Kluis is listening on %s\n", listening)

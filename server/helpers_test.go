@@ -27,6 +27,7 @@ const testBaseURL = "http://pod.example/"
 type testServer struct {
 	*httptest.Server
 	logs *syncBuffer
+	srv  *server.Server
 }
 
 // newTestServer starts the server over store with a 1 MiB body limit;
@@ -49,7 +50,7 @@ func newTestServer(t *testing.T, store storage.Backend, mutate func(*server.Conf
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, logs: logs}
+	return &testServer{Server: ts, logs: logs, srv: srv}
 }
 
 // backend is a way to make a fresh, empty storage.Backend.

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/weconomics/kluis/storage"
 	"html"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -585,4 +587,35 @@ func TestIdPRefusals(t *testing.T) {
 			t.Fatalf("PUT: %d %q", res.StatusCode, res.Header.Get("Allow"))
 		}
 	})
+}
+
+// TestMaintainSweeps: the server's housekeeping removes expired
+// authorization codes of the identity provider, and stops with its
+// context.
+func TestMaintainSweeps(t *testing.T) {
+	store := memory.New()
+	ts, c := accountServer(t, store, nil)
+	_ = c
+	// A code record that expired long ago, as an abandoned authorization
+	// leaves behind.
+	if _, err := store.Put(context.Background(), "sys/idp/codes/abandoned", strings.NewReader(`{"expires":"2000-01-01T00:00:00Z"}`), storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ts.srv.Maintain(ctx, time.Hour); close(done) }()
+	deadline := time.After(10 * time.Second)
+	for {
+		if _, err := store.Stat(context.Background(), "sys/idp/codes/abandoned"); errors.Is(err, storage.ErrNotFound) {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatal("the expired code was not swept")
+		default:
+			runtime.Gosched()
+		}
+	}
+	cancel()
+	<-done
 }

@@ -110,6 +110,34 @@ type Server struct {
 	wac *WAC
 	// fetcher is the safe fetcher.
 	fetcher *fetch.Client
+	// sweep removes expired records (the identity provider's codes and
+	// refresh-token families); nil when there is nothing to sweep.
+	sweep  func(ctx context.Context) (int, error)
+	logger *slog.Logger
+}
+
+// Maintain runs the server's periodic housekeeping every interval until ctx
+// ends: it deletes the identity provider's expired authorization codes and
+// refresh-token families, which are otherwise only refused, never removed.
+// Several processes may run it at once.
+func (s *Server) Maintain(ctx context.Context, every time.Duration) {
+	if s.sweep == nil {
+		return
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if n, err := s.sweep(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Warn("housekeeping: sweeping expired identity records", "error", err)
+		} else if n > 0 {
+			s.logger.Info("housekeeping: expired identity records removed", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // Stats are counters and levels of the running server, for metrics.
@@ -300,6 +328,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	// The built-in OpenID provider (server/idp.go): its routes are static
 	// paths under /.oidc/ and /.well-known/, which win over the resource
 	// routes' wildcard.
+	var sweep func(context.Context) (int, error)
 	if cfg.IdP.Accounts != nil {
 		op, err := newOIDCProvider(cfg, store, logger)
 		if err != nil {
@@ -313,8 +342,9 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 			e.HEAD(senderPath, sender.document)
 		}
 		op.register(e)
+		sweep = op.op.Sweep
 	}
-	return &Server{handler: e, notes: notes, wac: wac, fetcher: cfg.Fetcher}, nil
+	return &Server{handler: e, notes: notes, wac: wac, fetcher: cfg.Fetcher, sweep: sweep, logger: logger}, nil
 }
 
 // Handler returns the http.Handler that serves every request.
