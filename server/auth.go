@@ -28,12 +28,6 @@ type Authenticator interface {
 	Authenticate(r *http.Request) (Agent, error)
 }
 
-// anonymous is the Authenticator until Solid-OIDC is configured: everyone is
-// anonymous.
-type anonymous struct{}
-
-func (anonymous) Authenticate(*http.Request) (Agent, error) { return Agent{}, nil }
-
 // Operation is what a request does, for the permission seam: the method,
 // the target, whether it exists, and for PATCH what the patch needs.
 type Operation struct {
@@ -74,20 +68,4 @@ type OpenPermissions struct{}
 func (OpenPermissions) Check(context.Context, Agent, Operation) (Grant, error) {
 	all := "read write append control"
 	return Grant{WACAllow: `user="` + all + `",public="` + all + `"`}, nil
-}
-
-// ReadOnlyPermissions allow reading to everyone and writing to no one: the
-// default until an ACL opens the storage.
-type ReadOnlyPermissions struct{}
-
-// Check allows GET, HEAD and OPTIONS.
-func (ReadOnlyPermissions) Check(_ context.Context, a Agent, op Operation) (Grant, error) {
-	switch op.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return Grant{WACAllow: `user="read",public="read"`}, nil
-	}
-	if a.Anonymous() {
-		return Grant{}, ErrUnauthenticated
-	}
-	return Grant{}, ErrForbidden
 }
