@@ -60,8 +60,10 @@ var (
 	ErrForbidden       = errors.New("server: forbidden")
 )
 
-// OpenPermissions allow everything to everyone: a development mode, chosen
-// when the root ACL grants foaf:Agent every mode.
+// OpenPermissions allow everything to everyone, for tests and benchmarks
+// that are not about access control. A real server uses WAC; to open a
+// development server, give its root an ACL that grants foaf:Agent every
+// mode (KLUIS_ROOT_ACL).
 type OpenPermissions struct{}
 
 // Check allows.
