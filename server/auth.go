@@ -33,7 +33,8 @@ type Authenticator interface {
 type Operation struct {
 	Method string
 	Path   ldp.Path
-	// Exists tells whether the target exists before the request.
+	// Exists tells whether the target exists before the request. GET and
+	// HEAD leave it false: reading needs the same modes either way.
 	Exists bool
 	// Patch is what a PATCH needs (read, append, write), or nil.
 	Patch *rdfx.Access

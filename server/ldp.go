@@ -209,15 +209,13 @@ func (h *resources) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	exists, err := h.exists(c, p)
-	if err != nil {
-		return err
-	}
 	browser := p.IsRoot() && ldp.Prefers(req.Header.Get("Accept"), "text/html")
 	if browser && h.welcome.public {
 		return h.welcome.render(c)
 	}
-	agent, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists})
+	// Reading needs the same modes whether or not the target exists (WAC
+	// 1.0 §5.3.1), so GET and HEAD spare the Stat that writes make.
+	agent, err := h.authorize(c, Operation{Method: req.Method, Path: p})
 	if err != nil {
 		return err
 	}
