@@ -20,6 +20,10 @@ type proof struct {
 	jkt string    // RFC 7638 thumbprint of the proof key
 	key [32]byte  // replay cache key: hash of jkt and jti
 	iat time.Time // the proof's iat
+
+	header string    // the encoded protected header
+	pk     *proofKey // its key, checked
+	cached bool      // pk came from proofKeys
 }
 
 // proofClaims are the claims of a DPoP proof (RFC 9449 §4.2).
@@ -47,37 +51,9 @@ func (v *Verifier) checkProof(raw, method, target, accessToken string, now time.
 	if raw == "" || len(raw) > maxCredential {
 		return bad("malformed DPoP proof", "empty or over %d bytes", maxCredential)
 	}
-	// 4.3 (2, 3, 5): a well-formed JWS with an allowed asymmetric alg;
-	// go-jose refuses any other alg, "none" and HMAC included, and a jwk
-	// that holds private or symmetric key material.
-	jws, err := jose.ParseSignedCompact(raw, v.algs)
+	header, payload, pk, cached, err := v.proofJWS(raw)
 	if err != nil {
-		if e, ok := err.(*jose.ErrUnexpectedSignatureAlgorithm); ok {
-			return bad("DPoP proof signature algorithm not allowed", "alg %.20q", e.Got)
-		}
-		return bad("malformed DPoP proof", "%s", joseReason(err))
-	}
-	h := jws.Signatures[0].Protected
-	// 4.3 (4): typ is dpop+jwt (RFC 7515 §4.1.9: the application/ prefix
-	// may be left out, and media types are case-insensitive).
-	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
-	if t := strings.ToLower(typ); t != "dpop+jwt" && t != "application/dpop+jwt" {
-		return bad("DPoP proof typ is not dpop+jwt", "typ %.30q", typ)
-	}
-	jwk := h.JSONWebKey
-	if jwk == nil {
-		return bad("DPoP proof has no jwk header", "no jwk")
-	}
-	if !jwk.IsPublic() || !jwk.Valid() {
-		return bad("DPoP proof jwk is not a public key", "jwk not public")
-	}
-	if k, ok := jwk.Key.(*rsa.PublicKey); ok && k.N.BitLen() < minRSABits {
-		return bad("DPoP proof RSA key too small", "%d-bit RSA key", k.N.BitLen())
-	}
-	// 4.3 (6): the signature verifies with the embedded key.
-	payload, err := jws.Verify(jwk)
-	if err != nil {
-		return bad("DPoP proof signature does not verify", "signature")
+		return proof{}, err
 	}
 	var c proofClaims
 	if err := json.Unmarshal(payload, &c); err != nil {
@@ -123,16 +99,76 @@ func (v *Verifier) checkProof(raw, method, target, accessToken string, now time.
 			return bad("DPoP proof ath does not match the access token", "ath")
 		}
 	}
+	p := proof{jkt: pk.jkt, iat: iat, header: header, pk: pk, cached: cached}
+	hh := sha256.New()
+	hh.Write(pk.tp)
+	hh.Write([]byte(c.JTI))
+	hh.Sum(p.key[:0])
+	return p, nil
+}
+
+// proofJWS checks the proof's JWS: its header (RFC 9449 §4.3 (2) to (5))
+// and its signature (4.3 (6)), and returns its encoded header, its
+// payload and its key. cached says the header was known (proofKeys) and
+// only the signature was checked.
+func (v *Verifier) proofJWS(raw string) (header string, payload []byte, pk *proofKey, cached bool, err error) {
+	bad := func(desc, format string, args ...any) (string, []byte, *proofKey, bool, error) {
+		return "", nil, nil, false, authErr(desc, fmt.Errorf("%w: "+format, append([]any{ErrProof}, args...)...))
+	}
+	h, rest, ok := strings.Cut(raw, ".")
+	body, sigPart, ok2 := strings.Cut(rest, ".")
+	if ok && ok2 && !strings.Contains(sigPart, ".") {
+		if pk = v.proofKeys.get(h); pk != nil {
+			// Strict: only the canonical encoding, the signing input
+			// go-jose would rebuild; any other goes the long way.
+			payload, err1 := base64.RawURLEncoding.Strict().DecodeString(body)
+			sig, err2 := base64.RawURLEncoding.Strict().DecodeString(sigPart)
+			if err1 == nil && err2 == nil {
+				if !verifyJWS(pk, raw[:len(h)+1+len(body)], sig) {
+					return bad("DPoP proof signature does not verify", "signature")
+				}
+				return h, payload, pk, true, nil
+			}
+		}
+	}
+	// 4.3 (2, 3, 5): a well-formed JWS with an allowed asymmetric alg;
+	// go-jose refuses any other alg, "none" and HMAC included, and a jwk
+	// that holds private or symmetric key material.
+	jws, err := jose.ParseSignedCompact(raw, v.algs)
+	if err != nil {
+		if e, ok := err.(*jose.ErrUnexpectedSignatureAlgorithm); ok {
+			return bad("DPoP proof signature algorithm not allowed", "alg %.20q", e.Got)
+		}
+		return bad("malformed DPoP proof", "%s", joseReason(err))
+	}
+	ph := jws.Signatures[0].Protected
+	// 4.3 (4): typ is dpop+jwt (RFC 7515 §4.1.9: the application/ prefix
+	// may be left out, and media types are case-insensitive).
+	typ, _ := ph.ExtraHeaders[jose.HeaderType].(string)
+	if t := strings.ToLower(typ); t != "dpop+jwt" && t != "application/dpop+jwt" {
+		return bad("DPoP proof typ is not dpop+jwt", "typ %.30q", typ)
+	}
+	jwk := ph.JSONWebKey
+	if jwk == nil {
+		return bad("DPoP proof has no jwk header", "no jwk")
+	}
+	if !jwk.IsPublic() || !jwk.Valid() {
+		return bad("DPoP proof jwk is not a public key", "jwk not public")
+	}
+	if k, ok := jwk.Key.(*rsa.PublicKey); ok && k.N.BitLen() < minRSABits {
+		return bad("DPoP proof RSA key too small", "%d-bit RSA key", k.N.BitLen())
+	}
+	// 4.3 (6): the signature verifies with the embedded key.
+	payload, err = jws.Verify(jwk)
+	if err != nil {
+		return bad("DPoP proof signature does not verify", "signature")
+	}
 	tp, err := jwk.Thumbprint(crypto.SHA256)
 	if err != nil {
 		return bad("DPoP proof jwk has no thumbprint", "thumbprint")
 	}
-	p := proof{jkt: base64.RawURLEncoding.EncodeToString(tp), iat: iat}
-	hh := sha256.New()
-	hh.Write(tp)
-	hh.Write([]byte(c.JTI))
-	hh.Sum(p.key[:0])
-	return p, nil
+	pk = &proofKey{alg: jose.SignatureAlgorithm(ph.Algorithm), key: jwk.Key, tp: tp, jkt: base64.RawURLEncoding.EncodeToString(tp)}
+	return h, payload, pk, false, nil
 }
 
 // normalizeHTU puts an http(s) URL in the form compared for htu: scheme

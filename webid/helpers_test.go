@@ -45,6 +45,9 @@ type fixture struct {
 	client *webidtest.Client
 	fetch  *fetch.Client
 	v      *webid.Verifier
+	// warm is the token of the accepted request warmUp made, which token
+	// returns for a valid token from then on.
+	warm string
 }
 
 type fixtureOptions struct {
@@ -86,6 +89,9 @@ func newFixture(t testing.TB, o fixtureOptions) *fixture {
 // token mints a valid token for the fixture's WebID and client, changed by
 // mod.
 func (f *fixture) token(mod func(*webidtest.TokenOptions)) string {
+	if mod == nil && f.warm != "" {
+		return f.warm
+	}
 	o := webidtest.TokenOptions{WebID: f.prof.WebID, ClientID: f.client.ID, JKT: f.client.Thumbprint()}
 	if mod != nil {
 		mod(&o)
@@ -112,4 +118,15 @@ func (l *localProfiles) Profile(_ context.Context, webid string) ([]byte, bool, 
 	}
 	b, ok := l.docs[webid]
 	return b, ok, nil
+}
+
+// warmUp makes an accepted request with a new valid token, when the
+// fixture allows one, so that the client's proof header and that token
+// are cached; token returns that token from then on. A fixture built to
+// fail (its WebID unreachable, say) stays cold.
+func (f *fixture) warmUp() {
+	tok := f.token(nil)
+	if _, err := f.verify("GET", tok, f.client.Proof("GET", target, tok)); err == nil {
+		f.warm = tok
+	}
 }

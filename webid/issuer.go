@@ -3,7 +3,6 @@ package webid
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -158,52 +157,63 @@ func (l *limit) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // verifySignature checks the token's signature with its issuer's keys and
-// that the signed payload is the one whose claims were checked.
+// that the signed payload is the one whose claims were checked, then
+// remembers the token as verified until it expires.
 //
 // Tokens are reused for many requests, so a verified token is remembered
-// (by its SHA-256) until it expires: its signature is checked once. A key
-// the issuer later drops from its key set is thus trusted for the tokens
-// already seen until they expire, as their holders already had them.
+// (by its SHA-256, with its parsed claims): its signature is checked and
+// its claims are parsed once. A key the issuer later drops from its key
+// set is thus trusted for the tokens already seen until they expire, as
+// their holders already had them.
 func (v *Verifier) verifySignature(ctx context.Context, t *token) error {
-	sum := sha256.Sum256([]byte(t.raw))
-	if v.verified.has(sum, v.cfg.Now()) {
-		return nil
-	}
 	if err := v.checkSignature(ctx, t); err != nil {
 		return err
 	}
-	v.verified.add(sum, t.claims.Exp.time().Add(v.cfg.ClockSkew))
+	// t is this request's own until it is added; shared, it never changes.
+	t.verified = true
+	v.verified.add(t.sum, t, t.claims.Exp.time().Add(v.cfg.ClockSkew))
 	return nil
 }
 
-// verifiedTokens remembers the hashes of tokens whose signature verified.
+// verifiedTokens remembers tokens whose signature verified, by the
+// SHA-256 of their compact form, until they expire.
 type verifiedTokens struct {
 	mu sync.Mutex
-	m  *lru.Cache[[32]byte, time.Time] // hash -> expiry
+	m  *lru.Cache[[32]byte, verifiedToken]
+}
+
+type verifiedToken struct {
+	tok     *token
+	expires time.Time // exp plus the clock skew
 }
 
 // maxVerified bounds how many verified tokens are remembered.
 const maxVerified = 10_000
 
 func newVerifiedTokens() *verifiedTokens {
-	return &verifiedTokens{m: lru.New[[32]byte, time.Time](maxVerified)}
+	return &verifiedTokens{m: lru.New[[32]byte, verifiedToken](maxVerified)}
 }
 
-func (vt *verifiedTokens) has(sum [32]byte, now time.Time) bool {
+// get returns the verified token whose hash is sum, or nil when there is
+// none or it has expired.
+func (vt *verifiedTokens) get(sum [32]byte, now time.Time) *token {
 	vt.mu.Lock()
 	defer vt.mu.Unlock()
-	exp, ok := vt.m.Get(sum)
-	if ok && !now.Before(exp) {
-		vt.m.Remove(sum)
-		return false
+	e, ok := vt.m.Get(sum)
+	if !ok {
+		return nil
 	}
-	return ok
+	if !now.Before(e.expires) {
+		vt.m.Remove(sum)
+		return nil
+	}
+	return e.tok
 }
 
-func (vt *verifiedTokens) add(sum [32]byte, exp time.Time) {
+func (vt *verifiedTokens) add(sum [32]byte, t *token, expires time.Time) {
 	vt.mu.Lock()
 	defer vt.mu.Unlock()
-	vt.m.Add(sum, exp)
+	vt.m.Add(sum, verifiedToken{tok: t, expires: expires})
 }
 
 // checkSignature verifies the token with its issuer's key set.

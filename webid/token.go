@@ -28,10 +28,13 @@ type tokenClaims struct {
 	} `json:"cnf"`
 }
 
-// token is an access token parsed once, its signature not yet verified.
+// token is an access token parsed once. Verify keeps the ones whose
+// signature verified (verifiedTokens) and never changes them after.
 type token struct {
 	raw      string
-	payload  []byte // the signed payload, as parsed
+	sum      [32]byte // SHA-256 of raw, the key of verifiedTokens
+	verified bool     // its signature verified (it came from verifiedTokens)
+	payload  []byte   // the signed payload, as parsed
 	claims   tokenClaims
 	webid    string
 	clientID string
@@ -57,7 +60,7 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 
 // parseToken parses an access token and checks its claims, but not yet
 // its signature nor its issuer: those need the network.
-func (v *Verifier) parseToken(raw string, now time.Time) (*token, error) {
+func (v *Verifier) parseToken(raw string, sum [32]byte, now time.Time) (*token, error) {
 	bad := func(desc, format string, args ...any) (*token, error) {
 		return nil, authErr(desc, fmt.Errorf("%w: "+format, append([]any{ErrToken}, args...)...))
 	}
@@ -68,7 +71,7 @@ func (v *Verifier) parseToken(raw string, now time.Time) (*token, error) {
 		}
 		return bad("malformed access token", "%s", joseReason(err))
 	}
-	t := &token{raw: raw, payload: jws.UnsafePayloadWithoutVerification()}
+	t := &token{raw: raw, sum: sum, payload: jws.UnsafePayloadWithoutVerification()}
 	c := &t.claims
 	if err := json.Unmarshal(t.payload, c); err != nil {
 		return bad("malformed access token claims", "claims: %s", jsonReason(err))

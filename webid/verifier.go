@@ -2,6 +2,7 @@ package webid
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -106,14 +107,15 @@ func (c Config) validate() error {
 // any issuer that a WebID profile trusts. It is safe for concurrent use;
 // make one per server.
 type Verifier struct {
-	cfg      Config
-	algs     []jose.SignatureAlgorithm
-	algsText string
-	fetch    *fetch.Client
-	issuers  *issuers
-	profiles *profiles
-	replay   *replayCache
-	verified *verifiedTokens
+	cfg       Config
+	algs      []jose.SignatureAlgorithm
+	algsText  string
+	fetch     *fetch.Client
+	issuers   *issuers
+	profiles  *profiles
+	replay    *replayCache
+	verified  *verifiedTokens
+	proofKeys *proofKeys
 }
 
 // NewVerifier returns a Verifier for cfg, or every problem of cfg.
@@ -148,13 +150,14 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		cfg.Fetch = f
 	}
 	v := &Verifier{
-		cfg:      cfg,
-		algsText: strings.Join(cfg.AllowedAlgs, " "),
-		fetch:    cfg.Fetch,
-		issuers:  newIssuers(cfg.Fetch.HTTPClient(), cfg.Now, cfg.JWKSRefreshInterval),
-		profiles: newProfiles(),
-		replay:   newReplayCache(cfg.ReplayCacheSize),
-		verified: newVerifiedTokens(),
+		cfg:       cfg,
+		algsText:  strings.Join(cfg.AllowedAlgs, " "),
+		fetch:     cfg.Fetch,
+		issuers:   newIssuers(cfg.Fetch.HTTPClient(), cfg.Now, cfg.JWKSRefreshInterval),
+		profiles:  newProfiles(),
+		replay:    newReplayCache(cfg.ReplayCacheSize),
+		verified:  newVerifiedTokens(),
+		proofKeys: newProofKeys(),
 	}
 	for _, a := range cfg.AllowedAlgs {
 		v.algs = append(v.algs, jose.SignatureAlgorithm(a))
@@ -213,7 +216,7 @@ func (v *Verifier) Verify(ctx context.Context, method, u string, authorization s
 		if err != nil {
 			return Identity{}, err
 		}
-		if tok, err = v.parseToken(raw, now); err != nil {
+		if tok, err = v.token(raw, now); err != nil {
 			return Identity{}, err
 		}
 		if tok.claims.Cnf == nil || tok.claims.Cnf.JKT == "" {
@@ -230,6 +233,7 @@ func (v *Verifier) Verify(ctx context.Context, method, u string, authorization s
 		if err := v.replay.check(p.key, p.iat, p.iat.Add(v.cfg.ProofMaxAge), now); err != nil {
 			return Identity{}, err
 		}
+		v.proofKeys.add(p)
 	case schemeBearer:
 		if !v.cfg.InsecureAllowBearer {
 			return Identity{}, authErr("Bearer tokens are not accepted; use DPoP", ErrBearer)
@@ -237,7 +241,7 @@ func (v *Verifier) Verify(ctx context.Context, method, u string, authorization s
 		if len(dpop) > 0 {
 			return Identity{}, authErr("DPoP proof sent with a Bearer token", ErrMalformed)
 		}
-		if tok, err = v.parseToken(raw, now); err != nil {
+		if tok, err = v.token(raw, now); err != nil {
 			return Identity{}, err
 		}
 		if tok.claims.Cnf != nil {
@@ -262,7 +266,21 @@ func (v *Verifier) trust(ctx context.Context, tok *token) error {
 		return authErr("the WebID profile does not list the token's issuer as solid:oidcIssuer",
 			fmt.Errorf("%w: %s not in the profile of %s", ErrUntrustedIssuer, tok.claims.Iss, tok.webid))
 	}
+	if tok.verified {
+		return nil
+	}
 	return v.verifySignature(ctx, tok)
+}
+
+// token returns the access token raw: the one verified earlier when it is
+// remembered and unexpired, or else raw parsed, its claims checked and
+// its signature not yet verified.
+func (v *Verifier) token(raw string, now time.Time) (*token, error) {
+	sum := sha256.Sum256([]byte(raw))
+	if t := v.verified.get(sum, now); t != nil {
+		return t, nil
+	}
+	return v.parseToken(raw, sum, now)
 }
 
 func authErr(desc string, err error) *AuthError {

@@ -395,6 +395,29 @@ func TestVerifyRefuses(t *testing.T) {
 			other := webidtest.NewClient(t, "")
 			return proofWith(f, webidtest.ProofOptions{JWK: other})
 		}, webid.ErrProof},
+		{"proof signed by another key under this key's jwk", fixtureOptions{}, func(t *testing.T, f *fixture) request {
+			// Warm, the header is byte for byte the one cached.
+			tok := f.token(nil)
+			other := webidtest.NewClient(t, "")
+			other.Now = f.clk.Now
+			return dpopReq("GET", tok, other.ProofWith(webidtest.ProofOptions{Method: "GET", URL: target, AccessToken: tok, JWK: f.client}))
+		}, webid.ErrProof},
+		{"proof payload swapped under a valid signature", fixtureOptions{}, func(t *testing.T, f *fixture) request {
+			tok := f.token(nil)
+			a := strings.Split(f.client.Proof("GET", target, tok), ".")
+			b := strings.Split(f.client.Proof("GET", target+"x", tok), ".")
+			return dpopReq("GET", tok, a[0]+"."+a[1]+"."+b[2])
+		}, webid.ErrProof},
+		{"proof signature cut short", fixtureOptions{}, func(t *testing.T, f *fixture) request {
+			tok := f.token(nil)
+			p := f.client.Proof("GET", target, tok)
+			return dpopReq("GET", tok, p[:len(p)-4])
+		}, webid.ErrProof},
+		{"proof with padded payload", fixtureOptions{}, func(t *testing.T, f *fixture) request {
+			tok := f.token(nil)
+			a := strings.Split(f.client.Proof("GET", target, tok), ".")
+			return dpopReq("GET", tok, a[0]+"."+a[1]+"=."+a[2])
+		}, webid.ErrProof},
 		{"proof without typ", fixtureOptions{}, func(t *testing.T, f *fixture) request {
 			return proofWith(f, webidtest.ProofOptions{Typ: "-"})
 		}, webid.ErrProof},
@@ -514,17 +537,46 @@ func TestVerifyRefuses(t *testing.T) {
 		"WebID document on a loopback address, not allowed": is(fetch.ErrAddressNotAllowed),
 		"WebID on a metadata address":                       is(fetch.ErrAddressNotAllowed),
 	}
+	// Each case runs cold, on a new verifier, and warm, after the same
+	// client has made an accepted request with a token that is reused
+	// wherever a case sends a valid one: its proof header and token are
+	// then cached, and the refusal must not depend on that.
+	// A case about reaching the issuer is cold only: once its keys are
+	// known they serve while it is down (TestVerifyCaches).
+	coldOnly := map[string]bool{"issuer unreachable": true}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, tt.opts)
-			r := tt.req(t, f)
+		for _, warm := range []bool{false, true} {
+			name := tt.name
+			if warm {
+				if coldOnly[name] {
+					continue
+				}
+				name += "/warm"
+			}
+			t.Run(name, func(t *testing.T) {
+				f := newFixture(t, tt.opts)
+				if warm {
+					f.warmUp()
+				}
+				refuses(t, f, tt.req(t, f), tt.wantErr, causes[tt.name])
+			})
+		}
+	}
+}
+
+// refuses checks that Verify refuses r with wantErr (and cause, when not
+// nil), as a 401 challenge that holds no credential.
+func refuses(t *testing.T, f *fixture, r request, wantErr error, cause func(error) bool) {
+	t.Helper()
+	{
+		{
 			id, err := f.v.Verify(context.Background(), r.method, r.u, r.authz, r.dpop)
 			if err == nil {
-				t.Fatalf("Verify = %+v, nil; want %v", id, tt.wantErr)
+				t.Fatalf("Verify = %+v, nil; want %v", id, wantErr)
 			}
 			t.Logf("refused: %v", err)
-			if !errors.Is(err, tt.wantErr) {
-				t.Errorf("Verify error = %v; want %v", err, tt.wantErr)
+			if !errors.Is(err, wantErr) {
+				t.Errorf("Verify error = %v; want %v", err, wantErr)
 			}
 			ae, ok := errors.AsType[*webid.AuthError](err)
 			if !ok || ae.Description == "" {
@@ -545,13 +597,13 @@ func TestVerifyRefuses(t *testing.T) {
 					}
 				}
 			}
-			if cause, ok := causes[tt.name]; ok && !cause(err) {
+			if cause != nil && !cause(err) {
 				t.Errorf("Verify error = %v: not the expected cause", err)
 			}
 			if errors.Is(err, fetch.ErrAddressNotAllowed) && f.prof.Fetches() > 0 {
 				t.Errorf("the profile on a refused address was fetched")
 			}
-		})
+		}
 	}
 }
 
