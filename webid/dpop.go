@@ -13,6 +13,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/weconomics/kluis/ldp/rdfx"
 )
 
 // proof is what a checked DPoP proof hands on.
@@ -200,7 +202,7 @@ func normalizeHTU(s string) (string, error) {
 		userinfo = u.User.String() + "@"
 	}
 	p := normalizePercent(u.EscapedPath())
-	p = removeDotSegments(p)
+	p = rdfx.RemoveDotSegments(p)
 	if p == "" {
 		p = "/"
 	}
@@ -231,48 +233,6 @@ func normalizePercent(p string) string {
 		b.WriteByte(p[i])
 	}
 	return b.String()
-}
-
-// removeDotSegments is RFC 3986 §5.2.4.
-func removeDotSegments(in string) string {
-	if !strings.Contains(in, ".") {
-		return in
-	}
-	var out []string
-	for in != "" {
-		switch {
-		case strings.HasPrefix(in, "../"):
-			in = in[3:]
-		case strings.HasPrefix(in, "./"):
-			in = in[2:]
-		case strings.HasPrefix(in, "/./"):
-			in = in[2:]
-		case in == "/.":
-			in = "/"
-		case strings.HasPrefix(in, "/../"):
-			in = in[3:]
-			if len(out) > 0 {
-				out = out[:len(out)-1]
-			}
-		case in == "/..":
-			in = "/"
-			if len(out) > 0 {
-				out = out[:len(out)-1]
-			}
-		case in == "." || in == "..":
-			in = ""
-		default:
-			i := strings.IndexByte(in[1:], '/')
-			if i < 0 {
-				out = append(out, in)
-				in = ""
-			} else {
-				out = append(out, in[:i+1])
-				in = in[i+1:]
-			}
-		}
-	}
-	return strings.Join(out, "")
 }
 
 // numericDate is a JWT NumericDate (RFC 7519 §2): seconds since the epoch,

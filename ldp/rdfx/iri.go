@@ -105,7 +105,7 @@ func resolveIRI(base, ref string) string {
 	var t iriParts
 	if r.hasAuthority {
 		t.authority, t.hasAuthority = r.authority, true
-		t.path = removeDotSegments(r.path)
+		t.path = RemoveDotSegments(r.path)
 		t.query, t.hasQuery = r.query, r.hasQuery
 	} else {
 		switch {
@@ -117,10 +117,10 @@ func resolveIRI(base, ref string) string {
 				t.query, t.hasQuery = b.query, b.hasQuery
 			}
 		case r.path[0] == '/':
-			t.path = removeDotSegments(r.path)
+			t.path = RemoveDotSegments(r.path)
 			t.query, t.hasQuery = r.query, r.hasQuery
 		default:
-			t.path = removeDotSegments(mergePaths(b, r.path))
+			t.path = RemoveDotSegments(mergePaths(b, r.path))
 			t.query, t.hasQuery = r.query, r.hasQuery
 		}
 		t.authority, t.hasAuthority = b.authority, b.hasAuthority
@@ -139,8 +139,9 @@ func mergePaths(base iriParts, path string) string {
 	return base.path[:i+1] + path
 }
 
-// removeDotSegments removes "." and ".." segments (RFC 3986 §5.2.4).
-func removeDotSegments(path string) string {
+// RemoveDotSegments removes "." and ".." segments from a URI path (RFC 3986
+// §5.2.4). webid normalises DPoP htu values with it.
+func RemoveDotSegments(path string) string {
 	if !strings.Contains(path, ".") {
 		return path
 	}
