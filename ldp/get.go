@@ -310,7 +310,9 @@ func (s *Store) getStorageDescription(ctx context.Context, p, root Path, req Get
 		prefixes = withKluis
 	}
 	var buf bytes.Buffer
-	if err := rdfx.Serialize(&buf, g, rdfx.Turtle, s.IRI(p), prefixes); err != nil {
+	// The storage first: @inrupt/solid-client-notifications reads the
+	// notification gateway from the first subject (rdfx.SerializeFirst).
+	if err := rdfx.SerializeFirst(&buf, g, rdfx.Turtle, s.IRI(p), prefixes, s.IRI(root)); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(buf.Bytes())

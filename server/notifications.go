@@ -135,8 +135,9 @@ func onChange(svc *notify.Service, space **ldp.Store) func(ldp.Change) {
 //
 // It names the notification gateway of @inrupt/solid-client-notifications
 // too (notify.GatewayPredicate), on the storage, which the client reads
-// from the first subject of the document: the storage's IRI sorts before
-// the others on its host.
+// from the first subject of the document: ldp writes the storage first
+// (rdfx.SerializeFirst), also when the services are on another host that
+// sorts before it (pods on subdomains).
 func describeServices(svc *notify.Service) func(description, storage string) []rdfx.Triple {
 	return func(description, storage string) []rdfx.Triple {
 		ts := []rdfx.Triple{{S: rdfx.IRI(storage), P: rdfx.IRI(notify.GatewayPredicate), O: rdfx.IRI(svc.GatewayIRI())}}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -16,24 +17,11 @@ func TestPodSubdomains(t *testing.T) {
 	ts, c := accountServer(t, memory.New(), func(cfg *server.Config) { cfg.PodSubdomains = true })
 	const podURL = "http://alice.pod.example/"
 	const webID = podURL + "profile/card#me"
-
-	tok := str(t, call(t, c, "POST", testBaseURL+".account/account/", nil, "").json, "authorization")
-	h := map[string]string{"authorization": "CSS-Account-Token " + tok, "content-type": "application/json"}
-	ctl := call(t, c, "GET", testBaseURL+".account/", h, "").json["controls"].(map[string]any)
-	if r := call(t, c, "POST", str(t, ctl, "password.create"), h, `{"email":"alice@example.org","password":"long enough"}`); r.status != 200 {
-		t.Fatal(r.text)
-	}
-	r := call(t, c, "POST", str(t, ctl, "account.pod"), h, `{"name":"alice"}`)
-	if r.status != 200 || str(t, r.json, "webId") != webID || str(t, r.json, "pod") != podURL {
-		t.Fatalf("pod: %d %s", r.status, r.text)
-	}
-	if pods := call(t, c, "GET", str(t, ctl, "account.pod"), h, ""); !strings.Contains(pods.text, podURL) {
-		t.Errorf("the account's pods: %s", pods.text)
-	}
+	subdomainPod(t, c, "alice", podURL)
 
 	owner := "Test " + webID + " https://app.example/id " + testBaseURL
 	// The pod root on its own host is the storage.
-	r = call(t, c, "HEAD", podURL, map[string]string{"authorization": owner}, "")
+	r := call(t, c, "HEAD", podURL, map[string]string{"authorization": owner}, "")
 	links := strings.Join(r.header.Values("Link"), ", ")
 	for _, want := range []string{
 		`<http://www.w3.org/ns/pim/space#Storage>; rel="type"`,
@@ -69,4 +57,43 @@ func TestPodSubdomains(t *testing.T) {
 		t.Errorf("the account API on the base host: %d", r.status)
 	}
 	_ = ts
+}
+
+// subdomainPod makes an account with a pod named name through the account
+// API, and checks that the pod is at podURL.
+func subdomainPod(t *testing.T, c *http.Client, name, podURL string) {
+	t.Helper()
+	tok := str(t, call(t, c, "POST", testBaseURL+".account/account/", nil, "").json, "authorization")
+	h := map[string]string{"authorization": "CSS-Account-Token " + tok, "content-type": "application/json"}
+	ctl := call(t, c, "GET", testBaseURL+".account/", h, "").json["controls"].(map[string]any)
+	if r := call(t, c, "POST", str(t, ctl, "password.create"), h, `{"email":"`+name+`@example.org","password":"long enough"}`); r.status != 200 {
+		t.Fatal(r.text)
+	}
+	r := call(t, c, "POST", str(t, ctl, "account.pod"), h, `{"name":"`+name+`"}`)
+	if r.status != 200 || str(t, r.json, "webId") != podURL+"profile/card#me" || str(t, r.json, "pod") != podURL {
+		t.Fatalf("pod: %d %s", r.status, r.text)
+	}
+	if pods := call(t, c, "GET", str(t, ctl, "account.pod"), h, ""); !strings.Contains(pods.text, podURL) {
+		t.Errorf("the account's pods: %s", pods.text)
+	}
+}
+
+// TestPodSubdomainGateway: @inrupt/solid-client-notifications finds the
+// notification gateway on the first subject of a pod's storage
+// description; that subject is the pod's storage whether the pod's host
+// sorts before the base host's services or after them.
+func TestPodSubdomainGateway(t *testing.T) {
+	_, c := accountServer(t, memory.New(), func(cfg *server.Config) { cfg.PodSubdomains = true })
+	for _, name := range []string{"alice", "zed"} {
+		podURL := "http://" + name + ".pod.example/"
+		subdomainPod(t, c, name, podURL)
+		owner := "Test " + podURL + "profile/card#me https://app.example/id " + testBaseURL
+		r := call(t, c, "GET", podURL+".well-known/solid", map[string]string{"accept": "text/turtle", "authorization": owner}, "")
+		if r.status != 200 {
+			t.Fatalf("GET %s.well-known/solid: %d %s", podURL, r.status, r.text)
+		}
+		if got := firstSubjectGateway(t, podURL+".well-known/solid", r.text); got != testBaseURL+".notifications/gateway" {
+			t.Errorf("%s: gateway of the first subject = %q in\n%s", name, got, r.text)
+		}
+	}
 }

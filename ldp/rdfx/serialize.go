@@ -29,13 +29,26 @@ import (
 // or that begin with "x-", are written as "x-" and their hex encoding.
 // Other media types are ErrUnsupported.
 func Serialize(w io.Writer, g *Graph, mediaType, baseIRI string, prefixes map[string]string) error {
+	return serialize(w, g, mediaType, baseIRI, prefixes, "")
+}
+
+// SerializeFirst is Serialize, except that in Turtle and N3 the triples
+// whose subject is the IRI first come before all others. Some clients read
+// only a document's first subject: @inrupt/solid-client-notifications looks
+// for the notification gateway on the first subject of a storage
+// description, which must then be the storage whatever the sort order.
+func SerializeFirst(w io.Writer, g *Graph, mediaType, baseIRI string, prefixes map[string]string, first string) error {
+	return serialize(w, g, mediaType, baseIRI, prefixes, first)
+}
+
+func serialize(w io.Writer, g *Graph, mediaType, baseIRI string, prefixes map[string]string, first string) error {
 	mt, err := canonicalType(mediaType)
 	if err != nil {
 		return err
 	}
 	switch mt {
 	case Turtle, N3:
-		return writeTurtle(w, g, baseIRI, prefixes)
+		return writeTurtle(w, g, baseIRI, prefixes, first)
 	case NTriples:
 		return writeNTriples(w, g)
 	case RDFXML:
@@ -63,11 +76,20 @@ func writeNTriples(w io.Writer, g *Graph) error {
 	return bw.Flush()
 }
 
-// writeTurtle writes g as Turtle, sorted with rdf:type first, declaring
-// only the prefixes it uses.
-func writeTurtle(w io.Writer, g *Graph, base string, prefixes map[string]string) error {
+// writeTurtle writes g as Turtle, sorted with the subject IRI first (when
+// not "") before the others and rdf:type first, declaring only the
+// prefixes it uses.
+func writeTurtle(w io.Writer, g *Graph, base string, prefixes map[string]string, first string) error {
 	ts := g.Sorted()
 	slices.SortStableFunc(ts, func(a, b Triple) int {
+		if first != "" {
+			if af, bf := a.S.kind == KindIRI && a.S.value == first, b.S.kind == KindIRI && b.S.value == first; af != bf {
+				if af {
+					return -1
+				}
+				return 1
+			}
+		}
 		if c := a.S.Compare(b.S); c != 0 {
 			return c
 		}

@@ -221,3 +221,36 @@ func TestTurtleWriterEmpty(t *testing.T) {
 		t.Errorf("empty writer wrote %q, %v", b.String(), err)
 	}
 }
+
+// SerializeFirst writes the triples of one subject before the others in
+// Turtle, whatever their sort order, and the same graph.
+func TestSerializeFirst(t *testing.T) {
+	g := NewGraph(4)
+	for _, s := range []string{"https://a.example/service", "https://zed.pods.example/", "https://zed.pods.example/.well-known/solid"} {
+		g.Add(Triple{S: IRI(s), P: IRI("http://example/p"), O: Literal(s, XSDString)})
+	}
+	firstSubject := func(doc string) string {
+		t.Helper()
+		s, _, _ := strings.Cut(strings.TrimSpace(doc), " ")
+		return s
+	}
+	var plain, first bytes.Buffer
+	if err := Serialize(&plain, g, Turtle, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if s := firstSubject(plain.String()); s != "<https://a.example/service>" {
+		t.Fatalf("Serialize: first subject %s, want the smallest", s)
+	}
+	for _, mt := range []string{Turtle, N3} {
+		first.Reset()
+		if err := SerializeFirst(&first, g, mt, "", nil, "https://zed.pods.example/"); err != nil {
+			t.Fatal(err)
+		}
+		if s := firstSubject(first.String()); s != "<https://zed.pods.example/>" {
+			t.Errorf("SerializeFirst %s: first subject %s\n%s", mt, s, first.String())
+		}
+		if back := mustParse(t, first.String(), Turtle, ""); !back.Equal(g) {
+			t.Errorf("SerializeFirst %s changed the graph:\n%s", mt, first.String())
+		}
+	}
+}
