@@ -149,25 +149,35 @@ const (
 	// absentTTL is how long a name found not to be a pod is believed:
 	// a pod another process creates is seen within it.
 	absentTTL = 10 * time.Second
+	// knownTTL is how long a pod's registry record is believed before it
+	// is read again: a pod another process deletes, or deletes and makes
+	// anew for another owner, is seen within it.
+	knownTTL = 10 * time.Second
 	// maxAbsent bounds the names remembered as not being pods.
 	maxAbsent = 4096
 )
 
-// podIndex caches which top-level names are pods. A pod, once made, stays
-// one (pods are never deleted through the Solid Protocol: §5.4 refuses to
-// delete a storage's root; DeletePod, outside it, forgets the name), so
-// positive answers are kept for the life of the Store, one small entry per
-// pod; negative answers expire after
-// absentTTL and are bounded by maxAbsent.
+// podIndex caches which top-level names are pods. Pods are never deleted
+// through the Solid Protocol (§5.4 refuses to delete a storage's root), but
+// DeletePod removes one outside it: this Store forgets the name at once,
+// and other processes sharing the backend read the registry record again
+// once their answer is knownTTL old. A positive answer is one small entry
+// per pod; negative answers expire after absentTTL and are bounded by
+// maxAbsent.
 type podIndex struct {
 	now    func() time.Time
 	mu     sync.Mutex
-	known  map[string]podRecord
+	known  map[string]knownPod
 	absent map[string]time.Time // name -> when the answer expires
 }
 
+type knownPod struct {
+	rec   podRecord
+	until time.Time // when the record is to be read again
+}
+
 func newPodIndex(now func() time.Time) *podIndex {
-	return &podIndex{now: now, known: map[string]podRecord{}, absent: map[string]time.Time{}}
+	return &podIndex{now: now, known: map[string]knownPod{}, absent: map[string]time.Time{}}
 }
 
 // lookup returns the cached answer for name; cached is false when the
@@ -175,8 +185,13 @@ func newPodIndex(now func() time.Time) *podIndex {
 func (x *podIndex) lookup(name string) (rec podRecord, isPod, cached bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if rec, ok := x.known[name]; ok {
-		return rec, true, true
+	if k, ok := x.known[name]; ok {
+		if x.now().Before(k.until) {
+			return k.rec, true, true
+		}
+		// Kept until the record is read again, which replaces or
+		// forgets it.
+		return podRecord{}, false, false
 	}
 	if until, ok := x.absent[name]; ok {
 		if x.now().Before(until) {
@@ -191,7 +206,7 @@ func (x *podIndex) lookup(name string) (rec podRecord, isPod, cached bool) {
 func (x *podIndex) learn(rec podRecord) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.known[rec.Name] = rec
+	x.known[rec.Name] = knownPod{rec: rec, until: x.now().Add(knownTTL)}
 	delete(x.absent, rec.Name)
 }
 
@@ -214,7 +229,8 @@ func (x *podIndex) learnAbsent(name string) {
 	x.absent[name] = now.Add(absentTTL)
 }
 
-// forget drops what is known of name, after a failed creation.
+// forget drops what is known of name, after a failed creation or once the
+// pod is deleted.
 func (x *podIndex) forget(name string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -233,6 +249,7 @@ func (s *Store) pod(ctx context.Context, name string) (podRecord, bool, error) {
 	}
 	rec, err := s.readPodRecord(ctx, name)
 	if errors.Is(err, storage.ErrNotFound) {
+		s.pods.forget(name) // deleted by another process
 		s.pods.learnAbsent(name)
 		return podRecord{}, false, nil
 	}

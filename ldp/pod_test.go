@@ -344,8 +344,8 @@ func isMethodNotAllowed(err error) bool {
 }
 
 // TestPodLookupCached: a first path segment costs at most one registry
-// read, and the answer is kept: for a pod, for good; for a name that is no
-// pod, until it could have become one in another process.
+// read, and the answer is kept until another process could have changed
+// it: a pod made, or deleted, elsewhere.
 func TestPodLookupCached(t *testing.T) {
 	ctx := context.Background()
 	b := &countingBackend{Backend: memory.New()}
@@ -382,11 +382,13 @@ func TestPodLookupCached(t *testing.T) {
 		t.Fatalf("%d registry reads for a pod, want 1", n)
 	}
 	c.advance(time.Hour)
-	if _, ok, _ := s.StorageOf(ctx, "/nobody/"); !ok {
-		t.Fatal("pod forgotten")
+	for range 5 {
+		if _, ok, _ := s.StorageOf(ctx, "/nobody/"); !ok {
+			t.Fatal("pod forgotten")
+		}
 	}
-	if n := b.registryReads.Load(); n != 1 {
-		t.Fatalf("a known pod was read again")
+	if n := b.registryReads.Load(); n != 2 {
+		t.Fatalf("%d registry reads after an hour, want one more", n)
 	}
 	// Many unknown names stay bounded and correct.
 	for i := range 5000 {
@@ -394,5 +396,48 @@ func TestPodLookupCached(t *testing.T) {
 		if _, ok, err := s.StorageOf(ctx, ldp.Path("/"+name+"/")); ok || err != nil {
 			t.Fatal(name, ok, err)
 		}
+	}
+}
+
+// TestPodDeletedElsewhere: a pod that another process deletes, and then
+// makes anew for another owner, is seen gone and then with its new owner
+// once the cached answer is old enough.
+func TestPodDeletedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	b := memory.New()
+	c := &podClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := newPodStore(t, b, c)
+	other := newPodStore(t, b, c)
+	const alice, carol = "https://alice.example/#me", "https://carol.example/#me"
+	if _, err := other.CreatePod(ctx, "shared", ldp.PodOwner{WebID: alice}); err != nil {
+		t.Fatal(err)
+	}
+	owner := func() (string, bool) {
+		t.Helper()
+		o, ok, err := s.Owner(ctx, "/shared/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o, ok
+	}
+	if o, ok := owner(); !ok || o != alice {
+		t.Fatalf("owner %q, %v; want alice", o, ok)
+	}
+	if err := other.DeletePod(ctx, "shared"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.StorageOf(ctx, "/shared/x"); !ok {
+		t.Fatal("the deletion is seen before the cached answer is old")
+	}
+	c.advance(11 * time.Second)
+	if root, ok, err := s.StorageOf(ctx, "/shared/x"); ok || err != nil {
+		t.Fatalf("deleted pod still a storage: %q, %v", root, err)
+	}
+	if _, err := other.CreatePod(ctx, "shared", ldp.PodOwner{WebID: carol}); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(11 * time.Second)
+	if o, ok := owner(); !ok || o != carol {
+		t.Fatalf("owner of the new pod %q, %v; want carol", o, ok)
 	}
 }

@@ -24,8 +24,8 @@ import (
 // pods ErrPodsDisabled.
 //
 // This Store forgets the pod at once; another process sharing the
-// backend keeps believing in it (its pod index keeps known pods) until it
-// restarts, though every resource it would serve is gone.
+// backend sees it gone within knownTTL (10 s), when its pod index reads
+// the registry record again.
 func (s *Store) DeletePod(ctx context.Context, name string) error {
 	if s.pods == nil {
 		return ErrPodsDisabled
