@@ -1,10 +1,10 @@
 package main
 
 import (
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/weconomics/kluis/webid/fetch"
 	"io"
 	"log/slog"
 	"math"
@@ -18,6 +18,8 @@ import (
 
 	"github.com/weconomics/kluis/server/notify/natsbus"
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/webid/fetch"
+	"github.com/weconomics/kluis/webid/idp"
 )
 
 // Defaults of the settings that have one.
@@ -81,6 +83,12 @@ type Config struct {
 	// storage, so that each one's notification subscribers hear of the
 	// writes made through the others.
 	NATS NATSConfig
+	// SecretKey seals the identity provider's secrets in storage (its
+	// token signing keys and CSRF key): 32 random bytes in base64, from
+	// KLUIS_SECRET_KEY only; empty stores them in the clear.
+	// PreviousSecretKey (KLUIS_PREVIOUS_SECRET_KEY) opens what the key
+	// before it sealed, while the secrets are sealed again with SecretKey.
+	SecretKey, PreviousSecretKey secret
 
 	// loadErrs are the settings whose text did not parse, in flag order;
 	// Validate reports them with the rest.
@@ -245,6 +253,8 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 	// Secrets: the environment only, never a flag.
 	cfg.S3.AccessKey = secret(getenv("KLUIS_S3_ACCESS_KEY"))
 	cfg.S3.SecretKey = secret(getenv("KLUIS_S3_SECRET_KEY"))
+	cfg.SecretKey = secret(strings.TrimSpace(getenv("KLUIS_SECRET_KEY")))
+	cfg.PreviousSecretKey = secret(strings.TrimSpace(getenv("KLUIS_PREVIOUS_SECRET_KEY")))
 	return l
 }
 
@@ -504,8 +514,38 @@ func (c Config) Validate() error {
 			bad("-nats-prefix ($KLUIS_NATS_PREFIX): %v", err)
 		}
 	}
+	for _, k := range []struct {
+		env string
+		v   secret
+	}{{"KLUIS_SECRET_KEY", c.SecretKey}, {"KLUIS_PREVIOUS_SECRET_KEY", c.PreviousSecretKey}} {
+		if _, err := k.v.bytes(); err != nil {
+			bad("$%s: %v", k.env, err)
+		}
+	}
+	if c.PreviousSecretKey != "" && c.SecretKey == "" {
+		bad("$KLUIS_PREVIOUS_SECRET_KEY is set without $KLUIS_SECRET_KEY")
+	}
 	errs = append(errs, c.hostingProblems()...) // hosting.go
 	return errors.Join(errs...)
+}
+
+// bytes decodes a secret key: nil for an empty one, else exactly 32 bytes
+// in base64 (standard or URL alphabet, padded or not). Its errors never
+// repeat the key.
+func (s secret) bytes() ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t := strings.TrimRight(string(s), "=")
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(t); err == nil {
+			if len(b) != idp.SecretKeySize {
+				return nil, fmt.Errorf("decodes to %d bytes, not %d (make one with: openssl rand -base64 32)", len(b), idp.SecretKeySize)
+			}
+			return b, nil
+		}
+	}
+	return nil, errors.New("is not base64 (make one with: openssl rand -base64 32)")
 }
 
 // checkNATSURL accepts a comma-separated list of nats:// or tls:// URLs
@@ -584,6 +624,12 @@ func (c Config) LogValue() slog.Value {
 	attrs = append(attrs, c.Hosting.hostingAttrs()...)
 	if c.NATS.URL != "" {
 		attrs = append(attrs, slog.Group("nats", slog.String("url", c.NATS.URL.String()), slog.String("prefix", c.NATS.Prefix)))
+	}
+	if c.SecretKey != "" {
+		attrs = append(attrs, slog.String("secret_key", c.SecretKey.String()))
+	}
+	if c.PreviousSecretKey != "" {
+		attrs = append(attrs, slog.String("previous_secret_key", c.PreviousSecretKey.String()))
 	}
 	return slog.GroupValue(attrs...)
 }

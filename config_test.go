@@ -158,6 +158,9 @@ func TestLoadConfigBad(t *testing.T) {
 		{"unknown flag", []string{"-port", "3000"}, nil, []string{"-port"}},
 		{"no flag for secrets", []string{"-s3-secret-key=s3cr3t-v4lue"}, nil, []string{"-s3-secret-key"}},
 		{"positional arguments", []string{"s3cr3t-v4lue"}, nil, []string{"unexpected argument"}},
+		{"secret key too short", nil, map[string]string{"KLUIS_SECRET_KEY": "c2hvcnQtc2VjcmV0"}, []string{"KLUIS_SECRET_KEY", "12 bytes, not 32"}},
+		{"secret key not base64", nil, map[string]string{"KLUIS_SECRET_KEY": "short secret!"}, []string{"KLUIS_SECRET_KEY", "not base64"}},
+		{"previous secret key alone", nil, map[string]string{"KLUIS_PREVIOUS_SECRET_KEY": testSecretKey}, []string{"KLUIS_PREVIOUS_SECRET_KEY", "without"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,7 +173,7 @@ func TestLoadConfigBad(t *testing.T) {
 					t.Errorf("the error does not name %q:\n%v", w, err)
 				}
 			}
-			for _, leak := range []string{"s3cr3t-v4lue", "pw@"} {
+			for _, leak := range []string{"s3cr3t-v4lue", "pw@", "c2hvcnQtc2VjcmV0", "short secret", testSecretKey} {
 				if strings.Contains(err.Error(), leak) {
 					t.Errorf("the error shows %q:\n%v", leak, err)
 				}
@@ -215,8 +218,32 @@ func TestHelpFlag(t *testing.T) {
 	}
 }
 
+// testSecretKey is a valid KLUIS_SECRET_KEY (32 bytes, base64).
+const testSecretKey = "q8Vb3n8I1Qx0aDq8w4B0m6G9cR2sT5uV7yZ1eF3hJ5k="
+
+// TestSecretKeys: the identity provider's secret keys decode from base64
+// in either alphabet, padded or not, to 32 bytes.
+func TestSecretKeys(t *testing.T) {
+	for _, v := range []string{testSecretKey, strings.TrimRight(testSecretKey, "="), "-_" + testSecretKey[2:]} {
+		c, err := loadConfig(nil, env(map[string]string{"KLUIS_SECRET_KEY": v, "KLUIS_PREVIOUS_SECRET_KEY": testSecretKey}))
+		if err != nil {
+			t.Fatalf("%q: %v", v, err)
+		}
+		for _, k := range []secret{c.SecretKey, c.PreviousSecretKey} {
+			if b, err := k.bytes(); err != nil || len(b) != 32 {
+				t.Errorf("%q: %d bytes, %v", v, len(b), err)
+			}
+		}
+	}
+	if b, err := secret("").bytes(); b != nil || err != nil {
+		t.Errorf("no key: %v, %v", b, err)
+	}
+}
+
 func TestConfigNeverShowsSecrets(t *testing.T) {
-	c, err := loadConfig(nil, env(s3Env()))
+	e := s3Env()
+	e["KLUIS_SECRET_KEY"], e["KLUIS_PREVIOUS_SECRET_KEY"] = testSecretKey, "Zm9yIHRoZSBwcmV2aW91cyBrZXksIDMyIGJ5dGVzISE="
+	c, err := loadConfig(nil, env(e))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,6 +274,9 @@ func TestConfigNeverShowsSecrets(t *testing.T) {
 		}
 		if strings.Contains(out, "AKIA-ACCESS-ID") {
 			t.Errorf("%s shows the access key: %s", name, out)
+		}
+		if strings.Contains(out, testSecretKey[:20]) || strings.Contains(out, "Zm9yIHRoZSBwcmV2") {
+			t.Errorf("%s shows a secret key of the identity provider: %s", name, out)
 		}
 	}
 	if !strings.Contains(c.String(), "secret_key=\"[redacted]\"") || !strings.Contains(c.String(), "bucket=\"pods\"") {

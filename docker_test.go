@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"debug/elf"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -271,7 +272,7 @@ func settingNames(t *testing.T) []string {
 	var cfg Config
 	l := newLoader(&cfg, env(nil))
 	re := regexp.MustCompile(`\(\$(KLUIS_[A-Z0-9_]+)\)$`)
-	names := []string{"KLUIS_S3_ACCESS_KEY", "KLUIS_S3_SECRET_KEY"}
+	names := []string{"KLUIS_S3_ACCESS_KEY", "KLUIS_S3_SECRET_KEY", "KLUIS_SECRET_KEY", "KLUIS_PREVIOUS_SECRET_KEY"}
 	l.fs.VisitAll(func(f *flag.Flag) {
 		m := re.FindStringSubmatch(f.Usage)
 		if m == nil {
@@ -406,7 +407,8 @@ func TestComposeFile(t *testing.T) {
 		t.Errorf("kluis volumes %v, want kluis-data:/data", kluis.Volumes)
 	}
 
-	// Secrets are references to .env, never values.
+	// Secrets are references to .env, never values: required ones, or
+	// optional ones empty by default.
 	secretish := regexp.MustCompile(`(?i)(secret|password|access_key)`)
 	for name, svc := range c.Services {
 		var vars map[string]string
@@ -423,7 +425,7 @@ func TestComposeFile(t *testing.T) {
 			}
 		}
 		for k, v := range vars {
-			if secretish.MatchString(k) && !regexp.MustCompile(`^\$\{[A-Z0-9_]+:\?[^}]+\}$`).MatchString(v) {
+			if secretish.MatchString(k) && !regexp.MustCompile(`^\$\{[A-Z0-9_]+(:\?[^}]+|:-)\}$`).MatchString(v) {
 				t.Errorf("%s: %s=%q, want a required reference to docker/.env", name, k, v)
 			}
 		}
@@ -525,6 +527,7 @@ func TestBuildScript(t *testing.T) {
 			"KLUIS_S3_BUCKET":     os.Getenv("KLUIS_S3_BUCKET"),
 			"KLUIS_S3_ACCESS_KEY": os.Getenv("KLUIS_S3_ACCESS_KEY"),
 			"KLUIS_S3_SECRET_KEY": os.Getenv("KLUIS_S3_SECRET_KEY"),
+			"KLUIS_SECRET_KEY":    base64.StdEncoding.EncodeToString([]byte(strings.Repeat(rand.Text(), 2)[:32])),
 		}
 		// What differs from the compose network: addresses on this
 		// machine, the MinIO of .ci/test, a fresh key prefix, and a base
@@ -557,6 +560,9 @@ func TestBuildScript(t *testing.T) {
 		}
 		if strings.Contains(p.stderr.String(), os.Getenv("KLUIS_S3_SECRET_KEY")) {
 			t.Error("the log shows the S3 secret key")
+		}
+		if strings.Contains(p.stderr.String(), dotEnv["KLUIS_SECRET_KEY"]) {
+			t.Error("the log shows the secret key")
 		}
 		for _, probe := range []string{"live", "ready"} {
 			if status, body := request(t, "GET", p.url+".well-known/kluis/"+probe, "", ""); status != 200 {

@@ -191,6 +191,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		notes.Broadcaster = bus
 		logger.Info("notifications: change events travel over NATS", "subject", natsbus.Subject(cfg.NATS.Prefix))
 	}
+	// Validate checked both keys.
+	secretKey, _ := cfg.SecretKey.bytes()
+	previousKey, _ := cfg.PreviousSecretKey.bytes()
 	srv, err := server.New(ctx, server.Config{
 		BaseURL: baseURL, MaxBodyBytes: cfg.MaxBody, RootACL: rootACL, Fetcher: fetcher,
 		// Accounts and pods (/.account/); the OpenID provider logs in with
@@ -198,6 +201,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Pods: cfg.PodMode == "path" || cfg.PodMode == "subdomain", PodSubdomains: cfg.PodMode == "subdomain",
 		PodQuota: cfg.PodQuota,
 		Accounts: &account.Options{},
+		IdP:      server.IdPConfig{SecretKey: secretKey, PreviousSecretKey: previousKey},
 		// Hosting.
 		TrustedProxies: hosted.proxies, Observer: hosted.observer(),
 		Notifications: notes,

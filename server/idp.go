@@ -55,6 +55,9 @@ type IdPConfig struct {
 	IDTokenLifetime      time.Duration
 	RefreshTokenLifetime time.Duration
 	CodeLifetime         time.Duration
+	// SecretKey and PreviousSecretKey seal the provider's secrets in
+	// storage (idp.Config.SecretKey); nil stores them in the clear.
+	SecretKey, PreviousSecretKey []byte
 	// Now is the provider's clock (default time.Now).
 	Now func() time.Time
 }
@@ -82,6 +85,7 @@ func newOIDCProvider(cfg Config, store storage.Backend, logger *slog.Logger) (*o
 		LoginPath: ic.LoginPath, KeyRotation: ic.KeyRotation,
 		AccessTokenLifetime: ic.AccessTokenLifetime, IDTokenLifetime: ic.IDTokenLifetime,
 		RefreshTokenLifetime: ic.RefreshTokenLifetime, CodeLifetime: ic.CodeLifetime,
+		SecretKey: ic.SecretKey, PreviousSecretKey: ic.PreviousSecretKey,
 		Now: ic.Now, Logger: logger,
 	})
 	if err != nil {

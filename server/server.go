@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -333,6 +334,11 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		op, err := newOIDCProvider(cfg, store, logger)
 		if err != nil {
 			return nil, err
+		}
+		// A wrong or missing secret key is told at start, not at the
+		// first login.
+		if err := op.op.CheckSecrets(ctx); err != nil {
+			return nil, fmt.Errorf("identity provider: %w", err)
 		}
 		if sender != nil && notes != nil {
 			if sender.agent, err = op.op.ServiceAgent(sender.webid, sender.webid); err != nil {

@@ -30,7 +30,8 @@ const maxKeyWrites = 5
 // SignFrom until SignUntil and is published until PublishUntil, when every
 // token it signed has expired.
 type signingKey struct {
-	JWK          json.RawMessage `json:"jwk"` // private JWK, with kid
+	JWK          json.RawMessage `json:"jwk,omitempty"`    // private JWK, with kid, in the clear
+	Sealed       string          `json:"sealed,omitempty"` // or sealed (sealer)
 	SignFrom     time.Time       `json:"sign_from"`
 	SignUntil    time.Time       `json:"sign_until"`
 	PublishUntil time.Time       `json:"publish_until"`
@@ -49,6 +50,7 @@ type keySet struct {
 // same set, and a rotation is a conditional write that one process wins.
 type keyring struct {
 	store  storage.Backend
+	sealer sealer
 	now    func() time.Time
 	every  time.Duration // how long a key signs
 	ahead  time.Duration // how long the next key is published before it signs
@@ -60,9 +62,9 @@ type keyring struct {
 	validUntil time.Time
 }
 
-func newKeyring(store storage.Backend, now func() time.Time, every, tokenLife time.Duration, logger *slog.Logger) *keyring {
+func newKeyring(store storage.Backend, seal sealer, now func() time.Time, every, tokenLife time.Duration, logger *slog.Logger) *keyring {
 	return &keyring{
-		store: store, now: now, every: every, life: tokenLife, logger: logger,
+		store: store, sealer: seal, now: now, every: every, life: tokenLife, logger: logger,
 		// Verifiers cache key sets and refetch on an unknown kid; a next
 		// key published ahead is known before anyone sees it.
 		ahead: min(every/4, time.Hour),
@@ -85,14 +87,18 @@ func (k *keyring) current(ctx context.Context) (*keySet, error) {
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return nil, err
 		}
-		if err := set.parse(); err != nil {
+		reseal, err := set.parse(k.sealer)
+		if err != nil {
 			return nil, err
 		}
 		changed, err := set.maintain(now, k.every, k.ahead, k.life)
 		if err != nil {
 			return nil, err
 		}
-		if changed {
+		if changed || reseal {
+			if err := set.seal(k.sealer); err != nil {
+				return nil, err
+			}
 			o := storage.PutOptions{IfMatch: etag, IfNoneMatch: !exists}
 			if _, err := putJSON(ctx, k.store, keySigningKeys, &set, o); errors.Is(err, storage.ErrPreconditionFailed) {
 				continue // another process rotated first: use theirs
@@ -108,14 +114,47 @@ func (k *keyring) current(ctx context.Context) (*keySet, error) {
 	return nil, errors.New("idp: signing keys: too many concurrent updates")
 }
 
-// parse reads every stored JWK.
-func (s *keySet) parse() error {
+// parse reads every stored JWK, opening the sealed ones. reseal reports
+// that a key is not stored as seal would store it now: in the clear while
+// a secret key is configured, or sealed with the previous key.
+func (s *keySet) parse(seal sealer) (reseal bool, err error) {
 	for _, sk := range s.Keys {
+		raw := []byte(sk.JWK)
+		switch {
+		case sk.Sealed != "":
+			var stale bool
+			if raw, stale, err = seal.open(sk.Sealed); err != nil {
+				return false, fmt.Errorf("idp: stored signing key: %w", err)
+			}
+			reseal = reseal || stale
+		case seal.on():
+			reseal = true
+		}
 		var jwk jose.JSONWebKey
-		if err := jwk.UnmarshalJSON(sk.JWK); err != nil || jwk.IsPublic() {
-			return errors.New("idp: stored signing key unreadable")
+		if err := jwk.UnmarshalJSON(raw); err != nil || jwk.IsPublic() {
+			return false, errors.New("idp: stored signing key unreadable")
 		}
 		sk.key = &jwk
+	}
+	return reseal, nil
+}
+
+// seal puts every key in the form it is stored in: sealed when a secret
+// key is configured, in the clear otherwise.
+func (s *keySet) seal(seal sealer) error {
+	for _, sk := range s.Keys {
+		raw, err := sk.key.MarshalJSON()
+		if err != nil {
+			return fmt.Errorf("idp: signing key: %w", err)
+		}
+		if !seal.on() {
+			sk.JWK, sk.Sealed = raw, ""
+			continue
+		}
+		if sk.Sealed, err = seal.seal(raw); err != nil {
+			return err
+		}
+		sk.JWK = nil
 	}
 	return nil
 }

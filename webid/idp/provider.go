@@ -115,6 +115,14 @@ type Config struct {
 	ProofMaxAge time.Duration
 	ClockSkew   time.Duration
 
+	// SecretKey, when set (SecretKeySize random bytes), seals the
+	// provider's secrets in storage (the signing keys and the CSRF key);
+	// secrets found in the clear are sealed at their next read. Without
+	// it they are stored in the clear. PreviousSecretKey, for a change of
+	// key, only opens: what it sealed is sealed again with SecretKey.
+	SecretKey         []byte
+	PreviousSecretKey []byte
+
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives key rotations and refused replays (default: none).
@@ -133,6 +141,15 @@ func (c Config) validate() error {
 	}
 	if c.Accounts == nil {
 		errs = append(errs, errors.New("idp: no Accounts"))
+	}
+	if c.SecretKey != nil && len(c.SecretKey) != SecretKeySize {
+		errs = append(errs, fmt.Errorf("idp: SecretKey has %d bytes, not %d", len(c.SecretKey), SecretKeySize))
+	}
+	if c.PreviousSecretKey != nil && len(c.PreviousSecretKey) != SecretKeySize {
+		errs = append(errs, fmt.Errorf("idp: PreviousSecretKey has %d bytes, not %d", len(c.PreviousSecretKey), SecretKeySize))
+	}
+	if c.PreviousSecretKey != nil && c.SecretKey == nil {
+		errs = append(errs, errors.New("idp: PreviousSecretKey without SecretKey"))
 	}
 	for name, d := range map[string]time.Duration{
 		"KeyRotation": c.KeyRotation, "AccessTokenLifetime": c.AccessTokenLifetime,
@@ -197,14 +214,15 @@ func New(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	iss := cfg.Issuer
+	seal := sealer{current: cfg.SecretKey, previous: cfg.PreviousSecretKey}
 	// Tokens live until the latest of their exp, plus the skew verifiers
 	// allow: a retired key stays published that long.
 	tokenLife := max(cfg.AccessTokenLifetime, cfg.IDTokenLifetime) + cfg.ClockSkew
 	p := &Provider{
 		cfg:    cfg,
 		issuer: iss,
-		keys:   newKeyring(cfg.Store, cfg.Now, cfg.KeyRotation, tokenLife, logger),
-		secret: &secret{store: cfg.Store},
+		keys:   newKeyring(cfg.Store, seal, cfg.Now, cfg.KeyRotation, tokenLife, logger),
+		secret: &secret{store: cfg.Store, sealer: seal},
 		replay: newReplayCache(100_000),
 		pages:  pages,
 		logger: logger,
@@ -222,3 +240,16 @@ func New(cfg Config) (*Provider, error) {
 
 // Issuer is the issuer identifier.
 func (p *Provider) Issuer() string { return p.issuer }
+
+// CheckSecrets reads the signing keys and the CSRF key from storage,
+// making them when no process has yet and sealing those found in the
+// clear when a SecretKey is configured. Run at start, it makes a wrong or
+// missing SecretKey an error at once (ErrSecretKey), not at the first
+// login.
+func (p *Provider) CheckSecrets(ctx context.Context) error {
+	if _, err := p.keys.current(ctx); err != nil {
+		return err
+	}
+	_, err := p.secret.get(ctx)
+	return err
+}

@@ -82,14 +82,26 @@ func hashKey(secret string) string {
 // secret is the provider's HMAC key for CSRF tokens, made once and shared
 // through storage by every process.
 type secret struct {
-	store storage.Backend
+	store  storage.Backend
+	sealer sealer
 
 	mu  sync.Mutex
 	key []byte
 }
 
+// secretRecord is the stored key: in the clear, or sealed (sealer).
 type secretRecord struct {
-	Key []byte `json:"key"`
+	Key    []byte `json:"key,omitempty"`
+	Sealed string `json:"sealed,omitempty"`
+}
+
+// record returns the record that stores key as s.sealer would now.
+func (s *secret) record(key []byte) (secretRecord, error) {
+	if !s.sealer.on() {
+		return secretRecord{Key: key}, nil
+	}
+	sealed, err := s.sealer.seal(key)
+	return secretRecord{Sealed: sealed}, err
 }
 
 // get returns the key, creating it when no process has yet.
@@ -101,19 +113,45 @@ func (s *secret) get(ctx context.Context) ([]byte, error) {
 	}
 	for range 3 {
 		var rec secretRecord
-		_, err := getJSON(ctx, s.store, keySecret, &rec)
-		if err == nil && len(rec.Key) >= 32 {
-			s.key = rec.Key
-			return s.key, nil
-		}
+		etag, err := getJSON(ctx, s.store, keySecret, &rec)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return nil, err
 		}
-		rec.Key = make([]byte, 32)
-		rand.Read(rec.Key)
+		if err == nil {
+			key, reseal := rec.Key, s.sealer.on()
+			if rec.Sealed != "" {
+				var stale bool
+				if key, stale, err = s.sealer.open(rec.Sealed); err != nil {
+					return nil, fmt.Errorf("idp: CSRF secret: %w", err)
+				}
+				reseal = stale
+			}
+			if len(key) < 32 {
+				return nil, errors.New("idp: stored CSRF secret unreadable")
+			}
+			if reseal {
+				// Sealed as it is now to be; losing the race to another
+				// process that does the same is fine.
+				nrec, err := s.record(key)
+				if err != nil {
+					return nil, err
+				}
+				if _, err := putJSON(ctx, s.store, keySecret, nrec, storage.PutOptions{IfMatch: etag}); err != nil && !errors.Is(err, storage.ErrPreconditionFailed) {
+					return nil, err
+				}
+			}
+			s.key = key
+			return s.key, nil
+		}
+		key := make([]byte, 32)
+		rand.Read(key)
+		rec, err = s.record(key)
+		if err != nil {
+			return nil, err
+		}
 		_, err = putJSON(ctx, s.store, keySecret, rec, storage.PutOptions{IfNoneMatch: true})
 		if err == nil {
-			s.key = rec.Key
+			s.key = key
 			return s.key, nil
 		}
 		if !errors.Is(err, storage.ErrPreconditionFailed) {
