@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -30,7 +31,9 @@ type Config struct {
 	// From is the sender of every mail, an RFC 5322 address such as
 	// "Kluis <noreply@pods.example>".
 	From string
-	// HelloName is the name the Sender gives in EHLO; "" means "localhost".
+	// HelloName is the name the Sender gives in EHLO, the server's host
+	// name (an IP address is written as an address literal, "[192.0.2.1]");
+	// "" means "localhost".
 	HelloName string
 	// Timeout bounds each step of the exchange; zero means DefaultTimeout.
 	Timeout time.Duration
@@ -121,12 +124,13 @@ func CheckFrom(from string) error {
 // Sender sends mail through one SMTP server. It is safe for concurrent
 // use: each Send has its own connection.
 type Sender struct {
-	srv     server
-	from    string
-	hello   string
-	timeout time.Duration
-	tls     *tls.Config
-	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	srv        server
+	from       string
+	fromDomain string
+	hello      string
+	timeout    time.Duration
+	tls        *tls.Config
+	dial       func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // New returns a Sender for c, or an error (that never repeats the URL)
@@ -139,10 +143,20 @@ func New(c Config) (*Sender, error) {
 	if err := CheckFrom(c.From); err != nil {
 		return nil, fmt.Errorf("mail: From %q: %w", c.From, err)
 	}
-	s := &Sender{srv: srv, from: c.From, hello: c.HelloName, timeout: c.Timeout, dial: c.DialContext,
+	from, _ := stdmail.ParseAddress(c.From)
+	_, domain, _ := strings.Cut(from.Address, "@")
+	s := &Sender{srv: srv, from: c.From, fromDomain: domain, hello: c.HelloName, timeout: c.Timeout, dial: c.DialContext,
 		tls: &tls.Config{ServerName: srv.host, RootCAs: c.RootCAs, MinVersion: tls.VersionTLS12}}
 	if s.hello == "" {
 		s.hello = "localhost"
+	}
+	if a, err := netip.ParseAddr(s.hello); err == nil {
+		// RFC 5321 §4.1.3.
+		if a.Is6() && !a.Is4In6() {
+			s.hello = "[IPv6:" + a.String() + "]"
+		} else {
+			s.hello = "[" + a.Unmap().String() + "]"
+		}
 	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
@@ -173,7 +187,10 @@ func (s *Sender) Send(ctx context.Context, to, subject, text string) error {
 	}
 	m.Subject(subject)
 	m.SetDate()
-	m.SetMessageID()
+	// The Message-ID names the From address's domain, not this machine's
+	// host name (RFC 5322 §3.6.4: unique, the right side a domain).
+	m.SetMessageIDWithValue(rand.Text() + "@" + s.fromDomain)
+	m.SetUserAgent("Kluis")
 	// RFC 3834 §5: an automatic mail; auto-responders should not answer.
 	m.SetGenHeader("Auto-Submitted", "auto-generated")
 	m.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")

@@ -133,6 +133,9 @@ func TestSend(t *testing.T) {
 				t.Fatalf("%d mails arrived, want 1", len(msgs))
 			}
 			m := msgs[0]
+			if m.Hello != "pods.example" {
+				t.Errorf("EHLO %q", m.Hello)
+			}
 			if m.From != "noreply@pods.example" || len(m.To) != 1 || m.To[0] != "Alice@Example.org" || m.User != tc.opts.User {
 				t.Errorf("envelope %q -> %q as %q", m.From, m.To, m.User)
 			}
@@ -144,8 +147,8 @@ func TestSend(t *testing.T) {
 					t.Errorf("%s: %q, want %q", k, got, want)
 				}
 			}
-			if m.Header.Get("Date") == "" || m.Header.Get("Message-Id") == "" {
-				t.Errorf("no Date or Message-ID: %v", m.Header)
+			if m.Header.Get("Date") == "" || !strings.HasSuffix(m.Header.Get("Message-Id"), "@pods.example>") {
+				t.Errorf("Date %q, Message-ID %q", m.Header.Get("Date"), m.Header.Get("Message-Id"))
 			}
 			if got := strings.ReplaceAll(m.Text, "\r\n", "\n"); got != text {
 				t.Errorf("text %q, want %q", got, text)
@@ -186,6 +189,29 @@ func TestNewRefuses(t *testing.T) {
 		_, err := mail.New(cfg)
 		if err == nil || strings.Contains(err.Error(), password) {
 			t.Errorf("New(%v) = %v", cfg.From, err)
+		}
+	}
+}
+
+// TestHelloName: an IP address is given in EHLO as an address literal
+// (RFC 5321 §4.1.3).
+func TestHelloName(t *testing.T) {
+	for name, want := range map[string]string{
+		"":             "localhost",
+		"pods.example": "pods.example",
+		"192.0.2.1":    "[192.0.2.1]",
+		"2001:db8::1":  "[IPv6:2001:db8::1]",
+	} {
+		srv := mailtest.Start(t, mailtest.Options{})
+		s, err := mail.New(mail.Config{URL: srv.URL(), From: "noreply@pods.example", HelloName: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Send(context.Background(), "alice@example.org", "x", "y"); err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.Messages()[0].Hello; got != want {
+			t.Errorf("HelloName %q: EHLO %q, want %q", name, got, want)
 		}
 	}
 }

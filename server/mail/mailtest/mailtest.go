@@ -43,6 +43,8 @@ type Options struct {
 
 // Message is a mail the server accepted.
 type Message struct {
+	// Hello is the name the client gave in EHLO.
+	Hello string
 	// From and To are the envelope's addresses; User is who logged in.
 	From string
 	To   []string
@@ -77,7 +79,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	s := &Server{Addr: ln.Addr().String(), opts: o}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{srv: s}, nil }))
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{srv: s, conn: c}, nil }))
 	srv.Domain = "mail.test"
 	srv.AllowInsecureAuth = true
 	srv.MaxMessageBytes = 1 << 20
@@ -119,6 +121,7 @@ func (s *Server) Messages() []Message {
 // session is one SMTP connection.
 type session struct {
 	srv  *Server
+	conn *smtp.Conn
 	user string
 	from string
 	to   []string
@@ -175,7 +178,7 @@ func (x *session) Data(r io.Reader) error {
 	}
 	x.srv.mu.Lock()
 	defer x.srv.mu.Unlock()
-	x.srv.msgs = append(x.srv.msgs, Message{From: x.from, To: slices.Clone(x.to), User: x.user, Header: m.Header, Text: string(text)})
+	x.srv.msgs = append(x.srv.msgs, Message{Hello: x.conn.Hostname(), From: x.from, To: slices.Clone(x.to), User: x.user, Header: m.Header, Text: string(text)})
 	return nil
 }
 
