@@ -549,3 +549,41 @@ func TestMaintainSweepsResets(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// blockingMailer holds every mail until release is closed.
+type blockingMailer struct {
+	release chan struct{}
+	sent    chan string
+}
+
+func (b *blockingMailer) Send(ctx context.Context, to, _, _ string) error {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	b.sent <- to
+	return nil
+}
+
+// TestPasswordResetBounded: mails under way are bounded; a request past
+// the bound is answered as usual, and its mail is dropped with a warning.
+func TestPasswordResetBounded(t *testing.T) {
+	b := &blockingMailer{release: make(chan struct{}), sent: make(chan string, 10)}
+	ts, c := accountServer(t, memory.New(), func(cfg *server.Config) {
+		cfg.Mail = server.MailConfig{Sender: b, MaxPending: 1}
+	})
+	m := &mailServer{ts: ts, c: c}
+	m.signUp(t, "alice@example.org", "old password")
+	// alice's mail waits in Send, holding the one place.
+	first, second := m.forgot(t, "alice@example.org"), m.forgot(t, "nobod@example.org")
+	sameAnswer(t, first, second, "alice@example.org", "nobod@example.org")
+	if !strings.Contains(ts.logs.String(), "too many mails under way") {
+		t.Fatalf("no warning:\n%s", ts.logs)
+	}
+	close(b.release)
+	m.drain(t)
+	if len(b.sent) != 1 || <-b.sent != "alice@example.org" {
+		t.Fatal("alice's mail was not sent")
+	}
+}
