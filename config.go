@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weconomics/kluis/server/mail"
 	"github.com/weconomics/kluis/server/notify/natsbus"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid/fetch"
@@ -89,6 +90,9 @@ type Config struct {
 	// PreviousSecretKey (KLUIS_PREVIOUS_SECRET_KEY) opens what the key
 	// before it sealed, while the secrets are sealed again with SecretKey.
 	SecretKey, PreviousSecretKey secret
+	// Mail sends the accounts' password reset mails; without it, passwords
+	// cannot be reset by e-mail.
+	Mail MailConfig
 
 	// loadErrs are the settings whose text did not parse, in flag order;
 	// Validate reports them with the rest.
@@ -130,6 +134,21 @@ type NATSConfig struct {
 	// KLUIS_NATS_PREFIX, default "kluis").
 	Prefix string
 }
+
+// MailConfig is the part of Config that sends e-mail (server/mail).
+type MailConfig struct {
+	// SMTPURL is the SMTP server, smtp://[user:password@]host[:port]
+	// (STARTTLS, required unless the host is loopback) or
+	// smtps://[user:password@]host[:port] (TLS from the first byte), from
+	// KLUIS_SMTP_URL only: it holds the password.
+	SMTPURL secret
+	// From is the sender of the mails, e.g. "Kluis <noreply@pods.example>"
+	// (-mail-from, KLUIS_MAIL_FROM).
+	From string
+}
+
+// on reports whether mail is set up.
+func (m MailConfig) on() bool { return m.SMTPURL != "" }
 
 // secret is a string that never shows itself in print, logs or JSON.
 type secret string
@@ -193,7 +212,8 @@ func printUsage(w io.Writer, getenv func(string) string) {
 	var cfg Config
 	l := newLoader(&cfg, getenv)
 	fmt.Fprintf(w, "Usage: kluis [flags]\n\nEvery flag defaults from the environment variable named in its help.\n"+
-		"The S3 keys are read from KLUIS_S3_ACCESS_KEY and KLUIS_S3_SECRET_KEY only.\n"+
+		"The S3 keys are read from KLUIS_S3_ACCESS_KEY and KLUIS_S3_SECRET_KEY only, and the SMTP server of\n"+
+		"password reset mails from KLUIS_SMTP_URL only (smtp://user:password@host:port, or smtps://).\n"+
 		"kluis -version prints the version; kluis -healthcheck [flags] asks the liveness probe of the\n"+
 		"server those settings describe and exits 0 when it answers, 1 when not.\n\n")
 	l.fs.SetOutput(w)
@@ -250,11 +270,14 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 	}, func(secret) string { return "" }, "NATS server `URL` (nats:// or tls://) that carries change events between the processes of one storage; empty: in process")
 	l.str(&cfg.NATS.Prefix, "nats-prefix", "KLUIS_NATS_PREFIX", natsbus.DefaultPrefix,
 		"`prefix` of the NATS subject of change events (<prefix>.changes), shared by the processes of one storage")
+	l.str(&cfg.Mail.From, "mail-from", "KLUIS_MAIL_FROM", "",
+		"sender `address` of password reset mails, e.g. \"Kluis <noreply@pods.example>\"; with $KLUIS_SMTP_URL")
 	// Secrets: the environment only, never a flag.
 	cfg.S3.AccessKey = secret(getenv("KLUIS_S3_ACCESS_KEY"))
 	cfg.S3.SecretKey = secret(getenv("KLUIS_S3_SECRET_KEY"))
 	cfg.SecretKey = secret(strings.TrimSpace(getenv("KLUIS_SECRET_KEY")))
 	cfg.PreviousSecretKey = secret(strings.TrimSpace(getenv("KLUIS_PREVIOUS_SECRET_KEY")))
+	cfg.Mail.SMTPURL = secret(strings.TrimSpace(getenv("KLUIS_SMTP_URL")))
 	return l
 }
 
@@ -525,6 +548,17 @@ func (c Config) Validate() error {
 	if c.PreviousSecretKey != "" && c.SecretKey == "" {
 		bad("$KLUIS_PREVIOUS_SECRET_KEY is set without $KLUIS_SECRET_KEY")
 	}
+	switch {
+	case c.Mail.on():
+		if err := mail.CheckURL(string(c.Mail.SMTPURL)); err != nil {
+			bad("$KLUIS_SMTP_URL: %v", err)
+		}
+		if err := mail.CheckFrom(c.Mail.From); err != nil {
+			bad("-mail-from ($KLUIS_MAIL_FROM): %v (required with $KLUIS_SMTP_URL)", err)
+		}
+	case strings.TrimSpace(c.Mail.From) != "":
+		bad("-mail-from ($KLUIS_MAIL_FROM): set, but $KLUIS_SMTP_URL is not: without an SMTP server no mail is sent")
+	}
 	errs = append(errs, c.hostingProblems()...) // hosting.go
 	return errors.Join(errs...)
 }
@@ -630,6 +664,9 @@ func (c Config) LogValue() slog.Value {
 	}
 	if c.PreviousSecretKey != "" {
 		attrs = append(attrs, slog.String("previous_secret_key", c.PreviousSecretKey.String()))
+	}
+	if c.Mail.on() {
+		attrs = append(attrs, slog.Group("mail", slog.String("smtp_url", c.Mail.SMTPURL.String()), slog.String("from", c.Mail.From)))
 	}
 	return slog.GroupValue(attrs...)
 }

@@ -99,6 +99,18 @@ func TestLoadConfigGood(t *testing.T) {
 					t.Errorf("got %#v", c.S3)
 				}
 			}},
+		{"mail", []string{"-mail-from", "Kluis <noreply@pods.example>"},
+			map[string]string{"KLUIS_SMTP_URL": " smtp://kluis:s3cr3t-v4lue@mail.example:587 "}, func(t *testing.T, c Config) {
+				if c.Mail.SMTPURL != "smtp://kluis:s3cr3t-v4lue@mail.example:587" || c.Mail.From != "Kluis <noreply@pods.example>" {
+					t.Errorf("got %#v", c.Mail)
+				}
+			}},
+		{"mail from the environment, implicit TLS", nil,
+			map[string]string{"KLUIS_SMTP_URL": "smtps://mail.example", "KLUIS_MAIL_FROM": "noreply@pods.example"}, func(t *testing.T, c Config) {
+				if c.Mail.SMTPURL != "smtps://mail.example" || c.Mail.From != "noreply@pods.example" {
+					t.Errorf("got %#v", c.Mail)
+				}
+			}},
 		{"bare bool flag", []string{"-s3-tls"}, map[string]string{"KLUIS_S3_TLS": "false"},
 			func(t *testing.T, c Config) {
 				if !c.S3.TLS {
@@ -155,6 +167,19 @@ func TestLoadConfigBad(t *testing.T) {
 				"-s3-endpoint", "-s3-bucket", "KLUIS_S3_ACCESS_KEY", "KLUIS_S3_SECRET_KEY"}},
 		{"pod mode unknown", []string{"-pod-mode", "subdomains"}, nil, []string{"-pod-mode", "not path, subdomain or none"}},
 		{"pod mode", nil, map[string]string{"KLUIS_POD_MODE": "everywhere"}, []string{"-pod-mode", "KLUIS_POD_MODE", `"everywhere"`}},
+		{"SMTP URL scheme", nil, map[string]string{"KLUIS_SMTP_URL": "https://u:s3cr3t-v4lue@mail.example", "KLUIS_MAIL_FROM": "noreply@pods.example"},
+			[]string{"KLUIS_SMTP_URL", "smtp://"}},
+		{"SMTP URL with a path", nil, map[string]string{"KLUIS_SMTP_URL": "smtp://u:s3cr3t-v4lue@mail.example/x", "KLUIS_MAIL_FROM": "noreply@pods.example"},
+			[]string{"KLUIS_SMTP_URL", "no path"}},
+		{"SMTP URL port", nil, map[string]string{"KLUIS_SMTP_URL": "smtp://u:s3cr3t-v4lue@mail.example:0", "KLUIS_MAIL_FROM": "noreply@pods.example"},
+			[]string{"KLUIS_SMTP_URL", "port"}},
+		{"SMTP URL without From", nil, map[string]string{"KLUIS_SMTP_URL": "smtp://u:s3cr3t-v4lue@mail.example"},
+			[]string{"-mail-from", "KLUIS_MAIL_FROM", "required"}},
+		{"From not an address", []string{"-mail-from", "Kluis"}, map[string]string{"KLUIS_SMTP_URL": "smtp://mail.example"},
+			[]string{"-mail-from", "not an e-mail address"}},
+		{"From without an SMTP URL", nil, map[string]string{"KLUIS_MAIL_FROM": "noreply@pods.example"},
+			[]string{"-mail-from", "KLUIS_SMTP_URL"}},
+		{"no flag for the SMTP URL", []string{"-smtp-url", "smtp://u:s3cr3t-v4lue@mail.example"}, nil, []string{"-smtp-url"}},
 		{"unknown flag", []string{"-port", "3000"}, nil, []string{"-port"}},
 		{"no flag for secrets", []string{"-s3-secret-key=s3cr3t-v4lue"}, nil, []string{"-s3-secret-key"}},
 		{"positional arguments", []string{"s3cr3t-v4lue"}, nil, []string{"unexpected argument"}},
@@ -207,8 +232,8 @@ func TestHelpFlag(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	printUsage(&b, env(map[string]string{"KLUIS_S3_SECRET_KEY": "s3cr3t-v4lue"}))
-	for _, w := range []string{"-addr", "KLUIS_ADDR", "-max-body", "KLUIS_S3_SECRET_KEY"} {
+	printUsage(&b, env(map[string]string{"KLUIS_S3_SECRET_KEY": "s3cr3t-v4lue", "KLUIS_SMTP_URL": "smtp://u:s3cr3t-v4lue@mail.example"}))
+	for _, w := range []string{"-addr", "KLUIS_ADDR", "-max-body", "KLUIS_S3_SECRET_KEY", "KLUIS_SMTP_URL", "-mail-from", "KLUIS_MAIL_FROM"} {
 		if !strings.Contains(b.String(), w) {
 			t.Errorf("usage lacks %q", w)
 		}
@@ -243,6 +268,8 @@ func TestSecretKeys(t *testing.T) {
 func TestConfigNeverShowsSecrets(t *testing.T) {
 	e := s3Env()
 	e["KLUIS_SECRET_KEY"], e["KLUIS_PREVIOUS_SECRET_KEY"] = testSecretKey, "Zm9yIHRoZSBwcmV2aW91cyBrZXksIDMyIGJ5dGVzISE="
+	e["KLUIS_SMTP_URL"] = "smtps://AKIA-ACCESS-ID:s3cr3t-v4lue@mail.example"
+	e["KLUIS_MAIL_FROM"] = "noreply@pods.example"
 	c, err := loadConfig(nil, env(e))
 	if err != nil {
 		t.Fatal(err)
@@ -255,18 +282,20 @@ func TestConfigNeverShowsSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	outputs := map[string]string{
-		"String":     c.String(),
-		"%v":         fmt.Sprintf("%v", c),
-		"%+v":        fmt.Sprintf("%+v", c),
-		"%#v":        fmt.Sprintf("%#v", c),
-		"%v of S3":   fmt.Sprintf("%v", c.S3),
-		"%+v of S3":  fmt.Sprintf("%+v", c.S3),
-		"%#v of S3":  fmt.Sprintf("%#v", c.S3),
-		"%s of key":  fmt.Sprintf("%s", c.S3.SecretKey),
-		"slog text":  text.String(),
-		"slog json":  js.String(),
-		"json":       string(marshalled),
-		"s3 in text": text.String(),
+		"String":      c.String(),
+		"%v":          fmt.Sprintf("%v", c),
+		"%+v":         fmt.Sprintf("%+v", c),
+		"%#v":         fmt.Sprintf("%#v", c),
+		"%v of S3":    fmt.Sprintf("%v", c.S3),
+		"%+v of S3":   fmt.Sprintf("%+v", c.S3),
+		"%#v of S3":   fmt.Sprintf("%#v", c.S3),
+		"%s of key":   fmt.Sprintf("%s", c.S3.SecretKey),
+		"%#v of mail": fmt.Sprintf("%#v", c.Mail),
+		"%v of SMTP":  fmt.Sprintf("%v", c.Mail.SMTPURL),
+		"slog text":   text.String(),
+		"slog json":   js.String(),
+		"json":        string(marshalled),
+		"s3 in text":  text.String(),
 	}
 	for name, out := range outputs {
 		if strings.Contains(out, "s3cr3t-v4lue") {
@@ -279,7 +308,8 @@ func TestConfigNeverShowsSecrets(t *testing.T) {
 			t.Errorf("%s shows a secret key of the identity provider: %s", name, out)
 		}
 	}
-	if !strings.Contains(c.String(), "secret_key=\"[redacted]\"") || !strings.Contains(c.String(), "bucket=\"pods\"") {
+	if !strings.Contains(c.String(), "secret_key=\"[redacted]\"") || !strings.Contains(c.String(), "bucket=\"pods\"") ||
+		!strings.Contains(c.String(), "mail.smtp_url=\"[redacted]\"") || !strings.Contains(c.String(), "mail.from=\"noreply@pods.example\"") {
 		t.Errorf("String() = %s, want the settings with the secret redacted", c.String())
 	}
 }

@@ -272,7 +272,7 @@ func settingNames(t *testing.T) []string {
 	var cfg Config
 	l := newLoader(&cfg, env(nil))
 	re := regexp.MustCompile(`\(\$(KLUIS_[A-Z0-9_]+)\)$`)
-	names := []string{"KLUIS_S3_ACCESS_KEY", "KLUIS_S3_SECRET_KEY", "KLUIS_SECRET_KEY", "KLUIS_PREVIOUS_SECRET_KEY"}
+	names := []string{"KLUIS_S3_ACCESS_KEY", "KLUIS_S3_SECRET_KEY", "KLUIS_SECRET_KEY", "KLUIS_PREVIOUS_SECRET_KEY", "KLUIS_SMTP_URL"}
 	l.fs.VisitAll(func(f *flag.Flag) {
 		m := re.FindStringSubmatch(f.Usage)
 		if m == nil {

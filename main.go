@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/server/mail"
 	"github.com/weconomics/kluis/server/notify/natsbus"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
@@ -194,6 +195,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// Validate checked both keys.
 	secretKey, _ := cfg.SecretKey.bytes()
 	previousKey, _ := cfg.PreviousSecretKey.bytes()
+	// Password reset by e-mail (KLUIS_SMTP_URL, KLUIS_MAIL_FROM).
+	var mailCfg server.MailConfig
+	if cfg.Mail.on() {
+		sender, err := mail.New(mail.Config{URL: string(cfg.Mail.SMTPURL), From: cfg.Mail.From, HelloName: baseURL.Hostname()})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		mailCfg.Sender = sender
+		logger.Info("password reset by e-mail: on", "smtp", sender.String(), "from", cfg.Mail.From)
+	}
 	srv, err := server.New(ctx, server.Config{
 		BaseURL: baseURL, MaxBodyBytes: cfg.MaxBody, RootACL: rootACL, Fetcher: fetcher,
 		// Accounts and pods (/.account/); the OpenID provider logs in with
@@ -205,6 +217,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// Hosting.
 		TrustedProxies: hosted.proxies, Observer: hosted.observer(),
 		Notifications: notes,
+		Mail:          mailCfg,
 	}, hosted.store(store, cfg.Storage), logger)
 	if err != nil {
 		ln.Close()
@@ -250,6 +263,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)
+	}
+	if err := srv.Drain(sctx); err != nil {
+		logger.Warn("password reset mails still under way were given up", "error", err)
 	}
 	hosted.shutdown(sctx)
 	logger.Info("stopped")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weconomics/kluis/server/mail/mailtest"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
 )
@@ -91,11 +93,17 @@ type running struct {
 // to listen.
 func startRun(t *testing.T, args ...string) *running {
 	t.Helper()
+	return startRunEnv(t, nil, args...)
+}
+
+// startRunEnv is startRun with the environment vars.
+func startRunEnv(t *testing.T, vars map[string]string, args ...string) *running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{stdout: newWatcher(), stderr: newWatcher(), cancel: cancel, exited: make(chan struct{})}
 	go func() {
 		defer close(r.exited)
-		r.err = run(ctx, withOpenRoot(args), env(nil), r.stdout, r.stderr)
+		r.err = run(ctx, withOpenRoot(args), env(vars), r.stdout, r.stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -265,6 +273,59 @@ func TestRunPublicBaseURL(t *testing.T) {
 	res.Body.Close()
 	if loc := res.Header.Get("Location"); loc != "https://pod.example/a.txt" {
 		t.Errorf("Location = %q, want it under the base URL", loc)
+	}
+}
+
+// TestRunPasswordResetMail: with KLUIS_SMTP_URL and KLUIS_MAIL_FROM, the
+// process mails password reset links through that server, and a graceful
+// shutdown waits for the mail under way.
+func TestRunPasswordResetMail(t *testing.T) {
+	smtp := mailtest.Start(t, mailtest.Options{User: "kluis", Password: "smtp-s3cr3t"})
+	r := startRunEnv(t, map[string]string{"KLUIS_SMTP_URL": smtp.URL(), "KLUIS_MAIL_FROM": "Kluis <noreply@pods.example>"},
+		"-addr", "127.0.0.1:0", "-data", t.TempDir())
+	do := func(method, url, auth, body string) map[string]any {
+		t.Helper()
+		req, err := http.NewRequest(method, url, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", "CSS-Account-Token "+auth)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %v %v", method, url, res.StatusCode, out, err)
+		}
+		return out
+	}
+	tok, _ := do("POST", r.url+".account/account/", "", "")["authorization"].(string)
+	controls, _ := do("GET", r.url+".account/", tok, "")["controls"].(map[string]any)
+	create, _ := controls["password"].(map[string]any)["create"].(string)
+	do("POST", create, tok, `{"email":"alice@example.org","password":"long enough"}`)
+	forgot, _ := controls["password"].(map[string]any)["forgot"].(string)
+	if forgot != r.url+".account/login/password/forgot/" {
+		t.Fatalf("controls.password.forgot = %q", forgot)
+	}
+	do("POST", forgot, "", `{"email":"alice@example.org"}`)
+	// The shutdown waits for the mail.
+	r.cancel()
+	if err := r.wait(t); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	msgs := smtp.Messages()
+	if len(msgs) != 1 || msgs[0].To[0] != "alice@example.org" || !strings.Contains(msgs[0].Text, r.url+".account/login/password/reset/?rid=") {
+		t.Fatalf("mails %+v", msgs)
+	}
+	logs := r.stderr.String()
+	if !strings.Contains(logs, "password reset by e-mail: on") || !strings.Contains(logs, "password reset: mail sent") ||
+		strings.Contains(logs, "smtp-s3cr3t") || strings.Contains(logs, "rid=") {
+		t.Fatalf("log:\n%s", logs)
 	}
 }
 

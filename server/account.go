@@ -34,8 +34,8 @@ import (
 //
 // Differences from CSS: an account has one password login at most;
 // passwords need MinPasswordLength characters; forgetting and resetting a
-// password by e-mail are not offered (no controls.password.forgot or
-// reset); a pod's owners cannot be changed through the API (its resource
+// password by e-mail (controls.password.forgot and reset, forgot.go) are
+// offered only when the server has SMTP settings; a pod's owners cannot be changed through the API (its resource
 // only reads); owners are always advertised on the pod root. The oidc
 // controls are the OpenID provider's (idp.go), not listed here.
 //
@@ -77,6 +77,9 @@ type accountRoutes struct {
 	podsEnabled bool
 	pages       *template.Template
 	logger      *slog.Logger
+	// mailer sends password reset mails (forgot.go); nil when the server
+	// sends no mail.
+	mailer *resetMailer
 }
 
 // loginURL is the login page that sends the browser on to returnTo (a path
@@ -105,6 +108,12 @@ func (h *accountRoutes) register(e *echo.Echo) {
 	}
 	e.GET(accountRoot+"login/password/", h.passwordLoginView)
 	e.POST(accountRoot+"login/password/", api(h.passwordLogin))
+	// Password reset by e-mail (forgot.go): JSON or HTML, each handler
+	// tells which.
+	e.GET(forgotPath, h.forgotView)
+	e.POST(forgotPath, h.forgot)
+	e.GET(resetPath, h.resetView)
+	e.POST(resetPath, h.resetPassword)
 	for _, p := range []string{accountRoot + "signup", accountRoot + "signup/", accountRoot + "login/password/register/"} {
 		e.GET(p, h.signupPage)
 		e.POST(p, h.pageSignup)
@@ -159,6 +168,11 @@ func (h *accountRoutes) controls(acc *account.Account) map[string]any {
 			"register": h.abs(accountRoot + "login/password/register/"),
 			"login":    h.abs(accountRoot + "login/password/"),
 		},
+	}
+	if h.mailer != nil {
+		password["forgot"] = h.abs(forgotPath)
+		password["reset"] = h.abs(resetPath)
+		html["password"].(map[string]any)["forgot"] = h.abs(forgotPath)
 	}
 	if acc != nil {
 		id := acc.ID

@@ -48,6 +48,11 @@ type pageData struct {
 	Email, Return, PodName, Name string
 	MinPassword                  int
 	PodsEnabled                  bool
+	// Password reset by e-mail (forgot.go): whether it is offered, how
+	// long a link works, and the token of the link a page came from.
+	MailEnabled bool
+	ResetTTL    string
+	RecordID    string
 	// Overview.
 	Account     account.Account
 	Credentials []account.CredentialInfo
@@ -84,6 +89,9 @@ func (h *accountRoutes) renderPage(c echo.Context, status int, name string, d pa
 	d.MinPassword = account.MinPasswordLength
 	d.PodsEnabled = h.podsEnabled
 	d.BaseURL = h.base.String()
+	if h.mailer != nil {
+		d.MailEnabled, d.ResetTTL = true, humanDuration(h.mailer.ttl)
+	}
 	var buf bytes.Buffer
 	if err := h.pages.ExecuteTemplate(&buf, name, d); err != nil {
 		return err
@@ -432,7 +440,43 @@ li form{display:inline}
 <label><input type="checkbox" name="remember" value="1"> <span class="hint">Stay logged in on this device</span></label>
 <button type="submit">Log in</button>
 </form>
+{{if .MailEnabled}}<p><a href="/.account/login/password/forgot/">Forgot your password?</a></p>{{end}}
 <p>No account yet? <a href="/.account/signup/{{if .Return}}?return={{.Return}}{{end}}">Sign up</a>.</p>
+{{template "foot" .}}{{end}}
+
+{{define "forgot"}}{{template "head" .}}
+<p>Type the e-mail address you log in with. If an account logs in with it, we mail it a link to choose a new password. The link works for {{.ResetTTL}}, once.</p>
+<form method="post" action="/.account/login/password/forgot/">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+<label for="email">E-mail address</label>
+<input type="email" id="email" name="email" value="{{.Email}}" autocomplete="email" required autofocus{{if .Error}} aria-describedby="form-error"{{end}}>
+<button type="submit">Mail me a link</button>
+</form>
+<p><a href="/.account/login/">Back to log in</a></p>
+{{template "foot" .}}{{end}}
+
+{{define "forgot-sent"}}{{template "head" .}}
+<p role="status">If an account logs in with <strong>{{.Email}}</strong>, a mail with a link to choose a new password is on its way. The link works for {{.ResetTTL}}, once.</p>
+<p>No mail after a few minutes? Look in your spam folder, check the address, and <a href="/.account/login/password/forgot/">ask again</a>.</p>
+<p><a href="/.account/login/">Back to log in</a></p>
+{{template "foot" .}}{{end}}
+
+{{define "reset"}}{{template "head" .}}
+<p>Choose a new password. Setting it logs your account out everywhere.</p>
+<form method="post" action="/.account/login/password/reset/">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+<input type="hidden" name="recordId" value="{{.RecordID}}">
+<label for="password">New password <span class="hint" id="password-hint">(at least {{.MinPassword}} characters)</span></label>
+<input type="password" id="password" name="password" autocomplete="new-password" minlength="{{.MinPassword}}" required autofocus aria-describedby="password-hint{{if .Error}} form-error{{end}}">
+<label for="password2">New password, again</label>
+<input type="password" id="password2" name="password2" autocomplete="new-password" minlength="{{.MinPassword}}" required>
+<button type="submit">Set the new password</button>
+</form>
+{{template "foot" .}}{{end}}
+
+{{define "reset-done"}}{{template "head" .}}
+<p role="status">Your password was changed, and every session of your account has ended.</p>
+<p><a href="/.account/login/">Log in</a> with the new password.</p>
 {{template "foot" .}}{{end}}
 
 {{define "signup"}}{{template "head" .}}

@@ -112,6 +112,10 @@ func classify(err error) problem {
 		return problem{status: http.StatusBadRequest, reason: "WebID does not belong to this account."}
 	case errors.Is(err, account.ErrTooMany):
 		return problem{status: http.StatusBadRequest, reason: "Limit reached" + detail(errors.Unwrap(err))}
+	case errors.Is(err, account.ErrResetInvalid):
+		return problem{status: http.StatusBadRequest, reason: "This reset password link is no longer valid."}
+	case errors.Is(err, errMailOff):
+		return problem{status: http.StatusNotFound, reason: "This server sends no e-mail, so it cannot reset passwords by e-mail. Its administrator can help."}
 	case errors.Is(err, account.ErrNotFound):
 		return problem{status: http.StatusNotFound, reason: "Not found."}
 	case errors.Is(err, ldp.ErrPodExists):

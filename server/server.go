@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,6 +83,9 @@ type Config struct {
 	// this server, else through Fetcher (uncached). When IdP.Accounts is
 	// nil, the OpenID provider logs people in with these accounts.
 	Accounts *account.Options
+	// Mail, when Mail.Sender is set, offers password reset by e-mail to
+	// the accounts (forgot.go).
+	Mail MailConfig
 
 	// --- Hosting (proxy.go, observe.go) ---
 
@@ -112,14 +116,18 @@ type Server struct {
 	// fetcher is the safe fetcher.
 	fetcher *fetch.Client
 	// sweep removes expired records (the identity provider's codes and
-	// refresh-token families); nil when there is nothing to sweep.
-	sweep  func(ctx context.Context) (int, error)
+	// refresh-token families, password resets); nil when there is nothing
+	// to sweep.
+	sweep func(ctx context.Context) (int, error)
+	// mailer sends password reset mails; nil when off.
+	mailer *resetMailer
 	logger *slog.Logger
 }
 
 // Maintain runs the server's periodic housekeeping every interval until ctx
 // ends: it deletes the identity provider's expired authorization codes and
-// refresh-token families, which are otherwise only refused, never removed.
+// refresh-token families, and the accounts' expired password resets, which
+// are otherwise only refused, never removed.
 // Several processes may run it at once.
 func (s *Server) Maintain(ctx context.Context, every time.Duration) {
 	if s.sweep == nil {
@@ -261,6 +269,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	// --- Accounts and pods: the account store, shared with the OpenID
 	// provider. ---
 	var accountPages *accountRoutes
+	var sweeps []func(context.Context) (int, error)
 	if cfg.Accounts != nil {
 		opts := *cfg.Accounts
 		if opts.Fetch == nil {
@@ -270,6 +279,11 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		accountPages = &accountRoutes{
 			base: cfg.BaseURL, accounts: accounts, podsEnabled: cfg.Pods, pages: pageTemplates(), logger: logger,
 			pods: &provisioner{space: space, accounts: accounts, issuer: issuerOf(cfg.BaseURL), logger: logger},
+		}
+		if cfg.Mail.Sender != nil {
+			ttl := cmp.Or(opts.ResetTTL, account.DefaultResetTTL)
+			accountPages.mailer = newResetMailer(cfg.Mail, accounts, cfg.BaseURL, ttl, logger)
+			sweeps = append(sweeps, accounts.SweepResets)
 		}
 		if cfg.IdP.Accounts == nil {
 			cfg.IdP.Accounts = AccountsForIdP(accounts)
@@ -329,7 +343,6 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	// The built-in OpenID provider (server/idp.go): its routes are static
 	// paths under /.oidc/ and /.well-known/, which win over the resource
 	// routes' wildcard.
-	var sweep func(context.Context) (int, error)
 	if cfg.IdP.Accounts != nil {
 		op, err := newOIDCProvider(cfg, store, logger)
 		if err != nil {
@@ -348,9 +361,45 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 			e.HEAD(senderPath, sender.document)
 		}
 		op.register(e)
-		sweep = op.op.Sweep
+		sweeps = append(sweeps, op.op.Sweep)
 	}
-	return &Server{handler: e, notes: notes, wac: wac, fetcher: cfg.Fetcher, sweep: sweep, logger: logger}, nil
+	srv := &Server{handler: e, notes: notes, wac: wac, fetcher: cfg.Fetcher, sweep: sweepAll(sweeps), logger: logger}
+	if accountPages != nil {
+		srv.mailer = accountPages.mailer
+	}
+	return srv, nil
+}
+
+// sweepAll runs every sweep in turn and adds up what they removed; nil
+// when there are none. Each runs even when one before it failed; the
+// first error is returned.
+func sweepAll(sweeps []func(context.Context) (int, error)) func(context.Context) (int, error) {
+	if len(sweeps) == 0 {
+		return nil
+	}
+	return func(ctx context.Context) (int, error) {
+		total := 0
+		var first error
+		for _, sweep := range sweeps {
+			n, err := sweep(ctx)
+			total += n
+			if first == nil {
+				first = err
+			}
+		}
+		return total, first
+	}
+}
+
+// Drain waits until the work that requests left running in the background
+// is done, or ctx ends (then it returns ctx's error): the password reset
+// mails being sent, each within its MailConfig.Timeout. Call it after the
+// HTTP server has shut down, so that no mail asked for is lost.
+func (s *Server) Drain(ctx context.Context) error {
+	if s.mailer == nil {
+		return nil
+	}
+	return s.mailer.wait(ctx)
 }
 
 // Handler returns the http.Handler that serves every request.

@@ -15,11 +15,12 @@
 //	sys/accounts/by-email/<sha256(email)> the e-mail index: {"account": <id>}
 //	sys/accounts/session/<sha256(token)>  a login session: account and expiry
 //	sys/accounts/credential/<sha256(id)>  a client credential: account, WebID, secret hash
+//	sys/accounts/reset/<sha256(token)>    a password reset: account, expiry, password stamp
 //
-// Secrets are never stored: a session token or a client secret is kept as
-// its SHA-256 (they are 256 random bits, so a fast hash suffices), a
-// password as an argon2id hash with a random salt (RFC 9106), compared in
-// constant time. Every read-modify-write of an account is optimistic: read
+// Secrets are never stored: a session token, a client secret or a
+// password reset token is kept as its SHA-256 (they are 256 random bits,
+// so a fast hash suffices), a password as an argon2id hash with a random
+// salt (RFC 9106), compared in constant time. Every read-modify-write of an account is optimistic: read
 // with its ETag, change, Put with If-Match, retry when another writer came
 // first. An e-mail address is claimed with If-None-Match on its index key,
 // so two sign-ups with the same address never both succeed, whichever
@@ -32,7 +33,9 @@
 // addresses are trimmed and lower-cased. Login attempts are rate-limited
 // in memory per e-mail address and per client address (an IPv6 client by
 // its /64), with token buckets on an injected clock, in maps of bounded
-// size; several processes each keep their own buckets.
+// size; several processes each keep their own buckets. Requests for a
+// password reset mail are limited per e-mail address and per client
+// address, whether or not the address has a login (reset.go).
 //
 // # Boundaries
 //

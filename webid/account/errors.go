@@ -33,6 +33,9 @@ var (
 	// ErrTooMany means the account holds as many WebIDs, pods or client
 	// credentials as it may.
 	ErrTooMany = errors.New("account: limit reached")
+	// ErrResetInvalid means a password reset token is unknown, used
+	// already, expired, or made for a password that has changed since.
+	ErrResetInvalid = errors.New("account: the password reset link is invalid, used or expired")
 	// ErrInvalidInput is unwrapped from every *InputError.
 	ErrInvalidInput = errors.New("account: invalid input")
 	// ErrRateLimited is unwrapped from every *RateLimitedError.

@@ -22,6 +22,15 @@ type Limits struct {
 	// (default 10, then one per minute).
 	SignupBurst int
 	SignupEvery time.Duration
+	// ResetBurst and ResetEvery limit password reset requests per e-mail
+	// address, whether or not it has a login (default 3, then one per 10
+	// minutes): each may send a mail.
+	ResetBurst int
+	ResetEvery time.Duration
+	// ResetAddressBurst and ResetAddressEvery limit password reset
+	// requests per client address (default 10, then one per minute).
+	ResetAddressBurst int
+	ResetAddressEvery time.Duration
 	// MaxTracked bounds the keys each limiter remembers (default 10,000).
 	MaxTracked int
 }
@@ -38,6 +47,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.AccountBurst, &l.AccountEvery, 10, 30*time.Second)
 	def(&l.AddressBurst, &l.AddressEvery, 30, 10*time.Second)
 	def(&l.SignupBurst, &l.SignupEvery, 10, time.Minute)
+	def(&l.ResetBurst, &l.ResetEvery, 3, 10*time.Minute)
+	def(&l.ResetAddressBurst, &l.ResetAddressEvery, 10, time.Minute)
 	if l.MaxTracked <= 0 {
 		l.MaxTracked = 10_000
 	}

@@ -24,6 +24,8 @@ type sessionRecord struct {
 	Account string    `json:"account"`
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
+	// Gen is the account's session generation when the session began.
+	Gen int `json:"gen,omitempty"`
 }
 
 // tokenLength is the length of a session token or client secret: 32
@@ -48,12 +50,13 @@ func validToken(t string) bool {
 
 // NewSession starts a login session for account id.
 func (s *Store) NewSession(ctx context.Context, id string) (Session, error) {
-	if _, _, err := s.read(ctx, id); err != nil {
+	r, _, err := s.read(ctx, id)
+	if err != nil {
 		return Session{}, err
 	}
 	tok := newToken()
 	now := s.now().UTC()
-	rec := sessionRecord{Account: id, Created: now, Expires: now.Add(s.session)}
+	rec := sessionRecord{Account: id, Created: now, Expires: now.Add(s.session), Gen: r.SessionGen}
 	if _, err := s.writeJSON(ctx, sessionPrefix+digest(tok), rec, storage.PutOptions{IfNoneMatch: true}); err != nil {
 		return Session{}, fmt.Errorf("account: starting a session: %w", err)
 	}
@@ -80,11 +83,19 @@ func (s *Store) SessionAccount(ctx context.Context, token string) (Account, erro
 		_ = s.backend.Delete(ctx, key, storage.DeleteOptions{IfMatch: etag})
 		return Account{}, ErrNoSession
 	}
-	a, err := s.Get(ctx, rec.Account)
+	r, _, err := s.read(ctx, rec.Account)
 	if errors.Is(err, ErrNotFound) {
 		return Account{}, ErrNoSession
 	}
-	return a, err
+	if err != nil {
+		return Account{}, err
+	}
+	if rec.Gen != r.SessionGen {
+		// Ended by a password reset.
+		_ = s.backend.Delete(ctx, key, storage.DeleteOptions{IfMatch: etag})
+		return Account{}, ErrNoSession
+	}
+	return r.account(), nil
 }
 
 // EndSession ends the session of token (logging out); an unknown token is

@@ -24,6 +24,7 @@ const (
 	emailPrefix   = keyPrefix + "by-email/"
 	sessionPrefix = keyPrefix + "session/"
 	credPrefix    = keyPrefix + "credential/"
+	resetPrefix   = keyPrefix + "reset/"
 )
 
 // Limits of one account, so that its record stays small.
@@ -63,9 +64,12 @@ type Options struct {
 	// ProofTTL is how long a WebID proof token is accepted (default 30
 	// minutes).
 	ProofTTL time.Duration
+	// ResetTTL is how long a password reset link works (default 1 hour).
+	ResetTTL time.Duration
 	// MaxPods is the most pods an account may create (default 20).
 	MaxPods int
-	// Limits are the rate limits of logins and sign-ups.
+	// Limits are the rate limits of logins, sign-ups and password
+	// resets.
 	Limits Limits
 	// Argon2 are the password hashing parameters; zero means
 	// DefaultArgon2.
@@ -84,14 +88,17 @@ type Store struct {
 	fetch    FetchFunc
 	session  time.Duration
 	proofTTL time.Duration
+	resetTTL time.Duration
 	maxPods  int
 	argon    Argon2Params
 	// dummy is a hash verified when an e-mail address is unknown, so a
 	// failed login takes as long whether or not the account exists.
 	dummy string
 	// Login attempts per e-mail address and per client address; sign-ups
-	// per client address.
-	perAccount, perAddress, signups *limiter
+	// per client address; password reset mails per e-mail address and per
+	// client address.
+	perAccount, perAddress, signups    *limiter
+	resetsPerAccount, resetsPerAddress *limiter
 	// hashing holds a token for each password hash being computed.
 	hashing chan struct{}
 }
@@ -100,7 +107,7 @@ type Store struct {
 func New(b storage.Backend, o Options) *Store {
 	s := &Store{
 		backend: b, now: o.Now, fetch: o.Fetch, session: o.SessionTTL, proofTTL: o.ProofTTL,
-		maxPods: o.MaxPods, argon: o.Argon2.withDefaults(),
+		resetTTL: o.ResetTTL, maxPods: o.MaxPods, argon: o.Argon2.withDefaults(),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -110,6 +117,9 @@ func New(b storage.Backend, o Options) *Store {
 	}
 	if s.proofTTL <= 0 {
 		s.proofTTL = DefaultProofTTL
+	}
+	if s.resetTTL <= 0 {
+		s.resetTTL = DefaultResetTTL
 	}
 	if s.maxPods <= 0 {
 		s.maxPods = DefaultMaxPods
@@ -122,6 +132,8 @@ func New(b storage.Backend, o Options) *Store {
 	s.perAccount = newLimiter(s.now, l.AccountBurst, l.AccountEvery, l.MaxTracked)
 	s.perAddress = newLimiter(s.now, l.AddressBurst, l.AddressEvery, l.MaxTracked)
 	s.signups = newLimiter(s.now, l.SignupBurst, l.SignupEvery, l.MaxTracked)
+	s.resetsPerAccount = newLimiter(s.now, l.ResetBurst, l.ResetEvery, l.MaxTracked)
+	s.resetsPerAddress = newLimiter(s.now, l.ResetAddressBurst, l.ResetAddressEvery, l.MaxTracked)
 	s.dummy = hashPassword("kluis-dummy-password", make([]byte, saltLength), s.argon)
 	return s
 }
@@ -158,6 +170,9 @@ type record struct {
 	Pods        []string         `json:"pods,omitempty"`
 	Credentials []credentialItem `json:"credentials,omitempty"`
 	Proofs      map[string]proof `json:"proofs,omitempty"`
+	// SessionGen is the generation of the account's sessions: a session
+	// made in an earlier one has ended (a password reset ends them all).
+	SessionGen int `json:"sessionGen,omitempty"`
 }
 
 func (r record) account() Account {
