@@ -116,8 +116,8 @@ type Server struct {
 	// fetcher is the safe fetcher.
 	fetcher *fetch.Client
 	// sweep removes expired records (the identity provider's codes and
-	// refresh-token families, password resets); nil when there is nothing
-	// to sweep.
+	// refresh-token families, sessions, password resets, empty accounts);
+	// nil when there is nothing to sweep.
 	sweep func(ctx context.Context) (int, error)
 	// mailer sends password reset mails; nil when off.
 	mailer *resetMailer
@@ -126,8 +126,9 @@ type Server struct {
 
 // Maintain runs the server's periodic housekeeping every interval until ctx
 // ends: it deletes the identity provider's expired authorization codes and
-// refresh-token families, and the accounts' expired password resets, which
-// are otherwise only refused, never removed.
+// refresh-token families, and the accounts' expired sessions and password
+// resets, which are otherwise only refused, never removed, and accounts
+// left empty for a day (account.Store.Sweep).
 // Several processes may run it at once.
 func (s *Server) Maintain(ctx context.Context, every time.Duration) {
 	if s.sweep == nil {
@@ -280,10 +281,11 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 			base: cfg.BaseURL, accounts: accounts, podsEnabled: cfg.Pods, pages: pageTemplates(), logger: logger,
 			pods: &provisioner{space: space, accounts: accounts, issuer: issuerOf(cfg.BaseURL), logger: logger},
 		}
+		// Expired sessions and resets, and accounts left empty.
+		sweeps = append(sweeps, accounts.Sweep)
 		if cfg.Mail.Sender != nil {
 			ttl := cmp.Or(opts.ResetTTL, account.DefaultResetTTL)
 			accountPages.mailer = newResetMailer(cfg.Mail, accounts, cfg.BaseURL, ttl, logger)
-			sweeps = append(sweeps, accounts.SweepResets)
 		}
 		if cfg.IdP.Accounts == nil {
 			cfg.IdP.Accounts = AccountsForIdP(accounts)

@@ -197,48 +197,7 @@ func (s *Store) ResetPassword(ctx context.Context, token, password, clientAddr s
 // otherwise only removed when their link is used, and returns how many it
 // deleted. Several processes may sweep at once.
 func (s *Store) SweepResets(ctx context.Context) (int, error) {
-	var keys []string
-	for info, err := range s.backend.List(ctx, resetPrefix) {
-		if err != nil {
-			return 0, fmt.Errorf("account: listing password resets: %w", err)
-		}
-		if !info.IsPrefix {
-			keys = append(keys, info.Key)
-		}
-	}
-	n := 0
-	now := s.now()
-	var firstErr error
-	keep := func(err error) {
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
-	for _, key := range keys {
-		var rec resetRecord
-		etag, err := s.readJSON(ctx, key, &rec)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			// Go on with the others; the first problem is returned.
-			keep(err)
-			continue
-		}
-		if now.Before(rec.Expires) {
-			continue
-		}
-		err = s.backend.Delete(ctx, key, storage.DeleteOptions{IfMatch: etag})
-		switch {
-		case err == nil:
-			n++
-		case errors.Is(err, storage.ErrNotFound), errors.Is(err, storage.ErrPreconditionFailed):
-		default:
-			keep(err)
-		}
-	}
-	if firstErr != nil {
-		return n, fmt.Errorf("account: sweeping password resets: %w", firstErr)
-	}
-	return n, nil
+	return sweep(ctx, s, resetPrefix, "password resets", func(r resetRecord, now time.Time) bool {
+		return !now.Before(r.Expires)
+	})
 }
