@@ -21,15 +21,20 @@ const AttrRequestID = attribute.Key("kluis.request_id")
 // request comes from a trusted proxy: only then is its W3C traceparent
 // (and tracestate) continued; from anyone else the trace is new, with a
 // link to the one the request named, so that a client can neither join
-// another's trace nor force its sampling. Call Annotate from inside to
-// name the span after its route.
-func (t *Tracing) Handler(next http.Handler, trusted func(*http.Request) bool) http.Handler {
-	return otelhttp.NewHandler(next, "kluis",
+// another's trace nor force its sampling. skip, when set, names requests
+// that get no span at all (health probes, which would drown the rest).
+// Call Annotate from inside to name the span after its route.
+func (t *Tracing) Handler(next http.Handler, trusted, skip func(*http.Request) bool) http.Handler {
+	var filters []otelhttp.Option
+	if skip != nil {
+		filters = append(filters, otelhttp.WithFilter(func(r *http.Request) bool { return !skip(r) }))
+	}
+	return otelhttp.NewHandler(next, "kluis", append(filters,
 		otelhttp.WithTracerProvider(t.provider),
 		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
 		otelhttp.WithPropagators(propagation.TraceContext{}),
 		otelhttp.WithPublicEndpointFn(func(r *http.Request) bool { return trusted == nil || !trusted(r) }),
-	)
+	)...)
 }
 
 // Annotate names the server span of ctx "<method> <route>" and gives it

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/weconomics/kluis/storage"
 )
@@ -27,8 +28,10 @@ const (
 	AttrStorageArea = attribute.Key("kluis.storage.area")
 )
 
-// Storage wraps b so that every operation is a span, "storage <op>", a
-// child of the span in its context (the request's). An error is recorded
+// Storage wraps b so that every operation of a traced request is a span,
+// "storage <op>", a child of the request's span. An operation whose
+// context holds no recorded span (housekeeping, a request sampled out or
+// not traced, such as a health probe) makes none. An error is recorded
 // as its kind (error.type, storage.ErrorKind); only those that are not
 // part of normal work (not found, a lost condition, a bad range) mark the
 // span as failed. The wrapper is a storage.Checker exactly when b is one,
@@ -51,8 +54,12 @@ type tracedBackend struct {
 	backend string
 }
 
-// start begins the span of op on key.
+// start begins the span of op on key, or returns a span that does
+// nothing when ctx holds no recorded span.
 func (b *tracedBackend) start(ctx context.Context, op, key string) (context.Context, trace.Span) {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return ctx, noop.Span{}
+	}
 	return b.tracer.Start(ctx, "storage "+op,
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(

@@ -37,7 +37,7 @@ func newTracing(t *testing.T, rcv *tracingtest.Receiver, sampler string) *tracin
 // serve serves h through tr.Handler, with trusted as the trust rule.
 func serve(t *testing.T, tr *tracing.Tracing, h http.HandlerFunc, trusted func(*http.Request) bool) *httptest.Server {
 	t.Helper()
-	ts := httptest.NewServer(tr.Handler(h, trusted))
+	ts := httptest.NewServer(tr.Handler(h, trusted, func(r *http.Request) bool { return r.URL.Path == "/probe" }))
 	t.Cleanup(ts.Close)
 	return ts
 }
@@ -340,18 +340,44 @@ func TestStorageKeepsChecker(t *testing.T) {
 	if !ok {
 		t.Fatal("the wrapper of a Checker is no Checker")
 	}
-	if err := wrapped.Check(context.Background()); !errors.Is(err, storage.ErrUnavailable) {
-		t.Fatalf("Check: %v", err)
-	}
 	if _, ok := tr.Storage(memory.New(), "memory").(storage.Versioner); !ok {
 		t.Error("the wrapper is no Versioner")
 	}
-	if err := tr.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	ts := serve(t, tr, func(w http.ResponseWriter, r *http.Request) {
+		tr.Annotate(r.Context(), "GET", "health", "req")
+		if err := wrapped.Check(r.Context()); !errors.Is(err, storage.ErrUnavailable) {
+			t.Errorf("Check: %v", err)
+		}
+	}, nil)
+	req, _ := http.NewRequest("GET", ts.URL+"/ready", nil)
+	send(t, req)
+	flush(t, ts, tr)
 	s := one(t, rcv, "storage check")
 	wantAttr(t, s, "error.type", "unavailable")
 	wantAttr(t, s, "kluis.storage.backend", "s3")
+}
+
+// TestUntracedMakesNoSpans: a skipped request (a probe) gets no span, nor
+// do its storage operations, nor storage operations outside any request
+// (housekeeping), even with always_on.
+func TestUntracedMakesNoSpans(t *testing.T) {
+	rcv := tracingtest.New(t)
+	tr := newTracing(t, rcv, "always_on")
+	store := tr.Storage(memory.New(), "memory")
+	var id string
+	ts := serve(t, tr, func(w http.ResponseWriter, r *http.Request) {
+		id = tr.Annotate(r.Context(), "GET", "health", "req")
+		store.Stat(r.Context(), "r/x")
+	}, nil)
+	req, _ := http.NewRequest("GET", ts.URL+"/probe", nil)
+	send(t, req)
+	for range store.List(context.Background(), "sys/") {
+	}
+	store.Stat(context.Background(), "sys/idp/secret")
+	flush(t, ts, tr)
+	if id != "" || len(rcv.Spans()) != 0 {
+		t.Errorf("untraced: trace id %q, %d spans exported", id, len(rcv.Spans()))
+	}
 }
 
 func TestSettings(t *testing.T) {
