@@ -92,6 +92,10 @@ type Config struct {
 	// Observer, when set, is told of every request and authentication
 	// failure, for metrics (server/metrics).
 	Observer Observer
+	// Tracer, when set, gives every request a trace span
+	// (server/tracing); its trace id joins the request log line. An
+	// incoming traceparent is continued only from TrustedProxies.
+	Tracer Tracer
 
 	// --- Notifications (notifications.go, server/notify) ---
 
@@ -298,13 +302,18 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	// Outermost first: the id is known to every later step, the log line
 	// sees the final status (errors are answered inside it), panics become
 	// errors before they reach the log, and the limit guards the handlers.
-	e.Use(
-		requestID(),
+	chain := []echo.MiddlewareFunc{requestID()}
+	if cfg.Tracer != nil {
+		// Tracing (observe.go): the span is named once the id is known,
+		// and its trace id goes to the log line.
+		chain = append(chain, traceRequest(cfg.Tracer))
+	}
+	e.Use(append(chain,
 		requestLog(logger),
 		recoverPanic(),
 		cors(),
 		limitBody(cfg.MaxBodyBytes),
-	)
+	)...)
 
 	for _, r := range []routes{
 		&health{store: store, timeout: readiness, logger: logger},
@@ -344,7 +353,13 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		op.register(e)
 		sweep = op.op.Sweep
 	}
-	return &Server{handler: e, notes: notes, wac: wac, fetcher: cfg.Fetcher, sweep: sweep, logger: logger}, nil
+	var handler http.Handler = e
+	if cfg.Tracer != nil {
+		// Outermost, so that the span covers the whole request and the
+		// trust rule sees the TCP peer.
+		handler = cfg.Tracer.Handler(e, trustedPeer(cfg.TrustedProxies), isProbe)
+	}
+	return &Server{handler: handler, notes: notes, wac: wac, fetcher: cfg.Fetcher, sweep: sweep, logger: logger}, nil
 }
 
 // Handler returns the http.Handler that serves every request.
