@@ -81,6 +81,9 @@ type Config struct {
 	// storage, so that each one's notification subscribers hear of the
 	// writes made through the others.
 	NATS NATSConfig
+	// Tracing is OpenTelemetry tracing: off, or spans exported over
+	// OTLP/HTTP (tracing.go).
+	Tracing TracingConfig
 
 	// loadErrs are the settings whose text did not parse, in flag order;
 	// Validate reports them with the rest.
@@ -187,7 +190,10 @@ func printUsage(w io.Writer, getenv func(string) string) {
 	fmt.Fprintf(w, "Usage: kluis [flags]\n\nEvery flag defaults from the environment variable named in its help.\n"+
 		"The S3 keys are read from KLUIS_S3_ACCESS_KEY and KLUIS_S3_SECRET_KEY only.\n"+
 		"kluis -version prints the version; kluis -healthcheck [flags] asks the liveness probe of the\n"+
-		"server those settings describe and exits 0 when it answers, 1 when not.\n\n")
+		"server those settings describe and exits 0 when it answers, 1 when not.\n"+
+		"With -tracing otlp, the standard OpenTelemetry variables set the exporter: OTEL_EXPORTER_OTLP_ENDPOINT\n"+
+		"(or _TRACES_ENDPOINT), OTEL_EXPORTER_OTLP_HEADERS (or _TRACES_HEADERS), OTEL_SERVICE_NAME,\n"+
+		"OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG.\n\n")
 	l.fs.SetOutput(w)
 	l.fs.PrintDefaults()
 }
@@ -242,6 +248,7 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 	}, func(secret) string { return "" }, "NATS server `URL` (nats:// or tls://) that carries change events between the processes of one storage; empty: in process")
 	l.str(&cfg.NATS.Prefix, "nats-prefix", "KLUIS_NATS_PREFIX", natsbus.DefaultPrefix,
 		"`prefix` of the NATS subject of change events (<prefix>.changes), shared by the processes of one storage")
+	declareTracing(l, &cfg.Tracing) // tracing.go
 	// Secrets: the environment only, never a flag.
 	cfg.S3.AccessKey = secret(getenv("KLUIS_S3_ACCESS_KEY"))
 	cfg.S3.SecretKey = secret(getenv("KLUIS_S3_SECRET_KEY"))
@@ -505,6 +512,7 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.hostingProblems()...) // hosting.go
+	errs = append(errs, c.tracingProblems()...) // tracing.go
 	return errors.Join(errs...)
 }
 
@@ -582,6 +590,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)
 	attrs = append(attrs, c.Hosting.hostingAttrs()...)
+	attrs = append(attrs, c.Tracing.tracingAttrs())
 	if c.NATS.URL != "" {
 		attrs = append(attrs, slog.Group("nats", slog.String("url", c.NATS.URL.String()), slog.String("prefix", c.NATS.Prefix)))
 	}

@@ -134,7 +134,9 @@ func Endpoint(traces, base string) string {
 }
 
 // CheckEndpoint accepts an absolute http or https URL with a host and no
-// query or fragment. Its errors show the URL without a password.
+// user information, query or fragment: credentials go in the headers,
+// which are never shown, while the endpoint is logged. Its errors show
+// the URL without a password.
 func CheckEndpoint(s string) error {
 	u, err := url.Parse(s)
 	switch {
@@ -144,6 +146,8 @@ func CheckEndpoint(s string) error {
 		return fmt.Errorf("%q is not an http:// or https:// URL", u.Redacted())
 	case u.Host == "":
 		return fmt.Errorf("%q has no host", u.Redacted())
+	case u.User != nil:
+		return fmt.Errorf("%q: give credentials in OTEL_EXPORTER_OTLP_HEADERS, not in the URL", u.Redacted())
 	case u.RawQuery != "" || u.Fragment != "":
 		return fmt.Errorf("%q must not have a query or fragment", u.Redacted())
 	}
