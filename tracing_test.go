@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/weconomics/kluis/server/tracing"
 	"github.com/weconomics/kluis/server/tracing/tracingtest"
@@ -395,5 +398,48 @@ func TestTracingConfigNeverShowsHeaders(t *testing.T) {
 	}
 	if !strings.Contains(c.String(), `tracing.headers="[redacted]"`) || !strings.Contains(c.String(), `tracing.mode="otlp"`) {
 		t.Errorf("String() = %s, want the tracing settings with the headers redacted", c.String())
+	}
+}
+
+// TestRunTracingWebSocket: a notification WebSocket works through the
+// traced handler (otelhttp's response writer keeps http.Hijacker), and a
+// write still notifies its subscriber.
+func TestRunTracingWebSocket(t *testing.T) {
+	rcv := tracingtest.New(t)
+	r := startRunEnv(t, tracingEnv(rcv, nil), "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-pod-mode", "none")
+	put := func(body string) {
+		t.Helper()
+		req, _ := http.NewRequest("PUT", r.url+"doc", strings.NewReader(body))
+		req.Header.Set("Content-Type", "text/turtle")
+		if res := send(t, req); res.StatusCode/100 != 2 {
+			t.Fatalf("PUT: %d", res.StatusCode)
+		}
+	}
+	put(`<#it> <http://example.org/ns#n> 1.`)
+	sub := `{"@context": ["https://www.w3.org/ns/solid/notification/v1"], "type": "WebSocketChannel2023", "topic": "` + r.url + `doc"}`
+	res, err := http.Post(r.url+".notifications/WebSocketChannel2023/", "application/ld+json", strings.NewReader(sub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	var ch struct{ ReceiveFrom string }
+	if res.StatusCode != 200 || json.Unmarshal(body, &ch) != nil {
+		t.Fatalf("subscribing: %d %s", res.StatusCode, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, ch.ReceiveFrom, nil)
+	if err != nil {
+		t.Fatalf("WebSocket through the traced handler: %v", err)
+	}
+	put(`<#it> <http://example.org/ns#n> 2.`)
+	if _, msg, err := conn.Read(ctx); err != nil || !strings.Contains(string(msg), `"Update"`) {
+		t.Fatalf("notification: %s, %v", msg, err)
+	}
+	conn.Close(websocket.StatusNormalClosure, "")
+	r.stop(t)
+	if len(rcv.Named("PUT resource")) != 2 {
+		t.Errorf("%d PUT spans, want 2", len(rcv.Named("PUT resource")))
 	}
 }
