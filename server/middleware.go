@@ -59,8 +59,9 @@ func requestIDOf(c echo.Context) string {
 // requestLog answers any error the handlers return (through the echo error
 // handler, so the status is final) and then logs one line per request:
 // request id, method, path, status, bytes, duration, the client's
-// address (proxy.go) and, when it is traced, the trace id. It logs the path only: never the query string (which
-// may carry tokens), and no header, so never Authorization, DPoP or Cookie.
+// address (proxy.go) and, when it is traced, the trace id. It logs the
+// path only: never the query string (which may carry tokens), and no
+// header, so never Authorization, DPoP or Cookie.
 func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
