@@ -14,10 +14,13 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/server/tracing"
+	"github.com/weconomics/kluis/server/tracing/tracingtest"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
 	"github.com/weconomics/kluis/webid/fetch"
@@ -342,4 +345,60 @@ func BenchmarkAuthenticatedGet(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkGetTracing compares the GET of BenchmarkGetSmallTurtle with
+// tracing off (no Tracer: what every server without KLUIS_TRACING runs),
+// on with every request recorded and exported over OTLP/HTTP to a real
+// receiver on loopback, and on with every request sampled out (ratio 0).
+func BenchmarkGetTracing(b *testing.B) {
+	for _, mode := range []struct{ name, sampler, arg string }{
+		{"off", "", ""},
+		{"on", "always_on", ""},
+		{"sampled-out", "traceidratio", "0"},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			store, err := filesystem.New(filepath.Join(b.TempDir(), "data"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { store.Close() })
+			var backend storage.Backend = store
+			var tracer server.Tracer
+			if mode.sampler != "" {
+				rcv := tracingtest.New(b)
+				tr, err := tracing.New(context.Background(), tracing.Config{
+					Endpoint: rcv.URL, Sampler: tracing.Sampler{Name: mode.sampler, Arg: mode.arg},
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { tr.Shutdown(context.Background()) })
+				backend, tracer = tr.Storage(store, "fs"), tr
+			}
+			ts := benchServerOn(b, backend, func(c *server.Config) {
+				c.Permissions = server.OpenPermissions{}
+				c.Tracer = tracer
+			})
+			if err := do(benchClient(), "PUT", ts.URL+"/profile/card", "text/turtle", strings.NewReader(smallTurtle), 201, ""); err != nil {
+				b.Fatal(err)
+			}
+			cpu := processCPU()
+			runClients(b, func(c *http.Client) error {
+				return do(c, "GET", ts.URL+"/profile/card", "", nil, 200, "text/turtle")
+			})
+			// CPU time per request, clients and receiver included: steadier
+			// than wall time on a machine that others share.
+			b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+		})
+	}
+}
+
+// processCPU is the CPU time (user and system) the process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -93,6 +93,9 @@ type Config struct {
 	// Mail sends the accounts' password reset mails; without it, passwords
 	// cannot be reset by e-mail.
 	Mail MailConfig
+	// Tracing is OpenTelemetry tracing: off, or spans exported over
+	// OTLP/HTTP (tracing.go).
+	Tracing TracingConfig
 
 	// loadErrs are the settings whose text did not parse, in flag order;
 	// Validate reports them with the rest.
@@ -215,7 +218,10 @@ func printUsage(w io.Writer, getenv func(string) string) {
 		"The S3 keys are read from KLUIS_S3_ACCESS_KEY and KLUIS_S3_SECRET_KEY only, and the SMTP server of\n"+
 		"password reset mails from KLUIS_SMTP_URL only (smtp://user:password@host:port, or smtps://).\n"+
 		"kluis -version prints the version; kluis -healthcheck [flags] asks the liveness probe of the\n"+
-		"server those settings describe and exits 0 when it answers, 1 when not.\n\n")
+		"server those settings describe and exits 0 when it answers, 1 when not.\n"+
+		"With -tracing otlp, the standard OpenTelemetry variables set the exporter: OTEL_EXPORTER_OTLP_ENDPOINT\n"+
+		"(or _TRACES_ENDPOINT), OTEL_EXPORTER_OTLP_HEADERS (or _TRACES_HEADERS), OTEL_SERVICE_NAME,\n"+
+		"OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG.\n\n")
 	l.fs.SetOutput(w)
 	l.fs.PrintDefaults()
 }
@@ -272,6 +278,7 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 		"`prefix` of the NATS subject of change events (<prefix>.changes), shared by the processes of one storage")
 	l.str(&cfg.Mail.From, "mail-from", "KLUIS_MAIL_FROM", "",
 		"sender `address` of password reset mails, e.g. \"Kluis <noreply@pods.example>\"; with $KLUIS_SMTP_URL")
+	declareTracing(l, &cfg.Tracing) // tracing.go
 	// Secrets: the environment only, never a flag.
 	cfg.S3.AccessKey = secret(getenv("KLUIS_S3_ACCESS_KEY"))
 	cfg.S3.SecretKey = secret(getenv("KLUIS_S3_SECRET_KEY"))
@@ -560,6 +567,7 @@ func (c Config) Validate() error {
 		bad("-mail-from ($KLUIS_MAIL_FROM): set, but $KLUIS_SMTP_URL is not: without an SMTP server no mail is sent")
 	}
 	errs = append(errs, c.hostingProblems()...) // hosting.go
+	errs = append(errs, c.tracingProblems()...) // tracing.go
 	return errors.Join(errs...)
 }
 
@@ -656,6 +664,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)
 	attrs = append(attrs, c.Hosting.hostingAttrs()...)
+	attrs = append(attrs, c.Tracing.tracingAttrs())
 	if c.NATS.URL != "" {
 		attrs = append(attrs, slog.Group("nats", slog.String("url", c.NATS.URL.String()), slog.String("prefix", c.NATS.Prefix)))
 	}

@@ -24,12 +24,14 @@ import (
 	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/server/certs"
 	"github.com/weconomics/kluis/server/metrics"
+	"github.com/weconomics/kluis/server/tracing"
 	"github.com/weconomics/kluis/storage"
 )
 
 // This file is what a deployment adds around the server: HTTPS from
 // certificate files or ACME with a plain-HTTP redirect listener, trusted
-// reverse proxies, Prometheus metrics on a listener of their own, and the
+// reverse proxies, Prometheus metrics on a listener of their own,
+// OpenTelemetry tracing (tracing.go), and the
 // -version and -healthcheck entry points (the health check is the
 // container image's HEALTHCHECK: distroless images have no shell or curl).
 
@@ -214,9 +216,12 @@ func (h HostingConfig) hostingAttrs() []slog.Attr {
 type hosting struct {
 	proxies []netip.Prefix
 	metrics *metrics.Metrics // nil without metrics
-	tls     *tls.Config      // nil for plain HTTP
-	sides   []*side
-	logger  *slog.Logger
+	tracing *tracing.Tracing // nil without tracing
+	// tracingDone is set once the tracing has been shut down.
+	tracingDone bool
+	tls         *tls.Config // nil for plain HTTP
+	sides       []*side
+	logger      *slog.Logger
 }
 
 // side is a listener beside the main one.
@@ -268,6 +273,10 @@ func newHosting(ctx context.Context, cfg Config, base *url.URL, logger *slog.Log
 			return nil, err
 		}
 	}
+	if h.tracing, err = newTracing(ctx, cfg.Tracing, logger); err != nil { // tracing.go
+		h.close()
+		return nil, err
+	}
 	if hc.HTTPAddr != "" && h.tls != nil {
 		var redirect http.Handler = certs.Redirect(base)
 		line := "Kluis redirects http://%s/ to " + base.Scheme + "://" + base.Host + "/\n"
@@ -299,12 +308,46 @@ func (h *hosting) bind(ctx context.Context, name, addr string, handler http.Hand
 	return nil
 }
 
-// store is b as the server should use it: metered when metrics are on.
+// store is b as the server should use it: metered when metrics are on,
+// traced when tracing is on.
 func (h *hosting) store(b storage.Backend, name string) storage.Backend {
-	if h.metrics == nil {
-		return b
+	if h.metrics != nil {
+		b = h.metrics.Storage(b, name)
 	}
-	return h.metrics.Storage(b, name)
+	if h.tracing != nil {
+		b = h.tracing.Storage(b, name)
+	}
+	return b
+}
+
+// tracer is the server's Tracer: nil (not a nil *Tracing) without
+// tracing.
+func (h *hosting) tracer() server.Tracer {
+	if h.tracing == nil {
+		return nil
+	}
+	return h.tracing
+}
+
+// fetchTransport is the fetcher's transport wrapper: spans of outbound
+// requests with tracing on, nil without.
+func (h *hosting) fetchTransport() func(http.RoundTripper) http.RoundTripper {
+	if h.tracing == nil {
+		return nil
+	}
+	return h.tracing.Transport
+}
+
+// stopTracing exports the spans still queued, within ctx, and stops the
+// tracing; it does so once.
+func (h *hosting) stopTracing(ctx context.Context) {
+	if h.tracing == nil || h.tracingDone {
+		return
+	}
+	h.tracingDone = true
+	if err := h.tracing.Shutdown(ctx); err != nil {
+		h.logger.Warn("tracing: exporting the last spans", "error", err)
+	}
 }
 
 // observer is the server's Observer: nil (not a nil *Metrics) without
@@ -338,21 +381,28 @@ func (h *hosting) start(stdout io.Writer) {
 	}
 }
 
-// shutdown stops the side listeners gracefully.
+// shutdown stops the side listeners gracefully, then exports the last
+// spans: call it once the main server has shut down, so that the spans
+// of its last requests are in.
 func (h *hosting) shutdown(ctx context.Context) {
 	for _, s := range h.sides {
 		if err := s.srv.Shutdown(ctx); err != nil {
 			s.srv.Close()
 		}
 	}
+	h.stopTracing(ctx)
 }
 
-// close closes whatever is still open, after an error or a shutdown.
+// close closes whatever is still open, after an error or a shutdown; the
+// spans still queued get tracingFlushTimeout to go out.
 func (h *hosting) close() {
 	for _, s := range h.sides {
 		s.srv.Close()
 		s.ln.Close()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
+	defer cancel()
+	h.stopTracing(ctx)
 }
 
 // hostingCommand runs -version or -healthcheck when args start with one,

@@ -162,19 +162,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		allow = append(allow, netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"))
 		logger.Info("the base URL is on loopback: WebID and issuer fetches may reach loopback addresses")
 	}
-	fetcher, err := fetch.New(fetch.Config{Allow: allow})
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	// Hosting (hosting.go): TLS, trusted proxies, metrics, and the
-	// listeners beside this one.
+	// Hosting (hosting.go): TLS, trusted proxies, metrics, tracing, and
+	// the listeners beside this one.
 	hosted, err := newHosting(ctx, cfg, baseURL, logger, store)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer hosted.close()
+	fetcher, err := fetch.New(fetch.Config{Allow: allow, Transport: hosted.fetchTransport()})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	// Notifications across processes (KLUIS_NATS_URL): change events
 	// travel over NATS; without it they stay in this process.
 	var notes server.NotificationsConfig
@@ -215,7 +215,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Accounts: &account.Options{},
 		IdP:      server.IdPConfig{SecretKey: secretKey, PreviousSecretKey: previousKey},
 		// Hosting.
-		TrustedProxies: hosted.proxies, Observer: hosted.observer(),
+		TrustedProxies: hosted.proxies, Observer: hosted.observer(), Tracer: hosted.tracer(),
 		Notifications: notes,
 		Mail:          mailCfg,
 	}, hosted.store(store, cfg.Storage), logger)

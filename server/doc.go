@@ -26,8 +26,12 @@
 // reverse proxies (Forwarded, X-Forwarded-*; dropped from anyone else, and
 // never used for URLs), and the Observer seam that server/metrics fills:
 // requests by method, route class and status, and refused credentials by
-// reason. The Prometheus client lives in server/metrics, TLS certificates
-// in server/certs; main wires both, and server imports neither.
+// reason; and the Tracer seam that server/tracing fills: a span around
+// every request, named after its route class, with the request id, its
+// trace id in the log line, and an incoming traceparent continued only
+// from trusted proxies. The Prometheus client lives in server/metrics,
+// OpenTelemetry in server/tracing, TLS certificates in server/certs; main
+// wires them, and server imports none.
 //
 // Notifications (notifications.go over server/notify): the subscription
 // services under /.notifications/, listed in every storage description,

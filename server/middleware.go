@@ -58,9 +58,10 @@ func requestIDOf(c echo.Context) string {
 
 // requestLog answers any error the handlers return (through the echo error
 // handler, so the status is final) and then logs one line per request:
-// request id, method, path, status, bytes, duration and the client's
-// address (proxy.go). It logs the path only: never the query string (which
-// may carry tokens), and no header, so never Authorization, DPoP or Cookie.
+// request id, method, path, status, bytes, duration, the client's
+// address (proxy.go) and, when it is traced, the trace id. It logs the
+// path only: never the query string (which may carry tokens), and no
+// header, so never Authorization, DPoP or Cookie.
 func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -83,6 +84,10 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 				// The client's address: behind a trusted proxy, the one it
 				// forwarded (proxy.go), with the proxy's own.
 				attrs = append(attrs, slog.String("client", hostOf(req.RemoteAddr)))
+				if id, ok := c.Get(ctxKeyTraceID).(string); ok {
+					// Tracing on and this request recorded (observe.go).
+					attrs = append(attrs, slog.String("trace_id", id))
+				}
 				if fw, ok := c.Get(ctxKeyForwarded).(*forwarded); ok {
 					attrs = append(attrs, slog.String("proxy", hostOf(fw.proxy)))
 					if fw.proto != "" {

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -25,6 +27,56 @@ type Observer interface {
 	// of the AuthFailure constants.
 	ObserveAuthFailure(reason string)
 }
+
+// Tracer traces requests (server/tracing implements it with
+// OpenTelemetry). When Config.Tracer is nil nothing of it runs.
+type Tracer interface {
+	// Handler wraps the whole server so that each request has a span in
+	// its context. trusted tells whether a request comes from a trusted
+	// proxy (Config.TrustedProxies, by the TCP peer): only such a
+	// request's incoming trace context may be continued. skip names the
+	// requests that are not traced: the liveness and readiness probes.
+	Handler(next http.Handler, trusted, skip func(*http.Request) bool) http.Handler
+	// Annotate names the request's span after its method (as
+	// ObserveRequest gets it) and route class and gives it the request id.
+	// It returns the trace id for the request log, "" when the request is
+	// not traced.
+	Annotate(ctx context.Context, method, route, requestID string) string
+}
+
+// ctxKeyTraceID is the echo.Context key of the request's trace id.
+const ctxKeyTraceID = "kluis.trace_id"
+
+// traceRequest annotates the request's span once the request id is known
+// and the path is final (after podHosts), and keeps the trace id for the
+// request log. It runs inside Tracer.Handler, which ends the span with
+// the final status.
+func traceRequest(t Tracer) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if id := t.Annotate(req.Context(), methodLabel(req.Method), routeClass(req.URL.Path), requestIDOf(c)); id != "" {
+				c.Set(ctxKeyTraceID, id)
+			}
+			return next(c)
+		}
+	}
+}
+
+// trustedPeer tells whether a request's TCP peer is one of the trusted
+// proxies; it reads RemoteAddr, so it must run before proxies.middleware
+// replaces it with the client's address.
+func trustedPeer(trusted []netip.Prefix) func(*http.Request) bool {
+	p := proxies{trusted: trusted}
+	return func(r *http.Request) bool {
+		peer, err := netip.ParseAddrPort(r.RemoteAddr)
+		return err == nil && p.trusts(peer.Addr())
+	}
+}
+
+// isProbe tells whether a request asks a health probe, which is not
+// traced: orchestrators ask every few seconds.
+func isProbe(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, probePrefix) }
 
 // The route classes of ObserveRequest, computed from the path alone.
 const (

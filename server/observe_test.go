@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -106,6 +107,86 @@ func TestRequestLogClient(t *testing.T) {
 	for _, w := range []string{"client=198.51.100.7", "proxy=127.0.0.1", "forwarded_proto=https"} {
 		if !strings.Contains(proxied.logs.String(), w) {
 			t.Errorf("the log lacks %s:\n%s", w, proxied.logs)
+		}
+	}
+}
+
+// traced records what the server tells its Tracer. It is a fake: the
+// real one (server/tracing) is tested through the router by main's tests.
+type traced struct {
+	mu        sync.Mutex
+	trusted   []bool
+	skipped   []string
+	annotated []string // "METHOD route request-id"
+}
+
+func (tr *traced) Handler(next http.Handler, trusted, skip func(*http.Request) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tr.mu.Lock()
+		tr.trusted = append(tr.trusted, trusted(r))
+		if skip(r) {
+			tr.skipped = append(tr.skipped, r.URL.Path)
+		}
+		tr.mu.Unlock()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (tr *traced) Annotate(_ context.Context, method, route, requestID string) string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.annotated = append(tr.annotated, method+" "+route+" "+requestID)
+	return "trace-of-" + requestID
+}
+
+// TestTracerThroughTheRouter: every request passes the Tracer's handler,
+// which is told whether the TCP peer is a trusted proxy and to skip the
+// health probes; its span is
+// annotated with method, route class and the request id of the response,
+// and the trace id joins the log line.
+func TestTracerThroughTheRouter(t *testing.T) {
+	for _, trust := range []bool{false, true} {
+		tr := &traced{}
+		ts := newTestServer(t, memory.New(), func(c *server.Config) {
+			c.Tracer = tr
+			if trust {
+				c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+			}
+		})
+		var ids []string
+		for _, r := range []struct{ method, path string }{
+			{"PUT", "/notes/a.txt"}, {"GET", "/notes/"}, {"PROPFIND", "/notes/"}, {"GET", "/.well-known/kluis/live"},
+		} {
+			req, _ := http.NewRequest(r.method, ts.URL+r.path, strings.NewReader("hello"))
+			req.Header.Set("Content-Type", "text/plain")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			ids = append(ids, res.Header.Get(server.HeaderRequestID))
+		}
+		ts.Close() // every request has ended and logged
+		tr.mu.Lock()
+		want := []string{
+			"PUT resource " + ids[0], "GET container " + ids[1], "OTHER container " + ids[2], "GET health " + ids[3],
+		}
+		if strings.Join(tr.annotated, "\n") != strings.Join(want, "\n") {
+			t.Errorf("annotated:\n%s\nwant:\n%s", strings.Join(tr.annotated, "\n"), strings.Join(want, "\n"))
+		}
+		if strings.Join(tr.skipped, ",") != "/.well-known/kluis/live" {
+			t.Errorf("skipped %q, want the liveness probe only", tr.skipped)
+		}
+		for _, got := range tr.trusted {
+			if got != trust {
+				t.Errorf("trusted proxies set %v: the tracer was told the peer is trusted: %v", trust, got)
+			}
+		}
+		tr.mu.Unlock()
+		for _, id := range ids {
+			if !strings.Contains(ts.logs.String(), "request_id="+id+" ") || !strings.Contains(ts.logs.String(), "trace_id=trace-of-"+id) {
+				t.Errorf("no log line with request %s and its trace id:\n%s", id, ts.logs)
+			}
 		}
 	}
 }

@@ -97,6 +97,10 @@ type Config struct {
 	// Observer, when set, is told of every request and authentication
 	// failure, for metrics (server/metrics).
 	Observer Observer
+	// Tracer, when set, gives every request a trace span
+	// (server/tracing); its trace id joins the request log line. An
+	// incoming traceparent is continued only from TrustedProxies.
+	Tracer Tracer
 
 	// --- Notifications (notifications.go, server/notify) ---
 
@@ -315,13 +319,18 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	// Outermost first: the id is known to every later step, the log line
 	// sees the final status (errors are answered inside it), panics become
 	// errors before they reach the log, and the limit guards the handlers.
-	e.Use(
-		requestID(),
+	chain := []echo.MiddlewareFunc{requestID()}
+	if cfg.Tracer != nil {
+		// Tracing (observe.go): the span is named once the id is known,
+		// and its trace id goes to the log line.
+		chain = append(chain, traceRequest(cfg.Tracer))
+	}
+	e.Use(append(chain,
 		requestLog(logger),
 		recoverPanic(),
 		cors(),
 		limitBody(cfg.MaxBodyBytes),
-	)
+	)...)
 
 	for _, r := range []routes{
 		&health{store: store, timeout: readiness, logger: logger},
@@ -365,7 +374,13 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		op.register(e)
 		sweeps = append(sweeps, op.op.Sweep)
 	}
-	srv := &Server{handler: e, notes: notes, wac: wac, fetcher: cfg.Fetcher, sweep: sweepAll(sweeps), logger: logger}
+	var handler http.Handler = e
+	if cfg.Tracer != nil {
+		// Outermost, so that the span covers the whole request and the
+		// trust rule sees the TCP peer.
+		handler = cfg.Tracer.Handler(e, trustedPeer(cfg.TrustedProxies), isProbe)
+	}
+	srv := &Server{handler: handler, notes: notes, wac: wac, fetcher: cfg.Fetcher, sweep: sweepAll(sweeps), logger: logger}
 	if accountPages != nil {
 		srv.mailer = accountPages.mailer
 	}

@@ -1,6 +1,9 @@
 package storage
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // The errors every backend returns, wrapped with context. Test for them with
 // errors.Is.
@@ -23,3 +26,30 @@ var (
 	// ErrUnavailable means the backend could not be reached.
 	ErrUnavailable = errors.New("storage: unavailable")
 )
+
+// ErrorKind names the sentinel that err wraps, in one word fit for a metric
+// label or a trace attribute: "not_found", "precondition_failed",
+// "invalid" (key or metadata), "invalid_range", "conflict", "unavailable",
+// "canceled" (the context ended), or "other". The set is fixed, so that
+// whatever counts by it stays bounded; "" means no error.
+func ErrorKind(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrNotFound):
+		return "not_found"
+	case errors.Is(err, ErrPreconditionFailed):
+		return "precondition_failed"
+	case errors.Is(err, ErrInvalidKey), errors.Is(err, ErrInvalidMetadata):
+		return "invalid"
+	case errors.Is(err, ErrInvalidRange):
+		return "invalid_range"
+	case errors.Is(err, ErrConflict):
+		return "conflict"
+	case errors.Is(err, ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "canceled"
+	}
+	return "other"
+}

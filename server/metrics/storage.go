@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"io"
 	"iter"
 	"time"
@@ -46,7 +45,7 @@ type meteredBackend struct {
 func (b *meteredBackend) observe(op string, elapsed time.Duration, err error) {
 	b.m.storageDuration.WithLabelValues(b.backend, op).Observe(elapsed.Seconds())
 	if err != nil {
-		b.m.storageErrors.WithLabelValues(b.backend, op, errorKind(err)).Inc()
+		b.m.storageErrors.WithLabelValues(b.backend, op, storage.ErrorKind(err)).Inc()
 	}
 }
 
@@ -112,28 +111,6 @@ func (b *meteredChecker) Check(ctx context.Context) error {
 	err := b.checker.Check(ctx)
 	b.observe(opCheck, time.Since(start), err)
 	return err
-}
-
-// errorKind is the error label of err: one of a fixed few, so that the
-// number of series stays bounded.
-func errorKind(err error) string {
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return "not_found"
-	case errors.Is(err, storage.ErrPreconditionFailed):
-		return "precondition_failed"
-	case errors.Is(err, storage.ErrInvalidKey), errors.Is(err, storage.ErrInvalidMetadata):
-		return "invalid"
-	case errors.Is(err, storage.ErrInvalidRange):
-		return "invalid_range"
-	case errors.Is(err, storage.ErrConflict):
-		return "conflict"
-	case errors.Is(err, storage.ErrUnavailable):
-		return "unavailable"
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return "canceled"
-	}
-	return "other"
 }
 
 // Version passes storage.Versioner through, timed as "version", so the

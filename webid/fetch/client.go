@@ -51,6 +51,12 @@ type Config struct {
 	Now func() time.Time
 	// UserAgent is sent with every request (default "Kluis").
 	UserAgent string
+
+	// Transport, when set, wraps the transport under the guards, so that
+	// it sees every request that passed them, on every redirect hop, from
+	// Get, HTTPClient and CredentialedHTTPClient alike: main gives it
+	// server/tracing's, which makes a span of each request.
+	Transport func(http.RoundTripper) http.RoundTripper
 }
 
 // validate reports every problem of c at once.
@@ -164,13 +170,17 @@ func New(cfg Config) (*Client, error) {
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
+	var next http.RoundTripper = tr
+	if cfg.Transport != nil {
+		next = cfg.Transport(tr)
+	}
 	c.hc = &http.Client{
-		Transport:     &guard{next: tr, max: cfg.MaxBodyBytes, userAgent: cfg.UserAgent},
+		Transport:     &guard{next: next, max: cfg.MaxBodyBytes, userAgent: cfg.UserAgent},
 		CheckRedirect: c.checkRedirect,
 		Timeout:       cfg.Timeout,
 	}
 	c.authed = &http.Client{
-		Transport:     &guard{next: tr, max: cfg.MaxBodyBytes, userAgent: cfg.UserAgent, keepAuthorization: true},
+		Transport:     &guard{next: next, max: cfg.MaxBodyBytes, userAgent: cfg.UserAgent, keepAuthorization: true},
 		CheckRedirect: c.checkRedirect,
 		Timeout:       cfg.Timeout,
 	}

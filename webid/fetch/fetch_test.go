@@ -509,3 +509,56 @@ func TestCredentialedClient(t *testing.T) {
 		t.Error("the credentialed client reached loopback without the allow-list")
 	}
 }
+
+// seen is a RoundTripper that records the requests it passes on.
+type seen struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	reqs []string
+}
+
+func (s *seen) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	s.reqs = append(s.reqs, r.Method+" "+r.URL.Path+" cookie="+r.Header.Get("Cookie")+" ua="+r.UserAgent())
+	s.mu.Unlock()
+	return s.next.RoundTrip(r)
+}
+
+// TestTransportWrapper: Config.Transport sees every request of Get,
+// HTTPClient and CredentialedHTTPClient, each redirect hop, after the
+// guards (no cookie, the User-Agent set).
+func TestTransportWrapper(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/a", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/b", http.StatusFound) })
+	mux.HandleFunc("/b", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "b") })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	var s *seen
+	c := newClient(t, Config{Allow: loopback(), Transport: func(next http.RoundTripper) http.RoundTripper {
+		s = &seen{next: next}
+		return s
+	}})
+	if _, err := c.Get(context.Background(), srv.URL+"/a", ""); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/b", nil)
+	req.Header.Set("Cookie", "a=b")
+	if res, err := c.HTTPClient().Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		res.Body.Close()
+	}
+	if res, err := c.CredentialedHTTPClient().Post(srv.URL+"/b", "text/plain", strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	} else {
+		res.Body.Close()
+	}
+	want := []string{
+		"GET /a cookie= ua=Kluis", "GET /b cookie= ua=Kluis",
+		"GET /b cookie= ua=Kluis",
+		"POST /b cookie= ua=Kluis",
+	}
+	if fmt.Sprint(s.reqs) != fmt.Sprint(want) {
+		t.Errorf("the wrapper saw %q, want %q", s.reqs, want)
+	}
+}
