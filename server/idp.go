@@ -370,12 +370,12 @@ func (a idpAccounts) SessionAccount(ctx context.Context, token string) (idp.Acco
 	if errors.Is(err, account.ErrNoSession) {
 		return idp.Account{}, idp.ErrNotLoggedIn
 	}
-	return idp.Account{ID: acct.ID, Email: acct.Email, WebIDs: acct.WebIDs}, err
+	return idp.Account{ID: acct.ID, Email: acct.Email, WebIDs: acct.WebIDs, SignedOutAt: acct.SignedOutAt}, err
 }
 
 func (a idpAccounts) Get(ctx context.Context, id string) (idp.Account, error) {
 	acct, err := a.s.Get(ctx, id)
-	return idp.Account{ID: acct.ID, Email: acct.Email, WebIDs: acct.WebIDs}, err
+	return idp.Account{ID: acct.ID, Email: acct.Email, WebIDs: acct.WebIDs, SignedOutAt: acct.SignedOutAt}, err
 }
 
 func (a idpAccounts) ClientCredential(ctx context.Context, id string) (idp.Credential, error) {

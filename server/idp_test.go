@@ -24,6 +24,7 @@ import (
 
 	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/storage/memory"
+	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/fetch"
 	"github.com/weconomics/kluis/webid/idp"
 	"github.com/weconomics/kluis/webid/webidtest"
@@ -52,6 +53,16 @@ func (c *idpClock) Advance(d time.Duration) {
 // idpSession, and one client credential.
 type idpFakeAccounts struct {
 	webids []string
+
+	mu          sync.Mutex
+	signedOutAt time.Time // Account.SignedOutAt
+}
+
+// signOut ends every sign-in before at, as a password reset does.
+func (a *idpFakeAccounts) signOut(at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.signedOutAt = at
 }
 
 const (
@@ -72,7 +83,9 @@ func (a *idpFakeAccounts) Get(_ context.Context, id string) (idp.Account, error)
 	if id != "acct" {
 		return idp.Account{}, errors.New("no such account")
 	}
-	return idp.Account{ID: "acct", WebIDs: a.webids}, nil
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return idp.Account{ID: "acct", WebIDs: a.webids, SignedOutAt: a.signedOutAt}, nil
 }
 
 func (a *idpFakeAccounts) ClientCredential(_ context.Context, id string) (idp.Credential, error) {
@@ -98,6 +111,8 @@ type idpHarness struct {
 	docs    *httptest.Server
 	docBody func(id string) string
 	logs    *syncBuffer
+	// accounts are the provider's accounts: one, "acct".
+	accounts *idpFakeAccounts
 }
 
 func newIDPHarness(t *testing.T) *idpHarness {
@@ -105,7 +120,8 @@ func newIDPHarness(t *testing.T) *idpHarness {
 	ts := httptest.NewUnstartedServer(nil)
 	base := "http://" + ts.Listener.Addr().String() + "/"
 	profile := webidtest.NewProfile(t, webidtest.ProfileOptions{Issuers: []string{base}})
-	h := &idpHarness{t: t, base: base, webid: profile.WebID, clock: &idpClock{}, logs: &syncBuffer{}}
+	h := &idpHarness{t: t, base: base, webid: profile.WebID, clock: &idpClock{}, logs: &syncBuffer{},
+		accounts: &idpFakeAccounts{webids: []string{profile.WebID, "https://other.example/profile#me"}}}
 	h.key = h.newKey()
 
 	h.docBody = func(id string) string {
@@ -150,7 +166,7 @@ func newIDPHarness(t *testing.T) *idpHarness {
 	cfg := server.Config{
 		BaseURL: baseURL, MaxBodyBytes: 1 << 20, Fetcher: f, RootACL: []byte(acl),
 		IdP: server.IdPConfig{
-			Accounts:    &idpFakeAccounts{webids: []string{profile.WebID, "https://other.example/profile#me"}},
+			Accounts:    h.accounts,
 			FetchClient: plainFetch,
 			Now:         h.clock.Now,
 		},
@@ -498,6 +514,24 @@ func TestIdPRefusals(t *testing.T) {
 			t.Fatalf("the family survived the replay: %d %+v", status, got)
 		}
 	})
+	t.Run("refresh after a password reset", func(t *testing.T) {
+		_, tok := h.exchange(client, h.code(client, challenge), verifier, h.key)
+		h.clock.Advance(time.Second)
+		h.accounts.signOut(h.clock.Now())
+		defer h.accounts.signOut(time.Time{})
+		if status, got := h.refresh(client, tok.RefreshToken, h.key); status != 400 || got.Error != "invalid_grant" {
+			t.Fatalf("refresh from a sign-in before the reset: %d %+v", status, got)
+		}
+		// A sign-in after the reset works.
+		h.clock.Advance(time.Second)
+		status, fresh := h.exchange(client, h.code(client, challenge), verifier, h.key)
+		if status != 200 {
+			t.Fatalf("exchange after the reset: %d %+v", status, fresh)
+		}
+		if status, got := h.refresh(client, fresh.RefreshToken, h.key); status != 200 {
+			t.Fatalf("refresh from a sign-in after the reset: %d %+v", status, got)
+		}
+	})
 	t.Run("DPoP key swap on refresh", func(t *testing.T) {
 		_, tok := h.exchange(client, h.code(client, challenge), verifier, h.key)
 		if status, got := h.refresh(client, tok.RefreshToken, h.newKey()); status != 400 || got.Error != "invalid_grant" {
@@ -618,4 +652,38 @@ func TestMaintainSweeps(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// TestAccountsForIdPSignedOut: a password reset in webid/account reaches
+// the identity provider as the account's SignedOutAt, which ends the
+// grants of earlier sign-ins (TestIdPRefusals).
+func TestAccountsForIdPSignedOut(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	accounts := account.New(memory.New(), account.Options{Argon2: fastArgon2(), Now: func() time.Time { return at }})
+	a, err := accounts.Register(ctx, "s@example.org", "long enough", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := func() time.Time {
+		t.Helper()
+		got, err := server.AccountsForIdP(accounts).Get(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.SignedOutAt
+	}
+	if s := seen(); !s.IsZero() {
+		t.Fatalf("before any reset: %v", s)
+	}
+	r, err := accounts.NewReset(ctx, "s@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.ResetPassword(ctx, r.Token, "another long one", ""); err != nil {
+		t.Fatal(err)
+	}
+	if s := seen(); !s.Equal(at) {
+		t.Fatalf("after the reset: %v, want %v", s, at)
+	}
 }

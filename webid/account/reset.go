@@ -181,6 +181,7 @@ func (s *Store) ResetPassword(ctx context.Context, token, password, clientAddr s
 		}
 		r.Password = hash
 		r.SessionGen++
+		r.SignedOutAt = s.now()
 		return nil
 	})
 	if errors.Is(err, ErrNotFound) {

@@ -81,9 +81,16 @@ func testReset(t *testing.T, b storage.Backend) {
 	if _, err := s.ResetPassword(ctx, r.Token, "short", ""); !errors.As(err, &in) {
 		t.Fatalf("weak password: %v", err)
 	}
+	if !a.SignedOutAt.IsZero() {
+		t.Fatalf("a new account is signed out at %v", a.SignedOutAt)
+	}
 	got, err := s.ResetPassword(ctx, r.Token, "new password", "")
 	if err != nil || got.ID != a.ID {
 		t.Fatalf("ResetPassword = %v, %v", got.ID, err)
+	}
+	// Every sign-in before the reset ends, for the identity provider too.
+	if stored, err := s.Get(ctx, a.ID); err != nil || !stored.SignedOutAt.Equal(newClock().Now()) || !got.SignedOutAt.Equal(stored.SignedOutAt) {
+		t.Fatalf("SignedOutAt after the reset: %v (stored %v, %v)", got.SignedOutAt, stored.SignedOutAt, err)
 	}
 	if _, err := s.ResetPassword(ctx, r.Token, "newer password", ""); !errors.Is(err, ErrResetInvalid) {
 		t.Fatalf("the token again: %v", err)

@@ -151,6 +151,10 @@ type Account struct {
 	Pods []string
 	// Created is when the account was made.
 	Created time.Time
+	// SignedOutAt is when a password reset last ended every sign-in of
+	// the account (zero: never): sessions and the identity provider's
+	// grants from before it no longer hold.
+	SignedOutAt time.Time
 }
 
 // HasLogin reports whether the account has a login method.
@@ -173,11 +177,13 @@ type record struct {
 	// SessionGen is the generation of the account's sessions: a session
 	// made in an earlier one has ended (a password reset ends them all).
 	SessionGen int `json:"sessionGen,omitempty"`
+	// SignedOutAt is when SessionGen last moved (Account.SignedOutAt).
+	SignedOutAt time.Time `json:"signedOutAt,omitzero"`
 }
 
 func (r record) account() Account {
 	return Account{
-		ID: r.ID, Email: r.Email, Created: r.Created,
+		ID: r.ID, Email: r.Email, Created: r.Created, SignedOutAt: r.SignedOutAt,
 		WebIDs: slices.Clone(r.WebIDs), Pods: slices.Clone(r.Pods),
 	}
 }

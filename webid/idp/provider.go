@@ -40,6 +40,11 @@ type Account struct {
 	ID     string
 	Email  string
 	WebIDs []string
+	// SignedOutAt, when not zero, is when every sign-in of the account
+	// before it was ended (a password reset): grants that come from an
+	// earlier sign-in (their auth_time), refresh tokens included, are
+	// refused.
+	SignedOutAt time.Time
 }
 
 // Credential is a client credential of an account (Solid-OIDC §10, CSS

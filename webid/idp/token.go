@@ -143,7 +143,7 @@ func (p *Provider) codeGrant(ctx context.Context, r *TokenRequest) (*TokenRespon
 		clientID: c.ID, accountID: rec.AccountID, webid: rec.WebID, scope: rec.Scope, nonce: rec.Nonce,
 		authTime: rec.AuthTime, jkt: jkt, idToken: true,
 	}
-	if err := p.checkAccount(ctx, g.accountID, g.webid); err != nil {
+	if err := p.checkAccount(ctx, g.accountID, g.webid, g.authTime); err != nil {
 		return nil, err
 	}
 	rec.Used = true
@@ -275,7 +275,7 @@ func (p *Provider) refreshGrant(ctx context.Context, r *TokenRequest) (*TokenRes
 				}
 			}
 		}
-		if err := p.checkAccount(ctx, rec.AccountID, rec.WebID); err != nil {
+		if err := p.checkAccount(ctx, rec.AccountID, rec.WebID, rec.AuthTime); err != nil {
 			return nil, err
 		}
 		next := randomToken(32)
@@ -351,7 +351,7 @@ func (p *Provider) credentialsGrant(ctx context.Context, r *TokenRequest) (*Toke
 	if err != nil {
 		return nil, err
 	}
-	if err := p.checkAccount(ctx, cred.AccountID, cred.WebID); err != nil {
+	if err := p.checkAccount(ctx, cred.AccountID, cred.WebID, p.cfg.Now()); err != nil {
 		return nil, err
 	}
 	// Solid-OIDC §10: the client is bound to the user who made it, whose
@@ -364,11 +364,15 @@ func (p *Provider) credentialsGrant(ctx context.Context, r *TokenRequest) (*Toke
 }
 
 // checkAccount makes sure the account still exists and still has the
-// WebID, so that a removed WebID or account stops every grant for it.
-func (p *Provider) checkAccount(ctx context.Context, accountID, webid string) error {
+// WebID, so that a removed WebID or account stops every grant for it, and
+// that the sign-in at authTime was not ended since (Account.SignedOutAt).
+func (p *Provider) checkAccount(ctx context.Context, accountID, webid string, authTime time.Time) error {
 	acct, err := p.cfg.Accounts.Get(ctx, accountID)
 	if err != nil || !slices.Contains(acct.WebIDs, webid) {
 		return oauthErr(CodeInvalidGrant, "the account or its WebID no longer exists")
+	}
+	if authTime.Before(acct.SignedOutAt) {
+		return oauthErr(CodeInvalidGrant, "the sign-in was ended (the account's password was reset); sign in again")
 	}
 	return nil
 }
