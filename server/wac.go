@@ -117,15 +117,7 @@ func (s aclSource) ACLVersion(ctx context.Context, resourceIRI string) (string, 
 
 // version is the backend's cheap Version when it has one, else the ETag.
 func (s aclSource) version(ctx context.Context, p ldp.Path) (string, error) {
-	var v string
-	var err error
-	if vb, ok := s.store.Backend().(storage.Versioner); ok {
-		v, err = vb.Version(ctx, p.Key())
-	} else {
-		var info storage.Info
-		info, err = s.store.Backend().Stat(ctx, p.Key())
-		v = info.ETag
-	}
+	v, err := storage.VersionOf(ctx, s.store.Backend(), p.Key())
 	if errors.Is(err, storage.ErrNotFound) {
 		return "", fmt.Errorf("server: %s: %w", p, acl.ErrNoACL)
 	}

@@ -130,3 +130,15 @@ func (r Range) Resolve(size int64) (offset, length int64, err error) {
 type Versioner interface {
 	Version(ctx context.Context, key string) (string, error)
 }
+
+// VersionOf returns the version of the object at key: the backend's own
+// Version when it is a Versioner, else the ETag from Stat (which changes
+// whenever the object is replaced, too). Wrappers of a backend use it to
+// pass Versioner through.
+func VersionOf(ctx context.Context, b Backend, key string) (string, error) {
+	if vb, ok := b.(Versioner); ok {
+		return vb.Version(ctx, key)
+	}
+	info, err := b.Stat(ctx, key)
+	return info.ETag, err
+}

@@ -118,15 +118,7 @@ func (b *meteredChecker) Check(ctx context.Context) error {
 // it answers with its ETag from Stat.
 func (b *meteredBackend) Version(ctx context.Context, key string) (string, error) {
 	start := time.Now()
-	var v string
-	var err error
-	if vb, ok := b.next.(storage.Versioner); ok {
-		v, err = vb.Version(ctx, key)
-	} else {
-		var info storage.Info
-		info, err = b.next.Stat(ctx, key)
-		v = info.ETag
-	}
+	v, err := storage.VersionOf(ctx, b.next, key)
 	b.observe("version", time.Since(start), err)
 	return v, err
 }

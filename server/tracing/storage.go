@@ -151,15 +151,7 @@ func (b *tracedBackend) List(ctx context.Context, prefix string) iter.Seq2[stora
 // with the ETag of Stat.
 func (b *tracedBackend) Version(ctx context.Context, key string) (string, error) {
 	ctx, span := b.start(ctx, "version", key)
-	var v string
-	var err error
-	if vb, ok := b.next.(storage.Versioner); ok {
-		v, err = vb.Version(ctx, key)
-	} else {
-		var info storage.Info
-		info, err = b.next.Stat(ctx, key)
-		v = info.ETag
-	}
+	v, err := storage.VersionOf(ctx, b.next, key)
 	end(span, err)
 	return v, err
 }
