@@ -138,6 +138,9 @@ type podRecord struct {
 	Name    string    `json:"name"`
 	Owner   string    `json:"owner"`
 	Created time.Time `json:"created"`
+	// Deleting marks a pod that DeletePod is removing: nothing may be
+	// written into it any more (poddelete.go).
+	Deleting bool `json:"deleting,omitempty"`
 }
 
 func (r podRecord) pod() Pod {

@@ -1,9 +1,12 @@
 package ldp
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/weconomics/kluis/storage"
 )
@@ -23,19 +26,40 @@ import (
 // new, empty pod of it. An unregistered name is ErrNoPod, a Store without
 // pods ErrPodsDisabled.
 //
-// This Store forgets the pod at once; another process sharing the
-// backend sees it gone within knownTTL (10 s), when its pod index reads
-// the registry record again.
+// The registry record is first marked Deleting: from then on this Store
+// refuses every write into the pod (ConflictError), and so does every
+// other process sharing the backend once it reads the record again
+// (within knownTTL, 10 s). A write already past that check when the mark
+// was made may land after the objects were listed, so the pod is listed
+// again after each pass until nothing is left. A deletion cut off
+// half-way leaves the marked record: DeletePod runs again.
 func (s *Store) DeletePod(ctx context.Context, name string) error {
 	if s.pods == nil {
 		return ErrPodsDisabled
 	}
-	if err := s.knownPod(ctx, name); err != nil {
+	if err := CheckPodName(name); err != nil {
 		return err
 	}
+	rec, err := s.markDeleting(ctx, name)
+	if err != nil {
+		return err
+	}
+	s.pods.learn(rec)
 	root := Path("/" + name + "/")
-	if err := deleteTree(ctx, s.backend, root.Key()); err != nil {
-		return fmt.Errorf("ldp: deleting pod %s: %w", name, err)
+	for pass := 1; ; pass++ {
+		if err := deleteTree(ctx, s.backend, root.Key()); err != nil {
+			return fmt.Errorf("ldp: deleting pod %s: %w", name, err)
+		}
+		left, err := anyUnder(ctx, s.backend, root.Key())
+		if err != nil {
+			return fmt.Errorf("ldp: deleting pod %s: %w", name, err)
+		}
+		if !left {
+			break
+		}
+		if pass == maxDeletePasses {
+			return fmt.Errorf("ldp: deleting pod %s: objects are still being written into it; run the deletion again", name)
+		}
 	}
 	for _, key := range []string{root.Key(), usageKey(name), PodRegistryKey(name)} {
 		if err := s.backend.Delete(ctx, key, storage.DeleteOptions{}); err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -45,6 +69,63 @@ func (s *Store) DeletePod(ctx context.Context, name string) error {
 	s.pods.forget(name)
 	s.changed(root, Delete, "")
 	return nil
+}
+
+// maxDeletePasses bounds how often DeletePod lists and deletes a pod that
+// writes already under way keep filling.
+const maxDeletePasses = 5
+
+// markDeleting sets the Deleting mark of the pod's registry record (with
+// If-Match on what it read) and returns the record, or ErrNoPod.
+func (s *Store) markDeleting(ctx context.Context, name string) (podRecord, error) {
+	for range 3 {
+		body, info, err := s.backend.Get(ctx, PodRegistryKey(name), storage.GetOptions{})
+		if errors.Is(err, storage.ErrNotFound) {
+			return podRecord{}, fmt.Errorf("ldp: pod %s: %w", name, ErrNoPod)
+		}
+		if err != nil {
+			return podRecord{}, fmt.Errorf("ldp: pod %s: %w", name, err)
+		}
+		data, err := io.ReadAll(io.LimitReader(body, maxPodRecord))
+		body.Close()
+		if err != nil {
+			return podRecord{}, fmt.Errorf("ldp: pod %s: %w", name, err)
+		}
+		var rec podRecord
+		if err := json.Unmarshal(data, &rec); err != nil {
+			return podRecord{}, fmt.Errorf("ldp: pod %s: registry record does not parse: %w", name, err)
+		}
+		rec.Name = name
+		if rec.Deleting {
+			return rec, nil // a deletion cut off before: go on with it
+		}
+		rec.Deleting = true
+		out, err := json.Marshal(rec)
+		if err != nil {
+			return podRecord{}, err
+		}
+		_, err = s.backend.Put(ctx, PodRegistryKey(name), bytes.NewReader(out),
+			storage.PutOptions{ContentType: "application/json", IfMatch: info.ETag})
+		if errors.Is(err, storage.ErrPreconditionFailed) {
+			continue // changed meanwhile: read it again
+		}
+		if err != nil {
+			return podRecord{}, fmt.Errorf("ldp: marking pod %s as being deleted: %w", name, err)
+		}
+		return rec, nil
+	}
+	return podRecord{}, fmt.Errorf("ldp: pod %s: its registry record keeps changing", name)
+}
+
+// anyUnder reports whether any object is stored below prefix.
+func anyUnder(ctx context.Context, b storage.Backend, prefix string) (bool, error) {
+	for _, err := range b.List(ctx, prefix) {
+		if err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	return false, nil
 }
 
 // deleteTree deletes every object below prefix (which ends in "/"),

@@ -3,9 +3,12 @@ package ldp_test
 import (
 	"context"
 	"errors"
+	"iter"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/storage"
@@ -134,5 +137,95 @@ func TestDeletePod(t *testing.T) {
 	}
 	if err := noPods.DeletePod(context.Background(), "alice"); !errors.Is(err, ldp.ErrPodsDisabled) {
 		t.Errorf("without pods: %v", err)
+	}
+}
+
+// racingBackend lands one more object in the pod right after the first
+// listing of its root, as a write that passed its checks before the pod
+// was marked would.
+type racingBackend struct {
+	storage.Backend
+	prefix, key string
+	once        sync.Once
+}
+
+func (r *racingBackend) List(ctx context.Context, prefix string) iter.Seq2[storage.Info, error] {
+	seq := r.Backend.List(ctx, prefix)
+	if prefix != r.prefix {
+		return seq
+	}
+	return func(yield func(storage.Info, error) bool) {
+		for info, err := range seq {
+			if !yield(info, err) {
+				return
+			}
+		}
+		r.once.Do(func() {
+			if _, err := r.Backend.Put(ctx, r.key, strings.NewReader("late"), storage.PutOptions{}); err != nil {
+				panic(err)
+			}
+		})
+	}
+}
+
+// TestDeletePodWhileWritten: a pod being deleted refuses writes, in this
+// process at once and in another within the pod index's 10 s; a write
+// that lands after the first listing is deleted too; and a deletion cut
+// off after marking the pod goes on when run again.
+func TestDeletePodWhileWritten(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.New()
+	b := &racingBackend{Backend: mem, prefix: "r/alice/", key: "r/alice/late.txt"}
+	c := &podClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := newPodStore(t, b, c)
+	other := newPodStore(t, b, c)
+	for _, n := range []string{"alice", "carol"} {
+		if _, err := s.CreatePod(ctx, n, ldp.PodOwner{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(st *ldp.Store, p ldp.Path) error {
+		_, err := st.Put(ctx, p, ldp.WriteRequest{Body: strings.NewReader("x"), ContentType: "text/plain"})
+		return err
+	}
+	if err := write(other, "/alice/before.txt"); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := s.DeletePod(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if left := keysUnder(t, mem, "r/alice/"); len(left) != 0 {
+		t.Fatalf("left behind, the late write included: %v", left)
+	}
+
+	// A deletion cut off after the mark: the record says Deleting. The
+	// other process has carol's record cached from a write before.
+	if err := write(other, "/carol/first.txt"); err != nil {
+		t.Fatal(err)
+	}
+	rec := `{"name":"carol","owner":"https://pods.example/carol/profile/card#me","created":"2026-01-01T00:00:00Z","deleting":true}`
+	if _, err := mem.Put(ctx, "sys/pods/carol", strings.NewReader(rec), storage.PutOptions{ContentType: "application/json"}); err != nil {
+		t.Fatal(err)
+	}
+	// Another process still believes its cached record for up to 10 s.
+	if err := write(other, "/carol/still.txt"); err != nil {
+		t.Fatalf("before the cached record is old: %v", err)
+	}
+	c.advance(11 * time.Second)
+	var conflict *ldp.ConflictError
+	for _, st := range []*ldp.Store{s, other} {
+		if err := write(st, "/carol/notes.txt"); !errors.As(err, &conflict) {
+			t.Errorf("PUT into a pod being deleted: %v", err)
+		}
+		if _, err := st.Post(ctx, "/carol/", ldp.PostRequest{WriteRequest: ldp.WriteRequest{Body: strings.NewReader("x"), ContentType: "text/plain"}}); !errors.As(err, &conflict) {
+			t.Errorf("POST into a pod being deleted: %v", err)
+		}
+	}
+	if err := s.DeletePod(ctx, "carol"); err != nil {
+		t.Fatalf("running the deletion again: %v", err)
+	}
+	if left := keysUnder(t, mem, "r/carol/"); len(left) != 0 || exists(t, mem, "sys/pods/carol") {
+		t.Fatalf("carol's pod is not gone: %v", left)
 	}
 }

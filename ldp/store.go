@@ -269,6 +269,8 @@ func (s *Store) StorageDescription(ctx context.Context, p Path) (sd Path, ok boo
 type place struct {
 	root Path
 	ok   bool
+	// deleting: the storage is a pod being deleted (DeletePod).
+	deleting bool
 }
 
 // description is the storage description resource of the storage, or ""
@@ -292,10 +294,11 @@ func (s *Store) locate(ctx context.Context, p Path) (place, error) {
 	if !ok {
 		return place{}, nil
 	}
-	if _, ok, err := s.pod(ctx, name); err != nil || !ok {
+	rec, ok, err := s.pod(ctx, name)
+	if err != nil || !ok {
 		return place{}, err
 	}
-	return place{root: Path("/" + name + "/"), ok: true}, nil
+	return place{root: Path("/" + name + "/"), ok: true, deleting: rec.Deleting}, nil
 }
 
 // Backend returns the byte store under the resources.

@@ -158,6 +158,9 @@ func (s *Store) checkWritable(ctx context.Context, p Path, method string) error 
 	if err != nil {
 		return err
 	}
+	if pl.deleting {
+		return &ConflictError{Reason: "the pod " + string(pl.root) + " is being deleted"}
+	}
 	sd := pl.description()
 	if pl.ok && p == sd {
 		return &MethodNotAllowedError{Method: method, Allow: []string{"GET", "HEAD", "OPTIONS"}}
@@ -372,6 +375,9 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 			return WriteResult{}, err
 		}
 		return WriteResult{}, &MethodNotAllowedError{Method: "POST", Allow: allow}
+	}
+	if err := s.checkWritable(ctx, parent, "POST"); err != nil {
+		return WriteResult{}, err
 	}
 	st, _, err := s.current(ctx, parent)
 	if err != nil {
