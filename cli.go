@@ -194,7 +194,12 @@ func podList(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, a.PodURL(p), p.Owner, p.Created.Format("2006-01-02 15:04:05Z07:00"))
+		created := p.Created.Format("2006-01-02 15:04:05Z07:00")
+		if p.Deleting {
+			// An interrupted deletion: kluis pod delete finishes it.
+			created += " (being deleted)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, a.PodURL(p), p.Owner, created)
 	}
 	return w.Flush()
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
 )
 
@@ -88,5 +89,42 @@ func TestPodDeleteCommand(t *testing.T) {
 	out.Reset()
 	if err := runCommand(ctx, []string{"pod", "list"}, getenv, nil, &out, &errOut); err != nil || strings.Contains(out.String(), "dora") {
 		t.Errorf("pod list after delete: %v\n%s", err, out.String())
+	}
+}
+
+// TestPodDeleteCommandResumes: a pod whose deletion was cut off shows as
+// being deleted in kluis pod list, and kluis pod delete finishes it.
+func TestPodDeleteCommandResumes(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	getenv := env(map[string]string{"KLUIS_DATA": dir, "KLUIS_BASE_URL": "https://pods.example/", "KLUIS_LOG_LEVEL": "warn"})
+	var out, errOut bytes.Buffer
+	if err := runCommand(ctx, []string{"account", "create", "-email", "eve@example.org", "-pod", "eve"},
+		getenv, strings.NewReader("correct horse battery\n"), &out, &errOut); err != nil {
+		t.Fatalf("account create: %v\n%s", err, errOut.String())
+	}
+	// The process deleting it died right after marking the pod.
+	b, err := filesystem.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := `{"name":"eve","owner":"https://pods.example/eve/profile/card#me","created":"2026-01-01T00:00:00Z","deleting":true}`
+	if _, err := b.Put(ctx, "sys/pods/eve", strings.NewReader(rec), storage.PutOptions{ContentType: "application/json"}); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	out.Reset()
+	if err := runCommand(ctx, []string{"pod", "list"}, getenv, nil, &out, &errOut); err != nil || !strings.Contains(out.String(), "(being deleted)") {
+		t.Fatalf("pod list: %v\n%s", err, out.String())
+	}
+	if err := runCommand(ctx, []string{"pod", "delete", "eve", "-confirm", "eve"}, getenv, nil, &out, &errOut); err != nil {
+		t.Fatalf("pod delete: %v\n%s", err, errOut.String())
+	}
+	if n := countKeys(t, dir, "r/eve/"); n != 0 {
+		t.Fatalf("%d objects left under r/eve/", n)
+	}
+	out.Reset()
+	if err := runCommand(ctx, []string{"pod", "list"}, getenv, nil, &out, &errOut); err != nil || strings.Contains(out.String(), "eve") {
+		t.Fatalf("pod list after the deletion: %v\n%s", err, out.String())
 	}
 }

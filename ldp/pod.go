@@ -131,6 +131,9 @@ type Pod struct {
 	Owner string
 	// Created is when the pod was made.
 	Created time.Time
+	// Deleting: a deletion of the pod started and has not finished
+	// (DeletePod; running it again finishes it).
+	Deleting bool
 }
 
 // podRecord is the registry object of a pod, as JSON.
@@ -144,7 +147,7 @@ type podRecord struct {
 }
 
 func (r podRecord) pod() Pod {
-	return Pod{Name: r.Name, Root: Path("/" + r.Name + "/"), Owner: r.Owner, Created: r.Created}
+	return Pod{Name: r.Name, Root: Path("/" + r.Name + "/"), Owner: r.Owner, Created: r.Created, Deleting: r.Deleting}
 }
 
 // Bounds of the pod index.
