@@ -178,6 +178,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// Notifications across processes (KLUIS_NATS_URL): change events
 	// travel over NATS; without it they stay in this process.
 	var notes server.NotificationsConfig
+	var proofs server.ProofReplay
 	if cfg.NATS.URL != "" {
 		bus, err := natsbus.Open(natsbus.Config{URL: string(cfg.NATS.URL), Prefix: cfg.NATS.Prefix, Name: "kluis " + baseURL.Host, Logger: logger})
 		if err != nil {
@@ -190,7 +191,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 		}()
 		notes.Broadcaster = bus
-		logger.Info("notifications: change events travel over NATS", "subject", natsbus.Subject(cfg.NATS.Prefix))
+		// The DPoP proofs each process accepts too, so that a proof used on
+		// one is a replay on the others.
+		proofs = bus
+		logger.Info("notifications: change events travel over NATS", "subject", natsbus.Subject(cfg.NATS.Prefix),
+			"dpop_subject", natsbus.ProofSubject(cfg.NATS.Prefix))
 	}
 	// Validate checked both keys.
 	secretKey, _ := cfg.SecretKey.bytes()
@@ -217,6 +222,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// Hosting.
 		TrustedProxies: hosted.proxies, Observer: hosted.observer(), Tracer: hosted.tracer(),
 		Notifications: notes,
+		ProofReplay:   proofs,
 		Mail:          mailCfg,
 	}, hosted.store(store, cfg.Storage), logger)
 	if err != nil {

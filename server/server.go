@@ -43,9 +43,14 @@ type Config struct {
 	// zero means the ldp defaults.
 	MaxRDFBytes int64
 	MaxTriples  int
-	// Authenticator finds the agent of each request; nil means everyone is
-	// anonymous.
+	// Authenticator finds the agent of each request; nil means Solid-OIDC
+	// (a webid.Verifier over Fetcher, NewOIDC).
 	Authenticator Authenticator
+	// ProofReplay, when set, shares the DPoP proofs that the built-in
+	// Solid-OIDC authenticator accepts with the other processes of the
+	// storage, and theirs with this one (natsbus.Bus), so that a proof is
+	// refused as a replay on all; nil keeps the replay cache per process.
+	ProofReplay ProofReplay
 	// Permissions decides what an agent may do; nil means Web Access
 	// Control over the store's ACL resources (NewWAC).
 	Permissions Permissions
@@ -107,6 +112,14 @@ type Config struct {
 	// Notifications configures Solid Notifications and the legacy
 	// solid-0.1 WebSocket of Updates-Via; the zero value serves them.
 	Notifications NotificationsConfig
+}
+
+// ProofReplay carries used DPoP proofs between the processes of one
+// storage: Share announces one accepted here (webid.ReplayShare), OnProof
+// hands those of the others to seen.
+type ProofReplay interface {
+	Share(key [32]byte, iat, until time.Time)
+	OnProof(seen func(key [32]byte, iat, until time.Time)) error
 }
 
 // Server is Kluis's HTTP front over one storage.Backend. It is safe for
@@ -254,9 +267,18 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	}
 	authn, perms := cfg.Authenticator, cfg.Permissions
 	if authn == nil {
-		verifier, err := webid.NewVerifier(webid.Config{Fetch: cfg.Fetcher, Local: LocalProfiles{Store: space}})
+		vcfg := webid.Config{Fetch: cfg.Fetcher, Local: LocalProfiles{Store: space}}
+		if cfg.ProofReplay != nil {
+			vcfg.Replay = cfg.ProofReplay
+		}
+		verifier, err := webid.NewVerifier(vcfg)
 		if err != nil {
 			return nil, err
+		}
+		if cfg.ProofReplay != nil {
+			if err := cfg.ProofReplay.OnProof(verifier.Seen); err != nil {
+				return nil, err
+			}
 		}
 		authn = NewOIDC(verifier, cfg.BaseURL.String())
 	}

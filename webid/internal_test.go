@@ -213,3 +213,25 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestReplayCacheRecord: a proof recorded from another process is then a
+// replay here; one already out of its window, or known, is not stored
+// again.
+func TestReplayCacheRecord(t *testing.T) {
+	r := newReplayCache(10)
+	now := time.Unix(1_772_000_000, 0)
+	k := sha256.Sum256([]byte("a"))
+	r.record(k, now, now.Add(time.Minute), now)
+	r.record(k, now, now.Add(time.Minute), now)
+	if len(r.seen) != 1 || len(r.queue) != 1 {
+		t.Fatalf("%d seen, %d queued after recording one key twice", len(r.seen), len(r.queue))
+	}
+	if err := r.check(k, now, now.Add(time.Minute), now); !errors.Is(err, ErrReplay) {
+		t.Fatalf("a recorded key: %v", err)
+	}
+	old := sha256.Sum256([]byte("old"))
+	r.record(old, now.Add(-2*time.Minute), now.Add(-time.Minute), now)
+	if _, ok := r.seen[old]; ok {
+		t.Fatal("a key out of its window was stored")
+	}
+}

@@ -56,6 +56,27 @@ func (r *replayCache) check(key [32]byte, iat, until, now time.Time) error {
 	return nil
 }
 
+// record remembers key, a proof accepted by another process, as check
+// does but without answering: one already known is left as it is.
+func (r *replayCache) record(key [32]byte, iat, until, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !until.After(now) {
+		return // out of the window already: refused by its iat anyway
+	}
+	if _, ok := r.seen[key]; ok {
+		return
+	}
+	for len(r.seen) >= r.max && r.head < len(r.queue) {
+		if e := r.queue[r.head]; e.iat.After(r.floor) {
+			r.floor = e.iat
+		}
+		r.drop()
+	}
+	r.seen[key] = struct{}{}
+	r.queue = append(r.queue, replayEntry{key: key, iat: iat, until: until})
+}
+
 // drop forgets the oldest entry, compacting the queue now and then.
 func (r *replayCache) drop() {
 	delete(r.seen, r.queue[r.head].key)

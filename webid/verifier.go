@@ -70,6 +70,12 @@ type Config struct {
 	// costs the issuer one request per interval.
 	JWKSRefreshInterval time.Duration
 
+	// Replay, when set, carries the proofs this verifier accepts to the
+	// other processes that serve the same storage (and theirs back to
+	// this one, through Seen), so that a proof used on one is refused on
+	// all (RFC 9449 §11.1). Nil: the replay cache is this process's own.
+	Replay ReplayShare
+
 	// InsecureAllowBearer accepts `Authorization: Bearer` access tokens
 	// that carry no cnf claim, without any proof of possession: whoever
 	// holds such a token — a log, a proxy, a malicious pod — can act as the
@@ -101,6 +107,16 @@ func (c Config) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ReplayShare tells the other processes of a storage that a DPoP proof
+// was used. Share must not block: what it cannot deliver at once it may
+// drop, at the cost of a window in which that proof could be replayed
+// there.
+type ReplayShare interface {
+	// Share announces the replay cache key of a proof accepted here, its
+	// iat, and the last instant it is acceptable.
+	Share(key [32]byte, iat, until time.Time)
 }
 
 // Verifier checks Solid-OIDC credentials: DPoP-bound access tokens from
@@ -163,6 +179,12 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		v.algs = append(v.algs, jose.SignatureAlgorithm(a))
 	}
 	return v, nil
+}
+
+// Seen records a proof another process accepted (ReplayShare): the same
+// proof is then refused here as a replay until it leaves the window.
+func (v *Verifier) Seen(key [32]byte, iat, until time.Time) {
+	v.replay.record(key, iat, until, v.cfg.Now())
 }
 
 // Challenge is the WWW-Authenticate value of a 401 answer, like the
@@ -230,8 +252,12 @@ func (v *Verifier) Verify(ctx context.Context, method, u string, authorization s
 		}
 		// Remember the jti last, once everything holds, so that only
 		// authenticated agents take room in the replay cache.
-		if err := v.replay.check(p.key, p.iat, p.iat.Add(v.cfg.ProofMaxAge), now); err != nil {
+		until := p.iat.Add(v.cfg.ProofMaxAge)
+		if err := v.replay.check(p.key, p.iat, until, now); err != nil {
 			return Identity{}, err
+		}
+		if v.cfg.Replay != nil {
+			v.cfg.Replay.Share(p.key, p.iat, until)
 		}
 		v.proofKeys.add(p)
 	case schemeBearer:

@@ -748,3 +748,37 @@ func TestNewVerifierValidates(t *testing.T) {
 		}
 	}
 }
+
+// shareTo is a ReplayShare that hands proofs to another verifier, as a
+// bus between two processes would.
+type shareTo struct{ v **webid.Verifier }
+
+func (s shareTo) Share(key [32]byte, iat, until time.Time) { (*s.v).Seen(key, iat, until) }
+
+// TestReplayShared: with a ReplayShare, a proof accepted by one verifier
+// is refused as a replay by another, which still accepts fresh proofs.
+func TestReplayShared(t *testing.T) {
+	var other *webid.Verifier
+	f := newFixture(t, fixtureOptions{config: func(c *webid.Config) { c.Replay = shareTo{&other} }})
+	var err error
+	if other, err = webid.NewVerifier(webid.Config{Fetch: f.fetch, Now: f.clk.Now}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tok := f.token(nil)
+	if _, err := other.Verify(ctx, "GET", target, "DPoP "+tok, []string{f.client.Proof("GET", target, tok)}); err != nil {
+		t.Fatalf("a fresh proof on the other verifier: %v", err)
+	}
+	proof := f.client.Proof("GET", target, tok)
+	if _, err := f.verify("GET", tok, proof); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Verify(ctx, "GET", target, "DPoP "+tok, []string{proof}); !errors.Is(err, webid.ErrReplay) {
+		t.Fatalf("the proof used on the first verifier, on the other: %v, want ErrReplay", err)
+	}
+	// Out of the window, a shared proof is refused for its age anyway.
+	f.clk.Advance(2 * time.Minute)
+	if _, err := other.Verify(ctx, "GET", target, "DPoP "+tok, []string{proof}); !errors.Is(err, webid.ErrProofTime) {
+		t.Fatalf("after the window: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package natsbus
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,10 @@ type Config struct {
 
 // Subject is the subject the events of prefix are published on.
 func Subject(prefix string) string { return prefix + ".changes" }
+
+// ProofSubject is the subject on which the processes of prefix announce
+// the DPoP proofs they accept (Bus.Share).
+func ProofSubject(prefix string) string { return prefix + ".dpop" }
 
 // ValidPrefix reports whether prefix can start a NATS subject: tokens of
 // letters, digits, '-' and '_' separated by single dots, with no
@@ -68,6 +73,9 @@ type Bus struct {
 	sub     *nats.Subscription
 	subject string
 	logger  *slog.Logger
+
+	proofSubject string
+	proofSub     *nats.Subscription // nil until OnProof
 }
 
 // Open connects to NATS and subscribes to the events of the other
@@ -82,7 +90,7 @@ func Open(cfg Config) (*Bus, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	b := &Bus{hub: notify.NewHub(), subject: Subject(cfg.Prefix), logger: cfg.Logger}
+	b := &Bus{hub: notify.NewHub(), subject: Subject(cfg.Prefix), proofSubject: ProofSubject(cfg.Prefix), logger: cfg.Logger}
 	conn, err := nats.Connect(cfg.URL,
 		nats.Name(cfg.Name),
 		nats.NoEcho(),
@@ -163,8 +171,58 @@ func (b *Bus) Subscribe(queue int) notify.Subscription { return b.hub.Subscribe(
 // behind.
 func (b *Bus) Dropped() int64 { return b.hub.Dropped() }
 
+// proofSize is the size of a proof announcement: the replay cache key,
+// then iat and the end of the proof's window in Unix nanoseconds, big
+// endian.
+const proofSize = 32 + 8 + 8
+
+// Share announces a DPoP proof this process accepted to the others
+// (webid.ReplayShare), so that they refuse it as a replay. NATS buffers
+// it: Share does not wait for the network; while the connection is down
+// announcements are dropped, and a proof could be replayed once elsewhere
+// within its window.
+func (b *Bus) Share(key [32]byte, iat, until time.Time) {
+	var m [proofSize]byte
+	copy(m[:32], key[:])
+	binary.BigEndian.PutUint64(m[32:40], uint64(iat.UnixNano()))
+	binary.BigEndian.PutUint64(m[40:], uint64(until.UnixNano()))
+	if err := b.conn.Publish(b.proofSubject, m[:]); err != nil {
+		b.logger.Warn("dpop: announcing a used proof over NATS", "error", err)
+	}
+}
+
+// OnProof subscribes seen to the proofs the other processes accept
+// (webid.Verifier.Seen). The subscription is known to the server when it
+// returns.
+func (b *Bus) OnProof(seen func(key [32]byte, iat, until time.Time)) error {
+	sub, err := b.conn.Subscribe(b.proofSubject, func(m *nats.Msg) {
+		if len(m.Data) != proofSize {
+			b.logger.Warn("dpop: a NATS message on the proofs subject is not a proof announcement", "subject", m.Subject)
+			return
+		}
+		var key [32]byte
+		copy(key[:], m.Data[:32])
+		iat := time.Unix(0, int64(binary.BigEndian.Uint64(m.Data[32:40])))
+		until := time.Unix(0, int64(binary.BigEndian.Uint64(m.Data[40:])))
+		seen(key, iat, until)
+		b.logger.Debug("dpop: a proof used by another process is remembered")
+	})
+	if err != nil {
+		return fmt.Errorf("natsbus: subscribing to %s: %w", b.proofSubject, err)
+	}
+	if err := b.conn.FlushTimeout(10 * time.Second); err != nil {
+		_ = sub.Unsubscribe()
+		return fmt.Errorf("natsbus: subscribing to %s: %w", b.proofSubject, err)
+	}
+	b.proofSub = sub
+	return nil
+}
+
 // Close sends what is buffered, within a few seconds, and disconnects.
 func (b *Bus) Close() error {
+	if b.proofSub != nil {
+		_ = b.proofSub.Unsubscribe()
+	}
 	_ = b.sub.Unsubscribe()
 	err := b.conn.FlushTimeout(5 * time.Second)
 	b.conn.Close()

@@ -143,3 +143,42 @@ func TestOpenFails(t *testing.T) {
 		t.Errorf("bad prefix: %v", err)
 	}
 }
+
+// TestBusSharesProofs: a DPoP proof announced through one Bus reaches the
+// OnProof handler of another on the same prefix, whole, and not one of
+// another prefix; a message that is no announcement is left out.
+func TestBusSharesProofs(t *testing.T) {
+	prefix := freshPrefix()
+	a, b, other := open(t, prefix), open(t, prefix), open(t, freshPrefix())
+	type proof struct {
+		key        [32]byte
+		iat, until time.Time
+	}
+	got, stray := make(chan proof, 4), make(chan proof, 4)
+	if err := b.OnProof(func(key [32]byte, iat, until time.Time) { got <- proof{key, iat, until} }); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.OnProof(func(key [32]byte, iat, until time.Time) { stray <- proof{key, iat, until} }); err != nil {
+		t.Fatal(err)
+	}
+	if err := natsbus.PublishRawProof(a, []byte("not a proof")); err != nil {
+		t.Fatal(err)
+	}
+	want := proof{key: [32]byte{1, 2, 3, 31: 9}, iat: time.Unix(1_772_000_000, 123), until: time.Unix(1_772_000_060, 123)}
+	a.Share(want.key, want.iat, want.until)
+	select {
+	case p := <-got:
+		if p.key != want.key || !p.iat.Equal(want.iat) || !p.until.Equal(want.until) {
+			t.Fatalf("received %+v, want %+v", p, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no proof within 5s")
+	}
+	select {
+	case p := <-got:
+		t.Errorf("a second proof arrived: %+v", p)
+	case p := <-stray:
+		t.Errorf("a Bus of another prefix heard %+v", p)
+	default:
+	}
+}
