@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/weconomics/kluis/storage"
@@ -17,12 +18,14 @@ const emptyAccountLife = 24 * time.Hour
 
 // Sweep deletes what has expired and is otherwise only removed when next
 // looked at: password resets, sessions, and accounts left empty for a
-// day. It returns how many records it deleted. Several processes may sweep
-// at once: every delete is conditional on the record read.
+// day, and drops expired pending WebID proofs from the accounts. It
+// returns how many records it deleted or changed. Several processes may
+// sweep at once: every delete and change is conditional on the record
+// read.
 func (s *Store) Sweep(ctx context.Context) (int, error) {
 	var total int
 	var errs []error
-	for _, f := range []func(context.Context) (int, error){s.SweepResets, s.SweepSessions, s.SweepEmptyAccounts} {
+	for _, f := range []func(context.Context) (int, error){s.SweepResets, s.SweepSessions, s.SweepEmptyAccounts, s.SweepProofs} {
 		n, err := f(ctx)
 		total += n
 		if err != nil {
@@ -49,6 +52,66 @@ func (s *Store) SweepEmptyAccounts(ctx context.Context) (int, error) {
 		return r.Email == "" && r.Password == "" && len(r.WebIDs) == 0 && len(r.Pods) == 0 &&
 			len(r.Credentials) == 0 && !now.Before(r.Created.Add(emptyAccountLife))
 	})
+}
+
+// SweepProofs drops the pending proofs of WebID control that have expired
+// (a WebID link asked for and never finished) from the accounts that hold
+// some, and returns how many accounts it changed.
+func (s *Store) SweepProofs(ctx context.Context) (int, error) {
+	var ids []string
+	for info, err := range s.backend.List(ctx, accountPrefix) {
+		if err != nil {
+			return 0, fmt.Errorf("account: listing accounts: %w", err)
+		}
+		if !info.IsPrefix {
+			ids = append(ids, strings.TrimPrefix(info.Key, accountPrefix))
+		}
+	}
+	n := 0
+	var firstErr error
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		r, _, err := s.read(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err == nil && !hasExpiredProof(r, s.now()) {
+			continue
+		}
+		if err == nil {
+			_, err = s.update(ctx, id, func(r *record) error {
+				now := s.now()
+				for webID, p := range r.Proofs {
+					if !now.Before(p.Expires) {
+						delete(r.Proofs, webID)
+					}
+				}
+				return nil
+			})
+		}
+		switch {
+		case err == nil:
+			n++
+		case errors.Is(err, ErrNotFound):
+		case firstErr == nil:
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return n, fmt.Errorf("account: sweeping pending WebID proofs: %w", firstErr)
+	}
+	return n, nil
+}
+
+func hasExpiredProof(r record, now time.Time) bool {
+	for _, p := range r.Proofs {
+		if !now.Before(p.Expires) {
+			return true
+		}
+	}
+	return false
 }
 
 // sweep deletes the JSON records under prefix for which expired holds,

@@ -14,7 +14,7 @@ func TestSweep(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			ctx := context.Background()
 			c := newClock()
-			s := newStore(be.open(t), c, func(o *Options) { o.SessionTTL = time.Hour })
+			s := newStore(be.open(t), c, func(o *Options) { o.SessionTTL = time.Hour; o.ProofTTL = 2 * time.Hour })
 
 			// A full account with an old and a new session, and an
 			// account made through the JSON API that never got a login.
@@ -29,6 +29,11 @@ func TestSweep(t *testing.T) {
 			empty, err := s.Create(ctx, "")
 			if err != nil {
 				t.Fatal(err)
+			}
+			// A link to an external WebID, started and never finished.
+			var perr *ProofRequiredError
+			if err := s.LinkWebID(ctx, full.ID, "https://ext.example/profile#me"); !errors.As(err, &perr) {
+				t.Fatalf("LinkWebID: %v, want a proof to make", err)
 			}
 			c.Advance(50 * time.Minute)
 			fresh, err := s.NewSession(ctx, full.ID)
@@ -50,10 +55,14 @@ func TestSweep(t *testing.T) {
 				t.Fatalf("the swept session: %v", err)
 			}
 			c.Advance(24 * time.Hour)
-			// The fresh session has expired too, and the empty account is a
-			// day old; the full one stays.
-			if n, err := s.Sweep(ctx); err != nil || n != 2 {
-				t.Fatalf("Sweep = %d, %v; want a session and an account", n, err)
+			// The fresh session has expired too, the empty account is a
+			// day old, and the pending proof is past its 2 hours; the full
+			// account stays, without it.
+			if n, err := s.Sweep(ctx); err != nil || n != 3 {
+				t.Fatalf("Sweep = %d, %v; want a session, an account and a proof", n, err)
+			}
+			if r, _, err := s.read(ctx, full.ID); err != nil || len(r.Proofs) != 0 {
+				t.Fatalf("the full account's pending proofs: %v, %v", r.Proofs, err)
 			}
 			if _, err := s.Get(ctx, empty.ID); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("the empty account: %v", err)
