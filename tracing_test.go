@@ -83,6 +83,16 @@ func children(rcv *tracingtest.Receiver, s tracingtest.Span) []tracingtest.Span 
 	return out
 }
 
+// descendants are the spans below s, at any depth.
+func descendants(rcv *tracingtest.Receiver, s tracingtest.Span) []tracingtest.Span {
+	var out []tracingtest.Span
+	for _, c := range children(rcv, s) {
+		out = append(out, c)
+		out = append(out, descendants(rcv, c)...)
+	}
+	return out
+}
+
 func attrOf(s tracingtest.Span, key string) string {
 	v, _ := s.Attr(key)
 	return v
@@ -138,7 +148,8 @@ func TestRunTracing(t *testing.T) {
 	}{
 		{putID, "PUT resource", "201", []string{"storage put"}},
 		{listID, "GET container", "200", []string{"storage list"}},
-		{authedID, "GET resource", "200", []string{"storage get", "fetch GET"}},
+		// The WebID and issuer fetches happen while authenticating.
+		{authedID, "GET resource", "200", []string{"authenticate", "authorize", "storage get", "fetch GET"}},
 	} {
 		s := spanWithRequestID(t, rcv, tc.id)
 		if s.GetName() != tc.name || attrOf(s, "http.response.status_code") != tc.status ||
@@ -152,7 +163,7 @@ func TestRunTracing(t *testing.T) {
 		if v, _ := s.ResourceAttr("service.version"); v != version {
 			t.Errorf("service.version %q, want %q", v, version)
 		}
-		kids := children(rcv, s)
+		kids := descendants(rcv, s)
 		for _, want := range tc.children {
 			found := false
 			for _, c := range kids {
@@ -177,6 +188,21 @@ func TestRunTracing(t *testing.T) {
 		if !strings.Contains(r.stderr.String(), "request_id="+tc.id+" ") ||
 			!strings.Contains(r.stderr.String(), "trace_id="+s.TraceID()) {
 			t.Errorf("no log line of request %s with trace id %s", tc.id, s.TraceID())
+		}
+	}
+	// The fetches are the authentication's own.
+	for _, c := range children(rcv, spanWithRequestID(t, rcv, authedID)) {
+		if c.GetName() != "authenticate" {
+			continue
+		}
+		fetches := 0
+		for _, f := range children(rcv, c) {
+			if f.GetName() == "fetch GET" {
+				fetches++
+			}
+		}
+		if fetches == 0 {
+			t.Error("no fetch span under the authenticate span")
 		}
 	}
 	for _, s := range rcv.Spans() {

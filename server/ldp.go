@@ -37,6 +37,17 @@ type resources struct {
 	// updatesVia is the legacy notifications WebSocket, sent as
 	// Updates-Via with every resource's headers; "" for none.
 	updatesVia string
+	// tracer gives authentication and authorization spans of their own;
+	// nil when tracing is off.
+	tracer Tracer
+}
+
+// span starts a span for a step of the request when tracing is on.
+func (h *resources) span(ctx context.Context, name string) (context.Context, func(error)) {
+	if h.tracer == nil {
+		return ctx, func(error) {}
+	}
+	return h.tracer.Span(ctx, name)
 }
 
 func (h *resources) register(e *echo.Echo) {
@@ -99,12 +110,22 @@ func target(r *http.Request) (ldp.Path, error) {
 // authorize authenticates the request and asks the permission seam.
 func (h *resources) authorize(c echo.Context, op Operation) (Agent, error) {
 	req := c.Request()
-	agent, err := h.authn.Authenticate(req)
+	// Authentication verifies the DPoP proof and may fetch the WebID
+	// profile and the issuer's keys: the costly steps of a request.
+	ctx, end := h.span(req.Context(), "authenticate")
+	areq := req
+	if ctx != req.Context() {
+		areq = req.WithContext(ctx)
+	}
+	agent, err := h.authn.Authenticate(areq)
+	end(err)
 	if err != nil {
 		return Agent{}, err
 	}
 	op.Origin = req.Header.Get("Origin")
-	grant, err := h.perms.Check(req.Context(), agent, op)
+	ctx, end = h.span(req.Context(), "authorize")
+	grant, err := h.perms.Check(ctx, agent, op)
+	end(err)
 	if err != nil {
 		return agent, err
 	}

@@ -42,6 +42,10 @@ type Tracer interface {
 	// It returns the trace id for the request log, "" when the request is
 	// not traced.
 	Annotate(ctx context.Context, method, route, requestID string) string
+	// Span starts a span for one step of a request (authentication,
+	// authorization) under the request's span; end ends it with the
+	// step's error. Outside a traced request it is free and returns ctx.
+	Span(ctx context.Context, name string) (_ context.Context, end func(error))
 }
 
 // ctxKeyTraceID is the echo.Context key of the request's trace id.

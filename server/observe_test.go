@@ -118,6 +118,14 @@ type traced struct {
 	trusted   []bool
 	skipped   []string
 	annotated []string // "METHOD route request-id"
+	spans     []string // names given to Span
+}
+
+func (tr *traced) Span(ctx context.Context, name string) (context.Context, func(error)) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.spans = append(tr.spans, name)
+	return ctx, func(error) {}
 }
 
 func (tr *traced) Handler(next http.Handler, trusted, skip func(*http.Request) bool) http.Handler {
@@ -173,6 +181,11 @@ func TestTracerThroughTheRouter(t *testing.T) {
 		}
 		if strings.Join(tr.annotated, "\n") != strings.Join(want, "\n") {
 			t.Errorf("annotated:\n%s\nwant:\n%s", strings.Join(tr.annotated, "\n"), strings.Join(want, "\n"))
+		}
+		// The PUT and the GET are authenticated and authorized, each in
+		// a span of its own.
+		if n, m := strings.Count(strings.Join(tr.spans, " "), "authenticate"), strings.Count(strings.Join(tr.spans, " "), "authorize"); n < 2 || n != m {
+			t.Errorf("step spans %q, want authenticate and authorize for each resource request", tr.spans)
 		}
 		if strings.Join(tr.skipped, ",") != "/.well-known/kluis/live" {
 			t.Errorf("skipped %q, want the liveness probe only", tr.skipped)

@@ -356,7 +356,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 
 	for _, r := range []routes{
 		&health{store: store, timeout: readiness, logger: logger},
-		&resources{store: space, authn: authn, perms: perms, welcome: welcomeOf(cfg), updatesVia: updatesVia(notes)},
+		&resources{store: space, authn: authn, perms: perms, welcome: welcomeOf(cfg), updatesVia: updatesVia(notes), tracer: cfg.Tracer},
 	} {
 		r.register(e)
 	}

@@ -2,10 +2,12 @@ package tracing
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -63,4 +65,23 @@ func (t *Tracing) Transport(next http.RoundTripper) http.RoundTripper {
 		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "fetch " + r.Method }),
 	)
+}
+
+// Span starts an internal span called name, a child of the span of ctx,
+// for a step of a request worth seeing on its own (authentication,
+// authorization); end ends it, failed when err is not nil (its kind only,
+// never its text). Outside a recorded request span it costs nothing and
+// ctx is returned as it is.
+func (t *Tracing) Span(ctx context.Context, name string) (context.Context, func(err error)) {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return ctx, func(error) {}
+	}
+	ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindInternal))
+	return ctx, func(err error) {
+		if err != nil {
+			span.SetAttributes(semconv.ErrorTypeKey.String(fmt.Sprintf("%T", err)))
+			span.SetStatus(codes.Error, "")
+		}
+		span.End()
+	}
 }

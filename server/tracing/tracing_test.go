@@ -457,3 +457,40 @@ func TestSettings(t *testing.T) {
 		t.Errorf("New with a bad endpoint and sampler: %v, want both reported", err)
 	}
 }
+
+// TestStepSpans: Span makes a child of the request's span, failed with the
+// error's type (never its text) when the step fails; outside a traced
+// request it returns the context as it is.
+func TestStepSpans(t *testing.T) {
+	rcv := tracingtest.New(t)
+	tr := newTracing(t, rcv, "always_on")
+	if ctx := context.Background(); func() context.Context { c, end := tr.Span(ctx, "authorize"); end(nil); return c }() != ctx {
+		t.Error("Span outside a traced request changed the context")
+	}
+	ts := serve(t, tr, func(w http.ResponseWriter, r *http.Request) {
+		tr.Annotate(r.Context(), "GET", "resource", "req-2")
+		_, end := tr.Span(r.Context(), "authenticate")
+		end(errors.New("token of alice-secret refused"))
+		_, end = tr.Span(r.Context(), "authorize")
+		end(nil)
+		w.WriteHeader(http.StatusUnauthorized)
+	}, nil)
+	req, _ := http.NewRequest("GET", ts.URL+"/doc", nil)
+	send(t, req)
+	flush(t, ts, tr)
+
+	srv := one(t, rcv, "GET resource")
+	authn, authz := one(t, rcv, "authenticate"), one(t, rcv, "authorize")
+	for _, s := range []tracingtest.Span{authn, authz} {
+		if s.ParentID() != srv.SpanID() || s.GetKind().String() != "SPAN_KIND_INTERNAL" {
+			t.Errorf("%s: parent %s kind %s, want an internal child of the server span", s.GetName(), s.ParentID(), s.GetKind())
+		}
+	}
+	if authn.GetStatus().GetCode().String() != "STATUS_CODE_ERROR" || authz.GetStatus().GetCode().String() == "STATUS_CODE_ERROR" {
+		t.Errorf("statuses: authenticate %s, authorize %s", authn.GetStatus().GetCode(), authz.GetStatus().GetCode())
+	}
+	wantAttr(t, authn, "error.type", "*errors.errorString")
+	if bytes.Contains(rcv.Raw(), []byte("alice-secret")) {
+		t.Error("the error's text was exported")
+	}
+}
