@@ -61,6 +61,11 @@ type MailConfig struct {
 	// request beyond it is answered as any other; its mail is not sent,
 	// and a warning is logged.
 	MaxPending int
+	// RetryDelays are the waits before the second, third... attempt to
+	// send a mail that failed (default 5 s, then 20 s), all within
+	// Timeout: an SMTP server that is briefly down or answers "try again
+	// later" (4xx) does not lose the mail.
+	RetryDelays []time.Duration
 }
 
 // Defaults of MailConfig.
@@ -68,6 +73,9 @@ const (
 	defaultMailTimeout    = time.Minute
 	defaultMaxPendingMail = 32
 )
+
+// defaultRetryDelays are MailConfig.RetryDelays' default.
+var defaultRetryDelays = []time.Duration{5 * time.Second, 20 * time.Second}
 
 // errMailOff answers the password reset routes of a server that sends no
 // mail.
@@ -82,6 +90,7 @@ type resetMailer struct {
 	site, link string
 	ttl        time.Duration
 	timeout    time.Duration
+	retries    []time.Duration
 	logger     *slog.Logger
 
 	// slots holds a token for each mail under way.
@@ -92,11 +101,15 @@ type resetMailer struct {
 func newResetMailer(cfg MailConfig, accounts *account.Store, base *url.URL, ttl time.Duration, logger *slog.Logger) *resetMailer {
 	m := &resetMailer{
 		sender: cfg.Sender, accounts: accounts, ttl: ttl, timeout: cfg.Timeout, logger: logger,
-		site: strings.TrimSuffix(base.String(), "/"),
+		retries: cfg.RetryDelays,
+		site:    strings.TrimSuffix(base.String(), "/"),
 	}
 	m.link = m.site + resetPath + "?rid="
 	if m.timeout <= 0 {
 		m.timeout = defaultMailTimeout
+	}
+	if m.retries == nil {
+		m.retries = defaultRetryDelays
 	}
 	n := cfg.MaxPending
 	if n <= 0 {
@@ -144,7 +157,7 @@ func (m *resetMailer) send(ctx context.Context, email, requestID string) {
 		log.Error("password reset: storing the reset failed; no mail sent", "error", err)
 		return
 	}
-	if err := m.sender.Send(ctx, email, "Reset your password", m.text(r)); err != nil {
+	if err := m.sendRetrying(ctx, log, email, "Reset your password", m.text(r)); err != nil {
 		log.Error("password reset: the mail was not sent", "account", r.Account.ID, "error", err)
 		// The link went nowhere: it need not work.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -155,6 +168,27 @@ func (m *resetMailer) send(ctx context.Context, email, requestID string) {
 		return
 	}
 	log.Info("password reset: mail sent", "account", r.Account.ID)
+}
+
+// sendRetrying sends a mail, and again after each of m.retries when it
+// fails, until it is sent or ctx ends; it returns the last failure.
+func (m *resetMailer) sendRetrying(ctx context.Context, log *slog.Logger, to, subject, text string) error {
+	err := m.sender.Send(ctx, to, subject, text)
+	for i, d := range m.retries {
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		log.Warn("password reset: sending the mail failed; trying again", "attempt", i+1, "in", d, "error", err)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		err = m.sender.Send(ctx, to, subject, text)
+	}
+	return err
 }
 
 // text is the mail of a reset.

@@ -41,9 +41,17 @@ type mailServer struct {
 // when set, are the accounts' rate limits.
 func newMailServer(t *testing.T, smtpURL string, limits *account.Limits) *mailServer {
 	t.Helper()
+	return newMailServerWith(t, smtpURL, limits, mailtest.Options{})
+}
+
+// newMailServerWith is newMailServer whose own SMTP server, if it starts
+// one, is shaped by o (its credentials are set here).
+func newMailServerWith(t *testing.T, smtpURL string, limits *account.Limits, o mailtest.Options) *mailServer {
+	t.Helper()
 	m := &mailServer{clk: &idpClock{}, store: memory.New()}
 	if smtpURL == "" {
-		m.smtp = mailtest.Start(t, mailtest.Options{User: "kluis", Password: smtpPassword})
+		o.User, o.Password = "kluis", smtpPassword
+		m.smtp = mailtest.Start(t, o)
 		smtpURL = m.smtp.URL()
 	}
 	sender, err := mail.New(mail.Config{URL: smtpURL, From: "Kluis <noreply@pod.example>", HelloName: "pod.example"})
@@ -55,7 +63,8 @@ func newMailServer(t *testing.T, smtpURL string, limits *account.Limits) *mailSe
 		if limits != nil {
 			c.Accounts.Limits = *limits
 		}
-		c.Mail = server.MailConfig{Sender: sender}
+		// Retries at once, so that a failing server costs the tests no time.
+		c.Mail = server.MailConfig{Sender: sender, RetryDelays: []time.Duration{time.Millisecond, time.Millisecond}}
 	})
 	return m
 }
@@ -366,6 +375,9 @@ func TestPasswordResetSMTPDown(t *testing.T) {
 	if !strings.Contains(logs, "password reset: the mail was not sent") || !strings.Contains(logs, ln.Addr().String()) {
 		t.Fatalf("the failure is not logged with its reason:\n%s", logs)
 	}
+	if n := strings.Count(logs, "trying again"); n != 2 {
+		t.Fatalf("%d retries logged, want 2:\n%s", n, logs)
+	}
 	if strings.Contains(logs, smtpPassword) || strings.Contains(logs, "rid=") || strings.Contains(logs, alice) {
 		t.Fatalf("the log shows a secret or the address:\n%s", logs)
 	}
@@ -586,4 +598,24 @@ func TestPasswordResetBounded(t *testing.T) {
 	if len(b.sent) != 1 || <-b.sent != "alice@example.org" {
 		t.Fatal("alice's mail was not sent")
 	}
+}
+
+// TestPasswordResetRetries: an SMTP server that answers "try again later"
+// (451) to the first attempt gets the mail on the next one.
+func TestPasswordResetRetries(t *testing.T) {
+	m := newMailServerWith(t, "", nil, mailtest.Options{TempFailures: 1})
+	const alice = "alice@example.org"
+	m.signUp(t, alice, "old password")
+	if r := m.forgot(t, alice); r.status != 200 {
+		t.Fatalf("forgot: %d %s", r.status, r.text)
+	}
+	m.drain(t)
+	if n := len(m.mails()); n != 1 {
+		t.Fatalf("%d mails delivered, want 1 after a retry:\n%s", n, m.ts.logs)
+	}
+	logs := m.ts.logs.String()
+	if !strings.Contains(logs, "trying again") || !strings.Contains(logs, "password reset: mail sent") {
+		t.Fatalf("the retry is not logged:\n%s", logs)
+	}
+	m.token(t, 0, alice) // the mailed link is a live one
 }

@@ -39,6 +39,9 @@ type Options struct {
 	// byte with ImplicitTLS.
 	TLS         *tls.Config
 	ImplicitTLS bool
+	// TempFailures is how many mails are first refused with 451 "try
+	// again later" before any is accepted.
+	TempFailures int
 }
 
 // Message is a mail the server accepted.
@@ -61,8 +64,9 @@ type Server struct {
 	Addr string
 	opts Options
 
-	mu   sync.Mutex
-	msgs []Message
+	mu      sync.Mutex
+	msgs    []Message
+	refused int // mails refused so far (Options.TempFailures)
 }
 
 // Start starts a server for the test; it stops when the test ends.
@@ -178,6 +182,10 @@ func (x *session) Data(r io.Reader) error {
 	}
 	x.srv.mu.Lock()
 	defer x.srv.mu.Unlock()
+	if x.srv.refused < x.srv.opts.TempFailures {
+		x.srv.refused++
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+	}
 	x.srv.msgs = append(x.srv.msgs, Message{Hello: x.conn.Hostname(), From: x.from, To: slices.Clone(x.to), User: x.user, Header: m.Header, Text: string(text)})
 	return nil
 }
