@@ -74,8 +74,11 @@ const (
 	defaultMaxPendingMail = 32
 )
 
-// defaultRetryDelays are MailConfig.RetryDelays' default.
-var defaultRetryDelays = []time.Duration{5 * time.Second, 20 * time.Second}
+// The default MailConfig.RetryDelays.
+const (
+	defaultFirstRetry  = 5 * time.Second
+	defaultSecondRetry = 20 * time.Second
+)
 
 // errMailOff answers the password reset routes of a server that sends no
 // mail.
@@ -109,7 +112,7 @@ func newResetMailer(cfg MailConfig, accounts *account.Store, base *url.URL, ttl 
 		m.timeout = defaultMailTimeout
 	}
 	if m.retries == nil {
-		m.retries = defaultRetryDelays
+		m.retries = []time.Duration{defaultFirstRetry, defaultSecondRetry}
 	}
 	n := cfg.MaxPending
 	if n <= 0 {
