@@ -659,6 +659,41 @@ func (p *binary) stop(t *testing.T) {
 	}
 }
 
+// accountAPI sends a request to the account API (JSON body from body when
+// not nil, the account token when not ""), fails the test unless it is
+// answered 200 with a JSON object, and returns that object.
+func accountAPI(t *testing.T, method, u, token string, body any) map[string]any {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, u, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "CSS-Account-Token "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 {
+		t.Fatalf("%s %s: %d %v %v", method, u, res.StatusCode, out, err)
+	}
+	return out
+}
+
 // signUp makes an account with a password login and a pod through the
 // account API (/.account/, as docker/README.md describes), logs in, and
 // reads the new WebID profile.
@@ -666,34 +701,7 @@ func signUp(t *testing.T, base string) {
 	t.Helper()
 	call := func(method, u, token string, body any) map[string]any {
 		t.Helper()
-		var r io.Reader
-		if body != nil {
-			b, err := json.Marshal(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r = bytes.NewReader(b)
-		}
-		req, err := http.NewRequest(method, u, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "CSS-Account-Token "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 {
-			t.Fatalf("%s %s: %d, %v", method, u, res.StatusCode, err)
-		}
-		return out
+		return accountAPI(t, method, u, token, body)
 	}
 	str := func(m map[string]any, keys ...string) string {
 		t.Helper()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -283,36 +282,15 @@ func TestRunPasswordResetMail(t *testing.T) {
 	smtp := mailtest.Start(t, mailtest.Options{User: "kluis", Password: "smtp-s3cr3t"})
 	r := startRunEnv(t, map[string]string{"KLUIS_SMTP_URL": smtp.URL(), "KLUIS_MAIL_FROM": "Kluis <noreply@pods.example>"},
 		"-addr", "127.0.0.1:0", "-data", t.TempDir())
-	do := func(method, url, auth, body string) map[string]any {
-		t.Helper()
-		req, err := http.NewRequest(method, url, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		if auth != "" {
-			req.Header.Set("Authorization", "CSS-Account-Token "+auth)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 {
-			t.Fatalf("%s %s: %d %v %v", method, url, res.StatusCode, out, err)
-		}
-		return out
-	}
-	tok, _ := do("POST", r.url+".account/account/", "", "")["authorization"].(string)
-	controls, _ := do("GET", r.url+".account/", tok, "")["controls"].(map[string]any)
+	tok, _ := accountAPI(t, "POST", r.url+".account/account/", "", nil)["authorization"].(string)
+	controls, _ := accountAPI(t, "GET", r.url+".account/", tok, nil)["controls"].(map[string]any)
 	create, _ := controls["password"].(map[string]any)["create"].(string)
-	do("POST", create, tok, `{"email":"alice@example.org","password":"long enough"}`)
+	accountAPI(t, "POST", create, tok, map[string]string{"email": "alice@example.org", "password": "long enough"})
 	forgot, _ := controls["password"].(map[string]any)["forgot"].(string)
 	if forgot != r.url+".account/login/password/forgot/" {
 		t.Fatalf("controls.password.forgot = %q", forgot)
 	}
-	do("POST", forgot, "", `{"email":"alice@example.org"}`)
+	accountAPI(t, "POST", forgot, "", map[string]string{"email": "alice@example.org"})
 	// The shutdown waits for the mail.
 	r.cancel()
 	if err := r.wait(t); err != nil {

@@ -267,21 +267,28 @@ func (s *Store) pod(ctx context.Context, name string) (podRecord, bool, error) {
 }
 
 func (s *Store) readPodRecord(ctx context.Context, name string) (podRecord, error) {
-	body, _, err := s.backend.Get(ctx, podKeyPrefix+name, storage.GetOptions{})
+	rec, _, err := s.readPodRecordTag(ctx, name)
+	return rec, err
+}
+
+// readPodRecordTag is readPodRecord with the record's ETag, for a
+// conditional write of it.
+func (s *Store) readPodRecordTag(ctx context.Context, name string) (podRecord, string, error) {
+	body, info, err := s.backend.Get(ctx, podKeyPrefix+name, storage.GetOptions{})
 	if err != nil {
-		return podRecord{}, fmt.Errorf("ldp: pod %s: %w", name, err)
+		return podRecord{}, "", fmt.Errorf("ldp: pod %s: %w", name, err)
 	}
 	defer body.Close()
 	var rec podRecord
 	data, err := io.ReadAll(io.LimitReader(body, maxPodRecord))
 	if err != nil {
-		return podRecord{}, fmt.Errorf("ldp: pod %s: %w", name, err)
+		return podRecord{}, "", fmt.Errorf("ldp: pod %s: %w", name, err)
 	}
 	if err := json.Unmarshal(data, &rec); err != nil {
-		return podRecord{}, fmt.Errorf("ldp: pod %s: registry record does not parse: %w", name, err)
+		return podRecord{}, "", fmt.Errorf("ldp: pod %s: registry record does not parse: %w", name, err)
 	}
 	rec.Name = name
-	return rec, nil
+	return rec, info.ETag, nil
 }
 
 // Owner returns the WebID of the owner of the storage whose root is root

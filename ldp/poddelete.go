@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/weconomics/kluis/storage"
 )
@@ -79,23 +78,13 @@ const maxDeletePasses = 5
 // If-Match on what it read) and returns the record, or ErrNoPod.
 func (s *Store) markDeleting(ctx context.Context, name string) (podRecord, error) {
 	for range 3 {
-		body, info, err := s.backend.Get(ctx, PodRegistryKey(name), storage.GetOptions{})
+		rec, etag, err := s.readPodRecordTag(ctx, name)
 		if errors.Is(err, storage.ErrNotFound) {
 			return podRecord{}, fmt.Errorf("ldp: pod %s: %w", name, ErrNoPod)
 		}
 		if err != nil {
-			return podRecord{}, fmt.Errorf("ldp: pod %s: %w", name, err)
+			return podRecord{}, err
 		}
-		data, err := io.ReadAll(io.LimitReader(body, maxPodRecord))
-		body.Close()
-		if err != nil {
-			return podRecord{}, fmt.Errorf("ldp: pod %s: %w", name, err)
-		}
-		var rec podRecord
-		if err := json.Unmarshal(data, &rec); err != nil {
-			return podRecord{}, fmt.Errorf("ldp: pod %s: registry record does not parse: %w", name, err)
-		}
-		rec.Name = name
 		if rec.Deleting {
 			return rec, nil // a deletion cut off before: go on with it
 		}
@@ -105,7 +94,7 @@ func (s *Store) markDeleting(ctx context.Context, name string) (podRecord, error
 			return podRecord{}, err
 		}
 		_, err = s.backend.Put(ctx, PodRegistryKey(name), bytes.NewReader(out),
-			storage.PutOptions{ContentType: "application/json", IfMatch: info.ETag})
+			storage.PutOptions{ContentType: "application/json", IfMatch: etag})
 		if errors.Is(err, storage.ErrPreconditionFailed) {
 			continue // changed meanwhile: read it again
 		}

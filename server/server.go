@@ -267,11 +267,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	}
 	authn, perms := cfg.Authenticator, cfg.Permissions
 	if authn == nil {
-		vcfg := webid.Config{Fetch: cfg.Fetcher, Local: LocalProfiles{Store: space}}
-		if cfg.ProofReplay != nil {
-			vcfg.Replay = cfg.ProofReplay
-		}
-		verifier, err := webid.NewVerifier(vcfg)
+		verifier, err := webid.NewVerifier(webid.Config{Fetch: cfg.Fetcher, Local: LocalProfiles{Store: space}, Replay: cfg.ProofReplay})
 		if err != nil {
 			return nil, err
 		}

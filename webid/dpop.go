@@ -19,12 +19,11 @@ import (
 
 // proof is what a checked DPoP proof hands on.
 type proof struct {
-	jkt string    // RFC 7638 thumbprint of the proof key
-	key [32]byte  // replay cache key: hash of jkt and jti
+	key [32]byte  // replay cache key: hash of the key's thumbprint and jti
 	iat time.Time // the proof's iat
 
 	header string    // the encoded protected header
-	pk     *proofKey // its key, checked
+	pk     *proofKey // its key, checked (pk.jkt: its RFC 7638 thumbprint)
 	cached bool      // pk came from proofKeys
 }
 
@@ -101,7 +100,7 @@ func (v *Verifier) checkProof(raw, method, target, accessToken string, now time.
 			return bad("DPoP proof ath does not match the access token", "ath")
 		}
 	}
-	p := proof{jkt: pk.jkt, iat: iat, header: header, pk: pk, cached: cached}
+	p := proof{iat: iat, header: header, pk: pk, cached: cached}
 	hh := sha256.New()
 	hh.Write(pk.tp)
 	hh.Write([]byte(c.JTI))

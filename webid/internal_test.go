@@ -184,7 +184,7 @@ func FuzzProof(f *testing.F) {
 			}
 			return
 		}
-		if p.jkt == "" {
+		if p.pk.jkt == "" {
 			t.Fatalf("accepted proof without a thumbprint")
 		}
 	})

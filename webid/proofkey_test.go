@@ -143,8 +143,8 @@ func TestProofKeyCache(t *testing.T) {
 		t.Fatalf("%d headers remembered after an acceptance, want 1", n)
 	}
 	p, err := v.checkProof(c.Proof("GET", u, tok), "GET", u, tok, time.Now())
-	if err != nil || !p.cached || p.jkt != c.Thumbprint() {
-		t.Fatalf("second proof: cached %v, jkt %q, %v", p.cached, p.jkt, err)
+	if err != nil || !p.cached || p.pk.jkt != c.Thumbprint() {
+		t.Fatalf("second proof: cached %v, jkt %q, %v", p.cached, p.pk.jkt, err)
 	}
 	if err := verify(tok); err != nil {
 		t.Fatalf("second request: %v", err)

@@ -45,14 +45,7 @@ func (r *replayCache) check(key [32]byte, iat, until, now time.Time) error {
 		return authErr("DPoP proof is too old for the server's current load; retry with a new proof",
 			fmt.Errorf("%w: replay cache full, proofs up to %s refused", ErrProofTime, r.floor.UTC().Format(time.RFC3339)))
 	}
-	for len(r.seen) >= r.max && r.head < len(r.queue) {
-		if e := r.queue[r.head]; e.iat.After(r.floor) {
-			r.floor = e.iat
-		}
-		r.drop()
-	}
-	r.seen[key] = struct{}{}
-	r.queue = append(r.queue, replayEntry{key: key, iat: iat, until: until})
+	r.insert(key, iat, until)
 	return nil
 }
 
@@ -67,6 +60,12 @@ func (r *replayCache) record(key [32]byte, iat, until, now time.Time) {
 	if _, ok := r.seen[key]; ok {
 		return
 	}
+	r.insert(key, iat, until)
+}
+
+// insert adds key, making room first: when the cache is full it forgets
+// the oldest entries and raises floor to their iat. r.mu is held.
+func (r *replayCache) insert(key [32]byte, iat, until time.Time) {
 	for len(r.seen) >= r.max && r.head < len(r.queue) {
 		if e := r.queue[r.head]; e.iat.After(r.floor) {
 			r.floor = e.iat

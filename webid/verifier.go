@@ -244,7 +244,7 @@ func (v *Verifier) Verify(ctx context.Context, method, u string, authorization s
 		if tok.claims.Cnf == nil || tok.claims.Cnf.JKT == "" {
 			return Identity{}, authErr("access token is not DPoP-bound", fmt.Errorf("%w: no cnf.jkt", ErrBinding))
 		}
-		if tok.claims.Cnf.JKT != p.jkt {
+		if tok.claims.Cnf.JKT != p.pk.jkt {
 			return Identity{}, authErr("access token is bound to another key than the DPoP proof's", fmt.Errorf("%w: cnf.jkt differs from the jwk thumbprint", ErrBinding))
 		}
 		if err := v.trust(ctx, tok); err != nil {
