@@ -270,15 +270,10 @@ func (h *accountRoutes) own(c echo.Context) (account.Account, string, error) {
 	return *acc, tok, nil
 }
 
-// sameOrigin reports whether a request comes from a page of this origin:
-// its Origin header is this origin, or absent (a script, not a browser
-// page), and Sec-Fetch-Site, when sent, is same-origin or none.
+// sameOrigin reports whether a request comes from a page of this origin
+// (see fromOrigin).
 func (h *accountRoutes) sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return false
-	}
-	origin := r.Header.Get("Origin")
-	return origin == "" || origin == h.base.Scheme+"://"+h.base.Host
+	return fromOrigin(r, h.base.Scheme+"://"+h.base.Host)
 }
 
 // readJSON reads a JSON request body into v: at most 64 KiB, typed

@@ -101,7 +101,7 @@ func (h *accountRoutes) renderPage(c echo.Context, status int, name string, d pa
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("Referrer-Policy", "no-referrer")
+	hdr.Set("Referrer-Policy", pageReferrerPolicy)
 	hdr.Add("Vary", "Accept, Cookie")
 	return c.HTMLBlob(status, buf.Bytes())
 }
@@ -181,6 +181,18 @@ func pageProblem(err error) (int, string) {
 	return p.status, msg
 }
 
+// formReturn is the return target of a submitted form, or of the query
+// when the form did not parse, so that every error page keeps sending the
+// browser back to the app that started the login.
+func (h *accountRoutes) formReturn(c echo.Context) string {
+	raw := c.Request().PostForm.Get("return")
+	if raw == "" {
+		raw = c.QueryParam("return")
+	}
+	ret, _ := safeReturn(h.base, raw)
+	return ret
+}
+
 // safeReturn checks where to send the browser after logging in: a path on
 // this server's origin (absolute URLs of this origin are made relative),
 // never a scheme-relative "//host", a backslash trick or another origin.
@@ -219,12 +231,13 @@ func (h *accountRoutes) loginPage(c echo.Context) error {
 // page.
 func (h *accountRoutes) pageLogin(c echo.Context) error {
 	d := pageData{Title: "Log in", CSRF: h.anonCSRF(c)}
-	if err := h.checkForm(c, d.CSRF); err != nil {
-		return h.formError(c, "login", d, err)
-	}
+	err := h.checkForm(c, d.CSRF)
 	f := c.Request().PostForm
 	d.Email = f.Get("email")
-	d.Return, _ = safeReturn(h.base, f.Get("return"))
+	d.Return = h.formReturn(c)
+	if err != nil {
+		return h.formError(c, "login", d, err)
+	}
 	acc, err := h.accounts.Authenticate(c.Request().Context(), f.Get("email"), f.Get("password"), clientAddr(c.Request()))
 	if err != nil {
 		return h.formError(c, "login", d, err)
@@ -263,12 +276,13 @@ func (h *accountRoutes) signupPage(c echo.Context) error {
 // and a pod when a name is given.
 func (h *accountRoutes) pageSignup(c echo.Context) error {
 	d := pageData{Title: "Sign up", CSRF: h.anonCSRF(c)}
-	if err := h.checkForm(c, d.CSRF); err != nil {
-		return h.formError(c, "signup", d, err)
-	}
+	err := h.checkForm(c, d.CSRF)
 	f := c.Request().PostForm
 	d.Email, d.PodName, d.Name = f.Get("email"), strings.TrimSpace(f.Get("pod")), f.Get("name")
-	d.Return, _ = safeReturn(h.base, f.Get("return"))
+	d.Return = h.formReturn(c)
+	if err != nil {
+		return h.formError(c, "signup", d, err)
+	}
 	if f.Get("password") != f.Get("password2") {
 		return h.formError(c, "signup", d, &badRequestError{reason: "The two passwords differ."})
 	}
@@ -440,7 +454,7 @@ li form{display:inline}
 <label><input type="checkbox" name="remember" value="1"> <span class="hint">Stay logged in on this device</span></label>
 <button type="submit">Log in</button>
 </form>
-{{if .MailEnabled}}<p><a href="/.account/login/password/forgot/">Forgot your password?</a></p>{{end}}
+{{if .MailEnabled}}<p><a href="/.account/login/password/forgot/{{if .Return}}?return={{.Return}}{{end}}">Forgot your password?</a></p>{{end}}
 <p>No account yet? <a href="/.account/signup/{{if .Return}}?return={{.Return}}{{end}}">Sign up</a>.</p>
 {{template "foot" .}}{{end}}
 
@@ -448,17 +462,18 @@ li form{display:inline}
 <p>Type the e-mail address you log in with. If an account logs in with it, we mail it a link to choose a new password. The link works for {{.ResetTTL}}, once.</p>
 <form method="post" action="/.account/login/password/forgot/">
 <input type="hidden" name="csrf" value="{{.CSRF}}">
+<input type="hidden" name="return" value="{{.Return}}">
 <label for="email">E-mail address</label>
 <input type="email" id="email" name="email" value="{{.Email}}" autocomplete="email" required autofocus{{if .Error}} aria-describedby="form-error"{{end}}>
 <button type="submit">Mail me a link</button>
 </form>
-<p><a href="/.account/login/">Back to log in</a></p>
+<p><a href="/.account/login/{{if .Return}}?return={{.Return}}{{end}}">Back to log in</a></p>
 {{template "foot" .}}{{end}}
 
 {{define "forgot-sent"}}{{template "head" .}}
 <p role="status">If an account logs in with <strong>{{.Email}}</strong>, a mail with a link to choose a new password is on its way. The link works for {{.ResetTTL}}, once.</p>
-<p>No mail after a few minutes? Look in your spam folder, check the address, and <a href="/.account/login/password/forgot/">ask again</a>.</p>
-<p><a href="/.account/login/">Back to log in</a></p>
+<p>No mail after a few minutes? Look in your spam folder, check the address, and <a href="/.account/login/password/forgot/{{if .Return}}?return={{.Return}}{{end}}">ask again</a>.</p>
+<p><a href="/.account/login/{{if .Return}}?return={{.Return}}{{end}}">Back to log in</a></p>
 {{template "foot" .}}{{end}}
 
 {{define "reset"}}{{template "head" .}}

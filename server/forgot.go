@@ -244,7 +244,7 @@ func (h *accountRoutes) forgotView(c echo.Context) error {
 		return h.mailOff(c)
 	}
 	if wantsHTML(c) {
-		return h.renderPage(c, http.StatusOK, "forgot", pageData{Title: "Forgot your password?", CSRF: h.anonCSRF(c)})
+		return h.renderPage(c, http.StatusOK, "forgot", pageData{Title: "Forgot your password?", CSRF: h.anonCSRF(c), Return: h.formReturn(c)})
 	}
 	jsonAPI(c)
 	return reply(c, map[string]any{"fields": fields("email", str(true))})
@@ -278,10 +278,12 @@ func (h *accountRoutes) forgot(c echo.Context) error {
 // pageForgot handles the forgot form.
 func (h *accountRoutes) pageForgot(c echo.Context) error {
 	d := pageData{Title: "Forgot your password?", CSRF: h.anonCSRF(c)}
-	if err := h.checkForm(c, d.CSRF); err != nil {
+	err := h.checkForm(c, d.CSRF)
+	d.Email = c.Request().PostForm.Get("email")
+	d.Return = h.formReturn(c)
+	if err != nil {
 		return h.formError(c, "forgot", d, err)
 	}
-	d.Email = c.Request().PostForm.Get("email")
 	email, err := h.accounts.AllowReset(d.Email, clientAddr(c.Request()))
 	if err != nil {
 		return h.formError(c, "forgot", d, err)
@@ -341,11 +343,12 @@ func (h *accountRoutes) resetPassword(c echo.Context) error {
 // pageReset handles the reset form.
 func (h *accountRoutes) pageReset(c echo.Context) error {
 	d := pageData{Title: "Choose a new password", CSRF: h.anonCSRF(c)}
-	if err := h.checkForm(c, d.CSRF); err != nil {
-		return h.formError(c, "reset", d, err)
-	}
+	err := h.checkForm(c, d.CSRF)
 	f := c.Request().PostForm
 	d.RecordID = f.Get("recordId")
+	if err != nil {
+		return h.formError(c, "reset", d, err)
+	}
 	if f.Get("password") != f.Get("password2") {
 		return h.formError(c, "reset", d, &badRequestError{reason: "The two passwords differ."})
 	}

@@ -489,7 +489,12 @@ func TestPasswordResetPages(t *testing.T) {
 	if res := postForm(t, b, "/.account/login/password/forgot/", url.Values{"email": {"alice"}, "csrf": {csrf}}, ""); res.status != 400 || !strings.Contains(res.text, "Not a valid e-mail address.") {
 		t.Fatalf("bad address: %d %s", res.status, res.text)
 	}
-	known := postForm(t, b, "/.account/login/password/forgot/", url.Values{"email": {alice}, "csrf": {csrf}}, "")
+	if res := sendForm(t, b, "/.account/login/password/forgot/", url.Values{"email": {alice}, "csrf": {csrf}}, map[string]string{"sec-fetch-site": "cross-site", "origin": "https://app.example"}); res.status != 403 {
+		t.Fatalf("cross-site: %d", res.status)
+	}
+	// What Chromium sends from the page itself.
+	chromium := map[string]string{"sec-fetch-site": "same-origin", "origin": "null"}
+	known := sendForm(t, b, "/.account/login/password/forgot/", url.Values{"email": {alice}, "csrf": {csrf}}, chromium)
 	unknown := postForm(t, b, "/.account/login/password/forgot/", url.Values{"email": {"nobod@example.org"}, "csrf": {csrf}}, "")
 	if known.status != 200 || !strings.Contains(known.text, "If an account logs in with <strong>alice@example.org</strong>") {
 		t.Fatalf("forgot form: %d %s", known.status, known.text)
@@ -517,8 +522,12 @@ func TestPasswordResetPages(t *testing.T) {
 			t.Errorf("%s: %d %s", tc.name, res.status, res.text)
 		}
 	}
+	if res := sendForm(t, b, "/.account/login/password/reset/", url.Values{"csrf": {csrf}, "recordId": {tok}, "password": {"new password"}, "password2": {"new password"}},
+		map[string]string{"sec-fetch-site": "same-site", "origin": "http://alice.pod.example"}); res.status != 403 || !strings.Contains(res.text, `name="recordId" value="`+tok+`"`) {
+		t.Errorf("same-site reset: %d, or the page lost the record:\n%s", res.status, res.text)
+	}
 	// None of these used the link up.
-	res := postForm(t, b, "/.account/login/password/reset/", url.Values{"csrf": {csrf}, "recordId": {tok}, "password": {"new password"}, "password2": {"new password"}}, "")
+	res := sendForm(t, b, "/.account/login/password/reset/", url.Values{"csrf": {csrf}, "recordId": {tok}, "password": {"new password"}, "password2": {"new password"}}, chromium)
 	if res.status != 200 || !strings.Contains(res.text, `<a href="/.account/login/">Log in</a>`) {
 		t.Fatalf("reset: %d %s", res.status, res.text)
 	}

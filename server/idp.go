@@ -69,7 +69,8 @@ type IdPConfig struct {
 type oidcProvider struct {
 	op     *idp.Provider
 	cookie string
-	secure bool // the cookie is cleared with Secure on https
+	origin string // scheme://host of the issuer, for the forms' origin check
+	secure bool   // the cookie is cleared with Secure on https
 	logger *slog.Logger
 }
 
@@ -95,7 +96,8 @@ func newOIDCProvider(cfg Config, store storage.Backend, logger *slog.Logger) (*o
 	if cookie == "" {
 		cookie = DefaultSessionCookie
 	}
-	return &oidcProvider{op: op, cookie: cookie, secure: cfg.BaseURL.Scheme == "https", logger: logger}, nil
+	return &oidcProvider{op: op, cookie: cookie, origin: cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host,
+		secure: cfg.BaseURL.Scheme == "https", logger: logger}, nil
 }
 
 func (h *oidcProvider) register(e *echo.Echo) {
@@ -174,7 +176,7 @@ func (h *oidcProvider) authorize(c echo.Context) error {
 }
 
 func (h *oidcProvider) consent(c echo.Context) error {
-	form, err := browserForm(c)
+	form, err := h.browserForm(c)
 	if err != nil {
 		return err
 	}
@@ -189,7 +191,7 @@ func (h *oidcProvider) endSession(c echo.Context) error {
 	params := c.QueryParams()
 	post := c.Request().Method == http.MethodPost
 	if post {
-		form, err := browserForm(c)
+		form, err := h.browserForm(c)
 		if err != nil {
 			return err
 		}
@@ -208,7 +210,7 @@ func (h *oidcProvider) endSession(c echo.Context) error {
 func (h *oidcProvider) answer(c echo.Context, res *idp.Response) error {
 	hdr := c.Response().Header()
 	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("Referrer-Policy", "no-referrer")
+	hdr.Set("Referrer-Policy", pageReferrerPolicy)
 	if res.EndSession {
 		c.SetCookie(&http.Cookie{Name: h.cookie, Value: "", Path: "/", MaxAge: -1,
 			HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
@@ -285,7 +287,13 @@ func tokenRequest(c echo.Context) (idp.TokenRequest, error) {
 }
 
 // browserForm is postForm for the pages' forms, whose errors are text.
-func browserForm(c echo.Context) (url.Values, error) {
+// The form must come from a page of the provider (fromOrigin): the CSRF
+// token in it is bound to the session, and this refuses a cross-site form
+// before the token is even looked at.
+func (h *oidcProvider) browserForm(c echo.Context) (url.Values, error) {
+	if !fromOrigin(c.Request(), h.origin) {
+		return nil, errCSRF
+	}
 	form, err := postForm(c)
 	if oe, ok := errors.AsType[*idp.Error](err); ok {
 		return nil, &badRequestError{reason: oe.Description}

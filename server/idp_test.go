@@ -267,12 +267,24 @@ var idpHidden = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="(
 // consent posts the consent form of page with a decision.
 func (h *idpHarness) consent(page, decision string) *http.Response {
 	h.t.Helper()
+	res, _ := h.consentFrom(page, decision, nil)
+	return res
+}
+
+// consentFrom posts the consent form of page with a decision and a
+// browser's headers (Origin, Sec-Fetch-Site).
+func (h *idpHarness) consentFrom(page, decision string, hdr map[string]string) (*http.Response, string) {
+	h.t.Helper()
 	form := url.Values{"decision": {decision}, "webid": {h.webid}}
 	for _, m := range idpHidden.FindAllStringSubmatch(page, -1) {
 		form.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
 	}
-	res, _ := h.postForm(".oidc/auth", form, nil, "", "")
-	return res
+	req, _ := http.NewRequest("POST", h.base+".oidc/auth", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	return h.do(req)
 }
 
 // code runs the browser steps for a logged-in user and returns the code.
@@ -397,8 +409,20 @@ func TestIdPFlow(t *testing.T) {
 		t.Errorf("consent page headers %v", res.Header)
 	}
 
-	// Consent: a code, the state and iss (RFC 9207).
-	res = h.consent(page, "allow")
+	if rp := res.Header.Get("Referrer-Policy"); rp != "same-origin" {
+		t.Errorf("consent page Referrer-Policy %q: browsers would send Origin null on its form", rp)
+	}
+	// The consent form from another site or a pod's subdomain: refused,
+	// with the right token and the session cookie.
+	for _, site := range []string{"cross-site", "same-site"} {
+		if res, body := h.consentFrom(page, "allow", map[string]string{"Sec-Fetch-Site": site, "Origin": "https://app.example"}); res.StatusCode != 403 || res.Header.Get("Location") != "" {
+			t.Errorf("%s consent: %d %s", site, res.StatusCode, body)
+		}
+	}
+
+	// Consent, as Chromium posts it from the page: a code, the state and
+	// iss (RFC 9207).
+	res, _ = h.consentFrom(page, "allow", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "null"})
 	loc, _ = url.Parse(res.Header.Get("Location"))
 	q := loc.Query()
 	if res.StatusCode != 303 || !strings.HasPrefix(loc.String(), idpRedirect+"?") || q.Get("code") == "" ||
