@@ -15,7 +15,8 @@ var (
 	// ParseOptions.MaxTriples allows; parsing stopped there.
 	ErrTooManyTriples = errors.New("rdfx: too many triples")
 	// ErrUnsupported means the input uses a media type or a language feature
-	// rdfx does not implement, such as a SPARQL FILTER or a named graph.
+	// rdfx does not implement, such as a SPARQL FILTER or a JSON-LD named
+	// graph other than the document's own.
 	ErrUnsupported = errors.New("rdfx: unsupported")
 	// ErrRemoteContext means a JSON-LD document refers to a remote context
 	// that is not in ParseOptions.Contexts. rdfx never fetches contexts.

@@ -83,6 +83,7 @@ func FuzzJSONLDParse(f *testing.F) {
 		`{"@graph": [{"@id": "http://a/s", "@reverse": {"http://a/p": {"@id": "http://a/o"}}}]}`,
 		`{"@context": {"@version": 1.1, "p": {"@id": "http://a/p", "@container": "@language"}}, "p": {"en": "x", "de": "y"}}`,
 		`{"@id": "http://a/g", "@graph": {"@id": "http://a/s", "http://a/p": "v"}}`,
+		`{"@id": "", "http://a/t": "t", "@graph": [{"@id": "#s", "http://a/p": {"@id": "_:b"}}, {"@id": "_:b", "http://a/q": 1}]}`,
 	} {
 		f.Add(s)
 	}

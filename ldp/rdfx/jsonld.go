@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -80,14 +82,13 @@ func parseJSONLD(r io.Reader, base string, opts ParseOptions) (g *Graph, err err
 	if !ok {
 		return nil, &SyntaxError{Msg: "JSON-LD: processor returned no dataset"}
 	}
-	for name, quads := range ds.Graphs {
-		if name != "@default" && len(quads) > 0 {
-			return nil, fmt.Errorf("rdfx: JSON-LD named graph %s: %w", name, ErrUnsupported)
-		}
+	quads, err := defaultGraphQuads(ds, base)
+	if err != nil {
+		return nil, err
 	}
 	labels := newLabeler()
-	g = NewGraph(len(ds.Graphs["@default"]))
-	for _, q := range ds.Graphs["@default"] {
+	g = NewGraph(len(quads))
+	for _, q := range quads {
 		t := Triple{S: fromLD(q.Subject, &labels), P: fromLD(q.Predicate, &labels), O: fromLD(q.Object, &labels)}
 		// JSON-LD 1.1 API §8.2: a triple with an IRI that is not absolute
 		// (json-gold lets some through, for example under a malformed
@@ -100,6 +101,49 @@ func parseJSONLD(r io.Reader, base string, opts ParseOptions) (g *Graph, err err
 		}
 	}
 	return g, nil
+}
+
+// defaultGraphQuads returns the quads of ds that a document at base can
+// keep: those of the default graph, then those of the graph named after the
+// document itself. A Solid resource is one RDF graph (Solid Protocol 0.11
+// §5.5 serves it as Turtle, which has no graph names), so any other
+// non-empty named graph is refused, as ErrUnsupported.
+//
+// json-gold's ToRDF keys ds.Graphs by graph name: "@default" for the
+// default graph, the absolute IRI of a graph named by an IRI (relative
+// names are dropped), and a "_:b<n>" label for a graph with no @id, such as
+// a graph object or a @graph beside other properties of an unnamed node
+// (JSON-LD 1.1 §4.9). Blank node labels are issued once for the whole
+// dataset, so a blank node shared by the two graphs stays one node.
+//
+// Why the document's own graph is kept: many Solid clients write
+// {"@id": "<doc>", "@graph": [...]}, meaning "the triples of <doc>", which
+// is what the default graph of <doc> holds. Any other graph name carries
+// meaning a single graph cannot hold: its triples are only claimed to be in
+// that graph, not asserted by the document. Merged, they would become
+// statements of the document, and the server acts on those (authorizations
+// in an ACL, the oidcIssuer of a WebID profile, containment).
+func defaultGraphQuads(ds *ld.RDFDataset, base string) ([]*ld.Quad, error) {
+	quads := ds.Graphs["@default"]
+	var refused []string
+	for _, name := range slices.Sorted(maps.Keys(ds.Graphs)) {
+		switch {
+		case name == "@default" || len(ds.Graphs[name]) == 0:
+		case name == base && base != "":
+			quads = append(slices.Clip(quads), ds.Graphs[name]...)
+		default:
+			refused = append(refused, name)
+		}
+	}
+	if len(refused) == 0 {
+		return quads, nil
+	}
+	what := "an unnamed graph (a graph object, or @graph in a node with other properties and no @id)"
+	if i := slices.IndexFunc(refused, func(n string) bool { return !strings.HasPrefix(n, "_:") }); i >= 0 {
+		what = "the graph <" + refused[i] + ">"
+	}
+	return nil, fmt.Errorf("rdfx: JSON-LD: named graphs are not supported: a resource is one graph, so only the default graph "+
+		"and a @graph named after the document itself are kept, and %s would lose its name: %w", what, ErrUnsupported)
 }
 
 // absoluteTerms reports whether every IRI of t, datatypes included, is

@@ -68,7 +68,8 @@ type ParseOptions struct {
 //
 // Supported are text/turtle, application/n-triples (read as Turtle, of
 // which it is a subset), application/rdf+xml, application/ld+json (JSON-LD
-// 1.1; named graphs are ErrUnsupported) and text/n3 (its Turtle subset:
+// 1.1; of its named graphs only one named after baseIRI is kept, merged into
+// the graph, and any other is ErrUnsupported) and text/n3 (its Turtle subset:
 // formulae, variables and N3 keywords are ErrUnsupported). Other media
 // types are ErrUnsupported.
 //
