@@ -1,0 +1,431 @@
+// Browser test of Kluis: people sign up on Kluis's own HTML pages in
+// headless Chromium, then use a Solid app (app/, built by build.mjs)
+// served from another site: log in (authorization code, PKCE, DPoP),
+// read and write their pod, share with each other, hear of changes over
+// a WebSocket; and the browser's defences hold (CORS, cross-site forms,
+// origins under KLUIS_WAC_ORIGIN=strict).
+//
+// Run by the Go test TestBrowser with:
+//   KLUIS_URL         Kluis, http://localhost:PORT/
+//   STRICT_KLUIS_URL  a second Kluis with KLUIS_WAC_ORIGIN=strict
+//   APP_URL           the built app, http://127.0.0.1:PORT/
+//   SHOTS_DIR         where the screenshots go
+//   CHROMIUM          the browser (default /usr/bin/chromium)
+// Each check prints "ok <step>" or "FAIL <step>: why". A failed step
+// ends its part of the test (later steps there need it); the other parts
+// still run, and the script exits non-zero if anything failed.
+import { chromium } from "playwright-core";
+import { Session } from "@inrupt/solid-client-authn-node";
+import { join } from "node:path";
+
+const kluis = process.env.KLUIS_URL;
+const strictKluis = process.env.STRICT_KLUIS_URL;
+const app = process.env.APP_URL;
+const shots = process.env.SHOTS_DIR;
+if (!kluis || !app || !shots) {
+  console.error("KLUIS_URL, APP_URL and SHOTS_DIR must be set");
+  process.exit(2);
+}
+const appOrigin = new URL(app).origin;
+
+let failed = 0;
+class StepFailure extends Error {}
+
+function ok(what) {
+  console.log(`ok ${what}`);
+}
+
+// check passes or fails one step; a failure throws, ending the part.
+function check(cond, what, detail) {
+  if (!cond) {
+    failed++;
+    console.log(`FAIL ${what}${detail === undefined ? "" : ": " + short(detail)}`);
+    throw new StepFailure(what);
+  }
+  ok(what);
+}
+
+function short(v) {
+  const s = typeof v === "string" ? v : JSON.stringify(v);
+  return s.length > 600 ? s.slice(0, 600) + "…" : s;
+}
+
+// part runs one independent part of the test; a failure inside it is
+// reported and the next part runs.
+async function part(name, fn) {
+  console.log(`== ${name}`);
+  try {
+    return await fn();
+  } catch (e) {
+    if (!(e instanceof StepFailure)) {
+      failed++;
+      console.log(`FAIL ${name}: ${e?.stack ?? e}`);
+    }
+    return undefined;
+  }
+}
+
+let shotCount = 0;
+async function shot(page, name) {
+  shotCount++;
+  const file = join(shots, `${String(shotCount).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+}
+
+const launched = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+
+// newPage opens a page in a fresh context (no cookies, no storage), and
+// logs the browser console and page errors with a prefix.
+async function newPage(who) {
+  const context = await launched.newContext({ viewport: { width: 1000, height: 800 } });
+  context.setDefaultTimeout(15000);
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log(`  [${who} page error] ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") console.log(`  [${who} console ${m.type()}] ${m.text()}`);
+  });
+  return { context, page };
+}
+
+async function bodyText(page) {
+  return (await page.locator("body").innerText()).replace(/\s+/g, " ").trim();
+}
+
+// signUpOnPages signs a person up on Kluis's HTML pages: the sign-up form
+// (no pod yet), then the overview's pod form, then logs out. It returns
+// the WebID and the pod.
+async function signUpOnPages(page, person) {
+  const { name, email, password } = person;
+  const res = await page.goto(`${kluis}.account/signup/`);
+  await shot(page, `${name}-signup-page`);
+  check(res.status() === 200 && (await page.locator('button[type="submit"]').innerText()) === "Sign up",
+    `${name}: Kluis's sign-up page (${res.status()})`);
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await page.fill("#password2", password);
+  const [signup] = await Promise.all([
+    page.waitForNavigation(),
+    page.click('button:text-is("Sign up")'),
+  ]);
+  await shot(page, `${name}-after-signup`);
+  let text = await bodyText(page);
+  check(text.includes(`Logged in as ${email}`), `${name}: signed up with e-mail and password`,
+    `${signup.status()} at ${page.url()}: ${text}`);
+
+  await page.fill("#pod", name);
+  await page.fill("#pod-name", person.fullName);
+  const [created] = await Promise.all([
+    page.waitForNavigation(),
+    page.click('button:text-is("Create pod")'),
+  ]);
+  await shot(page, `${name}-pod-created`);
+  const pod = `${kluis}${name}/`;
+  const podLinks = await page.locator(`a[href="${pod}"]`).count();
+  text = await bodyText(page);
+  check(podLinks > 0, `${name}: created the pod ${pod} on the overview page`, `${created.status()} at ${page.url()}: ${text}`);
+  const webIds = await page.$$eval("a[href*='#']", (as) => as.map((a) => a.href));
+  const webId = webIds.find((w) => w.startsWith(pod));
+  check(webId !== undefined, `${name}: the overview lists the pod's WebID ${webId}`, webIds);
+
+  const [out] = await Promise.all([
+    page.waitForNavigation(),
+    page.click('button:text-is("Log out")'),
+  ]);
+  await shot(page, `${name}-logged-out-of-kluis`);
+  text = await bodyText(page);
+  check(out.ok() && page.url().startsWith(`${kluis}.account/login/`) && !text.includes("Logged in as"),
+    `${name}: logged out of Kluis's pages`, `${out.status()} at ${page.url()}: ${text}`);
+  return { webId, pod };
+}
+
+// appLogin logs a person in to the app: the app's form, Kluis's login page,
+// its consent page, and back to the app. It returns the session info.
+async function appLogin(page, person, issuer) {
+  const { name, email, password } = person;
+  await page.goto(app);
+  await page.evaluate(() => window.kluisReady);
+  await shot(page, `${name}-app-before-login`);
+  await page.fill("#issuer", issuer);
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(`${issuer}.account/login`)),
+    page.click("#login"),
+  ]);
+  await shot(page, `${name}-kluis-login-for-app`);
+  ok(`${name}: the app sent the browser to Kluis's login page`);
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  const [loggedIn] = await Promise.all([
+    page.waitForNavigation(),
+    page.click('button:text-is("Log in")'),
+  ]);
+  const allow = page.locator('button[name="decision"][value="allow"]');
+  if (!page.url().startsWith(appOrigin)) {
+    await shot(page, `${name}-kluis-consent`);
+    const text = await bodyText(page);
+    check(await allow.count() === 1, `${name}: Kluis asks for consent`,
+      `${loggedIn?.status()} at ${page.url()}: ${text}`);
+    check(text.includes("Kluis test app") && text.includes(person.webId ?? ""),
+      `${name}: the consent page names the app and the WebID`, text);
+    await Promise.all([
+      page.waitForURL((u) => u.origin === appOrigin, { timeout: 15000 }),
+      allow.click(),
+    ]);
+  }
+  const info = await page.evaluate(() => window.kluisReady);
+  await page.waitForSelector("#status.state-in", { timeout: 5000 }).catch(() => {});
+  await shot(page, `${name}-app-logged-in`);
+  check(info.isLoggedIn === true && (!person.webId || info.webId === person.webId),
+    `${name}: logged in to the app on ${appOrigin} as ${info.webId}`, info);
+  return info;
+}
+
+// call runs a function of window.kluisApp in page.
+function call(page, fn, ...args) {
+  return page.evaluate(([fn, args]) => window.kluisApp[fn](...args), [fn, args]);
+}
+
+const alice = { name: "alice", fullName: "Alice Browser", email: "alice@example.org", password: "alice-browser-password" };
+const bob = { name: "bob", fullName: "Bob Browser", email: "bob@example.org", password: "bob-browser-password" };
+
+const A = await newPage("alice");
+const B = await newPage("bob");
+
+await part("sign-up on Kluis's pages", async () => {
+  Object.assign(alice, await signUpOnPages(A.page, alice));
+  Object.assign(bob, await signUpOnPages(B.page, bob));
+});
+
+let aliceIn = false;
+await part("alice logs in to the app on another site", async () => {
+  check(alice.webId, "alice: has a WebID from the sign-up");
+  await appLogin(A.page, alice, kluis);
+  aliceIn = true;
+});
+
+const notes = `${alice.pod}browser-notes/`;
+await part("alice works on her pod from the app", async () => {
+  check(aliceIn, "alice: logged in to the app");
+  const p = A.page;
+  const profile = await call(p, "readProfile");
+  await shot(p, "alice-app-profile");
+  check(profile.webId === alice.webId && profile.storage?.includes(alice.pod) && profile.issuer === kluis,
+    "alice: read her profile (storage and issuer)", profile);
+
+  const first = `${notes}first`;
+  const created = await call(p, "createNote", first, "Hello from the browser");
+  check(created.saved === first, "alice: created a dataset with saveSolidDatasetAt", created);
+  const listed = await call(p, "list", alice.pod);
+  await shot(p, "alice-app-pod-listing");
+  check(listed.contains?.includes(`${alice.pod}profile/`) && listed.contains?.includes(notes),
+    "alice: listed her pod (getContainedResourceUrlAll)", listed);
+  const read = await call(p, "readNote", first);
+  check(read.text === "Hello from the browser", "alice: read the dataset back", read);
+  const changed = await call(p, "changeNote", first, "Changed in the browser");
+  check(changed.methods?.includes("PATCH 205") || changed.methods?.some((m) => /^PATCH 20\d$/.test(m)),
+    "alice: saved a change to a fetched dataset as a PATCH", changed);
+  const reread = await call(p, "readNote", first);
+  check(reread.text === "Changed in the browser", "alice: read the patched text", reread);
+
+  const file = `${notes}hello.txt`;
+  const written = await call(p, "writeFile", file, "plain text from the app");
+  check(written.written === file, "alice: wrote a file with overwriteFile", written);
+  const fileBack = await call(p, "readFile", file);
+  check(fileBack.text === "plain text from the app", "alice: read the file back", fileBack);
+  const removed = await call(p, "remove", file);
+  check(removed.headAfter === 404, "alice: deleted the file (HEAD after: 404)", removed);
+
+  const posted = await call(p, "postWithSlug", notes, "posted-note", "posted from the app");
+  await shot(p, "alice-app-post-slug");
+  check(posted.status === 201 && posted.location?.startsWith(notes) && posted.location.includes("posted-note"),
+    "alice: POST with a Slug gave 201 and a readable Location", posted);
+  const postedBack = await call(p, "readFile", posted.location);
+  check(postedBack.text === "posted from the app", "alice: read the POSTed resource at its Location", postedBack);
+
+  const allow = await call(p, "wacAllow", first);
+  await shot(p, "alice-app-wac-allow");
+  check(allow.status === 200 && /user="[^"]*\bread\b[^"]*"/.test(allow.wacAllow ?? "") && /user="[^"]*\bwrite\b/.test(allow.wacAllow ?? ""),
+    "alice: read WAC-Allow from a response header", allow);
+});
+
+let bobIn = false;
+await part("alice shares with bob, who reads it in his own browser", async () => {
+  check(aliceIn, "alice: logged in to the app");
+  const shared = `${notes}shared`;
+  const made = await call(A.page, "createNote", shared, "For Bob's eyes");
+  check(made.saved === shared, "alice: created the resource to share", made);
+  const access = await call(A.page, "share", shared, bob.webId, { read: true });
+  await shot(A.page, "alice-app-shared");
+  check(access.access?.read === true && !access.access?.write, "alice: gave bob read access with universalAccess.setAgentAccess", access);
+
+  await appLogin(B.page, bob, kluis);
+  bobIn = true;
+  const read = await call(B.page, "readNote", shared);
+  await shot(B.page, "bob-app-reads-shared");
+  check(read.text === "For Bob's eyes", "bob: read the shared resource in his browser", read);
+  const refused = await call(B.page, "readNote", `${notes}first`);
+  check(refused.status === 403, "bob: refused a resource not shared with him (403)", refused);
+});
+
+await part("notifications over WebSocketChannel2023", async () => {
+  check(aliceIn, "alice: logged in to the app");
+  const url = `${notes}shared`;
+  const note = await call(A.page, "notify", url, "Changed while listening");
+  await shot(A.page, "alice-app-notification");
+  check(note.type === "Update" && note.object === url, "alice: heard of the change with WebsocketNotification", note);
+});
+
+await part("anonymous requests from the app's origin", async () => {
+  const { context, page } = await newPage("anonymous");
+  await page.goto(app);
+  await page.evaluate(() => window.kluisReady);
+  // A private resource every pod has from the start.
+  const res = await call(page, "fetchAnonymously", `${alice.pod}settings/prefs.ttl`);
+  await shot(page, "anonymous-app-401");
+  check(res.status === 401, "anonymous: a private resource gives 401 to another site", res);
+  check(res["www-authenticate"] && /DPoP/i.test(res["www-authenticate"]), "anonymous: WWW-Authenticate is readable through CORS", res);
+  check(res.link && res.link.includes("rel="), "anonymous: Link is readable through CORS", res);
+  await context.close();
+});
+
+await part("cross-site forms to Kluis's account pages", async () => {
+  const { context, page } = await newPage("forger");
+  const form = (params) => `${app}csrf.html?${new URLSearchParams(params)}`;
+  const send = async (name, params) => {
+    await page.goto(form(params));
+    const [res] = await Promise.all([page.waitForNavigation(), page.click("#send")]);
+    await shot(page, name);
+    return { status: res?.status() ?? 0, url: page.url(), text: (await bodyText(page)).slice(0, 300) };
+  };
+  const loggedIn = async () => {
+    await page.goto(`${kluis}.account/`);
+    return (await bodyText(page)).includes("Logged in as");
+  };
+
+  // Login CSRF: the forger's page logs the browser in to an account.
+  const login = await send("forged-login", { to: `${kluis}.account/login/`, email: alice.email, password: alice.password });
+  check(login.status === 403 || !(await loggedIn()), `forger: a cross-site login form is refused (${login.status})`, login);
+  // Even with a CSRF token this browser got from Kluis's own page.
+  await page.goto(`${kluis}.account/login/`);
+  const csrf = await page.locator('input[name="csrf"]').first().getAttribute("value");
+  const withToken = await send("forged-login-with-token", { to: `${kluis}.account/login/`, csrf, email: alice.email, password: alice.password });
+  check(withToken.status === 403 || !(await loggedIn()), `forger: a cross-site login form with a real CSRF token is refused (${withToken.status})`, withToken);
+  // A JSON API endpoint with a form posing as JSON (text/plain).
+  const json = await send("forged-json-login", {
+    to: `${kluis}.account/login/password/`, enctype: "text/plain",
+    [`{"email":"${alice.email}","password":"${alice.password}","x":"`]: `"}`,
+  });
+  check(json.status >= 400 && !(await loggedIn()), `forger: a text/plain form to the JSON login is refused (${json.status})`, json);
+
+  // A logged-in person: the forger's page asks Kluis to create a pod.
+  await page.goto(`${kluis}.account/login/`);
+  await page.fill("#email", bob.email);
+  await page.fill("#password", bob.password);
+  await Promise.all([page.waitForNavigation(), page.click('button:text-is("Log in")')]);
+  check((await bodyText(page)).includes(`Logged in as ${bob.email}`), "forger: bob logged in on Kluis's pages in this browser");
+  const token = await page.locator('input[name="csrf"]').first().getAttribute("value");
+  const pod = await send("forged-create-pod", { to: `${kluis}.account/`, csrf: token, action: "create-pod", pod: "forged", name: "Forged" });
+  await page.goto(`${kluis}.account/`);
+  const podMade = await page.locator(`a[href="${kluis}forged/"]`).count();
+  await shot(page, "after-forged-create-pod");
+  check(podMade === 0, `forger: a cross-site form did not create a pod for a logged-in person (${pod.status})`, pod);
+  await context.close();
+});
+
+// signUpByScript signs a person up with the JSON account API, as a
+// script (no Origin), and logs a script session in with client
+// credentials.
+async function signUpByScript(base, person) {
+  const json = async (res, what) => {
+    const text = await res.text();
+    check(res.ok, `${person.name}: ${what} (${res.status})`, res.ok ? undefined : text.slice(0, 300));
+    return text ? JSON.parse(text) : {};
+  };
+  const { controls } = await json(await fetch(`${base}.account/`), "account controls");
+  const { authorization } = await json(await fetch(controls.account.create, { method: "POST" }), "create account");
+  const headers = { authorization: `CSS-Account-Token ${authorization}`, "content-type": "application/json" };
+  const { controls: mine } = await json(await fetch(`${base}.account/`, { headers }), "own controls");
+  await json(await fetch(mine.password.create, {
+    method: "POST", headers, body: JSON.stringify({ email: person.email, password: person.password }),
+  }), "password login");
+  const { webId, pod } = await json(await fetch(mine.account.pod, {
+    method: "POST", headers, body: JSON.stringify({ name: person.name }),
+  }), "pod");
+  const { id, secret } = await json(await fetch(mine.account.clientCredentials, {
+    method: "POST", headers, body: JSON.stringify({ name: `${person.name}-script`, webId }),
+  }), "client credentials");
+  const session = new Session();
+  await session.login({ clientId: id, clientSecret: secret, oidcIssuer: base, tokenType: "DPoP" });
+  check(session.info.isLoggedIn && session.info.webId === webId, `${person.name}: script logged in as ${webId}`);
+  return { webId, pod, session };
+}
+
+await part("KLUIS_WAC_ORIGIN=strict admits only trusted apps", async () => {
+  check(strictKluis, "a strict Kluis runs (STRICT_KLUIS_URL)");
+  const carol = { name: "carol", email: "carol@example.org", password: "carol-browser-password" };
+  const { webId, pod, session } = await signUpByScript(strictKluis, carol);
+  carol.webId = webId;
+  const note = `${pod}strict/note.txt`;
+  const put = await session.fetch(note, { method: "PUT", headers: { "content-type": "text/plain" }, body: "private to carol" });
+  check(put.status === 201, `carol: the script wrote ${note} (${put.status})`);
+
+  const { context, page } = await newPage("carol");
+  await appLogin(page, carol, strictKluis);
+  const before = await call(page, "fetchAsMe", note);
+  await shot(page, "carol-strict-refused");
+  check(before.status === 403, "carol: the untrusted app is refused her own resource (403)", before);
+
+  // SPARQL Update, since an N3 Patch may not insert blank nodes (Solid
+  // Protocol 0.11, 5.3.1).
+  const update = `PREFIX acl: <http://www.w3.org/ns/auth/acl#>
+INSERT DATA { <${webId}> acl:trustedApp [ acl:origin <${appOrigin}>; acl:mode acl:Read, acl:Write ] . }`;
+  const profile = webId.replace(/#.*$/, "");
+  const patched = await session.fetch(profile, { method: "PATCH", headers: { "content-type": "application/sparql-update" }, body: update });
+  check(patched.ok, `carol: the script added acl:trustedApp ${appOrigin} to her profile (${patched.status})`,
+    patched.ok ? undefined : await patched.text());
+
+  const after = await call(page, "fetchAsMe", note);
+  await shot(page, "carol-strict-trusted");
+  check(after.status === 200 && after.body === "private to carol", "carol: the trusted app reads her resource", after);
+  const written = await call(page, "writeFile", `${pod}strict/from-app.txt`, "written by a trusted app");
+  check(written.written, "carol: the trusted app writes (acl:Write)", written);
+  await session.logout();
+  await context.close();
+});
+
+await part("log out", async () => {
+  for (const [who, pg, isIn] of [[alice, A.page, aliceIn], [bob, B.page, bobIn]]) {
+    check(isIn, `${who.name}: logged in to the app`);
+    // idp logout: the app sends the browser to Kluis's end_session_endpoint
+    // with an id_token_hint, which ends the Kluis session as well.
+    await Promise.all([
+      pg.waitForURL((u) => u.href.startsWith(kluis)),
+      pg.click("#logout"),
+    ]);
+    await pg.waitForLoadState();
+    const signOut = pg.locator('button[value="logout"]');
+    if (await signOut.count()) {
+      await shot(pg, `${who.name}-kluis-sign-out`);
+      await Promise.all([pg.waitForNavigation(), signOut.click()]);
+    }
+    await shot(pg, `${who.name}-kluis-signed-out`);
+    const text = await bodyText(pg);
+    check(/signed out/i.test(text), `${who.name}: Kluis says signed out`, `${pg.url()}: ${text}`);
+    await pg.goto(app);
+    const info = await pg.evaluate(() => window.kluisReady);
+    await shot(pg, `${who.name}-app-logged-out`);
+    check(!info.isLoggedIn, `${who.name}: the app is logged out`, info);
+    await pg.goto(`${kluis}.account/`);
+    check(!(await bodyText(pg)).includes("Logged in as"), `${who.name}: Kluis's session ended too`);
+  }
+});
+
+await launched.close();
+console.log(failed ? `browser: ${failed} step(s) failed; screenshots in ${shots}` : `browser: all steps passed; screenshots in ${shots}`);
+process.exit(failed ? 1 : 0);
