@@ -45,6 +45,16 @@ function check(cond, what, detail) {
   ok(what);
 }
 
+// expect is check for a step that later steps do not need: a failure is
+// reported and the part goes on.
+function expect(cond, what, detail) {
+  try {
+    check(cond, what, detail);
+  } catch (e) {
+    if (!(e instanceof StepFailure)) throw e;
+  }
+}
+
 function short(v) {
   const s = typeof v === "string" ? v : JSON.stringify(v);
   return s.length > 600 ? s.slice(0, 600) + "…" : s;
@@ -289,8 +299,8 @@ await part("anonymous requests from the app's origin", async () => {
   const res = await call(page, "fetchAnonymously", `${alice.pod}settings/prefs.ttl`);
   await shot(page, "anonymous-app-401");
   check(res.status === 401, "anonymous: a private resource gives 401 to another site", res);
-  check(res["www-authenticate"] && /DPoP/i.test(res["www-authenticate"]), "anonymous: WWW-Authenticate is readable through CORS", res);
-  check(res.link && res.link.includes("rel="), "anonymous: Link is readable through CORS", res);
+  expect(res["www-authenticate"] && /DPoP/i.test(res["www-authenticate"]), "anonymous: WWW-Authenticate is readable through CORS", res);
+  expect(res.link && res.link.includes("rel="), "anonymous: Link is readable through CORS", res);
   await context.close();
 });
 
@@ -379,7 +389,7 @@ await part("KLUIS_WAC_ORIGIN=strict admits only trusted apps", async () => {
   await appLogin(page, carol, strictKluis);
   const before = await call(page, "fetchAsMe", note);
   await shot(page, "carol-strict-refused");
-  check(before.status === 403, "carol: the untrusted app is refused her own resource (403)", before);
+  expect(before.status === 403, "carol: the untrusted app is refused her own resource (403)", before);
 
   // SPARQL Update, since an N3 Patch may not insert blank nodes (Solid
   // Protocol 0.11, 5.3.1).
