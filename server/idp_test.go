@@ -17,10 +17,13 @@ import (
 	"net/url"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/storage/memory"
@@ -481,6 +484,45 @@ func TestIdPFlow(t *testing.T) {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the log holds a secret: %.20s...", secret)
 		}
+	}
+}
+
+// TestIdPRS256IDToken: discovery lists RS256 among
+// id_token_signing_alg_values_supported (OpenID Connect Discovery 1.0 §3:
+// it "MUST include RS256"), and a client registered with
+// id_token_signed_response_alg RS256 (OpenID Connect Dynamic Client
+// Registration 1.0 §2) gets an ID token that go-oidc, through discovery and
+// jwks_uri, verifies as RS256.
+func TestIdPRS256IDToken(t *testing.T) {
+	h := newIDPHarness(t)
+	ctx := context.Background()
+	provider, err := oidc.NewProvider(ctx, h.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Algs []string `json:"id_token_signing_alg_values_supported"`
+	}
+	if err := provider.Claims(&meta); err != nil || !slices.Contains(meta.Algs, "RS256") {
+		t.Fatalf("id_token_signing_alg_values_supported %v (%v), want RS256 in it", meta.Algs, err)
+	}
+	client := h.register(`{"redirect_uris":["` + idpRedirect + `"],"token_endpoint_auth_method":"none",` +
+		`"scope":"openid webid offline_access","id_token_signed_response_alg":"RS256"}`)
+	verifier, challenge := idpPKCE()
+	status, tok := h.exchange(client, h.code(client, challenge), verifier, h.key)
+	if status != 200 || tok.IDToken == "" {
+		t.Fatalf("token: %d %+v", status, tok)
+	}
+	id, err := provider.Verifier(&oidc.Config{ClientID: client, SupportedSigningAlgs: []string{oidc.RS256}}).Verify(ctx, tok.IDToken)
+	if err != nil {
+		t.Fatalf("go-oidc does not verify the ID token as RS256: %v", err)
+	}
+	if id.Issuer != h.base || id.Subject != h.webid || id.Nonce != "nonce-1" {
+		t.Errorf("ID token iss %q sub %q nonce %q", id.Issuer, id.Subject, id.Nonce)
+	}
+	// The access token is still ES256, and Kluis's resource side takes it.
+	if got := h.resource(tok.AccessToken, h.key); got != 200 {
+		t.Errorf("resource with the access token: %d", got)
 	}
 }
 

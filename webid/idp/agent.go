@@ -80,7 +80,7 @@ func (a *ServiceAgent) accessToken(ctx context.Context) (string, error) {
 		ClientID: a.clientID, Azp: a.clientID, Iat: now.Unix(), Exp: now.Add(life).Unix(),
 		Jti: randomToken(16), Cnf: cnf{JKT: a.jkt}, Scope: "webid",
 	}
-	tok, err := a.p.sign(ctx, "at+jwt", at)
+	tok, err := a.p.sign(ctx, jose.ES256, "at+jwt", at)
 	if err != nil {
 		return "", err
 	}

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -42,6 +44,9 @@ type client struct {
 	ApplicationType        string   `json:"application_type,omitempty"`
 	Contacts               []string `json:"contacts,omitempty"`
 	IssuedAt               int64    `json:"client_id_issued_at"`
+	// IDTokenAlg is the registered id_token_signed_response_alg; ""
+	// (registered before Kluis offered a choice, or omitted) is ES256.
+	IDTokenAlg string `json:"id_token_signed_response_alg,omitempty"`
 
 	// document marks a client known by its Client Identifier Document.
 	document bool
@@ -50,6 +55,17 @@ type client struct {
 // public reports whether the client has no secret: its refresh tokens stay
 // bound to a DPoP key (RFC 9449 §5).
 func (c *client) public() bool { return c.SecretHash == "" }
+
+// idTokenAlg is the algorithm of the client's ID tokens. Omitted, it is
+// ES256, as it was before Kluis offered RS256, although OpenID Connect
+// Dynamic Client Registration 1.0 §2 defaults to RS256: Solid clients
+// expect ES256, and the registration response names it.
+func (c *client) idTokenAlg() jose.SignatureAlgorithm {
+	if c.IDTokenAlg == "" {
+		return jose.ES256
+	}
+	return jose.SignatureAlgorithm(c.IDTokenAlg)
+}
 
 // allows reports whether the client may use the grant type.
 func (c *client) allows(grant string) bool { return slices.Contains(c.GrantTypes, grant) }
@@ -89,6 +105,10 @@ type clientMetadata struct {
 	Scope                   string     `json:"scope"`
 	ApplicationType         string     `json:"application_type"`
 	Contacts                stringList `json:"contacts"`
+	// IDTokenSignedResponseAlg is the JWS alg the client wants its ID
+	// tokens signed with (OpenID Connect Dynamic Client Registration 1.0
+	// §2): one of signingAlgs.
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
 }
 
 // toClient checks the metadata and makes a client of it. Defaults: grant
@@ -150,6 +170,12 @@ func (m *clientMetadata) toClient(document bool) (*client, *Error) {
 		c.AuthMethod = AuthClientSecretBasic // RFC 7591 §2
 	case c.AuthMethod != AuthNone && c.AuthMethod != AuthClientSecretBasic && c.AuthMethod != AuthClientSecretPost:
 		return bad("token_endpoint_auth_method %.40q is not supported", c.AuthMethod)
+	}
+	if a := m.IDTokenSignedResponseAlg; a != "" {
+		if !slices.Contains(signingAlgs, jose.SignatureAlgorithm(a)) {
+			return bad("id_token_signed_response_alg %.40q is not supported; use ES256 or RS256", a)
+		}
+		c.IDTokenAlg = a
 	}
 	if len(c.Name) > maxNameLength || len(c.Scope) > maxNameLength || len(c.Contacts) > 10 {
 		return bad("client_name, scope or contacts too long")
@@ -223,6 +249,9 @@ type RegistrationResponse struct {
 	Scope                   string   `json:"scope,omitempty"`
 	ApplicationType         string   `json:"application_type,omitempty"`
 	Contacts                []string `json:"contacts,omitempty"`
+	// IDTokenSignedResponseAlg is the alg of the client's ID tokens, also
+	// when the client left it to the server.
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
 }
 
 // Register registers a client from the JSON metadata of a registration
@@ -258,6 +287,7 @@ func (p *Provider) Register(ctx context.Context, body []byte) (*RegistrationResp
 		GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes, TokenEndpointAuthMethod: c.AuthMethod,
 		ClientName: c.Name, LogoURI: c.LogoURI, ClientURI: c.ClientURI, TOSURI: c.TOSURI,
 		PolicyURI: c.PolicyURI, Scope: c.Scope, ApplicationType: c.ApplicationType, Contacts: c.Contacts,
+		IDTokenSignedResponseAlg: string(c.idTokenAlg()),
 	}
 	if secret != "" {
 		var never int64

@@ -29,6 +29,17 @@ const SolidOIDC = "https://solidproject.org/TR/solid-oidc"
 // only).
 func dpopAlgs() []string { return []string{"ES256", "ES384", "PS256", "RS256", "EdDSA"} }
 
+// idTokenAlgs are the ID token signing algorithms: OpenID Connect
+// Discovery 1.0 §3 says id_token_signing_alg_values_supported "MUST
+// include RS256". ES256 comes first as the default.
+func idTokenAlgs() []string {
+	algs := make([]string, 0, len(signingAlgs))
+	for _, a := range signingAlgs {
+		algs = append(algs, string(a))
+	}
+	return algs
+}
+
 // Metadata is the provider's discovery document (OpenID Connect Discovery
 // 1.0 §3, RFC 8414 §2, RFC 9449 §5.1, RFC 9207 §3, Solid-OIDC §9).
 type Metadata struct {
@@ -74,7 +85,7 @@ func (p *Provider) Metadata() Metadata {
 		ResponseModesSupported:                 []string{"query"},
 		GrantTypesSupported:                    []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials},
 		SubjectTypesSupported:                  []string{"public"},
-		IDTokenSigningAlgValuesSupported:       []string{"ES256"},
+		IDTokenSigningAlgValuesSupported:       idTokenAlgs(),
 		TokenEndpointAuthMethodsSupported:      auth,
 		RevocationEndpointAuthMethodsSupported: auth,
 		DPoPSigningAlgValuesSupported:          dpopAlgs(),

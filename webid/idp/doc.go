@@ -8,9 +8,11 @@
 //   - Discovery metadata (OpenID Connect Discovery 1.0, with
 //     solid_oidc_supported and RFC 9207's
 //     authorization_response_iss_parameter_supported) and the public key
-//     set (Keys: ES256 signing keys persisted in storage and rotated on a
-//     schedule every process agrees on; the next key is published before
-//     it signs, the previous one stays published until its tokens expire).
+//     set (Keys: ES256 signing keys, and RS256 ones for the ID tokens of
+//     clients that register id_token_signed_response_alg RS256, persisted
+//     in storage and rotated on a schedule every process agrees on; the
+//     next key is published before it signs, the previous one stays
+//     published until its tokens expire).
 //   - Clients: dynamic registration (RFC 7591, public and confidential),
 //     Client Identifier Documents (Solid-OIDC §5.1: an https client_id
 //     dereferenced through an injected FetchFunc), and account client
@@ -29,11 +31,12 @@
 // State shared between server processes lives in storage under "sys/idp/",
 // which no LDP request can reach (ldp uses "r/" only):
 //
-//	sys/idp/keys/signing.json      the signing keys (private JWKs) and their schedule
-//	sys/idp/secret                 the HMAC key of CSRF tokens
-//	sys/idp/codes/<sha256(code)>   an authorization code, marked used by an If-Match write
-//	sys/idp/refresh/<family>       a refresh-token family: the hash of its live token
-//	sys/idp/clients/<client_id>    a registered client, the hash of its secret
+//	sys/idp/keys/signing.json       the ES256 signing keys (private JWKs) and their schedule
+//	sys/idp/keys/signing-rs256.json the RS256 signing keys, the same way
+//	sys/idp/secret                  the HMAC key of CSRF tokens
+//	sys/idp/codes/<sha256(code)>    an authorization code, marked used by an If-Match write
+//	sys/idp/refresh/<family>        a refresh-token family: the hash of its live token
+//	sys/idp/clients/<client_id>     a registered client, the hash of its secret
 //
 // Every read-modify-write is an If-Match write and every creation an
 // If-None-Match one, so any process may redeem a code another issued, and

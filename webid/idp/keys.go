@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -26,7 +27,26 @@ const keyCacheTTL = time.Minute
 // maxKeyWrites bounds the retries of a key set update that lost a race.
 const maxKeyWrites = 5
 
-// signingKey is one ES256 key of the set, with its schedule: it signs from
+// signingAlgs are the algorithms the provider signs with, each from a key
+// set of its own: ES256, the default for every token, and RS256 for the ID
+// tokens of clients that register id_token_signed_response_alg RS256
+// (OpenID Connect Discovery 1.0 §3: id_token_signing_alg_values_supported
+// "MUST include RS256"). Keys publishes them in this order.
+var signingAlgs = []jose.SignatureAlgorithm{jose.ES256, jose.RS256}
+
+// keyStorage is where the key set of each algorithm is stored. RS256 keys
+// have an object of their own rather than a place in the ES256 set, so
+// that a process of an older Kluis sharing the storage, which signs with
+// the newest key of signing.json as ES256, never picks an RSA key.
+var keyStorage = map[jose.SignatureAlgorithm]string{
+	jose.ES256: keySigningKeys,
+	jose.RS256: keySigningKeysRS256,
+}
+
+// rsaKeyBits is the size of RS256 keys (RFC 7518 §3.3: 2048 or larger).
+const rsaKeyBits = 2048
+
+// signingKey is one key of a set, with its schedule: it signs from
 // SignFrom until SignUntil and is published until PublishUntil, when every
 // token it signed has expired.
 type signingKey struct {
@@ -39,16 +59,20 @@ type signingKey struct {
 	key *jose.JSONWebKey // parsed JWK
 }
 
-// keySet is the stored object at keySigningKeys.
+// keySet is the stored object at keySigningKeys (ES256) or
+// keySigningKeysRS256 (RS256).
 type keySet struct {
 	Keys []*signingKey `json:"keys"`
 }
 
-// keyring keeps the signing keys in storage and a copy in memory. The
-// schedule is a pure function of the stored set and the clock, so every
-// process sharing the storage signs with the same key and publishes the
-// same set, and a rotation is a conditional write that one process wins.
+// keyring keeps the signing keys of one algorithm in storage and a copy in
+// memory. The schedule is a pure function of the stored set and the clock,
+// so every process sharing the storage signs with the same key and
+// publishes the same set, and a rotation is a conditional write that one
+// process wins.
 type keyring struct {
+	alg    jose.SignatureAlgorithm
+	stored string // the storage key of the set
 	store  storage.Backend
 	sealer sealer
 	now    func() time.Time
@@ -62,8 +86,9 @@ type keyring struct {
 	validUntil time.Time
 }
 
-func newKeyring(store storage.Backend, seal sealer, now func() time.Time, every, tokenLife time.Duration, logger *slog.Logger) *keyring {
+func newKeyring(alg jose.SignatureAlgorithm, store storage.Backend, seal sealer, now func() time.Time, every, tokenLife time.Duration, logger *slog.Logger) *keyring {
 	return &keyring{
+		alg: alg, stored: keyStorage[alg],
 		store: store, sealer: seal, now: now, every: every, life: tokenLife, logger: logger,
 		// Verifiers cache key sets and refetch on an unknown kid; a next
 		// key published ahead is known before anyone sees it.
@@ -82,16 +107,16 @@ func (k *keyring) current(ctx context.Context) (*keySet, error) {
 	}
 	for range maxKeyWrites {
 		var set keySet
-		etag, err := getJSON(ctx, k.store, keySigningKeys, &set)
+		etag, err := getJSON(ctx, k.store, k.stored, &set)
 		exists := err == nil
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return nil, err
 		}
-		reseal, err := set.parse(k.sealer)
+		reseal, err := set.parse(k.alg, k.sealer)
 		if err != nil {
 			return nil, err
 		}
-		changed, err := set.maintain(now, k.every, k.ahead, k.life)
+		changed, err := set.maintain(k.alg, now, k.every, k.ahead, k.life)
 		if err != nil {
 			return nil, err
 		}
@@ -100,24 +125,25 @@ func (k *keyring) current(ctx context.Context) (*keySet, error) {
 				return nil, err
 			}
 			o := storage.PutOptions{IfMatch: etag, IfNoneMatch: !exists}
-			if _, err := putJSON(ctx, k.store, keySigningKeys, &set, o); errors.Is(err, storage.ErrPreconditionFailed) {
+			if _, err := putJSON(ctx, k.store, k.stored, &set, o); errors.Is(err, storage.ErrPreconditionFailed) {
 				continue // another process rotated first: use theirs
 			} else if err != nil {
 				return nil, err
 			}
-			k.logger.Info("idp: signing keys updated", "kids", set.kids())
+			k.logger.Info("idp: signing keys updated", "alg", string(k.alg), "kids", set.kids())
 		}
 		k.set = &set
 		k.validUntil = set.nextEvent(now, k.ahead, now.Add(keyCacheTTL))
 		return k.set, nil
 	}
-	return nil, errors.New("idp: signing keys: too many concurrent updates")
+	return nil, fmt.Errorf("idp: %s signing keys: too many concurrent updates", k.alg)
 }
 
-// parse reads every stored JWK, opening the sealed ones. reseal reports
-// that a key is not stored as seal would store it now: in the clear while
-// a secret key is configured, or sealed with the previous key.
-func (s *keySet) parse(seal sealer) (reseal bool, err error) {
+// parse reads every stored JWK, opening the sealed ones; each must be a
+// private key for alg. reseal reports that a key is not stored as seal
+// would store it now: in the clear while a secret key is configured, or
+// sealed with the previous key.
+func (s *keySet) parse(alg jose.SignatureAlgorithm, seal sealer) (reseal bool, err error) {
 	for _, sk := range s.Keys {
 		raw := []byte(sk.JWK)
 		switch {
@@ -133,6 +159,9 @@ func (s *keySet) parse(seal sealer) (reseal bool, err error) {
 		var jwk jose.JSONWebKey
 		if err := jwk.UnmarshalJSON(raw); err != nil || jwk.IsPublic() {
 			return false, errors.New("idp: stored signing key unreadable")
+		}
+		if jwk.Algorithm != string(alg) {
+			return false, fmt.Errorf("idp: stored signing key is for %.10q, not %s", jwk.Algorithm, alg)
 		}
 		sk.key = &jwk
 	}
@@ -160,10 +189,10 @@ func (s *keySet) seal(seal sealer) error {
 }
 
 // maintain brings the set up to date at now: it drops keys no longer
-// published, makes a signing key when none signs now, and makes the next
-// key once the last one has less than ahead left to sign. It reports
-// whether the set changed.
-func (s *keySet) maintain(now time.Time, every, ahead, life time.Duration) (bool, error) {
+// published, makes a signing key for alg when none signs now, and makes
+// the next key once the last one has less than ahead left to sign. It
+// reports whether the set changed.
+func (s *keySet) maintain(alg jose.SignatureAlgorithm, now time.Time, every, ahead, life time.Duration) (bool, error) {
 	changed := false
 	kept := s.Keys[:0]
 	for _, sk := range s.Keys {
@@ -175,7 +204,7 @@ func (s *keySet) maintain(now time.Time, every, ahead, life time.Duration) (bool
 	}
 	s.Keys = kept
 	if s.signer(now) == nil {
-		sk, err := newSigningKey(now, every, life)
+		sk, err := newSigningKey(alg, now, every, life)
 		if err != nil {
 			return false, err
 		}
@@ -189,7 +218,7 @@ func (s *keySet) maintain(now time.Time, every, ahead, life time.Duration) (bool
 		}
 	}
 	if !last.SignUntil.After(now.Add(ahead)) {
-		sk, err := newSigningKey(last.SignUntil, every, life)
+		sk, err := newSigningKey(alg, last.SignUntil, every, life)
 		if err != nil {
 			return false, err
 		}
@@ -260,14 +289,24 @@ func (s *keySet) kids() []string {
 	return ids
 }
 
-// newSigningKey makes an ES256 key that signs from from for every, named
-// by its RFC 7638 thumbprint.
-func newSigningKey(from time.Time, every, life time.Duration) (*signingKey, error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// newSigningKey makes a key for alg (ES256: P-256; RS256: RSA of
+// rsaKeyBits) that signs from from for every, named by its RFC 7638
+// thumbprint.
+func newSigningKey(alg jose.SignatureAlgorithm, from time.Time, every, life time.Duration) (*signingKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case jose.ES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case jose.RS256:
+		priv, err = rsa.GenerateKey(rand.Reader, rsaKeyBits)
+	default:
+		err = fmt.Errorf("idp: no signing keys for %s", alg)
+	}
 	if err != nil {
 		return nil, err
 	}
-	jwk := jose.JSONWebKey{Key: priv, Algorithm: string(jose.ES256), Use: "sig"}
+	jwk := jose.JSONWebKey{Key: priv, Algorithm: string(alg), Use: "sig"}
 	tp, err := jwk.Thumbprint(crypto.SHA256)
 	if err != nil {
 		return nil, err
@@ -284,19 +323,28 @@ func newSigningKey(from time.Time, every, life time.Duration) (*signingKey, erro
 	}, nil
 }
 
-// Keys returns the public key set served at jwks_uri: the key signing now,
-// the next one, and retired ones whose tokens may still be valid.
+// Keys returns the public key set served at jwks_uri: for each algorithm of
+// signingAlgs, the key signing now, the next one, and retired ones whose
+// tokens may still be valid.
 func (p *Provider) Keys(ctx context.Context) (jose.JSONWebKeySet, error) {
-	set, err := p.keys.current(ctx)
-	if err != nil {
-		return jose.JSONWebKeySet{}, err
+	all := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	for _, alg := range signingAlgs {
+		set, err := p.keys[alg].current(ctx)
+		if err != nil {
+			return jose.JSONWebKeySet{}, err
+		}
+		all.Keys = append(all.Keys, set.public().Keys...)
 	}
-	return set.public(), nil
+	return all, nil
 }
 
-// sign signs claims as a JWT of type typ with the key signing now.
-func (p *Provider) sign(ctx context.Context, typ string, claims any) (string, error) {
-	set, err := p.keys.current(ctx)
+// sign signs claims as a JWT of type typ with the alg key signing now.
+func (p *Provider) sign(ctx context.Context, alg jose.SignatureAlgorithm, typ string, claims any) (string, error) {
+	ring, ok := p.keys[alg]
+	if !ok {
+		return "", fmt.Errorf("idp: no signing keys for %s", alg)
+	}
+	set, err := ring.current(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -304,7 +352,7 @@ func (p *Provider) sign(ctx context.Context, typ string, claims any) (string, er
 	if sk == nil {
 		return "", errors.New("idp: no signing key for now")
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: *sk.key},
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: *sk.key},
 		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
 	if err != nil {
 		return "", err
@@ -321,13 +369,18 @@ func (p *Provider) sign(ctx context.Context, typ string, claims any) (string, er
 }
 
 // verifyOwn checks that raw is a JWT this provider signed with a key it
-// still publishes, and returns its payload. Expiry is the caller's.
+// still publishes, and returns its payload. Expiry is the caller's. The
+// key is looked up in the set of the header's alg only.
 func (p *Provider) verifyOwn(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, signingAlgs)
 	if err != nil {
 		return nil, errors.New("idp: not a JWS of this provider")
 	}
-	set, err := p.keys.current(ctx)
+	ring, ok := p.keys[jose.SignatureAlgorithm(jws.Signatures[0].Header.Algorithm)]
+	if !ok {
+		return nil, errors.New("idp: not a JWS of this provider")
+	}
+	set, err := ring.current(ctx)
 	if err != nil {
 		return nil, err
 	}

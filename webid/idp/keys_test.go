@@ -3,10 +3,14 @@ package idp
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/weconomics/kluis/storage/memory"
 )
@@ -22,9 +26,10 @@ func (noAccounts) ClientCredential(context.Context, string) (Credential, error) 
 }
 
 // TestKeyRotation follows the key schedule on one clock, with two
-// providers (two processes) over one store: the next key is published
-// before it signs, the previous one stays published until the tokens it
-// signed have expired, and both processes always agree.
+// providers (two processes) over one store: for each algorithm, the next
+// key is published before it signs, the previous one stays published
+// until the tokens it signed have expired, and both processes always
+// agree.
 func TestKeyRotation(t *testing.T) {
 	store := memory.New()
 	var mu sync.Mutex
@@ -42,67 +47,85 @@ func TestKeyRotation(t *testing.T) {
 	}
 	a, b := newP(), newP()
 	ctx := context.Background()
-	state := func(p *Provider) (signer string, published []string) {
+	wantKty := map[jose.SignatureAlgorithm]string{jose.ES256: "*ecdsa.PublicKey", jose.RS256: "*rsa.PublicKey"}
+	// state is, per algorithm, the kid that signs now and the published
+	// kids.
+	state := func(p *Provider) (signer map[jose.SignatureAlgorithm]string, published map[jose.SignatureAlgorithm][]string) {
 		t.Helper()
 		set, err := p.Keys(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
+		signer, published = map[jose.SignatureAlgorithm]string{}, map[jose.SignatureAlgorithm][]string{}
 		for _, k := range set.Keys {
-			if !k.IsPublic() || k.Algorithm != "ES256" || k.Use != "sig" {
+			alg := jose.SignatureAlgorithm(k.Algorithm)
+			if !k.IsPublic() || k.Use != "sig" || fmt.Sprintf("%T", k.Key) != wantKty[alg] {
 				t.Fatalf("published key %+v", k)
 			}
-			published = append(published, k.KeyID)
+			published[alg] = append(published[alg], k.KeyID)
 		}
-		ks, err := p.keys.current(ctx)
-		if err != nil {
-			t.Fatal(err)
+		for _, alg := range signingAlgs {
+			ks, err := p.keys[alg].current(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signer[alg] = ks.signer(clock()).key.KeyID
+			slices.Sort(published[alg])
 		}
-		return ks.signer(clock()).key.KeyID, published
+		return signer, published
 	}
-	check := func(step string, wantKeys int) (string, []string) {
+	check := func(step string, wantKeys int) (map[jose.SignatureAlgorithm]string, map[jose.SignatureAlgorithm][]string) {
 		t.Helper()
 		sa, pa := state(a)
 		sb, pb := state(b)
-		slices.Sort(pa)
-		slices.Sort(pb)
-		if sa != sb || !slices.Equal(pa, pb) {
-			t.Fatalf("%s: processes disagree: %s %v / %s %v", step, sa, pa, sb, pb)
-		}
-		if len(pa) != wantKeys || !slices.Contains(pa, sa) {
-			t.Fatalf("%s: signer %s, published %v, want %d keys", step, sa, pa, wantKeys)
+		for _, alg := range signingAlgs {
+			if sa[alg] != sb[alg] || !slices.Equal(pa[alg], pb[alg]) {
+				t.Fatalf("%s, %s: processes disagree: %s %v / %s %v", step, alg, sa[alg], pa[alg], sb[alg], pb[alg])
+			}
+			if len(pa[alg]) != wantKeys || !slices.Contains(pa[alg], sa[alg]) {
+				t.Fatalf("%s, %s: signer %s, published %v, want %d keys", step, alg, sa[alg], pa[alg], wantKeys)
+			}
 		}
 		return sa, pa
 	}
 
 	k1, _ := check("start", 1)
 	advance(every - 2*time.Hour) // the next key is due an hour ahead (every/4 > 1h)
-	if s, _ := check("before the lead", 1); s != k1 {
+	if s, _ := check("before the lead", 1); !maps.Equal(s, k1) {
 		t.Fatal("signer changed early")
 	}
 	advance(time.Hour + time.Minute)
 	s, pub := check("next key published", 2)
-	if s != k1 {
+	if !maps.Equal(s, k1) {
 		t.Fatal("the next key signs before its time")
 	}
-	k2 := pub[0]
-	if k2 == k1 {
-		k2 = pub[1]
+	k2 := map[jose.SignatureAlgorithm]string{}
+	for _, alg := range signingAlgs {
+		k2[alg] = pub[alg][0]
+		if k2[alg] == k1[alg] {
+			k2[alg] = pub[alg][1]
+		}
 	}
 	advance(time.Hour)
-	if s, _ := check("rotated", 2); s != k2 {
-		t.Fatalf("signer %s after rotation, want %s", s, k2)
+	if s, _ := check("rotated", 2); !maps.Equal(s, k2) {
+		t.Fatalf("signer %v after rotation, want %v", s, k2)
 	}
 	advance(time.Hour) // past k1's last token (1 h) and the skew
-	if s, pub := check("retired", 1); s != k2 || pub[0] != k2 {
-		t.Fatalf("after retirement: %s %v", s, pub)
+	s, pub = check("retired", 1)
+	for _, alg := range signingAlgs {
+		if s[alg] != k2[alg] || pub[alg][0] != k2[alg] {
+			t.Fatalf("after retirement, %s: %s %v", alg, s[alg], pub[alg])
+		}
 	}
 
 	// A process that was down for longer than a rotation makes a key
 	// that signs at once.
 	advance(10 * every)
-	if s, _ := check("after downtime", 1); s == k2 {
-		t.Fatal("an expired key still signs")
+	s, _ = check("after downtime", 1)
+	for _, alg := range signingAlgs {
+		if s[alg] == k2[alg] {
+			t.Fatalf("%s: an expired key still signs", alg)
+		}
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -173,7 +175,7 @@ func (c Config) validate() error {
 type Provider struct {
 	cfg      Config
 	issuer   string
-	keys     *keyring
+	keys     map[jose.SignatureAlgorithm]*keyring // one per signingAlgs
 	secret   *secret
 	replay   *replayCache
 	pages    *template.Template
@@ -223,10 +225,14 @@ func New(cfg Config) (*Provider, error) {
 	// Tokens live until the latest of their exp, plus the skew verifiers
 	// allow: a retired key stays published that long.
 	tokenLife := max(cfg.AccessTokenLifetime, cfg.IDTokenLifetime) + cfg.ClockSkew
+	keys := make(map[jose.SignatureAlgorithm]*keyring, len(signingAlgs))
+	for _, alg := range signingAlgs {
+		keys[alg] = newKeyring(alg, cfg.Store, seal, cfg.Now, cfg.KeyRotation, tokenLife, logger)
+	}
 	p := &Provider{
 		cfg:    cfg,
 		issuer: iss,
-		keys:   newKeyring(cfg.Store, seal, cfg.Now, cfg.KeyRotation, tokenLife, logger),
+		keys:   keys,
 		secret: &secret{store: cfg.Store, sealer: seal},
 		replay: newReplayCache(100_000),
 		pages:  pages,
@@ -252,8 +258,10 @@ func (p *Provider) Issuer() string { return p.issuer }
 // missing SecretKey an error at once (ErrSecretKey), not at the first
 // login.
 func (p *Provider) CheckSecrets(ctx context.Context) error {
-	if _, err := p.keys.current(ctx); err != nil {
-		return err
+	for _, alg := range signingAlgs {
+		if _, err := p.keys[alg].current(ctx); err != nil {
+			return err
+		}
 	}
 	_, err := p.secret.get(ctx)
 	return err

@@ -68,22 +68,25 @@ func TestSealedSecrets(t *testing.T) {
 	}
 	inTheClear := func(what string) {
 		t.Helper()
-		if s := stored(keySigningKeys); !strings.Contains(s, `"jwk"`) || !strings.Contains(s, `"d"`) {
-			t.Fatalf("%s: signing keys not in the clear: %s", what, s)
+		for _, k := range []string{keySigningKeys, keySigningKeysRS256} {
+			if s := stored(k); !strings.Contains(s, `"jwk"`) || !strings.Contains(s, `"d"`) {
+				t.Fatalf("%s: signing keys %s not in the clear: %s", what, k, s)
+			}
 		}
 	}
 	sealed := func(what string, key []byte) {
 		t.Helper()
-		for _, k := range []string{keySigningKeys, keySecret} {
+		for _, k := range []string{keySigningKeys, keySigningKeysRS256, keySecret} {
 			s := stored(k)
 			if strings.Contains(s, `"jwk"`) || strings.Contains(s, `"d"`) || strings.Contains(s, `"key"`) || !strings.Contains(s, `"sealed"`) {
 				t.Fatalf("%s: %s not sealed: %s", what, k, s)
 			}
 		}
 		// Every sealed record names key.
-		set := stored(keySigningKeys)
-		if n := strings.Count(set, `"sealed"`); n == 0 {
-			t.Fatalf("%s: no sealed key", what)
+		for _, k := range []string{keySigningKeys, keySigningKeysRS256} {
+			if n := strings.Count(stored(k), `"sealed"`); n == 0 {
+				t.Fatalf("%s: no sealed key in %s", what, k)
+			}
 		}
 		var p *Provider = provider(key, nil)
 		if err := p.CheckSecrets(ctx); err != nil {

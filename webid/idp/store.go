@@ -19,11 +19,12 @@ import (
 // Storage keys. Everything lives under sys/idp/, out of reach of LDP
 // requests (ldp stores resources under "r/").
 const (
-	keySigningKeys = "sys/idp/keys/signing.json"
-	keySecret      = "sys/idp/secret"
-	prefixCodes    = "sys/idp/codes/"
-	prefixRefresh  = "sys/idp/refresh/"
-	prefixClients  = "sys/idp/clients/"
+	keySigningKeys      = "sys/idp/keys/signing.json"
+	keySigningKeysRS256 = "sys/idp/keys/signing-rs256.json"
+	keySecret           = "sys/idp/secret"
+	prefixCodes         = "sys/idp/codes/"
+	prefixRefresh       = "sys/idp/refresh/"
+	prefixClients       = "sys/idp/clients/"
 )
 
 // maxRecord bounds a stored record read back.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -69,8 +71,9 @@ type grant struct {
 	authTime  time.Time
 	jkt       string
 	idToken   bool
-	family    string // refresh-token family, "" for none
-	refresh   string // the refresh token to return
+	idAlg     jose.SignatureAlgorithm // the client's id_token_signed_response_alg
+	family    string                  // refresh-token family, "" for none
+	refresh   string                  // the refresh token to return
 }
 
 // Token answers the token endpoint (RFC 6749 §3.2) for the
@@ -141,7 +144,7 @@ func (p *Provider) codeGrant(ctx context.Context, r *TokenRequest) (*TokenRespon
 	}
 	g := &grant{
 		clientID: c.ID, accountID: rec.AccountID, webid: rec.WebID, scope: rec.Scope, nonce: rec.Nonce,
-		authTime: rec.AuthTime, jkt: jkt, idToken: true,
+		authTime: rec.AuthTime, jkt: jkt, idToken: true, idAlg: c.idTokenAlg(),
 	}
 	if err := p.checkAccount(ctx, g.accountID, g.webid, g.authTime); err != nil {
 		return nil, err
@@ -289,7 +292,7 @@ func (p *Provider) refreshGrant(ctx context.Context, r *TokenRequest) (*TokenRes
 		}
 		g := &grant{
 			clientID: c.ID, accountID: rec.AccountID, webid: rec.WebID, scope: scope,
-			authTime: rec.AuthTime, jkt: jkt, idToken: slices.Contains(scope, ScopeOpenID),
+			authTime: rec.AuthTime, jkt: jkt, idToken: slices.Contains(scope, ScopeOpenID), idAlg: c.idTokenAlg(),
 			family: family, refresh: family + "." + next,
 		}
 		return p.issue(ctx, g)
@@ -425,7 +428,9 @@ func (p *Provider) issue(ctx context.Context, g *grant) (*TokenResponse, error) 
 		Exp: now.Add(p.cfg.AccessTokenLifetime).Unix(), Jti: randomToken(16),
 		Cnf: cnf{JKT: g.jkt}, Scope: strings.Join(g.scope, " "),
 	}
-	access, err := p.sign(ctx, "at+jwt", at)
+	// Access tokens are always ES256: Solid resource servers read them,
+	// and no client metadata names their algorithm.
+	access, err := p.sign(ctx, jose.ES256, "at+jwt", at)
 	if err != nil {
 		return nil, err
 	}
@@ -434,6 +439,8 @@ func (p *Provider) issue(ctx context.Context, g *grant) (*TokenResponse, error) 
 		ExpiresIn: int64(p.cfg.AccessTokenLifetime / time.Second), Scope: at.Scope,
 	}
 	if g.idToken {
+		// OpenID Connect Core §3.1.3.6: at_hash uses the hash of the ID
+		// token's alg, SHA-256 for both ES256 and RS256.
 		sum := sha256.Sum256([]byte(access))
 		id := idClaims{
 			Iss: p.issuer, Sub: g.webid, Aud: []string{g.clientID, "solid"}, Azp: g.clientID,
@@ -442,7 +449,11 @@ func (p *Provider) issue(ctx context.Context, g *grant) (*TokenResponse, error) 
 			AtHash: base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2]),
 			Jti:    randomToken(16), Cnf: cnf{JKT: g.jkt},
 		}
-		if resp.IDToken, err = p.sign(ctx, "JWT", id); err != nil {
+		alg := g.idAlg
+		if alg == "" {
+			alg = jose.ES256
+		}
+		if resp.IDToken, err = p.sign(ctx, alg, "JWT", id); err != nil {
 			return nil, err
 		}
 	}
