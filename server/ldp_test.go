@@ -1394,6 +1394,46 @@ func TestRepresentations(t *testing.T) {
 				wantTriples: []string{"<" + pod + "/card#me> <http://example.org/name> \"Ada\""}}},
 		},
 	)
+	// Kluis parses no RDFa: HTML and XHTML, RDFa attributes or not, are
+	// non-RDF resources (§4.2, §5.5 asks only for Turtle and JSON-LD),
+	// stored and served byte for byte under the type they were sent with,
+	// whatever the Accept header asks.
+	for _, doc := range []struct{ contentType, body string }{
+		{"text/html; charset=utf-8", "<!DOCTYPE html>\r\n<html prefix=\"foaf: http://xmlns.com/foaf/0.1/\"><body  about=\"#me\"   typeof=\"foaf:Person\">\r\n" +
+			"<p property=\"foaf:name\">Ad&#97; \xc3\xa9</p><br></body></html>\n\n"},
+		{"application/xhtml+xml", `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<html xmlns="http://www.w3.org/1999/xhtml" vocab="http://xmlns.com/foaf/0.1/">` +
+			`<body about="#me" typeof="Person"><p property='name'>Ada</p><br/></body></html>` + "\t\n"},
+	} {
+		mt, _, _ := strings.Cut(doc.contentType, ";")
+		exact := []exchange{
+			{method: "GET", path: "/a/page", headers: accept(mt), wantStatus: 200, wantBodyExact: ptr(doc.body),
+				wantHeaders: map[string]string{"Content-Type": doc.contentType, "Content-Length": strconv.Itoa(len(doc.body))},
+				wantLinks:   []string{`<` + nsLDP + `NonRDFSource>; rel="type"`}, noLinks: []string{`<` + nsLDP + `RDFSource>; rel="type"`}},
+			{method: "GET", path: "/a/page", headers: accept("text/turtle"), wantStatus: 200, wantBodyExact: ptr(doc.body),
+				wantHeaders: map[string]string{"Content-Type": doc.contentType}},
+		}
+		cases = append(cases,
+			protocolCase{
+				name:   "§5.5 " + mt + " is not parsed for RDFa: PUT stores a non-RDF resource byte for byte",
+				method: "PUT", path: "/a/page", headers: ct(doc.contentType), body: doc.body,
+				wantStatus: 201,
+				then:       exact,
+			},
+			protocolCase{
+				name:   "§5.5 " + mt + " is not parsed for RDFa: POST stores a non-RDF resource byte for byte",
+				setup:  []request{put("/a/", "", "")},
+				method: "POST", path: "/a/", headers: map[string]string{"Content-Type": doc.contentType, "Slug": "page"}, body: doc.body,
+				wantStatus: 201,
+				then: append(exact, exchange{method: "GET", path: "/a/", wantStatus: 200,
+					wantTriples: []string{"<" + pod + "/a/page> " + rdfType + " <" + nsMedia + mt + "#Resource>"}}),
+			},
+			protocolCase{
+				name:   "§4.3 " + mt + " is not RDF, so an auxiliary resource refuses it",
+				method: "PUT", path: "/a/page.meta", headers: ct(doc.contentType), body: doc.body,
+				wantStatus: 415,
+			},
+		)
+	}
 	runCases(t, cases)
 }
 

@@ -10,6 +10,8 @@
 //     application/ld+json and text/n3 (the part of N3 that is plain Turtle),
 //     with relative IRIs resolved against a base (RFC 3986 §5.2), a triple
 //     limit (ErrTooManyTriples) and positioned syntax errors (*SyntaxError).
+//     RDFa in text/html or application/xhtml+xml is not read: Supports
+//     says false, so the server keeps such documents as non-RDF resources.
 //   - Serialize for the same media types, in a deterministic (sorted) order,
 //     and TurtleWriter, which streams Turtle one triple at a time for large
 //     container listings.

@@ -210,7 +210,9 @@ func TestParseMediaTypes(t *testing.T) {
 			t.Errorf("Supports(%q) = false", mt)
 		}
 	}
-	for _, mt := range []string{"text/html", "application/json", "", ";;"} {
+	// HTML and XHTML are not RDF here: rdfx has no RDFa processor, so the
+	// server keeps them as non-RDF resources, byte for byte.
+	for _, mt := range []string{"text/html", "text/html; charset=utf-8", "application/xhtml+xml", "application/json", "", ";;"} {
 		if Supports(mt) {
 			t.Errorf("Supports(%q) = true", mt)
 		}
