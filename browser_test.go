@@ -40,7 +40,7 @@ func TestBrowser(t *testing.T) {
 		_, err = os.Stat(filepath.Join(browserDir, "node_modules", "playwright-core"))
 	}
 	if err != nil {
-		const how = "bash .ci/test installs them with CI=true, or: apt-get install chromium && (cd testdata/browser && npm ci)"
+		const how = "CI=true bash .ci/test installs them, or: apt-get install chromium && (cd testdata/browser && npm ci)"
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI=true but Node, Chromium or the browser test's packages are missing (%v): %s", err, how)
 		}
@@ -96,6 +96,9 @@ func TestBrowser(t *testing.T) {
 // startOnLocalhost starts Kluis with filesystem storage in a temporary
 // folder, listening on a free loopback port and known as
 // http://localhost:PORT/, so that pages on 127.0.0.1 are another site.
+// The base URL must name the port before Kluis listens, so the port is
+// found free first (another process could take it in between; the test
+// then fails to start Kluis rather than testing something else).
 func startOnLocalhost(t *testing.T, env []string) *child {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

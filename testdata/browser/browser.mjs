@@ -70,13 +70,18 @@ async function part(name, fn) {
     if (!(e instanceof StepFailure)) {
       failed++;
       console.log(`FAIL ${name}: ${e?.stack ?? e}`);
+      if (lastPage && !lastPage.isClosed()) {
+        await shot(lastPage, "failure").catch(() => {});
+      }
     }
     return undefined;
   }
 }
 
 let shotCount = 0;
+let lastPage; // the page of the last screenshot, shown again on a failure
 async function shot(page, name) {
+  lastPage = page;
   shotCount++;
   const file = join(shots, `${String(shotCount).padStart(2, "0")}-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
@@ -99,6 +104,8 @@ async function newPage(who) {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.log(`  [${who} page error] ${e.message}`));
   page.on("console", (m) => {
+    // The statuses of failed loads are checked where they are expected.
+    if (m.text().startsWith("Failed to load resource")) return;
     if (m.type() === "error" || m.type() === "warning") console.log(`  [${who} console ${m.type()}] ${m.text()}`);
   });
   return { context, page };
