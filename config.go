@@ -32,6 +32,7 @@ const (
 	defaultMaxBody         = 1 << 30 // 1 GiB: large media, still bounded
 	defaultShutdownTimeout = 30 * time.Second
 	defaultPodMode         = "path"
+	defaultWACOrigin       = "named"
 )
 
 // Config is every setting of a Kluis process. Each comes from a flag whose
@@ -77,6 +78,11 @@ type Config struct {
 	// its own (kluis pod quota); 0 means no limit (-pod-quota,
 	// KLUIS_POD_QUOTA; units such as 10GiB are accepted).
 	PodQuota int64
+	// WACOrigin is how acl:origin restricts apps on other origins
+	// (-wac-origin, KLUIS_WAC_ORIGIN): "named" (the default) restricts only
+	// the authorizations that name an origin; "strict" is WAC 1.0 §5.3.2
+	// as written, where the pod owner admits an app with acl:trustedApp.
+	WACOrigin string
 	// Hosting is how the server is reached: TLS, ACME, the HTTP redirect
 	// listener, trusted proxies and metrics (hosting.go).
 	Hosting HostingConfig
@@ -270,6 +276,8 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 		"Turtle `file` seeded as the root container's ACL when there is none yet")
 	parsedVar(l, &cfg.PodQuota, "pod-quota", "KLUIS_POD_QUOTA", 0, parseSize, formatSize,
 		"most bytes a pod may hold unless it has a quota of its own: a `size` such as 10GiB; 0: no limit")
+	l.str(&cfg.WACOrigin, "wac-origin", "KLUIS_WAC_ORIGIN", defaultWACOrigin,
+		"how acl:origin restricts apps on other origins: named (only authorizations that name an origin) or strict (WAC 1.0, with the owner's acl:trustedApp)")
 	declareHosting(l, &cfg.Hosting) // hosting.go
 	parsedVar(l, &cfg.NATS.URL, "nats-url", "KLUIS_NATS_URL", "", func(s string) (secret, error) {
 		return secret(strings.TrimSpace(s)), nil
@@ -495,6 +503,11 @@ func (c Config) Validate() error {
 	default:
 		bad("-pod-mode ($KLUIS_POD_MODE): %q is not path, subdomain or none", c.PodMode)
 	}
+	switch c.WACOrigin {
+	case "named", "strict":
+	default:
+		bad("-wac-origin ($KLUIS_WAC_ORIGIN): %q is not named or strict", c.WACOrigin)
+	}
 	if c.RootACL != "" {
 		if st, err := os.Stat(c.RootACL); err != nil || !st.Mode().IsRegular() {
 			bad("-root-acl ($KLUIS_ROOT_ACL): %q is not a readable file", c.RootACL)
@@ -659,6 +672,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("fetch_allow", c.FetchAllow),
 		slog.String("root_acl", c.RootACL),
 		slog.String("pod_mode", c.PodMode),
+		slog.String("wac_origin", c.WACOrigin),
 		slog.String("max_body", formatSize(c.MaxBody)),
 		slog.String("pod_quota", formatSize(c.PodQuota)),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),

@@ -39,7 +39,7 @@ func TestLoadConfigGood(t *testing.T) {
 		{"defaults", nil, nil, func(t *testing.T, c Config) {
 			want := Config{Addr: ":3000", BaseURL: "http://localhost:3000/", Storage: "fs", Data: "./data",
 				S3: S3Config{TLS: true, PathStyle: true}, LogLevel: slog.LevelInfo, LogFormat: "text",
-				MaxBody: 1 << 30, ShutdownTimeout: 30 * time.Second, PodMode: "path"}
+				MaxBody: 1 << 30, ShutdownTimeout: 30 * time.Second, PodMode: "path", WACOrigin: "named"}
 			if fmt.Sprint(c) != fmt.Sprint(want) || c.S3 != want.S3 {
 				t.Errorf("got %v\nwant %v", c, want)
 			}
@@ -167,6 +167,7 @@ func TestLoadConfigBad(t *testing.T) {
 				"-s3-endpoint", "-s3-bucket", "KLUIS_S3_ACCESS_KEY", "KLUIS_S3_SECRET_KEY"}},
 		{"pod mode unknown", []string{"-pod-mode", "subdomains"}, nil, []string{"-pod-mode", "not path, subdomain or none"}},
 		{"pod mode", nil, map[string]string{"KLUIS_POD_MODE": "everywhere"}, []string{"-pod-mode", "KLUIS_POD_MODE", `"everywhere"`}},
+		{"origin policy", nil, map[string]string{"KLUIS_WAC_ORIGIN": "lenient"}, []string{"-wac-origin", "KLUIS_WAC_ORIGIN", `"lenient"`, "not named or strict"}},
 		{"SMTP URL scheme", nil, map[string]string{"KLUIS_SMTP_URL": "https://u:s3cr3t-v4lue@mail.example", "KLUIS_MAIL_FROM": "noreply@pods.example"},
 			[]string{"KLUIS_SMTP_URL", "smtp://"}},
 		{"SMTP URL with a path", nil, map[string]string{"KLUIS_SMTP_URL": "smtp://u:s3cr3t-v4lue@mail.example/x", "KLUIS_MAIL_FROM": "noreply@pods.example"},

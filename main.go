@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/server/mail"
 	"github.com/weconomics/kluis/server/notify/natsbus"
@@ -217,8 +218,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// the same accounts.
 		Pods: cfg.PodMode == "path" || cfg.PodMode == "subdomain", PodSubdomains: cfg.PodMode == "subdomain",
 		PodQuota: cfg.PodQuota,
-		Accounts: &account.Options{},
-		IdP:      server.IdPConfig{SecretKey: secretKey, PreviousSecretKey: previousKey},
+		// Web Access Control.
+		OriginPolicy: originPolicy(cfg.WACOrigin),
+		Accounts:     &account.Options{},
+		IdP:          server.IdPConfig{SecretKey: secretKey, PreviousSecretKey: previousKey},
 		// Hosting.
 		TrustedProxies: hosted.proxies, Observer: hosted.observer(), Tracer: hosted.tracer(),
 		Notifications: notes,
@@ -332,4 +335,12 @@ func parseBase(base string) (*url.URL, error) {
 		return nil, fmt.Errorf("base URL: %w", err)
 	}
 	return u, nil
+}
+
+// originPolicy is the acl.OriginPolicy of a validated -wac-origin.
+func originPolicy(s string) acl.OriginPolicy {
+	if s == "strict" {
+		return acl.OriginStrict
+	}
+	return acl.OriginRestrictNamed
 }

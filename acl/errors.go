@@ -42,6 +42,11 @@ type DeniedError struct {
 	// note "Access Subject and Origin Rejection Reason"), so the server can
 	// tell the two reasons apart.
 	Origin bool
+	// Conditions is true when the agent would have met the requirement
+	// but for the access conditions (WAC ED §4.4): the app (client) or the
+	// identity provider (issuer) of its token is not one an authorization
+	// accepts.
+	Conditions bool
 }
 
 // Error describes the missing modes.
@@ -52,8 +57,11 @@ func (e *DeniedError) Error() string {
 	}
 	msg := fmt.Sprintf("acl: access denied: %s needs %s [%s], agent has [%s]",
 		e.Requirement.IRI, need, ModeString(e.Requirement.Modes), ModeString(e.Granted))
-	if e.Origin {
+	switch {
+	case e.Origin:
 		msg += " (the request's origin is not allowed)"
+	case e.Conditions:
+		msg += " (the app or identity provider of the token is not allowed)"
 	}
 	return msg
 }

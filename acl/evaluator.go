@@ -23,7 +23,32 @@ type Agent struct {
 	// Origin is the request's Origin header field value, "" when the
 	// header is absent (WAC 1.0 §5.3.2 "Web Origin Authorization").
 	Origin string
+	// OriginModes are the modes the owner of the resource trusts Origin
+	// with (acl:trustedApp in the owner's WebID profile, as Node Solid
+	// Server reads it). Only OriginStrict consults them: an authorization
+	// that matches the agent but not the origin still grants these modes.
+	OriginModes Mode
 }
+
+// OriginPolicy says how acl:origin restricts a request that has an
+// untrusted Origin header (WAC 1.0 §5.3.2 "Web Origin Authorization").
+type OriginPolicy int
+
+const (
+	// OriginRestrictNamed, the default, restricts only the authorizations
+	// that name an origin: one that lists acl:origin grants only to those
+	// origins, one that lists none grants whatever the Origin. Which app
+	// may act for an agent is said with acl:ClientCondition on the
+	// token's client_id (WAC ED §4.4), which a browser app cannot forge
+	// the way a non-browser client can forge Origin. This is how an app
+	// on any origin works against a pod whose ACLs never heard of it.
+	OriginRestrictNamed OriginPolicy = iota
+	// OriginStrict is WAC 1.0 §5.3.2 as written: with an untrusted Origin,
+	// an authorization grants only if it lists that origin, or is public
+	// and lists none, or the resource's owner trusts the origin with the
+	// mode (Agent.OriginModes).
+	OriginStrict
+)
 
 // Source reads ACL resources. Kluis's server implements it over its
 // storage, where the ACL resource of <r> is <r.acl> and that of a container
@@ -80,6 +105,9 @@ type Options struct {
 	// 1.0 §5.3.2 allows ("Implementations might implicitly allow a list of
 	// origins, such as the same-origin").
 	TrustedOrigins []string
+	// OriginPolicy is how acl:origin restricts requests with another
+	// Origin; the zero value is OriginRestrictNamed.
+	OriginPolicy OriginPolicy
 	// AcceptUntypedAuthorizations makes nodes with an acl:mode count as
 	// authorizations without "a acl:Authorization". WAC 1.0 §5.2 requires
 	// the type and the Community Solid Server ignores untyped nodes; this
@@ -177,9 +205,12 @@ func (e *Evaluator) Allowed(ctx context.Context, resourceIRI string, a Agent) (u
 	if err != nil {
 		return 0, 0, err
 	}
-	pm := e.matcher(ctx, Agent{}, true)
+	// The public's modes are for the request's own origin, as the agent's
+	// are, so that neither promises what that origin would be refused.
+	anon := Agent{Origin: a.Origin, OriginModes: a.OriginModes}
+	pm := e.matcher(ctx, anon, true)
 	public = auxModes(pm.grant(rules), kind)
-	if a == (Agent{}) {
+	if a == anon {
 		return public, public, nil
 	}
 	um := e.matcher(ctx, a, true)
@@ -234,6 +265,13 @@ func (e *Evaluator) Check(ctx context.Context, reqs []Requirement, a Agent) erro
 			free := e.matcher(ctx, a, false)
 			denied.Origin = r.SatisfiedBy(auxModes(free.grant(rules), kind))
 		}
+		if !denied.Origin && a.WebID != "" {
+			// Likewise a refusal for the token's client or issuer (WAC ED
+			// §5.3.2 "Condition Evaluation").
+			free := e.matcher(ctx, a, true)
+			free.noConds = true
+			denied.Conditions = r.SatisfiedBy(auxModes(free.grant(rules), kind))
+		}
 		return denied
 	}
 	return nil
@@ -254,7 +292,7 @@ func auxModes(m Mode, kind auxKind) Mode {
 // matcher returns a matcher for a. restrict applies acl:origin when a has
 // an untrusted Origin.
 func (e *Evaluator) matcher(ctx context.Context, a Agent, restrict bool) matcher {
-	m := matcher{ctx: ctx, groups: e.groups, log: e.log, agent: a}
+	m := matcher{ctx: ctx, groups: e.groups, log: e.log, agent: a, strict: e.opts.OriginPolicy == OriginStrict}
 	if restrict && a.Origin != "" && !slices.ContainsFunc(e.opts.TrustedOrigins, func(o string) bool { return sameOrigin(o, a.Origin) }) {
 		m.origin = a.Origin
 	}

@@ -359,31 +359,48 @@ func TestOrigin(t *testing.T) {
 		<#public> a acl:Authorization; acl:agentClass foaf:Agent; acl:default <./>; acl:mode acl:Append.
 		<#public-app> a acl:Authorization; acl:agentClass foaf:Agent; acl:origin <` + app + `>;
 			acl:default <./>; acl:mode acl:Read.`}
+	ac := acl.Append | acl.Control
+	// named is the default policy (OriginRestrictNamed), strict WAC 1.0
+	// §5.3.2 as written (OriginStrict).
 	tests := []struct {
-		name    string
-		agent   acl.Agent
-		trusted []string
-		want    acl.Mode
+		name          string
+		agent         acl.Agent
+		trusted       []string
+		named, strict acl.Mode
 	}{
-		{"no Origin: acl:origin is ignored", alice, nil, rwc},
-		{"listed origin", acl.Agent{WebID: aliceID, Origin: app}, nil, rw | acl.Append},
-		{"listed origin, other case", acl.Agent{WebID: aliceID, Origin: "HTTPS://APP.example"}, nil, rw},
-		{"other origin: only the public modes without origin", acl.Agent{WebID: aliceID, Origin: other}, nil, acl.Append},
-		{"other origin, trusted", acl.Agent{WebID: aliceID, Origin: other}, []string{other}, rwc},
-		{"no acl:origin at all: public modes only", acl.Agent{WebID: bobID, Origin: app}, nil, acl.Read | acl.Append},
-		{"bob without Origin", bob, nil, acl.Read | acl.Append},
-		{"anonymous, listed origin", acl.Agent{Origin: app}, nil, acl.Read | acl.Append},
-		{"anonymous, other origin", acl.Agent{Origin: other}, nil, acl.Append},
-		{"anonymous, no Origin", anon, nil, acl.Read | acl.Append},
-		{"origin null", acl.Agent{WebID: aliceID, Origin: "null"}, nil, acl.Append},
+		{"no Origin: acl:origin is ignored", alice, nil, rwc, rwc},
+		{"listed origin", acl.Agent{WebID: aliceID, Origin: app}, nil, rwc, rw | acl.Append},
+		{"listed origin, other case", acl.Agent{WebID: aliceID, Origin: "HTTPS://APP.example"}, nil, rwc, rw},
+		{"other origin", acl.Agent{WebID: aliceID, Origin: other}, nil, ac, acl.Append},
+		{"other origin, trusted", acl.Agent{WebID: aliceID, Origin: other}, []string{other}, rwc, rwc},
+		{"other origin, owner trusts it with Read and Write", acl.Agent{WebID: aliceID, Origin: other, OriginModes: rw}, nil, ac, rw | acl.Append},
+		{"other origin, owner trusts it with Read", acl.Agent{WebID: aliceID, Origin: other, OriginModes: acl.Read}, nil, ac, acl.Read | acl.Append},
+		{"no acl:origin at all", acl.Agent{WebID: bobID, Origin: app}, nil, acl.Read | acl.Append, acl.Read | acl.Append},
+		{"no acl:origin at all, other origin", acl.Agent{WebID: bobID, Origin: other}, nil, acl.Read | acl.Append, acl.Append},
+		{"bob without Origin", bob, nil, acl.Read | acl.Append, acl.Read | acl.Append},
+		{"anonymous, listed origin", acl.Agent{Origin: app}, nil, acl.Read | acl.Append, acl.Read | acl.Append},
+		{"anonymous, other origin", acl.Agent{Origin: other}, nil, acl.Append, acl.Append},
+		{"anonymous, no Origin", anon, nil, acl.Read | acl.Append, acl.Read | acl.Append},
+		{"origin null", acl.Agent{WebID: aliceID, Origin: "null"}, nil, ac, acl.Append},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e, _ := newEvaluator(t, docs, nil, acl.Options{TrustedOrigins: tc.trusted})
-			if got := modes(t, e, pod+"doc", tc.agent); got != tc.want {
-				t.Errorf("Modes = %q, want %q", got, tc.want)
-			}
-		})
+		for _, p := range []struct {
+			name   string
+			policy acl.OriginPolicy
+			want   acl.Mode
+		}{{"named", acl.OriginRestrictNamed, tc.named}, {"strict", acl.OriginStrict, tc.strict}} {
+			t.Run(p.name+"/"+tc.name, func(t *testing.T) {
+				e, _ := newEvaluator(t, docs, nil, acl.Options{TrustedOrigins: tc.trusted, OriginPolicy: p.policy})
+				if got := modes(t, e, pod+"doc", tc.agent); got != p.want {
+					t.Errorf("Modes = %q, want %q", got, p.want)
+				}
+				// WAC-Allow speaks for the request's origin.
+				user, _, err := e.Allowed(context.Background(), pod+"doc", tc.agent)
+				if err != nil || user != p.want {
+					t.Errorf("Allowed user = %q, %v, want %q", user, err, p.want)
+				}
+			})
+		}
 	}
 }
 
@@ -710,5 +727,37 @@ func TestCacheStats(t *testing.T) {
 	}
 	if _, misses := e.CacheStats(); misses != 2 {
 		t.Fatalf("misses %d after a change, want 2", misses)
+	}
+}
+
+// TestDeniedReasons: a refusal tells an origin refusal (WAC 1.0 §5.3.2)
+// and a refusal for the token's client or issuer (WAC ED §4.4) from one
+// for the agent.
+func TestDeniedReasons(t *testing.T) {
+	const app = "https://app.example"
+	docs := map[string]string{pod: `
+		<#a> a acl:Authorization; acl:agent <` + aliceID + `>; acl:origin <` + app + `>;
+			acl:default <./>; acl:mode acl:Read;
+			acl:condition [ a acl:ClientCondition; acl:client <` + appA + `> ].`}
+	e, _ := newEvaluator(t, docs, nil, acl.Options{})
+	read := []acl.Requirement{{IRI: pod + "doc", Modes: acl.Read}}
+	for _, tc := range []struct {
+		name               string
+		agent              acl.Agent
+		origin, conditions bool
+	}{
+		{"another origin", acl.Agent{WebID: aliceID, ClientID: appA, Origin: "https://other.example"}, true, false},
+		{"another client", acl.Agent{WebID: aliceID, ClientID: appB, Origin: app}, false, true},
+		{"another agent", acl.Agent{WebID: bobID, ClientID: appA, Origin: app}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d *acl.DeniedError
+			if err := e.Check(context.Background(), read, tc.agent); !errors.As(err, &d) {
+				t.Fatalf("Check = %v, want a *DeniedError", err)
+			}
+			if d.Origin != tc.origin || d.Conditions != tc.conditions {
+				t.Errorf("Origin %v Conditions %v, want %v %v", d.Origin, d.Conditions, tc.origin, tc.conditions)
+			}
+		})
 	}
 }

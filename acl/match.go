@@ -39,6 +39,11 @@ type matcher struct {
 	// origin is the request's origin when it restricts access (WAC 1.0
 	// §5.3.2), "" when the request has none or a trusted one.
 	origin string
+	// strict applies OriginStrict rather than OriginRestrictNamed.
+	strict bool
+	// noConds ignores acl:condition, to tell a refusal for the client or
+	// issuer from one for the agent.
+	noConds bool
 	memo   []groupResult
 }
 
@@ -49,11 +54,20 @@ type matcher struct {
 func (m *matcher) grant(rules []*rule) Mode {
 	var granted Mode
 	for _, r := range rules {
-		if r.modes&^granted == 0 || !m.originAllows(r) {
+		modes := r.modes
+		if !m.originAllows(r) {
+			// OriginStrict: the owner's trusted apps (Agent.OriginModes)
+			// keep the modes the owner trusts the origin with.
+			modes &= m.agent.OriginModes
+			if !m.strict {
+				modes = 0
+			}
+		}
+		if modes&^granted == 0 {
 			continue
 		}
 		if m.matches(r) {
-			granted |= r.modes
+			granted |= modes
 		}
 	}
 	return granted
@@ -68,12 +82,15 @@ func (m *matcher) grant(rules []*rule) Mode {
 // Without an Origin header, acl:origin is ignored (§5.3: "taken into
 // account in the evaluation only when the HTTP request includes the Origin
 // header").
+//
+// Under OriginRestrictNamed (not strict) an authorization that lists no
+// origin allows every origin.
 func (m *matcher) originAllows(r *rule) bool {
 	if m.origin == "" {
 		return true
 	}
 	if len(r.origins) == 0 {
-		return r.public
+		return r.public || !m.strict
 	}
 	for _, o := range r.origins {
 		if sameOrigin(o, m.origin) {
@@ -98,7 +115,11 @@ func (m *matcher) matches(r *rule) bool {
 	// WAC ED §5.3.2 "Condition Evaluation": "MUST match an Authorization
 	// only when all such conditions are satisfied."
 	pending := 0 // conditions that only a group can still satisfy
-	for i := range r.conds {
+	conds := r.conds
+	if m.noConds {
+		conds = nil
+	}
+	for i := range conds {
 		c := &r.conds[i]
 		if c.holdsWithoutGroups(a) {
 			continue

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/ldp/rdfx"
 	"github.com/weconomics/kluis/server/notify"
@@ -62,6 +63,7 @@ func classify(err error) problem {
 		podName   *ldp.PodNameError
 		subReq    *notify.RequestError
 		quota     *ldp.QuotaError
+		denied    *acl.DeniedError
 	)
 	switch {
 	case errors.As(err, &quota):
@@ -134,6 +136,10 @@ func classify(err error) problem {
 	case errors.Is(err, notify.ErrChannelInUse):
 		return problem{status: http.StatusConflict, reason: "the channel is connected already"}
 
+	case errors.As(err, &denied) && errors.Is(err, ErrUnauthenticated):
+		return problem{status: http.StatusUnauthorized, reason: deniedReason(denied, true)}
+	case errors.As(err, &denied) && errors.Is(err, ErrForbidden):
+		return problem{status: http.StatusForbidden, reason: deniedReason(denied, false)}
 	case errors.As(err, &authErr):
 		return problem{status: http.StatusUnauthorized, reason: authErr.Description}
 	case errors.Is(err, ErrUnauthenticated):
@@ -181,6 +187,37 @@ func classify(err error) problem {
 		return p
 	}
 	return problem{status: http.StatusInternalServerError}
+}
+
+// deniedReason words a refusal of Web Access Control so that an app can
+// act on it: the modes it lacked, where, and whether the Origin (WAC 1.0
+// §5.3.2, note "Access Subject and Origin Rejection Reason") or the
+// token's app or identity provider (WAC ED §4.4) was the cause. It says
+// nothing the requester could not learn from WAC-Allow.
+func deniedReason(d *acl.DeniedError, anonymous bool) string {
+	need := acl.ModeString(d.Requirement.Modes)
+	if d.Requirement.AnyOf {
+		need = "one of " + need
+	}
+	if anonymous {
+		return "authentication required: " + need + " access to " + d.Requirement.IRI + " is not open to everyone"
+	}
+	msg := "forbidden: " + need + " access to " + d.Requirement.IRI + " is needed; you have " + modeList(d.Granted)
+	switch {
+	case d.Origin:
+		msg += "; refused for the request's Origin: no ACL authorization for you admits this app's origin"
+	case d.Conditions:
+		msg += "; refused for the app (client_id) or identity provider of your access token: an ACL condition does not admit it"
+	}
+	return msg
+}
+
+// modeList is a mode set in words, "none" when empty.
+func modeList(m acl.Mode) string {
+	if m == 0 {
+		return "none"
+	}
+	return acl.ModeString(m)
 }
 
 // detail is the first line of an error's text, for a 4xx reason, or "".

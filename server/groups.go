@@ -50,14 +50,7 @@ func NewGroups(store *ldp.Store, fetch FetchFunc) *Groups {
 
 // Members lists the vcard:hasMember of groupIRI.
 func (gs *Groups) Members(ctx context.Context, groupIRI string) ([]string, error) {
-	doc, _, _ := strings.Cut(groupIRI, "#")
-	var g *rdfx.Graph
-	var err error
-	if p, ok := gs.store.PathOf(doc); ok {
-		g, err = gs.localDoc(ctx, doc, p)
-	} else {
-		g, err = gs.remoteDoc(ctx, doc)
-	}
+	g, err := gs.document(ctx, groupIRI)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +61,16 @@ func (gs *Groups) Members(ctx context.Context, groupIRI string) ([]string, error
 		}
 	}
 	return out, nil
+}
+
+// document returns the graph of the RDF document holding iri (a group, or
+// a WebID profile), read as a group document is.
+func (gs *Groups) document(ctx context.Context, iri string) (*rdfx.Graph, error) {
+	doc, _, _ := strings.Cut(iri, "#")
+	if p, ok := gs.store.PathOf(doc); ok {
+		return gs.localDoc(ctx, doc, p)
+	}
+	return gs.remoteDoc(ctx, doc)
 }
 
 func (gs *Groups) localDoc(ctx context.Context, doc string, p ldp.Path) (*rdfx.Graph, error) {

@@ -120,17 +120,23 @@ func (h *resources) authorize(c echo.Context, op Operation) (Agent, error) {
 	agent, err := h.authn.Authenticate(areq)
 	end(err)
 	if err != nil {
+		h.setRefusalLinks(req.Context(), c.Response().Header(), op.Path)
 		return Agent{}, err
 	}
 	op.Origin = req.Header.Get("Origin")
 	ctx, end = h.span(req.Context(), "authorize")
 	grant, err := h.perms.Check(ctx, agent, op)
 	end(err)
-	if err != nil {
-		return agent, err
-	}
-	if grant.WACAllow != "" && (op.Method == http.MethodGet || op.Method == http.MethodHead) {
+	if grant.WACAllow != "" && (err != nil || op.Method == http.MethodGet || op.Method == http.MethodHead) {
+		// On a refusal too: WAC 1.0 §6.1, what the agent and the public
+		// may do here, for the request's origin.
 		c.Response().Header().Set("WAC-Allow", grant.WACAllow)
+	}
+	if err != nil {
+		if errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrForbidden) {
+			h.setRefusalLinks(req.Context(), c.Response().Header(), op.Path)
+		}
+		return agent, err
 	}
 	return agent, nil
 }
@@ -148,56 +154,9 @@ func (h *resources) exists(c echo.Context, p ldp.Path) (bool, error) {
 // setLinks sets the Link, Allow and Accept-* headers of a resource (Solid
 // Protocol §4.1, §4.3, §5.1).
 func (h *resources) setLinks(ctx context.Context, hdr http.Header, p ldp.Path, kind ldp.Kind, exists bool) error {
-	var links []link
-	switch kind {
-	case ldp.Container:
-		links = append(links, link{ldp.TypeContainer, "type"}, link{ldp.TypeBasicContainer, "type"}, link{ldp.TypeResource, "type"})
-	case ldp.RDFSource:
-		links = append(links, link{ldp.TypeResource, "type"}, link{ldp.TypeRDFSource, "type"})
-	case ldp.NonRDF:
-		links = append(links, link{ldp.TypeResource, "type"}, link{ldp.TypeNonRDFSource, "type"})
-	}
-	root, inStorage, err := h.store.StorageOf(ctx, p)
+	links, err := h.links(ctx, p, kind, exists)
 	if err != nil {
 		return err
-	}
-	if exists && inStorage && root == p {
-		links = append(links, link{ldp.TypeStorage, "type"})
-		// §4.1: "When a server wants to advertise the owner of a storage,
-		// the server MUST include the Link header field with
-		// rel="http://www.w3.org/ns/solid/terms#owner" targeting the URI
-		// of the owner in the response of HTTP HEAD or GET requests
-		// targeting the root container."
-		owner, ok, err := h.store.Owner(ctx, p)
-		if err != nil {
-			return err
-		}
-		if ok {
-			links = append(links, link{owner, ldp.OwnerRel})
-		}
-	}
-	sd, _, err := h.store.StorageDescription(ctx, p)
-	if err != nil {
-		return err
-	}
-	if aux, subject := p.Aux(); aux == ldp.NotAux && p != sd {
-		// The storage description has no object, so no auxiliary
-		// resources of its own either.
-		links = append(links, link{h.store.IRI(p.ACL()), "acl"}, link{h.store.IRI(p.Meta()), "describedby"})
-	} else if aux == ldp.Meta {
-		links = append(links, link{h.store.IRI(subject), "describes"})
-	} else if aux == ldp.ACL {
-		// WAC ED 2026 "ACL Resource Condition Discovery": the condition
-		// types this server evaluates.
-		for _, c := range acl.ConditionTypes() {
-			links = append(links, link{c, acl.ConditionRel})
-		}
-	}
-	if inStorage {
-		// §4.1: the storage description is linked from "a resource in a
-		// storage"; in pod mode the server root and what lies beside the
-		// pods are in none.
-		links = append(links, link{h.store.IRI(sd), ldp.StorageDescriptionRel})
 	}
 	hdr.Set("Link", formatLinks(links))
 	if h.updatesVia != "" {
@@ -221,6 +180,90 @@ func (h *resources) setLinks(ctx context.Context, hdr http.Header, p ldp.Path, k
 		}
 	}
 	return nil
+}
+
+// setRefusalLinks sets the Link header of a 401 or 403 on p: what a 200
+// would say that follows from the URL alone (the ldp:Resource type, a
+// container's types, the storage type of a pod root, the acl, describedby
+// and storage description links), never whether the resource exists or
+// what kind of document it is, nor its owner. An app refused a resource
+// still finds the storage description and the ACL to ask about, as on
+// the Community Solid Server.
+func (h *resources) setRefusalLinks(ctx context.Context, hdr http.Header, p ldp.Path) {
+	kind := ldp.Missing
+	if p.IsContainer() {
+		kind = ldp.Container
+	}
+	links, err := h.links(ctx, p, kind, false)
+	if err != nil {
+		return // the refusal still goes out, without links
+	}
+	root, inStorage, err := h.store.StorageOf(ctx, p)
+	if err == nil && inStorage && root == p {
+		links = append(links, link{ldp.TypeStorage, "type"})
+	}
+	if len(links) > 0 {
+		hdr.Set("Link", formatLinks(links))
+	}
+}
+
+// links are the Link header values of a resource (Solid Protocol §4.1,
+// §4.3, §5.1). Missing (a kind not told) gives ldp:Resource alone.
+func (h *resources) links(ctx context.Context, p ldp.Path, kind ldp.Kind, exists bool) ([]link, error) {
+	var links []link
+	switch kind {
+	case ldp.Container:
+		links = append(links, link{ldp.TypeContainer, "type"}, link{ldp.TypeBasicContainer, "type"}, link{ldp.TypeResource, "type"})
+	case ldp.RDFSource:
+		links = append(links, link{ldp.TypeResource, "type"}, link{ldp.TypeRDFSource, "type"})
+	case ldp.NonRDF:
+		links = append(links, link{ldp.TypeResource, "type"}, link{ldp.TypeNonRDFSource, "type"})
+	default:
+		links = append(links, link{ldp.TypeResource, "type"})
+	}
+	root, inStorage, err := h.store.StorageOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if exists && inStorage && root == p {
+		links = append(links, link{ldp.TypeStorage, "type"})
+		// §4.1: "When a server wants to advertise the owner of a storage,
+		// the server MUST include the Link header field with
+		// rel="http://www.w3.org/ns/solid/terms#owner" targeting the URI
+		// of the owner in the response of HTTP HEAD or GET requests
+		// targeting the root container."
+		owner, ok, err := h.store.Owner(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			links = append(links, link{owner, ldp.OwnerRel})
+		}
+	}
+	sd, _, err := h.store.StorageDescription(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if aux, subject := p.Aux(); aux == ldp.NotAux && p != sd {
+		// The storage description has no object, so no auxiliary
+		// resources of its own either.
+		links = append(links, link{h.store.IRI(p.ACL()), "acl"}, link{h.store.IRI(p.Meta()), "describedby"})
+	} else if aux == ldp.Meta {
+		links = append(links, link{h.store.IRI(subject), "describes"})
+	} else if aux == ldp.ACL {
+		// WAC ED 2026 "ACL Resource Condition Discovery": the condition
+		// types this server evaluates.
+		for _, c := range acl.ConditionTypes() {
+			links = append(links, link{c, acl.ConditionRel})
+		}
+	}
+	if inStorage {
+		// §4.1: the storage description is linked from "a resource in a
+		// storage"; in pod mode the server root and what lies beside the
+		// pods are in none.
+		links = append(links, link{h.store.IRI(sd), ldp.StorageDescriptionRel})
+	}
+	return links, nil
 }
 
 // get answers GET and HEAD (Solid Protocol §5.2).

@@ -54,6 +54,11 @@ type Config struct {
 	// Permissions decides what an agent may do; nil means Web Access
 	// Control over the store's ACL resources (NewWAC).
 	Permissions Permissions
+	// OriginPolicy is how acl:origin restricts requests from apps on
+	// other origins (acl.OriginPolicy): by default only the authorizations
+	// that name an origin; acl.OriginStrict is WAC 1.0 §5.3.2 as written,
+	// with the pod owner's acl:trustedApp.
+	OriginPolicy acl.OriginPolicy
 	// FetchGroup fetches remote group documents for WAC; nil means they
 	// go through Fetcher.
 	FetchGroup FetchFunc
@@ -218,6 +223,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	}
 	aclOpts := acl.Options{
 		TrustedOrigins: []string{strings.TrimSuffix(cfg.BaseURL.String(), "/")},
+		OriginPolicy:   cfg.OriginPolicy,
 		Logger:         logger,
 	}
 	// ACL documents are checked before every write, whatever Permissions

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
@@ -17,12 +20,51 @@ import (
 type WAC struct {
 	store *ldp.Store
 	eval  *acl.Evaluator
+	// profiles reads the pod owners' WebID profiles for their trusted
+	// apps, under acl.OriginStrict only; nil otherwise.
+	profiles *Groups
+	trusted  []string // origins acl:origin never restricts (the server's)
+	logger   *slog.Logger
 }
 
 // NewWAC builds the access control of store. groups resolves
-// acl:agentGroup, acl:clientGroup and acl:issuerGroup documents.
-func NewWAC(store *ldp.Store, groups acl.Groups, opts acl.Options) *WAC {
-	return &WAC{store: store, eval: acl.NewEvaluator(aclSource{store}, groups, opts)}
+// acl:agentGroup, acl:clientGroup and acl:issuerGroup documents; under
+// acl.OriginStrict it also reads the acl:trustedApp of pod owners' WebID
+// profiles.
+func NewWAC(store *ldp.Store, groups *Groups, opts acl.Options) *WAC {
+	w := &WAC{store: store, eval: acl.NewEvaluator(aclSource{store}, groups, opts), trusted: opts.TrustedOrigins, logger: opts.Logger}
+	if opts.OriginPolicy == acl.OriginStrict {
+		w.profiles = groups
+	}
+	if w.logger == nil {
+		w.logger = slog.New(slog.DiscardHandler)
+	}
+	return w
+}
+
+// originModes returns the modes the owner of the pod holding p trusts
+// origin with (acl.TrustedModes of the owner's WebID profile), under
+// acl.OriginStrict and for an origin that is not trusted anyway; 0
+// otherwise. A profile that cannot be read trusts nothing: the request is
+// judged by the ACLs alone.
+func (w *WAC) originModes(ctx context.Context, p ldp.Path, origin string) acl.Mode {
+	if w.profiles == nil || origin == "" || slices.ContainsFunc(w.trusted, func(o string) bool { return strings.EqualFold(o, origin) }) {
+		return 0
+	}
+	root, ok, err := w.store.StorageOf(ctx, p)
+	if err != nil || !ok {
+		return 0
+	}
+	owner, ok, err := w.store.Owner(ctx, root)
+	if err != nil || !ok {
+		return 0
+	}
+	g, err := w.profiles.document(ctx, owner)
+	if err != nil {
+		w.logger.Debug("trusted apps: the owner's profile cannot be read", "webid", owner, "error", err)
+		return 0
+	}
+	return acl.TrustedModes(g, owner, origin)
 }
 
 // Check finds the modes the operation needs (acl.Required) and whether the
@@ -45,43 +87,56 @@ func (w *WAC) Check(ctx context.Context, a Agent, op Operation) (Grant, error) {
 	if err != nil {
 		return Grant{}, err
 	}
-	agent := acl.Agent{WebID: a.WebID, ClientID: a.ClientID, Issuer: a.Issuer, Origin: op.Origin}
+	agent := acl.Agent{WebID: a.WebID, ClientID: a.ClientID, Issuer: a.Issuer, Origin: op.Origin,
+		OriginModes: w.originModes(ctx, op.Path, op.Origin)}
 	if op.Method == http.MethodGet || op.Method == http.MethodHead {
+		// One resolution of the ACLs answers both the decision and
+		// WAC-Allow; Check runs only where Allowed cannot decide (a
+		// requirement on another resource, an ACL's subject) or to say
+		// why a request is refused.
 		user, public, err := w.eval.Allowed(ctx, iri, agent)
 		if err != nil {
 			return Grant{}, err
 		}
+		g := Grant{WACAllow: acl.WACAllow(user, public)}
 		for _, r := range reqs {
-			// Allowed speaks of the target; a requirement on another
-			// resource (an ACL's subject) goes through Check.
-			if r.IRI != iri {
-				if err := w.eval.Check(ctx, reqs, agent); err != nil {
-					return Grant{}, refusal(a, err)
-				}
-				break
-			}
-			if !r.SatisfiedBy(user) {
-				return Grant{}, refusal(a, &acl.DeniedError{Requirement: r, Granted: user})
+			if r.IRI != iri || !r.SatisfiedBy(user) {
+				return g, w.check(ctx, a, agent, reqs)
 			}
 		}
-		return Grant{WACAllow: acl.WACAllow(user, public)}, nil
+		return g, nil
 	}
-	if err := w.eval.Check(ctx, reqs, agent); err != nil {
-		return Grant{}, refusal(a, err)
+	if err := w.check(ctx, a, agent, reqs); err != nil {
+		// A refusal says what the agent may do here, for the request's
+		// origin, so that an app can act on it (WAC 1.0 §6.1).
+		g := Grant{}
+		if errors.Is(err, acl.ErrDenied) {
+			if user, public, aerr := w.eval.Allowed(ctx, iri, agent); aerr == nil {
+				g.WACAllow = acl.WACAllow(user, public)
+			}
+		}
+		return g, err
 	}
 	return Grant{}, nil
 }
 
-// refusal turns a denial into 401 for an anonymous agent, 403 otherwise
-// (WAC 1.0 §5.3: "401 ... when the agent is not authenticated").
-func refusal(a Agent, err error) error {
-	if !errors.Is(err, acl.ErrDenied) {
+// check runs the evaluator's Check and turns a denial into a refusal.
+func (w *WAC) check(ctx context.Context, a Agent, agent acl.Agent, reqs []acl.Requirement) error {
+	err := w.eval.Check(ctx, reqs, agent)
+	if err == nil || !errors.Is(err, acl.ErrDenied) {
 		return err
 	}
+	return refusal(a, err)
+}
+
+// refusal turns a denial into 401 for an anonymous agent, 403 otherwise
+// (WAC 1.0 §5.3: "401 ... when the agent is not authenticated"). The
+// *acl.DeniedError stays inside, for the reason errors.go words.
+func refusal(a Agent, err error) error {
 	if a.Anonymous() {
-		return fmt.Errorf("%w: %v", ErrUnauthenticated, err)
+		return fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
-	return fmt.Errorf("%w: %v", ErrForbidden, err)
+	return fmt.Errorf("%w: %w", ErrForbidden, err)
 }
 
 // Validate checks an ACL document before it is stored, for ldp.
