@@ -44,7 +44,7 @@ type matcher struct {
 	// noConds ignores acl:condition, to tell a refusal for the client or
 	// issuer from one for the agent.
 	noConds bool
-	memo   []groupResult
+	memo    []groupResult
 }
 
 // grant returns the modes the rules grant to the agent (WAC 1.0 §5.3
