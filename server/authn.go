@@ -28,9 +28,15 @@ func NewOIDC(verifier *webid.Verifier, base string) *OIDC {
 }
 
 // Authenticate verifies the Authorization and DPoP headers. No
-// Authorization header is the anonymous agent.
+// Authorization header, or one that carries no credentials (empty, or a
+// scheme alone such as "DPoP ", which some clients send before they have
+// a token), is the anonymous agent: it asks for nothing, so a public
+// resource is served and a private one gets the plain challenge.
 func (o *OIDC) Authenticate(r *http.Request) (Agent, error) {
 	authz := r.Header.Values("Authorization")
+	if len(authz) == 1 && noCredentials(authz[0]) {
+		authz = nil
+	}
 	if len(authz) == 0 {
 		return Agent{}, nil
 	}
@@ -46,6 +52,13 @@ func (o *OIDC) Authenticate(r *http.Request) (Agent, error) {
 		return Agent{}, err
 	}
 	return Agent{WebID: id.WebID, ClientID: id.ClientID, Issuer: id.Issuer}, nil
+}
+
+// noCredentials reports whether an Authorization value holds an
+// auth-scheme and nothing after it (RFC 9110 §11.4: credentials =
+// auth-scheme [ 1*SP ( token68 / #auth-param ) ]).
+func noCredentials(v string) bool {
+	return !strings.ContainsAny(strings.TrimSpace(v), " \t")
 }
 
 // Challenge is the WWW-Authenticate value of a 401: the reason when a

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -123,6 +124,33 @@ func TestSolidOIDCEndToEnd(t *testing.T) {
 	if wa := res.Header.Get("WWW-Authenticate"); res.StatusCode != 401 || !strings.HasPrefix(wa, "DPoP realm=") || strings.Contains(wa, "error=") {
 		t.Errorf("anonymous: %d, WWW-Authenticate %q", res.StatusCode, wa)
 	}
+	// An Authorization header without credentials is no authentication:
+	// a public resource is served, a private one gets the plain challenge.
+	if _, _, err := issuerPut(ts, "/public/doc", "<#a> <#b> <#c>.", token, client); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := issuerPut(ts, "/public/.acl", `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#public> a acl:Authorization; acl:agentClass <http://xmlns.com/foaf/0.1/Agent>; acl:accessTo <./>; acl:default <./>; acl:mode acl:Read.
+<#owner> a acl:Authorization; acl:agent <`+profile.WebID+`>; acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control.`, token, client); err != nil {
+		t.Fatal(err)
+	}
+	for _, empty := range []string{"DPoP ", "DPoP", "Bearer ", ""} {
+		for _, tc := range []struct {
+			path string
+			want int
+		}{{"/public/doc", 200}, {"/notes/one", 401}} {
+			req, _ := http.NewRequest("GET", ts.URL+tc.path, nil)
+			req.Header.Set("Authorization", empty)
+			res, err := ts.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if wa := res.Header.Get("WWW-Authenticate"); res.StatusCode != tc.want || tc.want == 401 && strings.Contains(wa, "error=") {
+				t.Errorf("Authorization %q on %s: %d, WWW-Authenticate %q", empty, tc.path, res.StatusCode, wa)
+			}
+		}
+	}
 	// A plain Bearer token is refused.
 	req, _ := http.NewRequest("GET", ts.URL+"/notes/one", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -137,4 +165,22 @@ func TestSolidOIDCEndToEnd(t *testing.T) {
 	if profile.Fetches() == 0 {
 		t.Error("the WebID profile was never fetched")
 	}
+}
+
+// issuerPut PUTs body as Turtle with a DPoP-bound token.
+func issuerPut(ts *httptest.Server, path, body, token string, client *webidtest.Client) (int, string, error) {
+	req, _ := http.NewRequest("PUT", ts.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/turtle")
+	req.Header.Set("Authorization", "DPoP "+token)
+	req.Header.Set("DPoP", client.Proof("PUT", ts.URL+path, token))
+	res, err := ts.Client().Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		return res.StatusCode, string(b), fmt.Errorf("PUT %s: %d %s", path, res.StatusCode, b)
+	}
+	return res.StatusCode, string(b), nil
 }
