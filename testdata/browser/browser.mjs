@@ -307,7 +307,8 @@ await part("anonymous requests from the app's origin", async () => {
   await shot(page, "anonymous-app-401");
   check(res.status === 401, "anonymous: a private resource gives 401 to another site", res);
   expect(res["www-authenticate"] && /DPoP/i.test(res["www-authenticate"]), "anonymous: WWW-Authenticate is readable through CORS", res);
-  expect(res.link && res.link.includes("rel="), "anonymous: Link is readable through CORS", res);
+  expect(/rel="acl"/.test(res.link ?? ""), "anonymous: Link (with the acl) is readable through CORS", res);
+  expect(res["wac-allow"] !== null, "anonymous: WAC-Allow is readable through CORS", res);
   await context.close();
 });
 
