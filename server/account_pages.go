@@ -164,6 +164,12 @@ func (h *accountRoutes) formError(c echo.Context, page string, d pageData, err e
 	if status >= 500 {
 		return err
 	}
+	if errors.Is(err, errCSRF) {
+		// A refused form may come from another site: show none of its
+		// fields, so that site cannot fill in Kluis's page. The return
+		// target stays (safeReturn keeps it on this origin).
+		d.Email, d.PodName, d.Name = "", "", ""
+	}
 	d.Error = msg
 	return h.renderPage(c, status, page, d)
 }

@@ -205,7 +205,8 @@ func deniedReason(d *acl.DeniedError, anonymous bool) string {
 	msg := "forbidden: " + need + " access to " + d.Requirement.IRI + " is needed; you have " + modeList(d.Granted)
 	switch {
 	case d.Origin:
-		msg += "; refused for the request's Origin: no ACL authorization for you admits this app's origin"
+		msg += "; refused for the request's Origin: no authorization for you lists this app's origin in acl:origin" +
+			" (on a server with KLUIS_WAC_ORIGIN=strict, the pod's owner can also list it as an acl:trustedApp in their WebID profile)"
 	case d.Conditions:
 		msg += "; refused for the app (client_id) or identity provider of your access token: an ACL condition does not admit it"
 	}
