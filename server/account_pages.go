@@ -19,6 +19,7 @@ import (
 
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/webid/account"
+	"github.com/weconomics/kluis/webid/idp"
 )
 
 // The account pages: sign-up, login and the account overview (pods,
@@ -44,8 +45,12 @@ type pageData struct {
 	// Error is a message for the person, shown first, "" when none.
 	Error string
 	CSRF  string
-	// Login and sign-up.
+	// Status is news for the person, such as "You are logged out."
+	Status string
+	// Login and sign-up. App is the origin of the app that sent the
+	// person here to log in, read from Return ("" when none).
 	Email, Return, PodName, Name string
+	App                          string
 	MinPassword                  int
 	PodsEnabled                  bool
 	// Password reset by e-mail (forgot.go): whether it is offered, how
@@ -87,6 +92,7 @@ func pageTemplates() *template.Template {
 // renderPage writes a page with the headers every account page has.
 func (h *accountRoutes) renderPage(c echo.Context, status int, name string, d pageData) error {
 	d.MinPassword = account.MinPasswordLength
+	d.App = returnApp(d.Return)
 	d.PodsEnabled = h.podsEnabled
 	d.BaseURL = h.base.String()
 	if h.mailer != nil {
@@ -199,6 +205,21 @@ func (h *accountRoutes) formReturn(c echo.Context) string {
 	return ret
 }
 
+// returnApp is the origin of the app that an authorization request in
+// ret (a path on this server) would send the person back to, "" when ret
+// is not one. It is the app's claim; the consent page says more.
+func returnApp(ret string) string {
+	u, err := url.Parse(ret)
+	if err != nil || u.Path != "/"+idp.PathAuthorize {
+		return ""
+	}
+	r, err := url.Parse(u.Query().Get("redirect_uri"))
+	if err != nil || r.Host == "" || (r.Scheme != "https" && r.Scheme != "http") {
+		return ""
+	}
+	return r.Scheme + "://" + r.Host
+}
+
 // safeReturn checks where to send the browser after logging in: a path on
 // this server's origin (absolute URLs of this origin are made relative),
 // never a scheme-relative "//host", a backslash trick or another origin.
@@ -229,7 +250,11 @@ func safeReturn(base *url.URL, raw string) (string, bool) {
 // loginPage shows the login form.
 func (h *accountRoutes) loginPage(c echo.Context) error {
 	ret, _ := safeReturn(h.base, c.QueryParam("return"))
-	return h.renderPage(c, http.StatusOK, "login", pageData{Title: "Log in", CSRF: h.anonCSRF(c), Return: ret})
+	d := pageData{Title: "Log in", CSRF: h.anonCSRF(c), Return: ret}
+	if c.QueryParam("out") == "1" {
+		d.Status = "You are logged out."
+	}
+	return h.renderPage(c, http.StatusOK, "login", d)
 }
 
 // pageLogin handles the login form, then sends the browser to its return
@@ -366,7 +391,7 @@ func (h *accountRoutes) overviewAction(c echo.Context) error {
 			return err
 		}
 		h.clearSession(c)
-		return c.Redirect(http.StatusSeeOther, accountRoot+"login/")
+		return c.Redirect(http.StatusSeeOther, accountRoot+"login/?out=1")
 	case "create-pod":
 		if !h.podsEnabled {
 			return fail(ldp.ErrPodsDisabled)
@@ -444,6 +469,8 @@ li form{display:inline}
 </style></head><body><main>
 <h1>{{.Title}}</h1>
 {{if .Error}}<div class="error" role="alert" id="form-error"><p>{{.Error}}</p></div>{{end}}
+{{if .Status}}<div class="notice" role="status"><p>{{.Status}}</p></div>{{end}}
+{{if .App}}<p class="notice">The app at <strong>{{.App}}</strong> sent you here. Once you are logged in, Kluis asks you whether it may act for you.</p>{{end}}
 {{end}}
 
 {{define "foot"}}</main></body></html>

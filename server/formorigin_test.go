@@ -54,7 +54,7 @@ func TestFormsFromBrowsers(t *testing.T) {
 	ts, api := accountServer(t, backends()[0].open(t), func(c *server.Config) {
 		c.Accounts.Limits = account.Limits{SignupBurst: 100, AddressBurst: 100}
 	})
-	const ret = "/.oidc/auth?client_id=https%3A%2F%2Fapp.example%2Fid&state=s"
+	const ret = "/.oidc/auth?client_id=https%3A%2F%2Fapp.example%2Fid&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=s"
 	for i, s := range formSenders {
 		t.Run(s.name, func(t *testing.T) {
 			b := formClient(t, ts)
@@ -103,9 +103,18 @@ func TestFormsFromBrowsers(t *testing.T) {
 					t.Errorf("a refused form changed the account:\n%s", html)
 				}
 			}
-			want("log out", sendForm(t, b, "/.account/", url.Values{"csrf": {tok}, "action": {"logout"}}, s.hdr), 303)
+			r = sendForm(t, b, "/.account/", url.Values{"csrf": {tok}, "action": {"logout"}}, s.hdr)
+			want("log out", r, 303)
+			if s.ok {
+				if html, _ := page(t, b, r.header.Get("Location")); !strings.Contains(html, "You are logged out.") {
+					t.Errorf("after logout, %s does not say so:\n%s", r.header.Get("Location"), html)
+				}
+			}
 
-			_, tok = page(t, b, "/.account/login/?return="+url.QueryEscape(ret))
+			html, tok := page(t, b, "/.account/login/?return="+url.QueryEscape(ret))
+			if !strings.Contains(html, "The app at <strong>https://app.example</strong> sent you here") {
+				t.Errorf("the login page does not name the app that sent the person:\n%s", html)
+			}
 			login := url.Values{"csrf": {tok}, "email": {email}, "password": {"long enough"}, "return": {ret}}
 			r = sendForm(t, b, "/.account/login/", login, s.hdr)
 			want("log in", r, 303)
