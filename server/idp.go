@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,9 +25,6 @@ import (
 // DefaultSessionCookie is the name of the account session cookie, as the
 // Community Solid Server names it.
 const DefaultSessionCookie = "css-account"
-
-// maxRegistration bounds a client registration request's body.
-const maxRegistration = 64 << 10
 
 // pageCSP is the Content-Security-Policy of the provider's HTML pages:
 // nothing loads but an https logo and the inline style, and no one frames
@@ -58,6 +56,10 @@ type IdPConfig struct {
 	// SecretKey and PreviousSecretKey seal the provider's secrets in
 	// storage (idp.Config.SecretKey); nil stores them in the clear.
 	SecretKey, PreviousSecretKey []byte
+	// Clients bound anonymous client registration per client address and
+	// in all, and how long registered clients are kept
+	// (idp.ClientLimits; zero fields: its defaults).
+	Clients idp.ClientLimits
 	// Now is the provider's clock (default time.Now).
 	Now func() time.Time
 }
@@ -87,7 +89,7 @@ func newOIDCProvider(cfg Config, store storage.Backend, logger *slog.Logger) (*o
 		AccessTokenLifetime: ic.AccessTokenLifetime, IDTokenLifetime: ic.IDTokenLifetime,
 		RefreshTokenLifetime: ic.RefreshTokenLifetime, CodeLifetime: ic.CodeLifetime,
 		SecretKey: ic.SecretKey, PreviousSecretKey: ic.PreviousSecretKey,
-		Now: ic.Now, Logger: logger,
+		Clients: ic.Clients, Now: ic.Now, Logger: logger,
 	})
 	if err != nil {
 		return nil, err
@@ -258,14 +260,16 @@ func (h *oidcProvider) registerClient(c echo.Context) error {
 	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/json" {
 		return h.oauthError(c, &idp.Error{Code: idp.CodeInvalidClientMetadata, Description: "the body must be application/json"})
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, maxRegistration+1))
+	limit := h.op.RegistrationLimit()
+	body, err := io.ReadAll(io.LimitReader(req.Body, int64(limit)+1))
 	if err != nil {
 		return &bodyReadError{err: err}
 	}
-	if len(body) > maxRegistration {
-		return &http.MaxBytesError{Limit: maxRegistration}
+	if len(body) > limit {
+		return &http.MaxBytesError{Limit: int64(limit)}
 	}
-	res, err := h.op.Register(req.Context(), body)
+	// Registration is anonymous: it is bounded per client address.
+	res, err := h.op.Register(req.Context(), body, clientAddr(req))
 	if err != nil {
 		return h.oauthError(c, err)
 	}
@@ -339,6 +343,9 @@ func (h *oidcProvider) oauthError(c echo.Context, err error) error {
 			slog.String("request_id", requestIDOf(c)), slog.String("error", oe.Error()))
 	}
 	noStore(c)
+	if oe.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(oe.RetryAfter.Round(time.Second), time.Second)/time.Second)))
+	}
 	if status == http.StatusUnauthorized {
 		if _, _, basic := c.Request().BasicAuth(); basic {
 			c.Response().Header().Set("WWW-Authenticate", `Basic realm="token"`)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -47,6 +48,10 @@ type client struct {
 	// IDTokenAlg is the registered id_token_signed_response_alg; ""
 	// (registered before Kluis offered a choice, or omitted) is ES256.
 	IDTokenAlg string `json:"id_token_signed_response_alg,omitempty"`
+	// Expires is when a registered client is forgotten: UnusedLifetime
+	// after its registration, moved to UsedLifetime after each login.
+	// Zero: registered before clients expired, until Sweep gives it one.
+	Expires time.Time `json:"expires,omitzero"`
 
 	// document marks a client known by its Client Identifier Document.
 	document bool
@@ -254,12 +259,29 @@ type RegistrationResponse struct {
 	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
 }
 
+// RegistrationLimit is the most bytes a registration request's body may
+// have (ClientLimits.MaxBytes).
+func (p *Provider) RegistrationLimit() int { return p.clients.MaxBytes }
+
 // Register registers a client from the JSON metadata of a registration
 // request (RFC 7591 §3.1; Solid-OIDC §5.2): a confidential client gets a
 // secret, a public one (token_endpoint_auth_method "none") does not.
 // Registration is open, as Solid clients have no prior relationship with
-// the provider.
-func (p *Provider) Register(ctx context.Context, body []byte) (*RegistrationResponse, error) {
+// the provider, so it is bounded by client address (clientAddr, "host" or
+// "host:port"): a rate, and a count of clients not yet used for a login,
+// besides a count in all (ClientLimits); a request past one is an *Error
+// with RetryAfter (429). A client that never completes a login is
+// forgotten after ClientLimits.UnusedLifetime.
+func (p *Provider) Register(ctx context.Context, body []byte, clientAddr string) (*RegistrationResponse, error) {
+	if len(body) > p.clients.MaxBytes {
+		return nil, oauthErr(CodeInvalidClientMetadata, fmt.Sprintf("the registration is larger than %d bytes", p.clients.MaxBytes))
+	}
+	now := p.cfg.Now()
+	addr := addressKey(clientAddr)
+	if wait, ok := p.registrations.take(addr, now); !ok {
+		return nil, &Error{Code: CodeTemporarilyUnavailable, RetryAfter: wait,
+			Description: "too many client registrations from this address; try again later"}
+	}
 	var m clientMetadata
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, oauthErr(CodeInvalidClientMetadata, "the body is not a JSON object of client metadata")
@@ -272,13 +294,24 @@ func (p *Provider) Register(ctx context.Context, body []byte) (*RegistrationResp
 		return nil, oerr
 	}
 	c.ID = randomToken(16)
-	c.IssuedAt = p.cfg.Now().Unix()
+	c.IssuedAt = now.Unix()
+	c.Expires = now.Add(p.clients.UnusedLifetime).UTC()
+	if wait, ok := p.pending.reserve(c.ID, addr, now, c.Expires); !ok {
+		return nil, &Error{Code: CodeTemporarilyUnavailable, RetryAfter: wait,
+			Description: "too many registered clients not yet used for a login; try again later"}
+	}
 	var secret string
 	if c.AuthMethod != AuthNone {
 		secret = randomToken(32)
 		c.SecretHash = hashKey(secret)
 	}
+	// The expiry index first: a client is never stored without it.
+	if err := p.indexExpiry(ctx, c.ID, c.Expires); err != nil {
+		p.pending.release(c.ID)
+		return nil, err
+	}
 	if _, err := putJSON(ctx, p.cfg.Store, prefixClients+c.ID, c, storage.PutOptions{IfNoneMatch: true}); err != nil {
+		p.pending.release(c.ID)
 		return nil, fmt.Errorf("idp: storing client: %w", err)
 	}
 	r := &RegistrationResponse{
@@ -294,6 +327,46 @@ func (p *Provider) Register(ctx context.Context, body []byte) (*RegistrationResp
 		r.ClientSecretExpiresAt = &never
 	}
 	return r, nil
+}
+
+// keepClient moves the expiry of a registered client that is used for a
+// login to UsedLifetime from now, so that it outlives the refresh tokens
+// the login gives. It writes at most once a day per client: the expiry is
+// set a day further than needed.
+func (p *Provider) keepClient(ctx context.Context, c *client) error {
+	if c.document {
+		return nil
+	}
+	p.pending.release(c.ID)
+	need := p.cfg.Now().Add(p.clients.UsedLifetime)
+	if !c.Expires.IsZero() && !c.Expires.Before(need) {
+		return nil
+	}
+	key := prefixClients + c.ID
+	for range maxRefreshWrites {
+		var cur client
+		etag, err := getJSON(ctx, p.cfg.Store, key, &cur)
+		if errors.Is(err, storage.ErrNotFound) {
+			return oauthErr(CodeInvalidClient, "unknown client")
+		} else if err != nil {
+			return fmt.Errorf("idp: reading client: %w", err)
+		}
+		if !cur.Expires.IsZero() && !cur.Expires.Before(need) {
+			return nil
+		}
+		cur.Expires = need.Add(24 * time.Hour).UTC()
+		if err := p.indexExpiry(ctx, cur.ID, cur.Expires); err != nil {
+			return err
+		}
+		_, err = putJSON(ctx, p.cfg.Store, key, cur, storage.PutOptions{IfMatch: etag})
+		if !errors.Is(err, storage.ErrPreconditionFailed) {
+			if err != nil {
+				return fmt.Errorf("idp: keeping client: %w", err)
+			}
+			return nil
+		}
+	}
+	return errors.New("idp: keeping client: too many concurrent updates")
 }
 
 // isURLClientID reports whether a client_id names a Client Identifier
@@ -321,6 +394,10 @@ func (p *Provider) lookupClient(ctx context.Context, id string) (*client, error)
 		return nil, oauthErr(CodeInvalidClient, "unknown client")
 	} else if err != nil {
 		return nil, fmt.Errorf("idp: reading client: %w", err)
+	}
+	// An expired client is gone, whether or not Sweep has deleted it.
+	if !c.Expires.IsZero() && !p.cfg.Now().Before(c.Expires) {
+		return nil, oauthErr(CodeInvalidClient, "unknown client")
 	}
 	return &c, nil
 }

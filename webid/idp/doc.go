@@ -36,14 +36,24 @@
 //	sys/idp/secret                  the HMAC key of CSRF tokens
 //	sys/idp/codes/<sha256(code)>    an authorization code, marked used by an If-Match write
 //	sys/idp/refresh/<family>        a refresh-token family: the hash of its live token
-//	sys/idp/clients/<client_id>     a registered client, the hash of its secret
+//	sys/idp/clients/<client_id>     a registered client, the hash of its secret, its expiry
+//	sys/idp/client-expiry/<day>/<client_id>  the expiry index: a client expiring that day (UTC)
+//	sys/idp/client-expiry-migrated  marks that clients stored before expiry got one
 //
 // Every read-modify-write is an If-Match write and every creation an
 // If-None-Match one, so any process may redeem a code another issued, and
 // of two concurrent redemptions of a code or a refresh token exactly one
 // wins. Storage never holds a usable code, refresh token or client
 // secret, only their SHA-256 (they are 256 random bits). Sweep deletes
-// expired codes and families.
+// expired codes and families, and expired clients through the expiry
+// index.
+//
+// Registration is anonymous, so it is bounded (ClientLimits): the body
+// size, a rate and a count of clients not yet used for a login per client
+// address, a count in all (these in memory, per process), and expiry: a
+// client that never completes a login is forgotten after a day, one in
+// use a while after its last login, never before the refresh tokens that
+// login gave.
 //
 // The HTTP front is the server package's (server/idp.go): this package
 // takes and returns plain values (url.Values, strings, HTML bytes), never

@@ -3,6 +3,7 @@ package idp
 import (
 	"errors"
 	"net/http"
+	"time"
 )
 
 // OAuth 2.0 error codes (RFC 6749 §4.1.2.1 and §5.2, RFC 7009 §2.2.1,
@@ -25,6 +26,9 @@ const (
 	CodeRequestNotSupported     = "request_not_supported"
 	CodeRequestURINotSupported  = "request_uri_not_supported"
 	CodeUnsupportedTokenType    = "unsupported_token_type"
+	// CodeTemporarilyUnavailable (RFC 6749 §4.1.2.1) answers a request
+	// refused by a limit, with Error.RetryAfter set (429).
+	CodeTemporarilyUnavailable = "temporarily_unavailable"
 )
 
 // ErrNotLoggedIn is the error Accounts.SessionAccount returns (wrapped)
@@ -40,6 +44,9 @@ type Error struct {
 	Code        string
 	Description string
 	Err         error
+	// RetryAfter, when positive, marks a request refused by a limit: the
+	// answer is 429 with a Retry-After of it.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -55,10 +62,13 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Status is the HTTP status of the error's response: 401 for a client
-// that failed to authenticate (RFC 6749 §5.2), 500 for server_error and
-// 400 for the rest.
+// Status is the HTTP status of the error's response: 429 for a request
+// refused by a limit (RetryAfter), 401 for a client that failed to
+// authenticate (RFC 6749 §5.2), 500 for server_error and 400 for the rest.
 func (e *Error) Status() int {
+	if e.RetryAfter > 0 {
+		return http.StatusTooManyRequests
+	}
 	switch e.Code {
 	case CodeInvalidClient:
 		return http.StatusUnauthorized

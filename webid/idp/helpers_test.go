@@ -149,7 +149,7 @@ func (f *fixture) dpop() *webidtest.Client {
 func (f *fixture) register(meta map[string]any) *idp.RegistrationResponse {
 	f.t.Helper()
 	body, _ := json.Marshal(meta)
-	r, err := f.p.Register(context.Background(), body)
+	r, err := f.p.Register(context.Background(), body, "192.0.2.1")
 	if err != nil {
 		f.t.Fatalf("register: %v", err)
 	}

@@ -139,7 +139,7 @@ func TestIDTokenRS256(t *testing.T) {
 	// Only the algorithms the provider signs with can be registered.
 	for _, alg := range []string{"none", "HS256", "PS256", "rs256"} {
 		body := `{"redirect_uris":["https://app.example/cb"],"id_token_signed_response_alg":"` + alg + `"}`
-		_, err := f.p.Register(ctx, []byte(body))
+		_, err := f.p.Register(ctx, []byte(body), "192.0.2.1")
 		if code := oauthCode(err); code != idp.CodeInvalidClientMetadata || !strings.Contains(err.Error(), "id_token_signed_response_alg") {
 			t.Errorf("id_token_signed_response_alg %q: %v, want invalid_client_metadata", alg, err)
 		}

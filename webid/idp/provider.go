@@ -130,6 +130,11 @@ type Config struct {
 	SecretKey         []byte
 	PreviousSecretKey []byte
 
+	// Clients bound dynamic client registration: body size, rate and
+	// count per client address, a total, and how long clients are kept
+	// (zero fields: the defaults of ClientLimits).
+	Clients ClientLimits
+
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives key rotations and refused replays (default: none).
@@ -173,14 +178,19 @@ func (c Config) validate() error {
 // Provider is the OpenID Provider. It is safe for concurrent use, and
 // several processes may run one each over the same storage.
 type Provider struct {
-	cfg      Config
-	issuer   string
-	keys     map[jose.SignatureAlgorithm]*keyring // one per signingAlgs
-	secret   *secret
-	replay   *replayCache
-	pages    *template.Template
-	logger   *slog.Logger
-	endpoint endpoints
+	cfg    Config
+	issuer string
+	keys   map[jose.SignatureAlgorithm]*keyring // one per signingAlgs
+	secret *secret
+	replay *replayCache
+	// clients are the registration limits with their defaults;
+	// registrations and pending count registrations per client address.
+	clients       ClientLimits
+	registrations *rateLimiter
+	pending       *pendingClients
+	pages         *template.Template
+	logger        *slog.Logger
+	endpoint      endpoints
 }
 
 // endpoints are the absolute URLs of the provider's endpoints.
@@ -229,14 +239,20 @@ func New(cfg Config) (*Provider, error) {
 	for _, alg := range signingAlgs {
 		keys[alg] = newKeyring(alg, cfg.Store, seal, cfg.Now, cfg.KeyRotation, tokenLife, logger)
 	}
+	cl := cfg.Clients.withDefaults()
+	// A client outlives the refresh tokens of its last login.
+	cl.UsedLifetime = max(cl.UsedLifetime, cfg.RefreshTokenLifetime)
 	p := &Provider{
-		cfg:    cfg,
-		issuer: iss,
-		keys:   keys,
-		secret: &secret{store: cfg.Store, sealer: seal},
-		replay: newReplayCache(100_000),
-		pages:  pages,
-		logger: logger,
+		cfg:           cfg,
+		issuer:        iss,
+		keys:          keys,
+		secret:        &secret{store: cfg.Store, sealer: seal},
+		replay:        newReplayCache(100_000),
+		clients:       cl,
+		registrations: newRateLimiter(cl.Burst, cl.Every, cl.MaxTracked),
+		pending:       newPendingClients(cl.MaxPendingPerAddress, cl.MaxPending),
+		pages:         pages,
+		logger:        logger,
 		endpoint: endpoints{
 			authorize:    iss + PathAuthorize,
 			token:        iss + PathToken,

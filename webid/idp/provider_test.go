@@ -643,7 +643,7 @@ func TestRegistration(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := f.p.Register(context.Background(), []byte(tc.body))
+			res, err := f.p.Register(context.Background(), []byte(tc.body), "192.0.2.1")
 			if oauthCode(err) != tc.want {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}

@@ -149,6 +149,11 @@ func (p *Provider) codeGrant(ctx context.Context, r *TokenRequest) (*TokenRespon
 	if err := p.checkAccount(ctx, g.accountID, g.webid, g.authTime); err != nil {
 		return nil, err
 	}
+	// A login keeps its client: it lives at least as long as the refresh
+	// tokens given now.
+	if err := p.keepClient(ctx, c); err != nil {
+		return nil, err
+	}
 	rec.Used = true
 	rec.Family = randomToken(16)
 	if slices.Contains(rec.Scope, ScopeOfflineAccess) && c.allows(GrantRefreshToken) {
