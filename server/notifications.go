@@ -292,7 +292,8 @@ func (n *notifications) open(req *http.Request, sreq notify.Request) (*notify.Ch
 		return nil, err
 	}
 	return n.svc.Subscribe(sreq, notify.Subscriber{
-		Agent: agent.WebID,
+		Agent:   agent.WebID,
+		Address: clientAddr(req),
 		CanRead: func(ctx context.Context, iri string) bool {
 			p, ok := n.store.PathOf(iri)
 			return ok && canRead(ctx, p) == nil

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -21,9 +23,21 @@ type Limits struct {
 	// connections included (default 10,000).
 	MaxChannels int
 	// MaxChannelsPerAgent is the most channels one agent may hold: per
-	// WebID, all anonymous subscribers together, and per client address
-	// for legacy connections (default 100).
+	// WebID, and per client address for legacy connections (default 100).
 	MaxChannelsPerAgent int
+	// MaxAnonymousPerAddress is the most channels anonymous subscribers
+	// from one client address (an IPv6 one by its /64) may hold (default
+	// 20), so that one client cannot use up what other anonymous
+	// subscribers need.
+	MaxAnonymousPerAddress int
+	// MaxAnonymous is the most channels and legacy connections all
+	// anonymous subscribers together may hold (default half of
+	// MaxChannels), so that the rest stays for authenticated agents.
+	MaxAnonymous int
+	// AnonymousMaxDuration is the longest an anonymous subscriber's
+	// channel lives: its endAt is cut to it (default 24 hours), so that
+	// what many addresses together hold frees up within a day.
+	AnonymousMaxDuration time.Duration
 	// MaxLegacyTopics is the most resources one legacy connection may
 	// subscribe to (default 1,000).
 	MaxLegacyTopics int
@@ -64,6 +78,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	def(&l.MaxChannels, 10_000)
 	def(&l.MaxChannelsPerAgent, 100)
+	def(&l.MaxAnonymousPerAddress, 20)
+	def(&l.MaxAnonymous, max(l.MaxChannels/2, 1))
+	defDur(&l.AnonymousMaxDuration, 24*time.Hour)
 	def(&l.MaxLegacyTopics, 1_000)
 	def(&l.Queue, 64)
 	def(&l.WebhookAttempts, 3)
@@ -136,6 +153,9 @@ type Subscriber struct {
 	// Agent is the WebID, "" when anonymous: the limits per agent count
 	// by it, and only the same agent may delete the channel.
 	Agent string
+	// Address is the client's address ("host" or "host:port"): the
+	// limits of anonymous subscribers count by it.
+	Address string
 	// CanRead reports whether the subscriber may read a resource now.
 	// It is asked before every notification.
 	CanRead func(ctx context.Context, iri string) bool
@@ -158,6 +178,8 @@ type Channel struct {
 	id, token string
 	sub       Subscriber
 	created   time.Time
+	// quota is what the channel counts against (Service.reserve).
+	quota quota
 	// connected and cancel are guarded by Service.mu.
 	connected bool
 	cancel    context.CancelFunc
@@ -176,7 +198,8 @@ type Service struct {
 	mu       sync.Mutex
 	channels map[string]*Channel // by id
 	tokens   map[string]*Channel
-	perAgent map[string]int
+	perAgent map[string]int // by quota key
+	anon     int            // anonymous channels and legacy connections
 	legacy   int
 	ctx      context.Context // the life of webhook deliveries
 	stop     context.CancelFunc
@@ -270,7 +293,8 @@ func (s *Service) Subscribe(req Request, sub Subscriber) (*Channel, error) {
 	}
 	req.Topic = topic
 	now := s.cfg.Now()
-	if err := s.checkFeatures(&req, now); err != nil {
+	q := quotaOf(sub)
+	if err := s.checkFeatures(&req, q.anonymous, now); err != nil {
 		return nil, err
 	}
 	if req.Type == Webhook {
@@ -280,7 +304,7 @@ func (s *Service) Subscribe(req Request, sub Subscriber) (*Channel, error) {
 	} else if req.SendTo != "" {
 		return nil, &RequestError{Reason: "sendTo belongs to webhook channels"}
 	}
-	ch := &Channel{Request: req, id: rand.Text(), token: rand.Text(), sub: sub, created: now}
+	ch := &Channel{Request: req, id: rand.Text(), token: rand.Text(), sub: sub, created: now, quota: q}
 	ch.ID = s.base + ChannelsPath[1:] + ch.id
 	switch req.Type {
 	case WebSocket:
@@ -296,7 +320,7 @@ func (s *Service) Subscribe(req Request, sub Subscriber) (*Channel, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
-	if err := s.reserve(sub.Agent); err != nil {
+	if err := s.reserve(q); err != nil {
 		return nil, err
 	}
 	s.channels[ch.id] = ch
@@ -309,9 +333,13 @@ func (s *Service) Subscribe(req Request, sub Subscriber) (*Channel, error) {
 	return ch, nil
 }
 
-// checkFeatures validates and settles the features of a request.
-func (s *Service) checkFeatures(req *Request, now time.Time) error {
+// checkFeatures validates and settles the features of a request; an
+// anonymous subscriber's channel ends sooner.
+func (s *Service) checkFeatures(req *Request, anonymous bool, now time.Time) error {
 	last := now.Add(s.limits.MaxDuration)
+	if anonymous {
+		last = now.Add(min(s.limits.MaxDuration, s.limits.AnonymousMaxDuration))
+	}
 	if req.EndAt.IsZero() || req.EndAt.After(last) {
 		req.EndAt = last
 	}
@@ -357,24 +385,81 @@ func (s *Service) checkSendTo(sendTo string) error {
 	return nil
 }
 
-// reserve counts one more channel for agent, within the limits. s.mu is
+// quota is what a channel or legacy connection counts against: its key
+// in Service.perAgent, and whether it is anonymous.
+type quota struct {
+	key       string
+	anonymous bool
+}
+
+// quotaOf is the quota of a subscriber: its WebID, or for an anonymous
+// one its client address.
+func quotaOf(sub Subscriber) quota {
+	if sub.Agent != "" {
+		return quota{key: "agent " + sub.Agent}
+	}
+	return quota{key: "anonymous " + addressKey(sub.Address), anonymous: true}
+}
+
+// reserve counts one more channel against q, within the limits. s.mu is
 // held.
-func (s *Service) reserve(agent string) error {
+func (s *Service) reserve(q quota) error {
 	if len(s.channels)+s.legacy >= s.limits.MaxChannels {
 		return fmt.Errorf("%w: the server holds %d", ErrTooManyChannels, s.limits.MaxChannels)
 	}
-	if s.perAgent[agent] >= s.limits.MaxChannelsPerAgent {
-		return fmt.Errorf("%w: at most %d per agent", ErrTooManyChannels, s.limits.MaxChannelsPerAgent)
+	perKey := s.limits.MaxChannelsPerAgent
+	if q.anonymous {
+		if s.anon >= s.limits.MaxAnonymous {
+			return fmt.Errorf("%w: anonymous subscribers hold %d", ErrTooManyChannels, s.limits.MaxAnonymous)
+		}
+		if !strings.HasPrefix(q.key, "legacy ") {
+			perKey = s.limits.MaxAnonymousPerAddress
+		}
 	}
-	s.perAgent[agent]++
+	if s.perAgent[q.key] >= perKey {
+		if q.anonymous {
+			return fmt.Errorf("%w: at most %d per client address for anonymous subscribers", ErrTooManyChannels, perKey)
+		}
+		return fmt.Errorf("%w: at most %d per agent", ErrTooManyChannels, perKey)
+	}
+	s.perAgent[q.key]++
+	if q.anonymous {
+		s.anon++
+	}
 	return nil
 }
 
 // release undoes reserve. s.mu is held.
-func (s *Service) release(agent string) {
-	if s.perAgent[agent]--; s.perAgent[agent] <= 0 {
-		delete(s.perAgent, agent)
+func (s *Service) release(q quota) {
+	if s.perAgent[q.key]--; s.perAgent[q.key] <= 0 {
+		delete(s.perAgent, q.key)
 	}
+	if q.anonymous {
+		s.anon--
+	}
+}
+
+// addressKey is the key of a client address: the IP address without
+// port, an IPv6 address by its /64 (one subscriber usually holds a whole
+// /64), as webid/account counts them.
+func addressKey(clientAddr string) string {
+	host := clientAddr
+	if h, _, err := net.SplitHostPort(clientAddr); err == nil {
+		host = h
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		if len(host) > 64 {
+			host = host[:64]
+		}
+		return "?" + host
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // sweep forgets the channels whose receiveFrom was not opened in time or
@@ -397,7 +482,7 @@ func (s *Service) forget(ch *Channel) {
 	}
 	delete(s.channels, ch.id)
 	delete(s.tokens, ch.token)
-	s.release(ch.sub.Agent)
+	s.release(ch.quota)
 	if ch.cancel != nil {
 		ch.cancel()
 	}

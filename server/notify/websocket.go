@@ -84,9 +84,10 @@ const LegacySubprotocol = "solid-0.1"
 // (the anonymous agent's Read) allows the URL, asked at every delivery:
 // it never tells of a change anyone could not see by reading. client is
 // the peer's address, which the per-agent limit counts legacy connections
-// by. Before the upgrade it returns ErrTooManyChannels.
+// by, and which counts among the anonymous subscribers. Before the
+// upgrade it returns ErrTooManyChannels.
 func (s *Service) ServeLegacy(w http.ResponseWriter, r *http.Request, client string, canRead func(ctx context.Context, iri string) bool) error {
-	agent := "legacy " + client
+	agent := quota{key: "legacy " + addressKey(client), anonymous: true}
 	s.mu.Lock()
 	s.sweep(s.cfg.Now())
 	err := s.reserve(agent)
