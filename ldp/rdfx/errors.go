@@ -14,6 +14,11 @@ var (
 	// ErrTooManyTriples means a document holds more triples than
 	// ParseOptions.MaxTriples allows; parsing stopped there.
 	ErrTooManyTriples = errors.New("rdfx: too many triples")
+	// ErrTooLarge means a document expands beyond ParseOptions.MaxBytes
+	// (an RDF/XML entity referenced too often, terms repeated into more
+	// text than allowed), or holds more JSON than a JSON-LD document of
+	// ParseOptions.MaxTriples triples needs; parsing stopped there.
+	ErrTooLarge = errors.New("rdfx: document too large once expanded")
 	// ErrUnsupported means the input uses a media type or a language feature
 	// rdfx does not implement, such as a SPARQL FILTER or a JSON-LD named
 	// graph other than the document's own.

@@ -41,9 +41,19 @@ func jsonldOptions(base string, contexts map[string][]byte) *ld.JsonLdOptions {
 	return o
 }
 
-// parseJSONLD reads a JSON-LD document into a new graph. The document is
-// read whole, so MaxTriples is checked after the conversion to RDF.
-func parseJSONLD(r io.Reader, base string, opts ParseOptions) (g *Graph, err error) {
+// parseJSONLD reads a JSON-LD document into a new graph.
+//
+// json-gold is linear in expansion but not in building the node map of
+// JSON-LD 1.1 API §7.3 (its AddValue compares every new value with all the
+// values a property holds already, so one property with n values costs
+// n²/2 comparisons: 40,000 numbers took two minutes). rdfx therefore calls
+// json-gold's Expand, builds the node map itself (nodeMap, linear: it keeps
+// duplicates, which the graph drops), and has json-gold turn the node map
+// into quads (GraphToRDF, linear). Before any of it, checkJSONLD bounds the
+// work by the document's shape: its depth, its number of JSON values, and
+// the text its IRIs can expand to, since expansion cannot be stopped once
+// it runs.
+func parseJSONLD(r io.Reader, base string, opts ParseOptions, b *budget) (g *Graph, err error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("rdfx: reading input: %w", err)
@@ -66,29 +76,51 @@ func parseJSONLD(r io.Reader, base string, opts ParseOptions) (g *Graph, err err
 		return nil, &SyntaxError{Line: 1, Col: 1, Msg: "JSON-LD: a document is a JSON object or array"}
 	}
 
+	defer catch(&err)
+	checkJSONLD(doc, base, opts.Contexts, b)
 	defer func() {
-		if v := recover(); v != nil { // json-gold type-asserts freely
+		if v := recover(); v != nil {
+			if f, ok := v.(failure); ok {
+				panic(f)
+			}
+			// json-gold type-asserts freely
 			g, err = nil, &SyntaxError{Msg: fmt.Sprintf("JSON-LD processor failed: %v", v)}
 		}
 	}()
-	res, err := ld.NewJsonLdProcessor().ToRDF(doc, jsonldOptions(base, opts.Contexts))
+	o := jsonldOptions(base, opts.Contexts)
+	expanded, err := ld.NewJsonLdProcessor().Expand(doc, o)
 	if err != nil {
 		if errors.Is(err, ErrRemoteContext) {
 			return nil, fmt.Errorf("rdfx: JSON-LD: %w", err)
 		}
 		return nil, &SyntaxError{Msg: "JSON-LD: " + err.Error()}
 	}
-	ds, ok := res.(*ld.RDFDataset)
-	if !ok {
-		return nil, &SyntaxError{Msg: "JSON-LD: processor returned no dataset"}
+	b.checkContext()
+	issuer := ld.NewIdentifierIssuer("_:b")
+	nm := nodeMap{graphs: map[string]map[string]any{"@default": {}}, issuer: issuer, b: b}
+	if err := nm.add(expanded, "@default", nil, "", nil); err != nil {
+		return nil, &SyntaxError{Msg: "JSON-LD: " + err.Error()}
+	}
+	b.checkContext()
+	ds := ld.NewRDFDataset()
+	for _, name := range slices.Sorted(maps.Keys(nm.graphs)) {
+		if ld.IsRelativeIri(name) { // JSON-LD 1.1 API §8.1 step 1.1
+			continue
+		}
+		ds.GraphToRDF(name, nm.graphs[name], issuer, false)
 	}
 	quads, err := defaultGraphQuads(ds, base)
 	if err != nil {
 		return nil, err
 	}
 	labels := newLabeler()
-	g = NewGraph(len(quads))
+	n := len(quads)
+	if b.lim.triples > 0 {
+		n = min(n, b.lim.triples)
+	}
+	g = NewGraph(n)
 	for _, q := range quads {
+		b.tick()
 		t := Triple{S: fromLD(q.Subject, &labels), P: fromLD(q.Predicate, &labels), O: fromLD(q.Object, &labels)}
 		// JSON-LD 1.1 API §8.2: a triple with an IRI that is not absolute
 		// (json-gold lets some through, for example under a malformed
@@ -96,11 +128,175 @@ func parseJSONLD(r io.Reader, base string, opts ParseOptions) (g *Graph, err err
 		if !t.Valid() || !absoluteTerms(t) {
 			continue
 		}
-		if g.Add(t) && opts.MaxTriples > 0 && g.Len() > opts.MaxTriples {
-			return nil, fmt.Errorf("rdfx: more than %d triples: %w", opts.MaxTriples, ErrTooManyTriples)
+		if g.Add(t) {
+			b.triple(t, g.Len())
 		}
 	}
 	return g, nil
+}
+
+// checkJSONLD refuses, before expansion, a document whose expansion could
+// cost more than its limits allow: nested more than four times MaxDepth
+// (expanded JSON-LD spends an object and an array on each level of nodes,
+// and lists two more), holding more JSON values than four per triple of
+// MaxTriples (a triple takes a key and a value object of one or two
+// values), or whose strings could expand to more than MaxBytes. The last
+// is an upper bound: every string of the document can become an IRI as
+// long as the longest term, prefix, @vocab or base of its contexts plus
+// itself, and the contexts' own terms expand once each.
+func checkJSONLD(doc any, base string, contexts map[string][]byte, b *budget) {
+	c := jsonCheck{b: b, maxDepth: 4 * b.lim.depth, terms: make(map[string]string)}
+	if b.lim.triples > 0 {
+		c.maxValues = 4*b.lim.triples + 1024
+	}
+	for _, data := range contexts {
+		var ctx any
+		if json.Unmarshal(data, &ctx) == nil {
+			c.context(ctx, 0)
+		}
+	}
+	c.walk(doc, 0, false)
+	if b.lim.bytes <= 0 {
+		return
+	}
+	longest := len(base)
+	done := make(map[string]int, len(c.terms))
+	for term := range c.terms {
+		longest = max(longest, c.termLen(term, done, 0))
+	}
+	total := c.textBytes + int64(c.strings+len(c.terms))*int64(longest+len(base))
+	if total > b.lim.bytes {
+		fail(fmt.Errorf("rdfx: JSON-LD: the document's IRIs can expand to more than %d bytes "+
+			"(%d strings under terms of up to %d bytes): %w", b.lim.bytes, c.strings, longest, ErrTooLarge))
+	}
+}
+
+type jsonCheck struct {
+	b         *budget
+	maxDepth  int
+	maxValues int
+	values    int
+	strings   int   // strings outside contexts, keys included
+	textBytes int64 // their bytes
+	// terms maps each term or prefix that any context defines to the
+	// longest IRI or compact IRI given for it.
+	terms map[string]string
+}
+
+func (c *jsonCheck) value(depth int) {
+	c.b.tick()
+	c.values++
+	if c.maxValues > 0 && c.values > c.maxValues {
+		fail(fmt.Errorf("rdfx: JSON-LD: more than %d JSON values for at most %d triples: %w", c.maxValues, c.b.lim.triples, ErrTooLarge))
+	}
+	if depth > c.maxDepth {
+		syntaxErrorf(0, 0, "JSON-LD: nested more than %d levels deep", c.maxDepth)
+	}
+}
+
+// walk visits a document value; inContext is set inside @context.
+func (c *jsonCheck) walk(v any, depth int, inContext bool) {
+	c.value(depth)
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if k == "@context" {
+				c.context(x, depth+1)
+				continue
+			}
+			c.str(k)
+			c.walk(x, depth+1, inContext)
+		}
+	case []any:
+		for _, x := range v {
+			c.walk(x, depth+1, inContext)
+		}
+	case string:
+		c.str(v)
+	}
+}
+
+func (c *jsonCheck) str(s string) {
+	c.strings++
+	c.textBytes += int64(len(s))
+}
+
+// context records the term definitions of a context (a map, a URL or an
+// array of them), nested scoped contexts included.
+func (c *jsonCheck) context(v any, depth int) {
+	c.value(depth)
+	switch v := v.(type) {
+	case []any:
+		for _, x := range v {
+			c.context(x, depth+1)
+		}
+	case string:
+		c.str(v)
+	case map[string]any:
+		for k, x := range v {
+			c.str(k)
+			switch d := x.(type) {
+			case string:
+				c.define(k, d)
+				c.value(depth + 1)
+			case map[string]any:
+				c.value(depth + 1)
+				for dk, dv := range d {
+					switch dk {
+					case "@context":
+						c.context(dv, depth+2)
+					case "@id", "@reverse", "@type":
+						if s, ok := dv.(string); ok {
+							c.define(k, s)
+						}
+						c.value(depth + 2)
+					default:
+						c.walk(dv, depth+2, true)
+					}
+				}
+			default:
+				c.walk(x, depth+1, true)
+			}
+		}
+	}
+}
+
+func (c *jsonCheck) define(term, iri string) {
+	c.textBytes += int64(len(iri))
+	if len(iri) >= len(c.terms[term]) {
+		c.terms[term] = iri
+	}
+	// A term with no IRI of its own expands under @vocab: as long as
+	// @vocab plus itself.
+	if len(term) >= len(c.terms["\x00term"]) {
+		c.terms["\x00term"] = term
+	}
+}
+
+// termLen bounds the length of the IRI term expands to: its definition,
+// with the prefix of a compact IRI replaced by that prefix's own bound.
+// A cycle of prefixes is refused (JSON-LD 1.1 API §4.2.2 calls it a cyclic
+// IRI mapping).
+func (c *jsonCheck) termLen(term string, done map[string]int, depth int) int {
+	if n, ok := done[term]; ok {
+		if n < 0 {
+			fail(fmt.Errorf("rdfx: JSON-LD: the terms of the context define each other in a cycle: %w", ErrUnsupported))
+		}
+		return n
+	}
+	iri := c.terms[term]
+	done[term] = -1
+	n := len(iri)
+	if term == "@vocab" {
+		n += len(c.terms["\x00term"])
+	}
+	if prefix, suffix, ok := strings.Cut(iri, ":"); ok && !strings.HasPrefix(suffix, "//") {
+		if _, defined := c.terms[prefix]; defined && prefix != term {
+			n = c.termLen(prefix, done, depth+1) + len(suffix)
+		}
+	}
+	done[term] = n
+	return n
 }
 
 // defaultGraphQuads returns the quads of ds that a document at base can

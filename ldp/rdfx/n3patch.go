@@ -1,10 +1,13 @@
 package rdfx
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"strconv"
+	"strings"
 )
 
 // The Solid terms of N3 Patch (Solid Protocol 0.11 §5.3.1).
@@ -34,8 +37,39 @@ const (
 // a syntax error, is an error wrapping ErrMalformedPatch (Solid asks for 422);
 // a syntax error also unwraps to a *SyntaxError. Errors from r are returned
 // wrapped as they are.
+//
+// ParseN3Patch applies the default limits of ParseOptions; ParsePatch
+// takes others, and a context.
 func ParseN3Patch(r io.Reader, baseIRI string) (*Patch, error) {
-	p := newParser(skipBOM(r), baseIRI, dialectN3Patch)
+	return parseN3Patch(r, baseIRI, newBudget(context.Background(), ParseOptions{}))
+}
+
+// ParsePatch reads a patch of mediaType: text/n3 as ParseN3Patch does,
+// application/sparql-update as ParseSPARQLUpdate does, any other type is
+// ErrUnsupported. The patch may hold at most opts.MaxTriples triples and
+// patterns, in all its parts together, nested at most opts.MaxDepth deep
+// and of at most opts.MaxBytes bytes of terms (ErrTooManyTriples,
+// *SyntaxError, ErrTooLarge); parsing stops soon after ctx is done.
+func ParsePatch(ctx context.Context, r io.Reader, mediaType, baseIRI string, opts ParseOptions) (*Patch, error) {
+	mt, _, err := mime.ParseMediaType(mediaType)
+	if err != nil {
+		return nil, fmt.Errorf("rdfx: media type %q: %w", mediaType, ErrUnsupported)
+	}
+	b := newBudget(ctx, opts)
+	if err := b.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("rdfx: parsing stopped: %w", context.Cause(b.ctx))
+	}
+	switch strings.ToLower(mt) {
+	case N3:
+		return parseN3Patch(r, baseIRI, b)
+	case SPARQLUpdate:
+		return parseSPARQLUpdate(r, baseIRI, b)
+	}
+	return nil, fmt.Errorf("rdfx: patch media type %q: %w", mt, ErrUnsupported)
+}
+
+func parseN3Patch(r io.Reader, baseIRI string, b *budget) (*Patch, error) {
+	p := newParser(skipBOM(r), baseIRI, dialectN3Patch, b)
 	var top []Triple
 	p.out = &top
 	if err := run(p.parseDocument); err != nil {

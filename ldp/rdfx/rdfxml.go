@@ -21,23 +21,77 @@ const (
 	xmlNS          = "http://www.w3.org/XML/1998/namespace"
 	rdfXMLLiteral  = NSRDF + "XMLLiteral"
 	rdfStatement   = NSRDF + "Statement"
-	maxXMLNesting  = 2 * maxNesting
 	rdfSyntaxError = "RDF/XML: "
 )
 
-// readTracker remembers the first error of the reader under a decoder, to
-// tell an I/O failure from malformed input.
-type readTracker struct {
-	r   io.Reader
-	err error
+// entityMeter is the reader under the XML decoder. It remembers the first
+// read error, to tell an I/O failure from malformed input, and it meters
+// entity expansion: encoding/xml replaces each reference to an entity of
+// the DOCTYPE with the entity's text while it reads a token, so a 115 KB
+// document that refers 5,000 times to a 100 KB entity becomes 500 MB before
+// the parser sees a single token. The meter implements io.ByteReader, so
+// the decoder reads it a byte at a time with no buffer of its own, and at
+// the ';' that ends a reference to a declared entity the meter charges the
+// entity's length to the budget. Past a quarter of MaxBytes (the text a
+// decoder's token buffer then holds doubles in memory as it grows, and is
+// copied once more into a term) or past MaxBytes for the whole parse, it
+// fails the read, and the decoder stops before expanding the reference.
+type entityMeter struct {
+	r        *bufio.Reader
+	entities func() map[string]string // the decoder's Entity map
+	b        *budget
+	expanded int64 // replacement text so far
+	err      error
+
+	inRef bool   // after '&', reading a name
+	name  []byte // the name so far
 }
 
-func (t *readTracker) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	if err != nil && t.err == nil {
-		t.err = err
+// maxEntityName bounds the names the meter looks up; a longer one is not
+// a declared entity (declareEntities keeps only names it can look up).
+const maxEntityName = 256
+
+func (m *entityMeter) ReadByte() (byte, error) {
+	if m.err != nil {
+		return 0, m.err
 	}
-	return n, err
+	c, err := m.r.ReadByte()
+	if err != nil {
+		m.err = err
+		return 0, err
+	}
+	switch {
+	case c == '&':
+		m.inRef, m.name = true, m.name[:0]
+	case !m.inRef:
+	case c == ';':
+		m.inRef = false
+		if v, ok := m.entities()[string(m.name)]; ok && m.b.lim.bytes > 0 {
+			m.expanded += int64(len(v))
+			m.b.bytes += int64(len(v))
+			if limit := m.b.lim.bytes / 4; m.expanded > limit || m.b.bytes > m.b.lim.bytes {
+				m.err = fmt.Errorf("rdfx: RDF/XML entities expand to more than %d bytes: %w", limit, ErrTooLarge)
+				return 0, m.err
+			}
+		}
+	case len(m.name) < maxEntityName && c > ' ' && c != '&' && c != '<' && c != '"' && c != '\'':
+		m.name = append(m.name, c)
+	default:
+		m.inRef = false
+	}
+	return c, nil
+}
+
+// Read is there for io.Reader; the decoder uses ReadByte.
+func (m *entityMeter) Read(p []byte) (int, error) {
+	for i := range p {
+		c, err := m.ReadByte()
+		if err != nil {
+			return i, err
+		}
+		p[i] = c
+	}
+	return len(p), nil
 }
 
 // xmlScope is what an element inherits: the base IRI and the language.
@@ -61,18 +115,19 @@ func (s xmlScope) enter(el xml.StartElement) xmlScope {
 
 type rdfxmlParser struct {
 	d      *xml.Decoder
-	rt     *readTracker
+	rt     *entityMeter
 	g      *Graph
-	max    int
+	b      *budget
 	labels labeler
 	depth  int
 }
 
 // parseRDFXML reads RDF/XML into a new graph.
-func parseRDFXML(r io.Reader, base string, max int) (g *Graph, err error) {
+func parseRDFXML(r io.Reader, base string, b *budget) (g *Graph, err error) {
 	defer catch(&err)
-	rt := &readTracker{r: r}
-	p := &rdfxmlParser{d: xml.NewDecoder(rt), rt: rt, g: NewGraph(0), max: max, labels: newLabeler()}
+	p := &rdfxmlParser{g: NewGraph(0), b: b, labels: newLabeler()}
+	p.rt = &entityMeter{r: bufferedReader(r), b: b, entities: func() map[string]string { return p.d.Entity }}
+	p.d = xml.NewDecoder(p.rt)
 	root, ok := p.nextElement(true)
 	if !ok {
 		return p.g, nil // no element at all: the empty graph
@@ -109,12 +164,16 @@ func (p *rdfxmlParser) failAt(format string, args ...any) {
 
 // token returns the next token, or nil at the end of the input.
 func (p *rdfxmlParser) token() xml.Token {
+	p.b.tick()
 	tok, err := p.d.Token()
 	if err == nil {
 		if dir, ok := tok.(xml.Directive); ok {
 			p.declareEntities(string(dir))
 		}
 		return tok
+	}
+	if errors.Is(p.rt.err, ErrTooLarge) {
+		fail(p.rt.err)
 	}
 	if p.rt.err != nil && !errors.Is(p.rt.err, io.EOF) {
 		fail(fmt.Errorf("rdfx: reading input: %w", p.rt.err))
@@ -167,7 +226,7 @@ func (p *rdfxmlParser) declareEntities(dir string) {
 		if p.d.Entity == nil {
 			p.d.Entity = make(map[string]string)
 		}
-		if len(p.d.Entity) < 1000 {
+		if len(p.d.Entity) < 1000 && len(name) < maxEntityName {
 			p.d.Entity[name] = rest[1 : 1+end]
 		}
 		dir = rest[1+end:]
@@ -223,15 +282,15 @@ func (p *rdfxmlParser) emit(t Triple) {
 	if !t.Valid() {
 		p.failAt("invalid triple %s", t)
 	}
-	if p.g.Add(t) && p.max > 0 && p.g.Len() > p.max {
-		fail(fmt.Errorf("rdfx: more than %d triples: %w", p.max, ErrTooManyTriples))
+	if p.g.Add(t) {
+		p.b.triple(t, p.g.Len())
 	}
 }
 
 func (p *rdfxmlParser) nest() {
 	p.depth++
-	if p.depth > maxXMLNesting {
-		p.failAt("elements nested more than %d deep", maxXMLNesting)
+	if max := 2 * p.b.lim.depth; p.depth > max {
+		p.failAt("elements nested more than %d deep", max)
 	}
 }
 

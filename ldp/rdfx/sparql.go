@@ -1,6 +1,7 @@
 package rdfx
 
 import (
+	"context"
 	"errors"
 	"io"
 	"slices"
@@ -26,8 +27,15 @@ import (
 // ErrUnsupported. A syntax error, a variable in DATA, or a blank node in
 // DELETE DATA or a delete template (SPARQL 1.1 Update §3.1.2, §3.1.3) is an
 // error wrapping ErrMalformedPatch (answered with 400 upstream).
+//
+// ParseSPARQLUpdate applies the default limits of ParseOptions; ParsePatch
+// takes others, and a context.
 func ParseSPARQLUpdate(r io.Reader, baseIRI string) (*Patch, error) {
-	p := newParser(skipBOM(r), baseIRI, dialectSPARQL)
+	return parseSPARQLUpdate(r, baseIRI, newBudget(context.Background(), ParseOptions{}))
+}
+
+func parseSPARQLUpdate(r io.Reader, baseIRI string, b *budget) (*Patch, error) {
+	p := newParser(skipBOM(r), baseIRI, dialectSPARQL, b)
 	var ops []operation
 	if err := run(func() { ops = p.parseUpdate() }); err != nil {
 		return nil, sparqlError(err)

@@ -24,9 +24,6 @@ const (
 	dialectSPARQL
 )
 
-// maxNesting bounds how deeply [ ], ( ) and { } may nest.
-const maxNesting = 128
-
 // parser is a recursive-descent parser over the shared lexer for Turtle,
 // N3 and the triple blocks of SPARQL. Errors abort it by panic (see fail)
 // and are recovered by catch at the entry points.
@@ -41,19 +38,21 @@ type parser struct {
 	scratch  []byte
 	depth    int
 
-	// Where triples go: into g (data, with the MaxTriples check) or, for
-	// patterns, appended to *out.
-	g   *Graph
-	max int
-	out *[]Triple
+	// Where triples go: into g (data) or, for patterns, appended to
+	// *out; b counts them against the limits either way.
+	g         *Graph
+	out       *[]Triple
+	b         *budget
+	nPatterns int // patterns appended to any out
 
 	// N3 Patch formulae, by index; inFormula is set while one is parsed.
 	formulas  [][]Triple
 	inFormula bool
 }
 
-func newParser(r io.Reader, base string, d dialect) *parser {
+func newParser(r io.Reader, base string, d dialect, b *budget) *parser {
 	return &parser{
+		b:        b,
 		lx:       newLexer(r),
 		dialect:  d,
 		base:     base,
@@ -67,6 +66,7 @@ func (p *parser) patterns() bool { return p.dialect == dialectN3Patch || p.diale
 
 func (p *parser) peek() token {
 	if !p.peeked {
+		p.b.tick()
 		p.tok = p.lx.next()
 		p.peeked = true
 	}
@@ -94,11 +94,13 @@ func unsupported(t token, what string) {
 
 func (p *parser) emit(t Triple) {
 	if p.out != nil {
+		p.nPatterns++
+		p.b.triple(t, p.nPatterns)
 		*p.out = append(*p.out, t)
 		return
 	}
-	if p.g.Add(t) && p.max > 0 && p.g.Len() > p.max {
-		fail(fmt.Errorf("rdfx: more than %d triples: %w", p.max, ErrTooManyTriples))
+	if p.g.Add(t) {
+		p.b.triple(t, p.g.Len())
 	}
 }
 
@@ -385,8 +387,8 @@ func validLangTag(tag string) bool {
 
 func (p *parser) nest(t token) {
 	p.depth++
-	if p.depth > maxNesting {
-		syntaxErrorf(t.line, t.col, "nested more than %d levels deep", maxNesting)
+	if p.depth > p.b.lim.depth {
+		syntaxErrorf(t.line, t.col, "nested more than %d levels deep", p.b.lim.depth)
 	}
 }
 
