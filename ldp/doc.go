@@ -24,10 +24,21 @@
 //
 // # Concurrency
 //
-// Every read-modify-write (PATCH, creating a container) reads the object
+// Every write (PUT, PATCH, POST, creating a container) reads the object
 // with its ETag, applies the change and writes it back with If-Match (or
 // If-None-Match for a new object), retrying when another writer came first,
-// so several Kluis processes on one bucket never lose an update.
+// so several Kluis processes on one bucket never lose an update, answer
+// 201 Created for one writer only, and count quotas exactly (quota.go).
+// The one exception is a PUT of a large non-RDF body, which streams and
+// cannot be sent again: losing the race is a ConflictError (409).
+//
+// # What a write may leave
+//
+// A write leaves only what can be read back, named and deleted: RDF whose
+// Turtle is within Config.MaxRDFBytes and MaxTriples, after a PATCH too
+// (ErrTooLarge otherwise), and no name whose auxiliary resources would
+// pass the key limits, nor an auxiliary resource of an auxiliary
+// resource (checkName in path.go; a BadRequestError).
 //
 // # Change events
 //

@@ -135,3 +135,43 @@ func pathOfKey(key string) (Path, error) {
 	}
 	return Path("/" + rest), nil
 }
+
+// checkName refuses, before anything is written, a path the server could
+// not serve whole later:
+//
+//   - an auxiliary resource of an auxiliary resource ("/x.acl.acl",
+//     "/x.acl.meta", "/x.meta.acl"): Solid Protocol §4.3 gives auxiliary
+//     resources to resources, and such an object would be in no listing
+//     and outlive the deletion of x;
+//   - a path below a container named like an auxiliary resource
+//     ("/x.acl/y"), which would take the name of x's ACL;
+//   - a resource whose auxiliary resources could not be stored, because
+//     their keys pass the key limits (storage.MaxSegmentLength,
+//     storage.MaxKeyLength): its ACL could never be set, nor its
+//     description deleted with it.
+func checkName(p Path) error {
+	kind, subject := p.Aux()
+	if kind != NotAux {
+		if k, _ := subject.Aux(); k != NotAux {
+			return &BadRequestError{Reason: "an auxiliary resource (" + ACLSuffix + ", " + MetaSuffix + ") has no auxiliary resources of its own"}
+		}
+	}
+	for _, a := range p.Ancestors() {
+		if a.IsRoot() {
+			break
+		}
+		if k, _ := a.Sibling().Aux(); k != NotAux {
+			return &BadRequestError{Reason: "a container cannot be named like an auxiliary resource"}
+		}
+	}
+	if kind != NotAux {
+		return nil
+	}
+	for _, aux := range []Path{p.ACL(), p.Meta()} {
+		if err := storage.ValidateKey(aux.Key()); err != nil {
+			return &BadRequestError{Reason: fmt.Sprintf("name too long: the keys of its auxiliary resources (%s, %s) would pass %d bytes a segment or %d in all",
+				ACLSuffix, MetaSuffix, storage.MaxSegmentLength, storage.MaxKeyLength), Err: err}
+		}
+	}
+	return nil
+}

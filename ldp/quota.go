@@ -25,12 +25,14 @@ import (
 // holds JSON, {"bytes": N} and, when the pod has a quota of its own,
 // "quota": Q (0: no limit), which overrides Config.PodQuota.
 //
-// Every successful write or deletion adds its size delta to the counter
-// (new size − old size; a deletion frees the old size): a read of the
-// counter, then a Put with If-Match, retried when another writer came
-// first, so several processes on one backend keep one exact count. The
-// delta is added after the write, with a context that outlives the
-// request, so a client going away does not lose it.
+// Every write is conditional on the object it replaces (If-Match on its
+// ETag, If-None-Match when there was none; retried from a new read when
+// another writer came first), so its size delta (new size − old size; a
+// deletion frees the old size) is exact, in one process or several on one
+// backend. The counter is changed by a read, then a Put with If-Match,
+// retried likewise, and never goes below zero. Counting after the write
+// uses a context that outlives the request, so a client going away does
+// not lose it.
 //
 // A pod without a counter (made before quotas, or imported by writing its
 // objects directly) is counted on its first write or look at its usage:
@@ -39,29 +41,34 @@ import (
 //
 // # Enforcement
 //
-// Before a write, the counter is read. A write that grows the pod must
-// fit: usage − old size + new size ≤ quota. An RDF body is read (it is
-// bounded by Config.MaxRDFBytes anyway) and its size checked; a body of
-// announced length (WriteRequest.ContentLength) that cannot fit is
-// refused before a byte of it is read; any other body is counted while
-// it streams to the backend, and the Put fails as soon as one byte more
-// than the room left has been read, so an upload of unknown length
-// (chunked) overshoots by at most one byte read, never by a buffer. A
-// failed Put leaves nothing behind (storage.Backend's contract). A write
-// that does not grow the pod, and every deletion, is always allowed, so
-// a pod over its quota (the quota was lowered) can be cleaned up.
+// A write that grows the pod must fit: usage − old size + new size ≤
+// quota. Before it stores a byte, the write takes that room in the counter
+// (a hold), refused when the counter (which holds every other write's
+// room too) has not enough left; so writes in parallel, in one process or
+// several, cannot together pass the quota, each having seen the same
+// usage. After the write, the hold is settled to the exact delta against
+// the object replaced; a failed write gives it back. An RDF body's size
+// is known before it is written; a body of announced length
+// (WriteRequest.ContentLength) that cannot fit is refused before a byte
+// of it is read; any other body takes room as it streams to the backend
+// (minHoldStep, growing to maxHoldStep at a time), and the Put fails as
+// soon as one byte more than the room the pod has left has been read, so
+// an upload of unknown length (chunked) overshoots by at most one byte
+// read, never by a buffer. A failed Put leaves nothing behind
+// (storage.Backend's contract). A write that does not grow the pod, and
+// every deletion, is always allowed, so a pod over its quota (the quota
+// was lowered) can be cleaned up.
 //
 // # Limits
 //
-// Concurrent uploads to one pod are each checked against the usage at
-// their start, so together they may pass the quota by at most the room
-// each was given; the next write sees the sum. The counter can drift
-// when a process dies between a write and its counting, or when two
-// unconditional PUTs replace the same resource at the same moment (both
-// subtract the size they replaced): Recount (kluis pod usage -recount)
-// sets it right. Intermediate containers made by a refused PUT stay;
-// their markers are empty. Quotas apply to pods only (Config.Pods): a
-// server whose root is the one storage counts nothing.
+// A streamed body of unknown length holds up to one step more room than
+// it has used while it uploads, which a parallel writer near the quota
+// may be refused for. The counter can drift when a process dies between
+// taking room and settling it (it then counts too much, never too
+// little), or between a write and its counting: Recount (kluis pod usage
+// -recount) sets it right. Intermediate containers made by a refused PUT
+// stay; their markers are empty. Quotas apply to pods only (Config.Pods):
+// a server whose root is the one storage counts nothing.
 
 // usageKeyPrefix is where the counters live in the backend.
 const usageKeyPrefix = "sys/usage/"
@@ -239,10 +246,12 @@ func (s *Store) loadUsage(ctx context.Context, name string) (usageRecord, storag
 }
 
 // updateUsage changes the counter of a pod by a read, change and
-// conditional write, retried when another writer came first. A missing
-// counter is made by counting the pod, which includes what the caller
-// wrote, so change is not applied to it.
-func (s *Store) updateUsage(ctx context.Context, name string, change func(*usageRecord)) (usageRecord, storage.Info, error) {
+// conditional write, retried when another writer came first. A change
+// that returns an error leaves the counter as it is. A missing counter is
+// made by counting the pod; change is applied to it only when fresh is
+// set (a change made before the write it is for), since a count made
+// after a write already includes it. The count never goes below zero.
+func (s *Store) updateUsage(ctx context.Context, name string, fresh bool, change func(*usageRecord) error) (usageRecord, storage.Info, error) {
 	for attempt := 0; attempt < usageAttempts; attempt++ {
 		if attempt > 0 {
 			if err := backoff(ctx, attempt); err != nil {
@@ -251,12 +260,18 @@ func (s *Store) updateUsage(ctx context.Context, name string, change func(*usage
 		}
 		rec, info, err := readUsage(ctx, s.backend, name)
 		if errors.Is(err, storage.ErrNotFound) {
-			return s.loadUsage(ctx, name)
+			rec, info, err = s.loadUsage(ctx, name)
+			if err != nil || !fresh {
+				return rec, info, err
+			}
 		}
 		if err != nil {
 			return usageRecord{}, storage.Info{}, err
 		}
-		change(&rec)
+		if err := change(&rec); err != nil {
+			return usageRecord{}, storage.Info{}, err
+		}
+		rec.Bytes = max(rec.Bytes, 0)
 		out, err := writeUsage(ctx, s.backend, name, rec, info.ETag)
 		if errors.Is(err, storage.ErrPreconditionFailed) {
 			continue
@@ -301,23 +316,15 @@ func (s *Store) quotaOf(rec usageRecord) int64 {
 	return s.podQuota
 }
 
-// check refuses a write that replaces old bytes with size bytes when it
-// grows the pod past its quota.
+// check refuses early, against the usage read when the write began, a
+// write that replaces old bytes with size bytes and would grow the pod
+// past its quota. It only saves work: the hold taken before the write
+// decides.
 func (m *meter) check(old, size int64) error {
 	if m == nil || m.limit <= 0 || size <= old || m.used-old+size <= m.limit {
 		return nil
 	}
 	return &QuotaError{Pod: m.pod, Quota: m.limit}
-}
-
-// reader counts a streamed body that replaces old bytes, failing once it
-// would take the pod past its quota; r itself when there is no limit.
-func (m *meter) reader(r io.Reader, old int64) io.Reader {
-	if m == nil || m.limit <= 0 || r == nil {
-		return r
-	}
-	room := old + max(0, m.limit-m.used)
-	return &quotaReader{r: r, left: room, err: &QuotaError{Pod: m.pod, Quota: m.limit}}
 }
 
 // count adds the size delta of a successful write to the pod's counter.
@@ -327,39 +334,158 @@ func (s *Store) count(ctx context.Context, m *meter, delta int64) {
 	if m == nil || delta == 0 {
 		return
 	}
-	_, _, _ = s.updateUsage(context.WithoutCancel(ctx), m.pod, func(r *usageRecord) { r.Bytes += delta })
+	_, _, _ = s.updateUsage(context.WithoutCancel(ctx), m.pod, false, func(r *usageRecord) error {
+		r.Bytes += delta
+		return nil
+	})
 }
 
-// quotaReader passes at most left bytes of r, then fails with err: it
-// reads one byte more than allowed from r to tell a body that fits
-// exactly from one that does not.
+// A streamed body of unknown length takes room as it comes: first
+// minHoldStep bytes, then as much again as it has, up to maxHoldStep at a
+// time, so that a small upload holds little room that parallel writers
+// could need, and a long one updates the counter once per maxHoldStep.
+// What is taken and not used is given back when the write settles.
+const (
+	minHoldStep = 64 << 10
+	maxHoldStep = 8 << 20
+)
+
+// hold is the room one write has taken in its pod's counter before it
+// stores anything: the bytes it will add, counted ahead, so that writes in
+// parallel (in this process or another) cannot together pass the quota,
+// each having checked the same old usage. After the write, settle turns
+// the hold into the exact delta against the object the conditional write
+// replaced; after a failed write, release gives it back.
+type hold struct {
+	s   *Store
+	ctx context.Context
+	m   *meter // nil: nothing is counted
+	old int64  // size of the object the write replaces
+	// taken is what was added to the counter ahead of the write.
+	taken int64
+}
+
+// hold takes room for a write replacing old bytes with size bytes (size
+// ≤ 0: unknown, taken as the body streams). Only a pod with a quota needs
+// room taken ahead; without one the delta is counted after the write.
+func (s *Store) hold(ctx context.Context, m *meter, old, size int64) (*hold, error) {
+	h := &hold{s: s, ctx: ctx, m: m, old: old}
+	if m == nil || m.limit <= 0 || size <= old {
+		return h, nil
+	}
+	if _, err := h.take(size-old, false); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// take adds n bytes to the hold, refusing with a QuotaError when the pod
+// would pass its quota; with partial, it takes what room is left, up to
+// n, and fails only when there is none.
+func (h *hold) take(n int64, partial bool) (int64, error) {
+	var got int64
+	_, _, err := h.s.updateUsage(h.ctx, h.m.pod, true, func(r *usageRecord) error {
+		got = n
+		if limit := h.s.quotaOf(*r); limit > 0 && r.Bytes+n > limit {
+			got = limit - r.Bytes
+			if !partial || got <= 0 {
+				return &QuotaError{Pod: h.m.pod, Quota: limit}
+			}
+		}
+		r.Bytes += got
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	h.taken += got
+	return got, nil
+}
+
+// cover makes sure the hold has room for size bytes in all, taking what
+// it lacks; a pod without a quota needs none.
+func (h *hold) cover(size int64) error {
+	if h.m == nil || h.m.limit <= 0 {
+		return nil
+	}
+	if more := size - h.old - h.taken; more > 0 {
+		_, err := h.take(more, false)
+		return err
+	}
+	return nil
+}
+
+// settle counts a stored write of size bytes: its delta against what it
+// replaced, less what the hold already counted.
+func (h *hold) settle(size int64) {
+	h.s.count(h.ctx, h.m, size-h.old-h.taken)
+	h.taken = size - h.old
+}
+
+// release gives back the room of a write that stored nothing.
+func (h *hold) release() {
+	h.s.count(h.ctx, h.m, -h.taken)
+	h.taken = 0
+}
+
+// reader counts a streamed body as the backend reads it, taking more room
+// when it passes what the hold has, and failing with a QuotaError when
+// the pod has none left; r itself when the pod has no quota.
+func (h *hold) reader(r io.Reader) io.Reader {
+	if h.m == nil || h.m.limit <= 0 || r == nil {
+		return r
+	}
+	return &quotaReader{r: r, h: h, left: h.old + h.taken}
+}
+
+// quotaReader passes the bytes of r that its hold has room for, and takes
+// more room when they run out. At the end of the room it reads one byte
+// more to tell a body that fits exactly from one that does not, so an
+// upload that cannot fit is cut one byte after its room, never a buffer.
 type quotaReader struct {
-	r        io.Reader
-	left     int64
-	err      *QuotaError
-	exceeded bool
+	r    io.Reader
+	h    *hold
+	left int64
+	err  error // the QuotaError (or counter failure) that cut the body
 }
 
 func (q *quotaReader) Read(p []byte) (int, error) {
-	if q.exceeded {
+	if q.err != nil {
 		return 0, q.err
 	}
-	if int64(len(p)) > q.left+1 {
-		p = p[:q.left+1]
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if q.left == 0 {
+		var one [1]byte
+		n, err := q.r.Read(one[:])
+		if n == 0 {
+			return 0, err
+		}
+		got, terr := q.h.take(min(max(minHoldStep, q.h.taken), maxHoldStep), true)
+		if terr != nil {
+			q.err = terr
+			return 0, terr
+		}
+		p[0] = one[0]
+		q.left = got - 1
+		return 1, err
+	}
+	if int64(len(p)) > q.left {
+		p = p[:q.left]
 	}
 	n, err := q.r.Read(p)
-	if int64(n) > q.left {
-		n, q.left, q.exceeded = int(q.left), 0, true
-		return n, q.err
-	}
 	q.left -= int64(n)
 	return n, err
 }
 
-// quotaFailure is the quota error of a failed Put whose body was r, if r
-// was cut for the quota: backends may wrap or replace the reader's error.
+// quotaFailure is the error that cut r, if r is a quotaReader that cut
+// its body: backends may wrap or replace the reader's error.
 func quotaFailure(r io.Reader, err error) error {
-	if q, ok := r.(*quotaReader); ok && q.exceeded {
+	if c, ok := r.(*cutReader); ok {
+		r = c.cut
+	}
+	if q, ok := r.(*quotaReader); ok && q.err != nil {
 		return q.err
 	}
 	return err
@@ -391,7 +517,10 @@ func (s *Store) RecountPodUsage(ctx context.Context, name string) (Usage, error)
 	if err != nil {
 		return Usage{}, err
 	}
-	rec, info, err := s.setUsage(ctx, name, func(r *usageRecord) { r.Bytes = n })
+	rec, info, err := s.setUsage(ctx, name, func(r *usageRecord) error {
+		r.Bytes = n
+		return nil
+	})
 	if err != nil {
 		return Usage{}, err
 	}
@@ -407,7 +536,10 @@ func (s *Store) SetPodQuota(ctx context.Context, name string, quota *int64) (Usa
 	if err := s.knownPod(ctx, name); err != nil {
 		return Usage{}, err
 	}
-	rec, info, err := s.setUsage(ctx, name, func(r *usageRecord) { r.Quota = quota })
+	rec, info, err := s.setUsage(ctx, name, func(r *usageRecord) error {
+		r.Quota = quota
+		return nil
+	})
 	if err != nil {
 		return Usage{}, err
 	}
@@ -415,11 +547,11 @@ func (s *Store) SetPodQuota(ctx context.Context, name string, quota *int64) (Usa
 }
 
 // setUsage changes the counter of a pod, making it first when missing.
-func (s *Store) setUsage(ctx context.Context, name string, change func(*usageRecord)) (usageRecord, storage.Info, error) {
+func (s *Store) setUsage(ctx context.Context, name string, change func(*usageRecord) error) (usageRecord, storage.Info, error) {
 	if _, _, err := s.loadUsage(ctx, name); err != nil {
 		return usageRecord{}, storage.Info{}, err
 	}
-	return s.updateUsage(ctx, name, change)
+	return s.updateUsage(ctx, name, true, change)
 }
 
 // knownPod returns an error wrapping ErrNoPod unless name is a registered

@@ -110,6 +110,11 @@ func (s *Store) prepare(p Path, req WriteRequest) (content, error) {
 		if err := rdfx.Serialize(&buf, g, rdfx.Turtle, s.IRI(p), defaultPrefixes); err != nil {
 			return content{}, fmt.Errorf("ldp: %s: %w", p, err)
 		}
+		if int64(buf.Len()) > s.maxRDF {
+			// Stored as Turtle, it must be readable again within the
+			// limit GET and PATCH read it with.
+			return content{}, fmt.Errorf("ldp: %s: more than %d bytes as Turtle: %w", p, s.maxRDF, ErrTooLarge)
+		}
 		c = content{contentType: rdfx.Turtle, data: buf.Bytes()}
 	}
 	if err := s.checkACL(p, c.data); err != nil {
@@ -213,8 +218,20 @@ func (s *Store) virtualState(ctx context.Context, p Path) (state, storage.Info, 
 
 // Put creates or replaces the resource at p (Solid Protocol §5.3), creating
 // missing intermediate containers.
+//
+// The write is always conditional on the state read before it (If-Match
+// on its ETag, or If-None-Match when nothing was there), and is tried
+// again from that read when another writer came first. So the answer
+// (201 Created or not) is decided by the write that won, and the quota
+// counts the size delta against the object really replaced, in one
+// process or several on one backend. A body that is neither RDF nor at
+// most postBuffer bytes streams once and cannot be written again: losing
+// that race is a ConflictError.
 func (s *Store) Put(ctx context.Context, p Path, req WriteRequest) (WriteResult, error) {
 	if err := s.checkWritable(ctx, p, "PUT"); err != nil {
+		return WriteResult{}, err
+	}
+	if err := checkName(p); err != nil {
 		return WriteResult{}, err
 	}
 	c, err := s.prepare(p, req)
@@ -224,58 +241,121 @@ func (s *Store) Put(ctx context.Context, p Path, req WriteRequest) (WriteResult,
 	if err := s.checkSubject(ctx, p); err != nil {
 		return WriteResult{}, err
 	}
-	st, cur, err := s.current(ctx, p)
-	if err != nil {
-		return WriteResult{}, err
-	}
-	if err := req.Conditions.checkWrite(p, st); err != nil {
-		return WriteResult{}, err
-	}
 	// Quotas (quota.go): a replaced resource counts by the difference.
 	m, err := s.meter(ctx, p)
 	if err != nil {
 		return WriteResult{}, err
 	}
-	var old int64
-	if st.exists && !st.virtual {
-		old = cur.Size
+	size := int64(len(c.data))
+	if c.stream != nil {
+		size = req.ContentLength
 	}
-	body := c.reader()
-	if c.stream == nil {
-		err = m.check(old, int64(len(c.data)))
-	} else {
-		err = m.check(old, req.ContentLength)
-		body = m.reader(body, old)
-	}
-	if err != nil {
-		return WriteResult{}, err
-	}
-	if !st.exists {
-		if err := s.prepareParents(ctx, p); err != nil {
+	body := func() io.Reader { return c.reader() }
+	buffered := c.stream == nil
+	for attempt := 0; attempt < patchAttempts; attempt++ {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return WriteResult{}, err
+			}
+		}
+		st, cur, err := s.current(ctx, p)
+		if err != nil {
 			return WriteResult{}, err
 		}
-	}
-	opts := storage.PutOptions{ContentType: c.contentType}
-	if req.Conditions != (Conditions{}) || p.IsContainer() {
-		// Pin the state the conditions were checked against, so no other
-		// writer slips in between.
+		if err := req.Conditions.checkWrite(p, st); err != nil {
+			return WriteResult{}, err
+		}
+		var old int64
+		if st.exists && !st.virtual {
+			old = cur.Size
+		}
+		if err := m.check(old, size); err != nil {
+			return WriteResult{}, err
+		}
+		h, err := s.hold(ctx, m, old, size)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		var r io.Reader
+		if buffered {
+			r = h.reader(body())
+		} else {
+			// The first try of a streamed body: its first postBuffer
+			// bytes are read (counted against the hold) and kept, so
+			// that a body that small can be written again.
+			r = h.reader(c.stream)
+			var head []byte
+			if body, head, err = keep(r); err != nil {
+				h.release()
+				return WriteResult{}, fmt.Errorf("ldp: reading %s: %w", p, quotaFailure(r, err))
+			}
+			if buffered = head != nil; buffered {
+				size = int64(len(head))
+				r = body()
+			} else {
+				r = &cutReader{Reader: body(), cut: r}
+			}
+		}
+		if !st.exists {
+			if err := s.prepareParents(ctx, p); err != nil {
+				h.release()
+				return WriteResult{}, err
+			}
+		}
+		opts := storage.PutOptions{ContentType: c.contentType}
 		if st.exists && !st.virtual {
 			opts.IfMatch = cur.ETag
 		} else {
 			opts.IfNoneMatch = true
 		}
+		info, err := s.backend.Put(ctx, p.Key(), r, opts)
+		if err != nil {
+			h.release()
+			err = quotaFailure(r, err)
+		}
+		if errors.Is(err, storage.ErrPreconditionFailed) {
+			if buffered {
+				continue // another writer came first: read again
+			}
+			return WriteResult{}, &ConflictError{Reason: string(p) + " was changed at the same moment; try again"}
+		}
+		if err != nil {
+			return WriteResult{}, fmt.Errorf("ldp: put %s: %w", p, err)
+		}
+		h.settle(info.Size)
+		s.changed(p, createdOr(!st.exists), info.ETag)
+		res := WriteResult{Path: p, Created: !st.exists, ETag: writtenTag(p, info), Modified: info.Modified}
+		if !c.asSent {
+			res.ETag = ""
+		}
+		return res, nil
 	}
-	info, err := s.backend.Put(ctx, p.Key(), body, opts)
+	return WriteResult{}, &ConflictError{Reason: "too many concurrent changes of " + string(p) + "; try again"}
+}
+
+// keep reads up to postBuffer bytes of a streamed body. When that is all
+// of it, body gives those bytes, as often as asked, and head holds them;
+// otherwise body gives the bytes read and then the rest of r, once, and
+// head is nil.
+func keep(r io.Reader) (body func() io.Reader, head []byte, err error) {
+	head, err = io.ReadAll(io.LimitReader(r, postBuffer+1))
 	if err != nil {
-		return WriteResult{}, fmt.Errorf("ldp: put %s: %w", p, quotaFailure(body, err))
+		return nil, nil, err
 	}
-	s.count(ctx, m, info.Size-old)
-	s.changed(p, createdOr(!st.exists), info.ETag)
-	res := WriteResult{Path: p, Created: !st.exists, ETag: writtenTag(p, info), Modified: info.Modified}
-	if !c.asSent {
-		res.ETag = ""
+	if len(head) <= postBuffer {
+		if head == nil {
+			head = []byte{}
+		}
+		return func() io.Reader { return bytes.NewReader(head) }, head, nil
 	}
-	return res, nil
+	return func() io.Reader { return io.MultiReader(bytes.NewReader(head), r) }, nil, nil
+}
+
+// cutReader is a reader made of a quotaReader (cut), so that quotaFailure
+// finds why it failed.
+type cutReader struct {
+	io.Reader
+	cut io.Reader
 }
 
 // checkSubject makes sure the subject of an auxiliary resource exists.
@@ -400,7 +480,20 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 	if err := m.check(0, req.ContentLength); err != nil {
 		return WriteResult{}, err
 	}
-	req.Body = m.reader(req.Body, 0)
+	// The body's room is taken ahead (quota.go), as it is announced or as
+	// it is read, and kept from one candidate name to the next: every
+	// candidate is new, so the write replaces nothing.
+	h, err := s.hold(ctx, m, 0, req.ContentLength)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	stored := false
+	defer func() {
+		if !stored {
+			h.release()
+		}
+	}()
+	req.Body = h.reader(req.Body)
 	// An RDF body is parsed for each candidate name (relative IRIs are
 	// taken against it, and server-managed triples are checked about it),
 	// so it is read once and parsed from memory; other bodies stream.
@@ -443,7 +536,7 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 		if req.Container {
 			p += "/"
 		}
-		if _, err := ParsePath(string(p)); err != nil {
+		if _, err := ParsePath(string(p)); err != nil || checkName(p) != nil {
 			name = ""
 			continue
 		}
@@ -457,7 +550,8 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 			return WriteResult{}, err
 		}
 		if c.stream == nil {
-			if err := m.check(0, int64(len(c.data))); err != nil {
+			// RDF is stored as Turtle, which may be longer than it came.
+			if err := h.cover(int64(len(c.data))); err != nil {
 				return WriteResult{}, err
 			}
 		}
@@ -475,7 +569,8 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 		if err != nil {
 			return WriteResult{}, fmt.Errorf("ldp: post %s: %w", p, err)
 		}
-		s.count(ctx, m, info.Size)
+		h.settle(info.Size)
+		stored = true
 		s.changed(p, Create, info.ETag)
 		return WriteResult{Path: p, Created: true, ETag: writtenTag(p, info), Modified: info.Modified}, nil
 	}
@@ -548,6 +643,9 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 	if err := s.checkWritable(ctx, p, "PATCH"); err != nil {
 		return WriteResult{}, err
 	}
+	if err := checkName(p); err != nil {
+		return WriteResult{}, err
+	}
 	if err := s.checkSubject(ctx, p); err != nil {
 		return WriteResult{}, err
 	}
@@ -615,6 +713,11 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 		if err := rdfx.Serialize(&buf, g, rdfx.Turtle, s.IRI(p), defaultPrefixes); err != nil {
 			return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
 		}
+		if int64(buf.Len()) > s.maxRDF {
+			// What is stored must be readable again: GET and the next
+			// PATCH read at most maxRDF bytes of it.
+			return WriteResult{}, fmt.Errorf("ldp: patch %s: the result has more than %d bytes: %w", p, s.maxRDF, ErrTooLarge)
+		}
 		if err := s.checkACL(p, buf.Bytes()); err != nil {
 			return WriteResult{}, err
 		}
@@ -627,14 +730,21 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 				return WriteResult{}, err
 			}
 		}
+		h, err := s.hold(ctx, m, info.Size, int64(buf.Len()))
+		if err != nil {
+			return WriteResult{}, err
+		}
 		out, err := s.backend.Put(ctx, p.Key(), &buf, opts)
+		if err != nil {
+			h.release()
+		}
 		if errors.Is(err, storage.ErrPreconditionFailed) {
 			continue // another writer came first: read again
 		}
 		if err != nil {
 			return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
 		}
-		s.count(ctx, m, out.Size-info.Size)
+		h.settle(out.Size)
 		s.changed(p, createdOr(!st.exists), out.ETag)
 		return WriteResult{Path: p, Created: !st.exists, ETag: writtenTag(p, out), Modified: out.Modified}, nil
 	}
@@ -735,21 +845,28 @@ func (s *Store) Delete(ctx context.Context, p Path, cond Conditions) error {
 	if err := s.backend.Delete(ctx, p.Key(), storage.DeleteOptions{IfMatch: cur.ETag}); err != nil {
 		return fmt.Errorf("ldp: delete %s: %w", p, err)
 	}
+	// The resource is gone: whatever happens to its auxiliary resources,
+	// its container, the counter and the listeners hear of it.
 	freed := cur.Size
+	var auxErr error
 	if kind, _ := p.Aux(); kind == NotAux {
 		for _, aux := range []Path{p.ACL(), p.Meta()} {
+			if storage.ValidateKey(aux.Key()) != nil {
+				// A name made before checkName refused it: its
+				// auxiliary resource cannot have been stored.
+				continue
+			}
 			n, err := s.deleteCounted(ctx, aux)
 			freed += n
-			if err != nil {
-				s.count(ctx, m, -freed)
-				return fmt.Errorf("ldp: delete %s: %w", aux, err)
+			if err != nil && auxErr == nil {
+				auxErr = fmt.Errorf("ldp: delete %s: %w", aux, err)
 			}
 		}
 		s.touch(ctx, p.Parent())
 	}
 	s.count(ctx, m, -freed)
 	s.changed(p, Delete, "")
-	return nil
+	return auxErr
 }
 
 // deleteCounted deletes the object at p, if any, and returns its size:
