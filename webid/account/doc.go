@@ -31,9 +31,14 @@
 // A password has at least MinPasswordLength characters (and at most
 // MaxPasswordBytes bytes); nothing else is demanded of it. E-mail
 // addresses are trimmed and lower-cased. Login attempts are rate-limited
-// in memory per e-mail address and per client address (an IPv6 client by
-// its /64), with token buckets on an injected clock, in maps of bounded
-// size; several processes each keep their own buckets. Requests for a
+// in memory per client address (an IPv6 client by its /64), per e-mail
+// address from one client address, and per e-mail address from all
+// addresses under a much higher ceiling, so that failed logins from one
+// place do not lock the owner out elsewhere; token buckets on an injected
+// clock, in maps of bounded size; several processes each keep their own
+// buckets. Accounts made without a login (Create) are counted per client
+// address and in all, and live a day unless they get one; their sessions
+// expire with them. Requests for a
 // password reset mail are limited per e-mail address and per client
 // address, whether or not the address has a login (reset.go).
 //

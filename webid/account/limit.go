@@ -11,9 +11,18 @@ import (
 // attempts and regain one every Every. Zero fields take the defaults.
 type Limits struct {
 	// AccountBurst and AccountEvery limit login attempts per e-mail
-	// address (default 10, then one per 30 seconds).
+	// address from one client address (default 10, then one per 30
+	// seconds). Failed logins from one address lock out that address, not
+	// the account's owner elsewhere.
 	AccountBurst int
 	AccountEvery time.Duration
+	// AccountTotalBurst and AccountTotalEvery limit login attempts per
+	// e-mail address from all client addresses together (default 100,
+	// then one per 30 seconds): the ceiling on guessing one password from
+	// many addresses. Only an attack from many addresses at once reaches
+	// it, and then locks out the owner too, until it stops.
+	AccountTotalBurst int
+	AccountTotalEvery time.Duration
 	// AddressBurst and AddressEvery limit login attempts per client
 	// address (default 30, then one per 10 seconds).
 	AddressBurst int
@@ -31,6 +40,14 @@ type Limits struct {
 	// requests per client address (default 10, then one per minute).
 	ResetAddressBurst int
 	ResetAddressEvery time.Duration
+	// PendingPerAddress is the most accounts without a login (made by
+	// Create, the first step of a sign-up through the JSON API) that one
+	// client address may have made in the last day and not yet given a
+	// login (default 20); MaxPending is the most in all (default 10,000).
+	// Such accounts are deleted after a day (Sweep). Both count per
+	// process.
+	PendingPerAddress int
+	MaxPending        int
 	// MaxTracked bounds the keys each limiter remembers (default 10,000).
 	MaxTracked int
 }
@@ -45,12 +62,19 @@ func (l Limits) withDefaults() Limits {
 		}
 	}
 	def(&l.AccountBurst, &l.AccountEvery, 10, 30*time.Second)
+	def(&l.AccountTotalBurst, &l.AccountTotalEvery, 100, 30*time.Second)
 	def(&l.AddressBurst, &l.AddressEvery, 30, 10*time.Second)
 	def(&l.SignupBurst, &l.SignupEvery, 10, time.Minute)
 	def(&l.ResetBurst, &l.ResetEvery, 3, 10*time.Minute)
 	def(&l.ResetAddressBurst, &l.ResetAddressEvery, 10, time.Minute)
 	if l.MaxTracked <= 0 {
 		l.MaxTracked = 10_000
+	}
+	if l.PendingPerAddress <= 0 {
+		l.PendingPerAddress = 20
+	}
+	if l.MaxPending <= 0 {
+		l.MaxPending = 10_000
 	}
 	return l
 }
@@ -162,4 +186,101 @@ func addressKey(clientAddr string) string {
 		return p.String()
 	}
 	return a.String()
+}
+
+// pendingAccounts counts the accounts made without a login, per client
+// address and in all, until they get one or are a day old. Expiry is
+// creation time plus a constant, so the order of creation is the order
+// of expiry.
+type pendingAccounts struct {
+	perAddress, total int
+
+	mu     sync.Mutex
+	byID   map[string]pendingAccount
+	byAddr map[string][]string // account ids, oldest first
+	queue  []string            // every id added, oldest first; removed ones are skipped
+}
+
+type pendingAccount struct {
+	addr    string
+	expires time.Time
+}
+
+func newPendingAccounts(perAddress, total int) *pendingAccounts {
+	return &pendingAccounts{perAddress: perAddress, total: total,
+		byID: map[string]pendingAccount{}, byAddr: map[string][]string{}}
+}
+
+// reserve counts account id of addr until expires, or returns a
+// *RateLimitedError saying when there is room.
+func (p *pendingAccounts) reserve(id, addr string, now, expires time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.prune(now)
+	wait := func(until time.Time) error {
+		return &RateLimitedError{RetryAfter: max(until.Sub(now), time.Second)}
+	}
+	if ids := p.byAddr[addr]; len(ids) >= p.perAddress {
+		return wait(p.byID[ids[0]].expires)
+	}
+	if len(p.byID) >= p.total {
+		for _, qid := range p.queue {
+			if a, ok := p.byID[qid]; ok {
+				return wait(a.expires)
+			}
+		}
+	}
+	p.byID[id] = pendingAccount{addr: addr, expires: expires}
+	p.byAddr[addr] = append(p.byAddr[addr], id)
+	p.queue = append(p.queue, id)
+	if len(p.queue) > 2*p.total {
+		live := p.queue[:0]
+		for _, qid := range p.queue {
+			if _, ok := p.byID[qid]; ok {
+				live = append(live, qid)
+			}
+		}
+		p.queue = live
+	}
+	return nil
+}
+
+// release forgets account id: it got a login, or was never stored.
+func (p *pendingAccounts) release(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.remove(id)
+}
+
+func (p *pendingAccounts) remove(id string) {
+	a, ok := p.byID[id]
+	if !ok {
+		return
+	}
+	delete(p.byID, id)
+	ids := p.byAddr[a.addr]
+	for i, x := range ids {
+		if x == id {
+			ids = append(ids[:i:i], ids[i+1:]...)
+			break
+		}
+	}
+	if len(ids) == 0 {
+		delete(p.byAddr, a.addr)
+	} else {
+		p.byAddr[a.addr] = ids
+	}
+}
+
+// prune forgets the accounts expired at now. p.mu is held.
+func (p *pendingAccounts) prune(now time.Time) {
+	i := 0
+	for ; i < len(p.queue); i++ {
+		a, ok := p.byID[p.queue[i]]
+		if ok && now.Before(a.expires) {
+			break
+		}
+		p.remove(p.queue[i])
+	}
+	p.queue = p.queue[i:]
 }

@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -186,9 +187,9 @@ func TestLimiterBounded(t *testing.T) {
 	}
 }
 
-// TestAuthenticateRateLimits: too many failed logins for one address or
-// from one client are refused for a while, right password or not; a
-// successful login does not count.
+// TestAuthenticateRateLimits: too many failed logins for one e-mail
+// address from one client, or from one client in all, are refused for a
+// while, right password or not; a successful login does not count.
 func TestAuthenticateRateLimits(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
@@ -208,12 +209,12 @@ func TestAuthenticateRateLimits(t *testing.T) {
 			t.Fatalf("failure %d: %v", i, err)
 		}
 	}
-	// Per account: even the right password, even from elsewhere.
-	if _, err := s.Authenticate(ctx, "r@example.org", "long enough", "198.51.100.7"); !errors.Is(err, ErrRateLimited) {
+	// Per account from that address: even the right password.
+	if _, err := s.Authenticate(ctx, "r@example.org", "long enough", "192.0.2.1"); !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("after 3 failures: %v", err)
 	}
 	c.Advance(time.Minute)
-	if _, err := s.Authenticate(ctx, "r@example.org", "long enough", "198.51.100.7"); err != nil {
+	if _, err := s.Authenticate(ctx, "r@example.org", "long enough", "192.0.2.1"); err != nil {
 		t.Fatalf("after a minute: %v", err)
 	}
 	// Per client address: guessing many accounts from one place.
@@ -234,6 +235,125 @@ func TestAuthenticateRateLimits(t *testing.T) {
 	}
 	if _, err := s.Register(ctx, "x@example.org", "long enough", "192.0.2.50"); !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("third sign-up: %v", err)
+	}
+}
+
+// TestLoginLockoutByOthers: ten failed logins from one address once
+// locked the real owner out for 30 s wherever they were (issue 13): a
+// lockout anyone could trigger. The limit per account now counts per
+// client address, under a much higher ceiling for all addresses together.
+func TestLoginLockoutByOthers(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	s := newStore(memory.New(), c, nil)
+	if _, err := s.Register(ctx, "owner@example.org", "long enough", ""); err != nil {
+		t.Fatal(err)
+	}
+	attack := func(addr string, n int) (refused int) {
+		for range n {
+			_, err := s.Authenticate(ctx, "owner@example.org", "guess!!!", addr)
+			switch {
+			case errors.Is(err, ErrRateLimited):
+				refused++
+			case !errors.Is(err, ErrBadCredentials):
+				t.Fatalf("guess from %s: %v", addr, err)
+			}
+		}
+		return refused
+	}
+	if refused := attack("203.0.113.66", 12); refused != 2 {
+		t.Fatalf("%d of 12 guesses from one address refused, want 2 (past the burst of 10)", refused)
+	}
+	if _, err := s.Authenticate(ctx, "owner@example.org", "long enough", "192.0.2.10"); err != nil {
+		t.Fatalf("the owner from their own address: %v", err)
+	}
+	// Many addresses together reach the account's ceiling (100), which
+	// then holds for the owner too, until it refills.
+	for i := range 9 {
+		attack(fmt.Sprintf("198.51.100.%d", i), 10)
+	}
+	if refused := attack("198.51.100.200", 10); refused == 0 {
+		t.Fatal("the ceiling per account from all addresses did not hold")
+	}
+	if _, err := s.Authenticate(ctx, "owner@example.org", "long enough", "192.0.2.10"); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("the owner under a distributed attack: %v, want the ceiling", err)
+	}
+	c.Advance(30 * time.Second)
+	if _, err := s.Authenticate(ctx, "owner@example.org", "long enough", "192.0.2.10"); err != nil {
+		t.Fatalf("the owner once the ceiling refilled one attempt: %v", err)
+	}
+}
+
+// TestPendingSignups: accounts made without a login (the JSON API's first
+// step) are bounded per client address and in all, and their sessions
+// expire with them unless the sign-up goes on.
+func TestPendingSignups(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	s := newStore(memory.New(), c, func(o *Options) {
+		o.Limits = Limits{SignupBurst: 100, PendingPerAddress: 3, MaxPending: 5}
+	})
+	var first, second Account
+	for i := range 3 {
+		a, err := s.Create(ctx, "192.0.2.1")
+		if err != nil {
+			t.Fatalf("sign-up %d: %v", i, err)
+		}
+		switch i {
+		case 0:
+			first = a
+		case 1:
+			second = a
+		}
+	}
+	if _, err := s.Create(ctx, "192.0.2.1"); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("a fourth account without a login: %v", err)
+	}
+	if _, err := s.Create(ctx, "192.0.2.2"); err != nil {
+		t.Fatalf("another address: %v", err)
+	}
+	// Giving an account a login makes room.
+	sess, err := s.NewSession(ctx, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddPasswordLogin(ctx, first.ID, "first@example.org", "long enough"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, "192.0.2.1"); err != nil {
+		t.Fatalf("after a login was added: %v", err)
+	}
+	// In all: 3 + 1 held, one more, then full.
+	if _, err := s.Create(ctx, "192.0.2.3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, "192.0.2.4"); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("past MaxPending: %v", err)
+	}
+	// A session begun while the account was empty is stored to end with
+	// the account, unless the sign-up went on: then, used, it gets its
+	// full lifetime.
+	other, err := s.NewSession(ctx, second.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(time.Hour)
+	if _, err := s.SessionAccount(ctx, sess.Token); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(emptyAccountLife)
+	if _, err := s.SessionAccount(ctx, sess.Token); err != nil {
+		t.Fatalf("the session of the account with a login: %v", err)
+	}
+	// Five empty accounts and the session of one.
+	if n, err := s.Sweep(ctx); err != nil || n != 5+1 {
+		t.Fatalf("Sweep = %d, %v; want 6", n, err)
+	}
+	if _, err := s.SessionAccount(ctx, other.Token); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("the session of a swept empty account: %v", err)
+	}
+	if _, err := s.Create(ctx, "192.0.2.4"); err != nil {
+		t.Fatalf("a day later: %v", err)
 	}
 }
 

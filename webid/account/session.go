@@ -26,6 +26,11 @@ type sessionRecord struct {
 	Expires time.Time `json:"expires"`
 	// Gen is the account's session generation when the session began.
 	Gen int `json:"gen,omitempty"`
+	// Provisional marks a session of an account that held nothing when
+	// it began: it expires with the account, a day after its creation,
+	// unless the account holds something by then, when it gets its full
+	// lifetime at its next use.
+	Provisional bool `json:"provisional,omitempty"`
 }
 
 // tokenLength is the length of a session token or client secret: 32
@@ -48,7 +53,11 @@ func validToken(t string) bool {
 	return err == nil
 }
 
-// NewSession starts a login session for account id.
+// NewSession starts a login session for account id. The session of an
+// account that holds nothing yet (Create) is stored to expire with the
+// account, so that anonymous sign-ups leave nothing for longer than a
+// day; Session.Expires is the expiry it gets once the account holds
+// something (a login, say).
 func (s *Store) NewSession(ctx context.Context, id string) (Session, error) {
 	r, _, err := s.read(ctx, id)
 	if err != nil {
@@ -57,10 +66,17 @@ func (s *Store) NewSession(ctx context.Context, id string) (Session, error) {
 	tok := newToken()
 	now := s.now().UTC()
 	rec := sessionRecord{Account: id, Created: now, Expires: now.Add(s.session), Gen: r.SessionGen}
+	full := rec.Expires
+	if r.empty() {
+		rec.Provisional = true
+		if end := r.Created.Add(emptyAccountLife).UTC(); end.Before(rec.Expires) {
+			rec.Expires = end
+		}
+	}
 	if _, err := s.writeJSON(ctx, sessionPrefix+digest(tok), rec, storage.PutOptions{IfNoneMatch: true}); err != nil {
 		return Session{}, fmt.Errorf("account: starting a session: %w", err)
 	}
-	return Session{Token: tok, Expires: rec.Expires}, nil
+	return Session{Token: tok, Expires: full}, nil
 }
 
 // SessionAccount returns the account of a live session, or ErrNoSession.
@@ -94,6 +110,12 @@ func (s *Store) SessionAccount(ctx context.Context, token string) (Account, erro
 		// Ended by a password reset.
 		_ = s.backend.Delete(ctx, key, storage.DeleteOptions{IfMatch: etag})
 		return Account{}, ErrNoSession
+	}
+	if rec.Provisional && !r.empty() {
+		// The sign-up went on: the session gets its full lifetime. Losing
+		// a race with another request that does the same is fine.
+		rec.Provisional, rec.Expires = false, rec.Created.Add(s.session)
+		_, _ = s.writeJSON(ctx, key, rec, storage.PutOptions{IfMatch: etag})
 	}
 	return r.account(), nil
 }

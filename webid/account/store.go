@@ -94,11 +94,14 @@ type Store struct {
 	// dummy is a hash verified when an e-mail address is unknown, so a
 	// failed login takes as long whether or not the account exists.
 	dummy string
-	// Login attempts per e-mail address and per client address; sign-ups
-	// per client address; password reset mails per e-mail address and per
+	// Login attempts per e-mail address and client address, per e-mail
+	// address from all addresses, and per client address; sign-ups per
+	// client address; password reset mails per e-mail address and per
 	// client address.
-	perAccount, perAddress, signups    *limiter
-	resetsPerAccount, resetsPerAddress *limiter
+	perAccount, accountTotal, perAddress, signups *limiter
+	resetsPerAccount, resetsPerAddress            *limiter
+	// pending counts the accounts made without a login.
+	pending *pendingAccounts
 	// hashing holds a token for each password hash being computed.
 	hashing chan struct{}
 }
@@ -130,6 +133,8 @@ func New(b storage.Backend, o Options) *Store {
 	s.hashing = make(chan struct{}, o.MaxHashing)
 	l := o.Limits.withDefaults()
 	s.perAccount = newLimiter(s.now, l.AccountBurst, l.AccountEvery, l.MaxTracked)
+	s.accountTotal = newLimiter(s.now, l.AccountTotalBurst, l.AccountTotalEvery, l.MaxTracked)
+	s.pending = newPendingAccounts(l.PendingPerAddress, l.MaxPending)
 	s.perAddress = newLimiter(s.now, l.AddressBurst, l.AddressEvery, l.MaxTracked)
 	s.signups = newLimiter(s.now, l.SignupBurst, l.SignupEvery, l.MaxTracked)
 	s.resetsPerAccount = newLimiter(s.now, l.ResetBurst, l.ResetEvery, l.MaxTracked)
@@ -351,13 +356,22 @@ func (s *Store) Get(ctx context.Context, id string) (Account, error) {
 
 // Create makes an account without a login method, as the Community Solid
 // Server's account API does first; AddPasswordLogin then gives it one.
-// Creations are rate-limited per client address.
+// Creations are rate-limited per client address, and the accounts still
+// without a login are counted per client address and in all
+// (Limits.PendingPerAddress, MaxPending; a *RateLimitedError past them);
+// one left without anything for a day is deleted (Sweep).
 func (s *Store) Create(ctx context.Context, clientAddr string) (Account, error) {
-	if err := s.signups.take(addressKey(clientAddr)); err != nil {
+	addr := addressKey(clientAddr)
+	if err := s.signups.take(addr); err != nil {
 		return Account{}, err
 	}
-	r := record{ID: newID(), Created: s.now().UTC()}
+	now := s.now().UTC()
+	r := record{ID: newID(), Created: now}
+	if err := s.pending.reserve(r.ID, addr, now, now.Add(emptyAccountLife)); err != nil {
+		return Account{}, err
+	}
 	if _, err := s.writeJSON(ctx, accountPrefix+r.ID, r, storage.PutOptions{IfNoneMatch: true}); err != nil {
+		s.pending.release(r.ID)
 		return Account{}, fmt.Errorf("account: creating: %w", err)
 	}
 	return r.account(), nil
@@ -490,8 +504,10 @@ func (s *Store) AddPasswordLogin(ctx context.Context, id, email, password string
 	})
 	if err != nil {
 		s.releaseEmail(ctx, email, claim)
+		return err
 	}
-	return err
+	s.pending.release(id)
+	return nil
 }
 
 // ChangePassword replaces the password of account id after checking the
@@ -508,7 +524,9 @@ func (s *Store) ChangePassword(ctx context.Context, id, oldPassword, newPassword
 	if r.Email == "" {
 		return ErrNoLogin
 	}
-	key := digest(r.Email)
+	// The owner, logged in: a bucket of their own, which failed logins
+	// elsewhere do not empty.
+	key := digest(r.Email) + " change"
 	if err := s.perAccount.take(key); err != nil {
 		return err
 	}
@@ -530,19 +548,29 @@ func (s *Store) ChangePassword(ctx context.Context, id, oldPassword, newPassword
 }
 
 // Authenticate returns the account whose login is email and password, or
-// ErrBadCredentials. Attempts are rate-limited per e-mail address and per
-// client address (a *RateLimitedError); a successful attempt does not
-// count. An unknown address costs as much time as a wrong password.
+// ErrBadCredentials. Attempts are rate-limited per client address, per
+// e-mail address from that client address, and per e-mail address from
+// all addresses together, with a much higher ceiling (a
+// *RateLimitedError); a successful attempt does not count. So failed
+// logins from one address do not lock the owner out elsewhere; only many
+// addresses at once can. An unknown address costs as much time as a wrong
+// password.
 func (s *Store) Authenticate(ctx context.Context, email, password, clientAddr string) (Account, error) {
 	email, err := NormaliseEmail(email)
 	if err != nil || password == "" || len(password) > MaxPasswordBytes {
 		return Account{}, ErrBadCredentials
 	}
 	addr, acct := addressKey(clientAddr), digest(email)
+	acctAddr := acct + " " + addr
 	if err := s.perAddress.take(addr); err != nil {
 		return Account{}, err
 	}
-	if err := s.perAccount.take(acct); err != nil {
+	if err := s.perAccount.take(acctAddr); err != nil {
+		s.perAddress.give(addr)
+		return Account{}, err
+	}
+	if err := s.accountTotal.take(acct); err != nil {
+		s.perAccount.give(acctAddr)
 		s.perAddress.give(addr)
 		return Account{}, err
 	}
@@ -569,7 +597,8 @@ func (s *Store) Authenticate(ctx context.Context, email, password, clientAddr st
 		return Account{}, ErrBadCredentials
 	}
 	s.perAddress.give(addr)
-	s.perAccount.give(acct)
+	s.perAccount.give(acctAddr)
+	s.accountTotal.give(acct)
 	return r.account(), nil
 }
 

@@ -49,9 +49,14 @@ func (s *Store) SweepSessions(ctx context.Context) (int, error) {
 // to get it back once lost. It returns how many it deleted.
 func (s *Store) SweepEmptyAccounts(ctx context.Context) (int, error) {
 	return sweep(ctx, s, accountPrefix, "empty accounts", func(r record, now time.Time) bool {
-		return r.Email == "" && r.Password == "" && len(r.WebIDs) == 0 && len(r.Pods) == 0 &&
-			len(r.Credentials) == 0 && !now.Before(r.Created.Add(emptyAccountLife))
+		return r.empty() && !now.Before(r.Created.Add(emptyAccountLife))
 	})
+}
+
+// empty reports whether the account holds nothing: no login, WebID, pod
+// or client credential.
+func (r record) empty() bool {
+	return r.Email == "" && r.Password == "" && len(r.WebIDs) == 0 && len(r.Pods) == 0 && len(r.Credentials) == 0
 }
 
 // SweepProofs drops the pending proofs of WebID control that have expired
