@@ -2,8 +2,10 @@ package rdfx
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Seeds shaped like what a Solid pod holds: profiles, ACLs, type indexes,
@@ -38,6 +40,7 @@ func FuzzTurtleRoundTrip(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, doc string) {
+		defer inTime(t, len(doc))()
 		g, err := Parse(strings.NewReader(doc), Turtle, testBase, ParseOptions{MaxTriples: 10000})
 		if err != nil {
 			return
@@ -88,6 +91,7 @@ func FuzzJSONLDParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, doc string) {
+		defer inTime(t, len(doc))()
 		g, err := Parse(strings.NewReader(doc), JSONLD, testBase, ParseOptions{MaxTriples: 10000})
 		if err != nil {
 			return
@@ -119,6 +123,7 @@ func FuzzN3PatchParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, doc string) {
+		defer inTime(t, len(doc))()
 		p, err := ParseN3Patch(strings.NewReader(doc), testBase)
 		if err != nil {
 			return
@@ -141,6 +146,7 @@ func FuzzSPARQLUpdateParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, doc string) {
+		defer inTime(t, len(doc))()
 		p, err := ParseSPARQLUpdate(strings.NewReader(doc), testBase)
 		if err != nil {
 			return
@@ -161,6 +167,7 @@ func FuzzRDFXMLParse(f *testing.F) {
 	f.Add(`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://e/"><e:T rdf:about="#x"><e:p rdf:parseType="Resource"><e:q>1</e:q></e:p><e:l rdf:parseType="Collection"><rdf:Description rdf:about="#a"/></e:l></e:T></rdf:RDF>`)
 	f.Add(`<!DOCTYPE rdf:RDF [<!ENTITY ex "http://example.org/">]><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="&ex;"><rdf:Description rdf:about="&ex;s" ex:p="v"><ex:q rdf:ID="r" xml:lang="en">w</ex:q><ex:l rdf:parseType="Literal"><b>x</b></ex:l></rdf:Description></rdf:RDF>`)
 	f.Fuzz(func(t *testing.T, doc string) {
+		defer inTime(t, len(doc))()
 		g, err := Parse(strings.NewReader(doc), RDFXML, testBase, ParseOptions{MaxTriples: 10000})
 		if err != nil {
 			return
@@ -200,4 +207,68 @@ func applyNoPanic(t *testing.T, p *Patch) {
 			t.Fatalf("invalid triple %v after patch", tr)
 		}
 	}
+}
+
+// fuzzBudget is the time one fuzz input may take per MiB, and at least:
+// the parsers are linear, so no input of the fuzzer's sizes comes near it.
+const fuzzBudget = time.Second
+
+// inTime returns a function, to defer, that fails the test when the input
+// of n bytes took longer than its budget.
+func inTime(t *testing.T, n int) func() {
+	start := time.Now()
+	return func() {
+		budget := fuzzBudget * time.Duration(1+n>>20)
+		if d := time.Since(start); d > budget {
+			t.Errorf("an input of %d bytes took %v, more than %v", n, d, budget)
+		}
+	}
+}
+
+// FuzzParseLimits parses any input as every media type under small limits,
+// and checks that the limits hold: no more triples than MaxTriples, no
+// more term bytes than MaxBytes, and an over-limit input refused with the
+// limit's error, within the time budget.
+func FuzzParseLimits(f *testing.F) {
+	for _, s := range turtleSeeds {
+		f.Add(s)
+	}
+	f.Add(rdfxmlBomb(100, 50))
+	f.Add(jsonldArray(100))
+	f.Add(`{"@context": {"p": "http://example.org/", "q": "p:x/"}, "@id": "#a", "q:y": [{"@id": "q:1"}, {"@list": [1, 2]}]}`)
+	opts := ParseOptions{MaxTriples: 50, MaxBytes: 4000, MaxDepth: 8}
+	f.Fuzz(func(t *testing.T, doc string) {
+		defer inTime(t, len(doc))()
+		for _, mt := range MediaTypes() {
+			g, err := Parse(strings.NewReader(doc), mt, testBase, opts)
+			if err != nil {
+				continue
+			}
+			if g.Len() > opts.MaxTriples {
+				t.Fatalf("%s: %d triples under MaxTriples %d", mt, g.Len(), opts.MaxTriples)
+			}
+			n := 0
+			for tr := range g.All() {
+				n += termBytes(tr.S) + termBytes(tr.P) + termBytes(tr.O)
+			}
+			if int64(n) > opts.MaxBytes {
+				t.Fatalf("%s: %d bytes of terms under MaxBytes %d", mt, n, opts.MaxBytes)
+			}
+		}
+		for _, mt := range []string{N3, SPARQLUpdate} {
+			p, err := ParsePatch(t.Context(), strings.NewReader(doc), mt, testBase, opts)
+			if err == nil && len(p.ops) > 0 {
+				n := 0
+				for _, op := range p.ops {
+					n += len(op.where) + len(op.deletes) + len(op.inserts)
+				}
+				if n > 3*opts.MaxTriples { // DELETE WHERE shares one list
+					t.Fatalf("%s: %d patterns under MaxTriples %d", mt, n, opts.MaxTriples)
+				}
+			}
+			if errors.Is(err, ErrTooManyTriples) && p != nil {
+				t.Fatalf("%s: a patch and an error", mt)
+			}
+		}
+	})
 }
