@@ -135,17 +135,26 @@ func parseJSONLD(r io.Reader, base string, opts ParseOptions, b *budget) (g *Gra
 	return g, nil
 }
 
+// contextWork is how many term definitions json-gold may copy, per triple
+// that MaxTriples allows, while it applies contexts: 4 million by default,
+// about a second.
+const contextWork = 20
+
 // checkJSONLD refuses, before expansion, a document whose expansion could
 // cost more than its limits allow: nested more than four times MaxDepth
 // (expanded JSON-LD spends an object and an array on each level of nodes,
 // and lists two more), holding more JSON values than four per triple of
 // MaxTriples (a triple takes a key and a value object of one or two
-// values), or whose strings could expand to more than MaxBytes. The last
+// values), that applies contexts so often to so many terms that json-gold
+// would copy more than contextWork term definitions per allowed triple
+// (it copies the whole active context for each embedded @context and each
+// use of a term with a scoped context: 4,000 of each, in 200 KB, took 3.6
+// s), or whose strings could expand to more than MaxBytes. The last
 // is an upper bound: every string of the document can become an IRI as
 // long as the longest term, prefix, @vocab or base of its contexts plus
 // itself, and the contexts' own terms expand once each.
 func checkJSONLD(doc any, base string, contexts map[string][]byte, b *budget) {
-	c := jsonCheck{b: b, maxDepth: 4 * b.lim.depth, terms: make(map[string]string)}
+	c := jsonCheck{b: b, maxDepth: 4 * b.lim.depth, terms: make(map[string]string), scoped: make(map[string]bool)}
 	if b.lim.triples > 0 {
 		c.maxValues = 4*b.lim.triples + 1024
 	}
@@ -156,6 +165,16 @@ func checkJSONLD(doc any, base string, contexts map[string][]byte, b *budget) {
 		}
 	}
 	c.walk(doc, 0, false)
+	if b.lim.triples > 0 {
+		// json-gold copies the active context each time it applies a
+		// context: an embedded @context, or a term with a scoped context.
+		c.scopedUses(doc)
+		terms := int64(len(c.terms) + 1)
+		if limit := int64(contextWork) * int64(b.lim.triples); c.applications*terms > limit {
+			fail(fmt.Errorf("rdfx: JSON-LD: the document applies a context %d times to %d terms, more than %d term copies for at most %d triples: %w",
+				c.applications, terms, limit, b.lim.triples, ErrTooLarge))
+		}
+	}
 	if b.lim.bytes <= 0 {
 		return
 	}
@@ -181,6 +200,43 @@ type jsonCheck struct {
 	// terms maps each term or prefix that any context defines to the
 	// longest IRI or compact IRI given for it.
 	terms map[string]string
+	// scoped holds the terms defined with a scoped context; applications
+	// counts embedded contexts and, after scopedUses, the uses of scoped
+	// terms as keys or values.
+	scoped       map[string]bool
+	applications int64
+}
+
+// scopedUses counts the keys and strings of doc, outside contexts, that
+// name a term with a scoped context: each may apply that context.
+func (c *jsonCheck) scopedUses(v any) {
+	if len(c.scoped) == 0 {
+		return
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if k == "@context" {
+				continue
+			}
+			if c.scoped[k] {
+				// applied to each value of the term, it seems
+				c.applications++
+				if a, ok := x.([]any); ok {
+					c.applications += int64(len(a))
+				}
+			}
+			c.scopedUses(x)
+		}
+	case []any:
+		for _, x := range v {
+			c.scopedUses(x)
+		}
+	case string:
+		if c.scoped[v] {
+			c.applications++
+		}
+	}
 }
 
 func (c *jsonCheck) value(depth int) {
@@ -201,6 +257,7 @@ func (c *jsonCheck) walk(v any, depth int, inContext bool) {
 	case map[string]any:
 		for k, x := range v {
 			if k == "@context" {
+				c.applications++
 				c.context(x, depth+1)
 				continue
 			}
@@ -244,6 +301,7 @@ func (c *jsonCheck) context(v any, depth int) {
 				for dk, dv := range d {
 					switch dk {
 					case "@context":
+						c.scoped[k] = true
 						c.context(dv, depth+2)
 					case "@id", "@reverse", "@type":
 						if s, ok := dv.(string); ok {

@@ -136,6 +136,40 @@ func TestJSONLDExpansionIsBounded(t *testing.T) {
 			b.WriteString("]}")
 			return b.String()
 		}()},
+		// json-gold copies the active context each time it applies one:
+		// 4,000 of each took 3.6 s before checkJSONLD counted them.
+		{"a scoped context applied to many nodes", func() string {
+			var b strings.Builder
+			b.WriteString(`{"@context": {"@version": 1.1, "s": {"@id": "http://x/s", "@context": {"a": "http://x/a"}}`)
+			for i := range 4000 {
+				fmt.Fprintf(&b, `, "t%d": "http://x/t%d"`, i, i)
+			}
+			b.WriteString(`}, "@id": "#r", "s": [`)
+			for i := range 4000 {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, `{"@id": "#n%d", "a": 1}`, i)
+			}
+			b.WriteString("]}")
+			return b.String()
+		}()},
+		{"an embedded context in many nodes", func() string {
+			var b strings.Builder
+			b.WriteString(`{"@context": {"p": "http://x/p"`)
+			for i := range 4000 {
+				fmt.Fprintf(&b, `, "t%d": "http://x/t%d"`, i, i)
+			}
+			b.WriteString(`}, "@id": "#r", "p": [`)
+			for i := range 4000 {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, `{"@context": {"q": "http://x/q"}, "@id": "#n%d", "q": 1}`, i)
+			}
+			b.WriteString("]}")
+			return b.String()
+		}()},
 		{"prefixes defined by each other", func() string {
 			var b strings.Builder
 			b.WriteString(`{"@context": {"t0": "http://example.org/"`)
