@@ -33,10 +33,13 @@
 //	GET      Read                   Read                           "GET ... only ... acl:Read"
 //	HEAD     Read                   Read                           as GET
 //	OPTIONS  Read                   Read                           (choice, below)
-//	PUT      Write                  Write, and A|W on p            "PUT"
+//	PUT      Write                  Write, and A|W on p (*)        "PUT"
 //	POST     A|W on the target      A|W on the target              "POST"
-//	PATCH    patch modes            patch modes, and A|W on p      "PATCH"
+//	PATCH    patch modes            patch modes, and A|W on p (*)  "PATCH"
 //	DELETE   Write, Write on p      Write, Write on p              "delete a resource"
+//
+// (*) and on every container above p up to the nearest that exists, when p
+// does not exist (see the choices below).
 //
 // Patch modes are Read when the patch has a where clause or deletes, Append
 // when it inserts, Write when it deletes (Solid Protocol 0.11 §5.3.1 for
@@ -69,11 +72,15 @@
 //     nothing on the new member: the general create rule asks for access
 //     "on the resource to be created", but the server chooses that IRI only
 //     after authorization. The Community Solid Server checks the same.
-//   - Creating a resource needs A|W on the IRI's parent container, even
-//     when that container does not exist yet and is created on the way
-//     (its modes then come from the nearest ACL above it, by acl:default).
-//     Kluis does not apply the create rule to each missing intermediate
-//     container, as the WAC 1.0 note "Container Permissions" suggests.
+//   - Creating a resource whose parent container does not exist creates
+//     the missing containers too (Solid Protocol §5.3), so it needs A|W on
+//     each of them and on the nearest container above that exists, which
+//     Operation.Ancestor names: that container gains a member as surely as
+//     the parent of a resource created in it (WAC 1.0 §5.3.1 "create a
+//     resource as a member of a container"; the WAC 1.0 note "Container
+//     Permissions"; the Community Solid Server checks the same). The
+//     missing containers' modes come from the nearest ACL above them, by
+//     acl:default. Without Ancestor the parent is taken to exist.
 //   - DELETE follows the current text ("Write access privilege on the
 //     resource and the containing container"), also for a resource that
 //     does not exist, so the answer does not reveal existence. The

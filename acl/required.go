@@ -1,6 +1,9 @@
 package acl
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Operation describes a request in the terms Required needs: no HTTP types,
 // the server fills it from the request and the resource's state.
@@ -12,6 +15,13 @@ type Operation struct {
 	Target string
 	// Exists reports whether Target exists before the request.
 	Exists bool
+	// Ancestor is, when Target does not exist, the IRI of the nearest
+	// container above it that exists: the container that gains a member
+	// when the request creates Target together with the missing containers
+	// between them (Solid Protocol §5.3: "servers MUST create intermediate
+	// containers"). Empty means Target's parent container exists. It must
+	// be a container above Target; Required refuses any other IRI.
+	Ancestor string
 	// PatchRead, PatchAppend and PatchWrite say what a PATCH body needs
 	// (Solid Protocol 0.11 §5.3.1 for N3 Patch): PatchRead when it has a
 	// where clause (?conditions) or deletes, PatchAppend when it inserts,
@@ -73,21 +83,54 @@ func Required(op Operation) ([]Requirement, error) {
 		// existing resource: creating or deleting <x.meta> does not add or
 		// remove a member of <x>'s container, so no container access is
 		// needed for it.
-		return required(op, target, true, false), nil
+		return required(op, target, true, nil), nil
 	}
-	return required(op, target, op.Exists, true), nil
+	containers, err := created(op, target)
+	if err != nil {
+		return nil, err
+	}
+	return required(op, target, op.Exists, containers), nil
 }
 
-// required applies the method rules to target. member reports whether
-// creating or deleting target changes the membership of its container.
-func required(op Operation, target string, exists, member bool) []Requirement {
+// created returns the containers that gain a member when op creates
+// target, nearest first: its parent, and when that does not exist yet the
+// missing containers above it up to and including op.Ancestor, the one
+// that exists. It returns nil for a root container.
+func created(op Operation, target string) ([]string, error) {
+	parent := parentOf(target)
+	if parent == "" || op.Exists || op.Ancestor == "" || op.Ancestor == parent {
+		if parent == "" {
+			return nil, nil
+		}
+		return []string{parent}, nil
+	}
+	if !strings.HasSuffix(op.Ancestor, "/") || !strings.HasPrefix(parent, op.Ancestor) {
+		return nil, fmt.Errorf("acl: %q is not a container above %q: %w", op.Ancestor, target, ErrInvalidIRI)
+	}
+	var out []string
+	for c := parent; ; c = parentOf(c) {
+		out = append(out, c)
+		if c == op.Ancestor {
+			return out, nil
+		}
+		if c == "" {
+			return nil, fmt.Errorf("acl: %q is not a container above %q: %w", op.Ancestor, target, ErrInvalidIRI)
+		}
+	}
+}
+
+// required applies the method rules to target. containers are those
+// whose membership creating target changes, nearest first (created): its
+// parent container, and the missing ones up to the nearest that exists;
+// none for a root container or a resource that is no member of one.
+func required(op Operation, target string, exists bool, containers []string) []Requirement {
 	// WAC 1.0 §5.3.1: creating "a resource as a member of a container
 	// resource" needs acl:Append or acl:Write "(as needed by the
 	// operation)"; the PUT and PATCH entries put that access "to the
 	// container". container is "" when no container access can be needed.
 	container := ""
-	if member {
-		container = parentOf(target)
+	if len(containers) > 0 {
+		container = containers[0]
 	}
 	switch op.Method {
 	case "GET", "HEAD", "OPTIONS":
@@ -102,7 +145,7 @@ func required(op Operation, target string, exists, member bool) []Requirement {
 		// acl:Write access to the container as well as acl:Write access to
 		// the (new) resource. Replacing an existing resource requires only
 		// acl:Write access to the resource itself."
-		return create(Requirement{IRI: target, Modes: Write}, container, exists)
+		return create(Requirement{IRI: target, Modes: Write}, containers, exists)
 	case "POST":
 		// §5.3.1 POST: create "a new resource in a container or add
 		// information to existing resources ... with either acl:Append or
@@ -129,7 +172,7 @@ func required(op Operation, target string, exists, member bool) []Requirement {
 			// resource"; an empty or read-only patch is still an update.
 			m |= Append
 		}
-		return create(Requirement{IRI: target, Modes: m}, container, exists)
+		return create(Requirement{IRI: target, Modes: m}, containers, exists)
 	default: // DELETE
 		// §5.3.1: "When an operation requests to delete a resource, the
 		// server MUST match Authorizations allowing the acl:Write access
@@ -141,11 +184,20 @@ func required(op Operation, target string, exists, member bool) []Requirement {
 	}
 }
 
-// create returns own alone for an existing resource, and own plus Append
-// or Write on the container for a new one.
-func create(own Requirement, container string, exists bool) []Requirement {
-	if exists || container == "" {
+// create returns own alone for an existing resource, and for a new one own
+// plus Append or Write on every container that gains a member: the WAC 1.0
+// §5.3.1 create rule applies to each container the request creates (WAC
+// 1.0 note "Container Permissions") and to the existing one that receives
+// the first of them, so that a missing container never lets an agent add
+// members to an existing one it may not append to.
+func create(own Requirement, containers []string, exists bool) []Requirement {
+	if exists || len(containers) == 0 {
 		return []Requirement{own}
 	}
-	return []Requirement{own, {IRI: container, Modes: Append | Write, AnyOf: true}}
+	reqs := make([]Requirement, 0, 1+len(containers))
+	reqs = append(reqs, own)
+	for _, c := range containers {
+		reqs = append(reqs, Requirement{IRI: c, Modes: Append | Write, AnyOf: true})
+	}
+	return reqs
 }

@@ -32,6 +32,23 @@ func TestRequired(t *testing.T) {
 		{acl.Operation{Method: "PUT", Target: doc}, []acl.Requirement{{IRI: doc, Modes: acl.Write}, {IRI: c, Modes: anyAW, AnyOf: true}}},
 		{acl.Operation{Method: "PUT", Target: pod + "c/d/"}, []acl.Requirement{{IRI: pod + "c/d/", Modes: acl.Write}, {IRI: c, Modes: anyAW, AnyOf: true}}},
 		{acl.Operation{Method: "PUT", Target: pod, Exists: false}, []acl.Requirement{{IRI: pod, Modes: acl.Write}}},
+		// Missing containers on the way: each one created, and the nearest
+		// existing one, gains a member (Solid Protocol §5.3, WAC 1.0 note
+		// "Container Permissions").
+		{acl.Operation{Method: "PUT", Target: doc, Ancestor: c}, []acl.Requirement{{IRI: doc, Modes: acl.Write}, {IRI: c, Modes: anyAW, AnyOf: true}}},
+		{acl.Operation{Method: "PUT", Target: pod + "c/nested/new.txt", Ancestor: c}, []acl.Requirement{
+			{IRI: pod + "c/nested/new.txt", Modes: acl.Write}, {IRI: pod + "c/nested/", Modes: anyAW, AnyOf: true}, {IRI: c, Modes: anyAW, AnyOf: true}}},
+		{acl.Operation{Method: "PUT", Target: pod + "c/a/b/c/new.txt", Ancestor: c}, []acl.Requirement{
+			{IRI: pod + "c/a/b/c/new.txt", Modes: acl.Write}, {IRI: pod + "c/a/b/c/", Modes: anyAW, AnyOf: true},
+			{IRI: pod + "c/a/b/", Modes: anyAW, AnyOf: true}, {IRI: pod + "c/a/", Modes: anyAW, AnyOf: true}, {IRI: c, Modes: anyAW, AnyOf: true}}},
+		{acl.Operation{Method: "PUT", Target: pod + "c/d/e/", Ancestor: pod}, []acl.Requirement{
+			{IRI: pod + "c/d/e/", Modes: acl.Write}, {IRI: pod + "c/d/", Modes: anyAW, AnyOf: true}, {IRI: c, Modes: anyAW, AnyOf: true}, {IRI: pod, Modes: anyAW, AnyOf: true}}},
+		{acl.Operation{Method: "PATCH", Target: pod + "c/nested2/new.ttl", Ancestor: c, PatchAppend: true}, []acl.Requirement{
+			{IRI: pod + "c/nested2/new.ttl", Modes: acl.Append}, {IRI: pod + "c/nested2/", Modes: anyAW, AnyOf: true}, {IRI: c, Modes: anyAW, AnyOf: true}}},
+		// An existing target creates nothing, whatever Ancestor says.
+		{acl.Operation{Method: "PUT", Target: pod + "c/nested/new.txt", Exists: true, Ancestor: pod}, []acl.Requirement{{IRI: pod + "c/nested/new.txt", Modes: acl.Write}}},
+		// Description resources are no members: no container access.
+		{acl.Operation{Method: "PUT", Target: pod + "c/nested/x.meta", Ancestor: c}, []acl.Requirement{{IRI: pod + "c/nested/x", Modes: acl.Write}}},
 		{acl.Operation{Method: "POST", Target: c, Exists: true}, []acl.Requirement{{IRI: c, Modes: anyAW, AnyOf: true}}},
 		{acl.Operation{Method: "PATCH", Target: doc, Exists: true, PatchAppend: true}, []acl.Requirement{{IRI: doc, Modes: acl.Append}}},
 		{acl.Operation{Method: "PATCH", Target: doc, Exists: true, PatchRead: true, PatchAppend: true}, []acl.Requirement{{IRI: doc, Modes: acl.Read | acl.Append}}},
@@ -66,6 +83,17 @@ func TestRequired(t *testing.T) {
 				t.Errorf("Required = %+v\nwant %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRequiredBadAncestor: an Ancestor that is not a container above the
+// target is a caller's bug, refused rather than guessed at.
+func TestRequiredBadAncestor(t *testing.T) {
+	for _, anc := range []string{pod + "d/", pod + "c/doc", pod + "c/nested/new.txt/", "https://other.example/", pod + "c/nested/new.txt"} {
+		_, err := acl.Required(acl.Operation{Method: "PUT", Target: pod + "c/nested/new.txt", Ancestor: anc})
+		if !errors.Is(err, acl.ErrInvalidIRI) {
+			t.Errorf("Ancestor %q: %v, want ErrInvalidIRI", anc, err)
+		}
 	}
 }
 
