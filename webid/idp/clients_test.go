@@ -7,12 +7,15 @@ import (
 	"io"
 	"iter"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/filesystem"
+	"github.com/weconomics/kluis/storage/memory"
 	"github.com/weconomics/kluis/webid/idp"
 )
 
@@ -147,11 +150,25 @@ func (c *counting) List(ctx context.Context, prefix string) iter.Seq2[storage.In
 // refresh tokens of its last login, and longer; the sweep reads only the
 // clients that expired.
 func TestClientExpiry(t *testing.T) {
-	var store *counting
-	f := newFixture(t, func(c *idp.Config) {
-		store = &counting{Backend: c.Store}
-		c.Store = store
-	})
+	for name, open := range map[string]func(t *testing.T) storage.Backend{
+		"memory": func(*testing.T) storage.Backend { return memory.New() },
+		"filesystem": func(t *testing.T) storage.Backend {
+			b, err := filesystem.New(filepath.Join(t.TempDir(), "data"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { b.Close() })
+			return b
+		},
+	} {
+		t.Run(name, func(t *testing.T) { testClientExpiry(t, open(t)) })
+	}
+}
+
+func testClientExpiry(t *testing.T, b storage.Backend) {
+	store := &counting{Backend: b}
+	f := newFixture(t, func(c *idp.Config) { c.Store = store })
+	f.store = b
 	ctx := context.Background()
 	unused, err := f.registerFrom("192.0.2.1")
 	if err != nil {
