@@ -10,7 +10,9 @@
 // notification channels (service.go): subscription requests parsed as
 // plain JSON of the known shapes (request.go, no remote JSON-LD context is
 // ever fetched), channels with their features (startAt, endAt, rate,
-// state, accept), limits per agent and per server, and one delivery loop
+// state, accept), limits per agent, per client address for anonymous
+// subscribers (whose channels also end sooner), for all anonymous
+// subscribers and per server, and one delivery loop
 // per channel that asks again before every notification whether the
 // subscriber may still read the topic. The channel types are
 // WebSocketChannel2023 and the legacy protocol (websocket.go, over
