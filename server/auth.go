@@ -36,6 +36,11 @@ type Operation struct {
 	// Exists tells whether the target exists before the request. GET and
 	// HEAD leave it false: reading needs the same modes either way.
 	Exists bool
+	// Ancestor is, for a write to a target that does not exist, the
+	// nearest container above it that exists: the one that gains a member
+	// when the write creates the target and the missing containers on the
+	// way (acl.Operation.Ancestor). "" when unknown or not a write.
+	Ancestor ldp.Path
 	// Patch is what a PATCH needs (read, append, write), or nil.
 	Patch *rdfx.Access
 	// Origin is the request's Origin header, "" when none.

@@ -32,6 +32,8 @@ type resources struct {
 	store *ldp.Store
 	authn Authenticator
 	perms Permissions
+	// maxPatch is the largest PATCH body read, in bytes.
+	maxPatch int64
 	// welcome is the root's page for browsers.
 	welcome welcome
 	// updatesVia is the legacy notifications WebSocket, sent as
@@ -109,6 +111,16 @@ func target(r *http.Request) (ldp.Path, error) {
 
 // authorize authenticates the request and asks the permission seam.
 func (h *resources) authorize(c echo.Context, op Operation) (Agent, error) {
+	agent, err := h.authenticate(c, op.Path)
+	if err != nil {
+		return Agent{}, err
+	}
+	return agent, h.permit(c, agent, op)
+}
+
+// authenticate finds the agent of the request, once per request: a DPoP
+// proof is accepted once only.
+func (h *resources) authenticate(c echo.Context, p ldp.Path) (Agent, error) {
 	req := c.Request()
 	// Authentication verifies the DPoP proof and may fetch the WebID
 	// profile and the issuer's keys: the costly steps of a request.
@@ -120,11 +132,17 @@ func (h *resources) authorize(c echo.Context, op Operation) (Agent, error) {
 	agent, err := h.authn.Authenticate(areq)
 	end(err)
 	if err != nil {
-		h.setRefusalLinks(req.Context(), c.Response().Header(), op.Path)
+		h.setRefusalLinks(req.Context(), c.Response().Header(), p)
 		return Agent{}, err
 	}
+	return agent, nil
+}
+
+// permit asks the permission seam whether agent may do op.
+func (h *resources) permit(c echo.Context, agent Agent, op Operation) error {
+	req := c.Request()
 	op.Origin = req.Header.Get("Origin")
-	ctx, end = h.span(req.Context(), "authorize")
+	ctx, end := h.span(req.Context(), "authorize")
 	grant, err := h.perms.Check(ctx, agent, op)
 	end(err)
 	if grant.WACAllow != "" && (err != nil || op.Method == http.MethodGet || op.Method == http.MethodHead) {
@@ -132,13 +150,10 @@ func (h *resources) authorize(c echo.Context, op Operation) (Agent, error) {
 		// may do here, for the request's origin.
 		c.Response().Header().Set("WAC-Allow", grant.WACAllow)
 	}
-	if err != nil {
-		if errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrForbidden) {
-			h.setRefusalLinks(req.Context(), c.Response().Header(), op.Path)
-		}
-		return agent, err
+	if err != nil && (errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrForbidden)) {
+		h.setRefusalLinks(req.Context(), c.Response().Header(), op.Path)
 	}
-	return agent, nil
+	return err
 }
 
 // exists tells whether the resource at p exists, for authorization and
@@ -149,6 +164,42 @@ func (h *resources) exists(c echo.Context, p ldp.Path) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// existing tells whether the resource at p exists and, when it does not,
+// which container above it is the nearest that does: a write that
+// creates p creates the missing containers on the way (Solid Protocol
+// §5.3 "Servers MUST create intermediate containers"), so that container
+// gains a member, and authorization must ask about it (acl.Operation).
+// The walk stops at the root of p's storage.
+func (h *resources) existing(c echo.Context, p ldp.Path) (Operation, error) {
+	op := Operation{Method: c.Request().Method, Path: p}
+	exists, err := h.exists(c, p)
+	if err != nil || exists || p.IsRoot() {
+		op.Exists = exists
+		return op, err
+	}
+	root, inStorage, err := h.store.StorageOf(c.Request().Context(), p)
+	if err != nil {
+		return op, err
+	}
+	for _, a := range p.Ancestors() {
+		if inStorage && a == root || a.IsRoot() {
+			// A storage's root exists while the storage does; above it
+			// there is nothing a write could create.
+			op.Ancestor = a
+			return op, nil
+		}
+		ok, err := h.exists(c, a)
+		if err != nil {
+			return op, err
+		}
+		if ok {
+			op.Ancestor = a
+			return op, nil
+		}
+	}
+	return op, nil
 }
 
 // setLinks sets the Link, Allow and Accept-* headers of a resource (Solid
@@ -300,13 +351,18 @@ func (h *resources) get(c echo.Context) error {
 		c.Response().Header().Add("Vary", "Authorization")
 	}
 	greq.ByOwner = byOwner
+	// zeroSuffix is "bytes=-0", which no representation satisfies (RFC
+	// 9110 §14.1.1: a satisfiable range set has "at least one
+	// suffix-range with a non-zero suffix-length"); the 416 must give the
+	// size (§14.4), known only once the representation is found.
+	zeroSuffix := false
 	if br, ok := parseRange(req.Header.Get("Range")); ok && req.Method == http.MethodGet {
-		if br.isSuffix {
+		switch {
+		case br.isSuffix && br.suffix == 0:
+			zeroSuffix = true
+		case br.isSuffix:
 			greq.Suffix = br.suffix
-			if br.suffix == 0 {
-				return &rangeNotSatisfiableError{err: storage.ErrInvalidRange}
-			}
-		} else {
+		default:
 			greq.Range = br.storageRange()
 		}
 	}
@@ -338,6 +394,11 @@ func (h *resources) get(c echo.Context) error {
 		return err
 	}
 	defer rep.Close()
+	if zeroSuffix && rep.Kind == ldp.NonRDF && ifRangeHolds(req.Header, rep.ETag) {
+		// Ranges apply to non-RDF resources only; the 304 and 412 of the
+		// preconditions came first (RFC 9110 §13.2.2).
+		return &rangeNotSatisfiableError{size: rep.TotalSize, err: storage.ErrInvalidRange}
+	}
 	if rep.Range != nil && !ifRangeHolds(req.Header, rep.ETag) {
 		rep.Close()
 		greq.Range, greq.Suffix = nil, 0
@@ -502,11 +563,14 @@ func (h *resources) writeRequest(c echo.Context) (ldp.Path, ldp.WriteRequest, er
 	if err != nil {
 		return "", ldp.WriteRequest{}, err
 	}
-	exists, err := h.exists(c, p)
+	op, err := h.existing(c, p)
 	if err != nil {
 		return "", ldp.WriteRequest{}, err
 	}
-	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists}); err != nil {
+	// Authorized before a byte of the body is read: a refusal costs no
+	// more than the headers (the body guard, middleware.go, then closes
+	// the connection instead of draining it).
+	if _, err := h.authorize(c, op); err != nil {
 		return "", ldp.WriteRequest{}, err
 	}
 	cond, err := conditions(req.Header)
@@ -563,6 +627,39 @@ func (h *resources) patch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if _, _, err := requestBody(req); err != nil {
+		return err
+	}
+	op, err := h.existing(c, p)
+	if err != nil {
+		return err
+	}
+	agent, err := h.authenticate(c, p)
+	if err != nil {
+		return err
+	}
+	// The modes a patch needs follow from its content (Solid Protocol
+	// §5.3.1: Read for conditions and deletes, Append for inserts, Write
+	// for deletes), but every patch needs Append at least (WAC 1.0 §5.3.1
+	// PATCH: an update needs "acl:Append or acl:Write"; acl.Required asks
+	// Append even of a patch that inserts nothing), and Append or Write on
+	// the containers a new target is created in. So that much is checked
+	// before a byte of the body is read: an agent who may not append is
+	// refused for the cost of its headers.
+	cheapest := rdfx.Access{Append: true}
+	op.Patch = &cheapest
+	if err := h.permit(c, agent, op); err != nil {
+		return err
+	}
+	// Then the body is read and parsed within MaxPatchBytes, which bounds
+	// the parser's work (and the triples it makes) by what an agent who
+	// may append can send.
+	if req.ContentLength > h.maxPatch {
+		return &http.MaxBytesError{Limit: h.maxPatch}
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, h.maxPatch)
+	}
 	body, ct, err := requestBody(req)
 	if err != nil {
 		return err
@@ -574,13 +671,12 @@ func (h *resources) patch(c echo.Context) error {
 	if err != nil {
 		return bodyError(body, err)
 	}
-	exists, err := h.exists(c, p)
-	if err != nil {
-		return err
-	}
-	access := patch.Access()
-	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists, Patch: &access}); err != nil {
-		return err
+	if access := patch.Access(); access != cheapest {
+		// The full modes of this patch.
+		op.Patch = &access
+		if err := h.permit(c, agent, op); err != nil {
+			return err
+		}
 	}
 	cond, err := conditions(req.Header)
 	if err != nil {

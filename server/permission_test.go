@@ -206,3 +206,126 @@ func TestPostPermission(t *testing.T) {
 		}
 	}
 }
+
+// TestPermissionTableIntermediate extends the permission table to a write
+// whose target's container is missing: PUT and PATCH /c/n/t, where /c/
+// exists and /c/n/ does not. The write creates /c/n/ (Solid Protocol §5.3),
+// so /c/ gains a member: Bob needs Append (or Write) on /c/ by its own
+// authorizations, and on /c/n/ and Write (PUT) or Append (PATCH) on /c/n/t
+// by /c/'s acl:default (WAC 1.0 §5.3.1; the note "Container Permissions").
+func TestPermissionTableIntermediate(t *testing.T) {
+	sets := []modeSet{{}, {read: true}, {append: true}, {write: true}, {read: true, write: true}, {read: true, append: true}}
+	const insert = `@prefix solid: <http://www.w3.org/ns/solid/terms#>.
+_:p a solid:InsertDeletePatch; solid:inserts { <#new> <#p> <#o>. }.`
+	methods := []struct {
+		name, verb, ct, body string
+		// own tells whether the modes below (on /c/n/t) suffice for the
+		// target itself.
+		own func(below modeSet) bool
+	}{
+		{"PUT", "PUT", "text/plain", "x", func(below modeSet) bool { return below.write }},
+		{"PATCH insert", "PATCH", "text/n3", insert, func(below modeSet) bool { return below.canAppend() }},
+	}
+	ctx := context.Background()
+	for _, m := range methods {
+		for _, on := range sets {
+			for _, below := range sets {
+				name := fmt.Sprintf("%s/container=%s/below=%s", m.name, on, below)
+				t.Run(name, func(t *testing.T) {
+					store := memory.New()
+					seed := map[string]string{
+						"r/.acl": rootACL,
+						"r/c/.acl": `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#owner> a acl:Authorization; acl:agent <` + aliceID + `>; acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control.
+` + grant("./", on) + inherited("./", below),
+						"r/c/": "",
+					}
+					for k, v := range seed {
+						if _, err := store.Put(ctx, k, strings.NewReader(v), storage.PutOptions{ContentType: "text/turtle"}); err != nil {
+							t.Fatal(err)
+						}
+					}
+					ts := wacServerOn(t, store, nil)
+					want := 403
+					if m.own(below) && below.canAppend() && on.canAppend() {
+						want = 201
+					}
+					got, _, body := sendAs(t, ts, who{bobID, "https://app.example/id", "https://idp.example/"}, m.verb, "/c/n/t", m.ct, m.body)
+					if got != want {
+						t.Errorf("status %d, want %d (%s)", got, want, strings.TrimSpace(body))
+					}
+					if _, err := store.Stat(ctx, "r/c/n/"); (err == nil) != (want == 201) {
+						t.Errorf("after %d, /c/n/ exists: %v", got, err == nil)
+					}
+				})
+			}
+		}
+	}
+}
+
+// inherited is an authorization giving Bob modes below container by
+// acl:default, or nothing.
+func inherited(container string, m modeSet) string {
+	if m == (modeSet{}) {
+		return ""
+	}
+	return `<#bobBelow> a acl:Authorization; acl:agent <` + bobID + `>; acl:default <` + container + `>; acl:mode ` + m.turtle() + ".\n"
+}
+
+// TestIntermediateContainerEscalation is the case of the community
+// web-access-control-tests suite that issue 13 (#12) reports: Bob has Read
+// and Control on c/ and, by acl:default, Write below it. Creating a
+// resource under a missing container of c/ would add that container to
+// c/, for which Bob lacks Append: 403, as on the Community Solid Server,
+// and nothing is created. With Append on c/ the same writes succeed.
+func TestIntermediateContainerEscalation(t *testing.T) {
+	const insert = `@prefix solid: <http://www.w3.org/ns/solid/terms#>.
+_:p a solid:InsertDeletePatch; solid:inserts { <#new> <#p> <#o>. }.`
+	bob := who{bobID, "https://app.example/id", "https://idp.example/"}
+	writes := []struct{ method, path, ct, body string }{
+		{"PUT", "/c/nested/new.txt", "text/plain", "hello"},
+		{"PATCH", "/c/nested2/new.ttl", "text/n3", insert},
+		{"PUT", "/c/a/b/c/new.txt", "text/plain", "hello"},
+		{"PUT", "/c/new.txt", "text/plain", "hello"},
+		{"PUT", "/c/nested3/", "", ""},
+	}
+	for _, appendOnC := range []bool{false, true} {
+		ctx := context.Background()
+		store := memory.New()
+		extra := ""
+		if appendOnC {
+			extra = "<#bobAppend> a acl:Authorization; acl:agent <" + bobID + ">; acl:accessTo <./>; acl:mode acl:Append.\n"
+		}
+		for k, v := range map[string]string{
+			"r/.acl": rootACL,
+			"r/c/.acl": `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#owner> a acl:Authorization; acl:agent <` + aliceID + `>; acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control.
+<#bob> a acl:Authorization; acl:agent <` + bobID + `>; acl:accessTo <./>; acl:mode acl:Read, acl:Control.
+<#bobBelow> a acl:Authorization; acl:agent <` + bobID + `>; acl:default <./>; acl:mode acl:Write.
+` + extra,
+			"r/c/": "",
+		} {
+			if _, err := store.Put(ctx, k, strings.NewReader(v), storage.PutOptions{ContentType: "text/turtle"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ts := wacServerOn(t, store, nil)
+		want := 403
+		if appendOnC {
+			want = 201
+		}
+		for _, w := range writes {
+			got, _, body := sendAs(t, ts, bob, w.method, w.path, w.ct, w.body)
+			if got != want {
+				t.Errorf("Append on c/ %v: %s %s: %d, want %d (%s)", appendOnC, w.method, w.path, got, want, strings.TrimSpace(body))
+			}
+		}
+		if !appendOnC {
+			for _, k := range []string{"r/c/nested/", "r/c/nested2/", "r/c/a/", "r/c/new.txt", "r/c/nested3/"} {
+				if _, err := store.Stat(ctx, k); err == nil {
+					t.Errorf("%s was created by a refused write", k)
+				}
+			}
+		}
+	}
+}

@@ -27,6 +27,13 @@ import (
 // when Config.ReadinessTimeout is zero.
 const DefaultReadinessTimeout = 2 * time.Second
 
+// Defaults of the limits that bound a request's work before and while it is
+// done (Config).
+const (
+	// DefaultMaxPatchBytes is Config.MaxPatchBytes when zero.
+	DefaultMaxPatchBytes = 1 << 20
+)
+
 // Config is what the server needs to know about its deployment.
 type Config struct {
 	// BaseURL is the public URL of the pod's root, ending in "/". The
@@ -36,6 +43,11 @@ type Config struct {
 	// MaxBodyBytes is the largest request body accepted; a larger one is
 	// answered with 413 Content Too Large. Zero or less means no limit.
 	MaxBodyBytes int64
+	// MaxPatchBytes is the largest PATCH body (N3 Patch, SPARQL Update)
+	// read and parsed, after the agent was found to hold Append on the
+	// target; a larger one is answered 413. It bounds the work of parsing.
+	// Zero means DefaultMaxPatchBytes.
+	MaxPatchBytes int64
 	// ReadinessTimeout bounds the backend check of the readiness probe.
 	// Zero means DefaultReadinessTimeout.
 	ReadinessTimeout time.Duration
@@ -358,7 +370,8 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 
 	for _, r := range []routes{
 		&health{store: store, timeout: readiness, logger: logger},
-		&resources{store: space, authn: authn, perms: perms, welcome: welcomeOf(cfg), updatesVia: updatesVia(notes), tracer: cfg.Tracer},
+		&resources{store: space, authn: authn, perms: perms, welcome: welcomeOf(cfg), updatesVia: updatesVia(notes), tracer: cfg.Tracer,
+			maxPatch: cmp.Or(cfg.MaxPatchBytes, DefaultMaxPatchBytes)},
 	} {
 		r.register(e)
 	}

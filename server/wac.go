@@ -73,6 +73,9 @@ func (w *WAC) originModes(ctx context.Context, p ldp.Path, origin string) acl.Mo
 func (w *WAC) Check(ctx context.Context, a Agent, op Operation) (Grant, error) {
 	iri := w.store.IRI(op.Path)
 	aop := acl.Operation{Method: op.Method, Target: iri, Exists: op.Exists}
+	if op.Ancestor != "" && !op.Exists {
+		aop.Ancestor = w.store.IRI(op.Ancestor)
+	}
 	if op.Patch != nil {
 		aop.PatchRead, aop.PatchAppend, aop.PatchWrite = op.Patch.Read, op.Patch.Append, op.Patch.Write
 	}
