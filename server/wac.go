@@ -72,6 +72,9 @@ func (w *WAC) originModes(ctx context.Context, p ldp.Path, origin string) acl.Mo
 // from the same evaluation (WAC 1.0 §6.1).
 func (w *WAC) Check(ctx context.Context, a Agent, op Operation) (Grant, error) {
 	iri := w.store.IRI(op.Path)
+	// Groups may rely on group documents in the pod of the resource whose
+	// access is decided (groups.go, groupUsable).
+	ctx = withGroupScope(ctx, iri)
 	aop := acl.Operation{Method: op.Method, Target: iri, Exists: op.Exists}
 	if op.Ancestor != "" && !op.Exists {
 		aop.Ancestor = w.store.IRI(op.Ancestor)
