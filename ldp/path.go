@@ -145,6 +145,8 @@ func pathOfKey(key string) (Path, error) {
 //     and outlive the deletion of x;
 //   - a path below a container named like an auxiliary resource
 //     ("/x.acl/y"), which would take the name of x's ACL;
+//   - a path below a container whose name is too long for its marker
+//     object (storage.MaxMarkerSegmentLength);
 //   - a resource whose auxiliary resources could not be stored, because
 //     their keys pass the key limits (storage.MaxSegmentLength,
 //     storage.MaxKeyLength): its ACL could never be set, nor its
@@ -162,6 +164,9 @@ func checkName(p Path) error {
 		}
 		if k, _ := a.Sibling().Aux(); k != NotAux {
 			return &BadRequestError{Reason: "a container cannot be named like an auxiliary resource"}
+		}
+		if err := storage.ValidateKey(a.Key()); err != nil {
+			return &BadRequestError{Reason: fmt.Sprintf("container name too long: at most %d bytes", storage.MaxMarkerSegmentLength), Err: err}
 		}
 	}
 	if kind != NotAux {

@@ -412,8 +412,8 @@ func (s *Store) prepareParents(ctx context.Context, p Path) error {
 
 // checkSibling refuses p when its other slash form exists.
 func (s *Store) checkSibling(ctx context.Context, p Path) error {
-	if p.IsRoot() {
-		return nil
+	if p.IsRoot() || storage.ValidateKey(p.Sibling().Key()) != nil {
+		return nil // no other form, or one that cannot be stored
 	}
 	_, err := s.backend.Stat(ctx, p.Sibling().Key())
 	switch {

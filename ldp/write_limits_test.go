@@ -94,6 +94,8 @@ func TestWriteNames(t *testing.T) {
 		{"description of a description", "/c/x.meta.meta", false},
 		{"ACL of a container's ACL", "/c/.acl.acl", false},
 		{"below a container named like an ACL", "/c/x.acl/y", false},
+		{"below a container whose marker key is too long", ldp.Path("/c/" + strings.Repeat("c", storage.MaxMarkerSegmentLength+1) + "/y"), false},
+		{"below the longest container name", ldp.Path("/c/" + strings.Repeat("c", storage.MaxMarkerSegmentLength) + "/y"), true},
 		{"ACL", "/c/x.acl", true},
 		{"description", "/c/x.meta", true},
 	}

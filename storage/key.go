@@ -8,9 +8,13 @@ import (
 
 // Limits on keys, chosen so that every backend can store every valid key:
 // S3 allows 1,024 bytes of key, and most file systems 255 bytes of name.
+// The last segment of a marker key (one ending in "/") is shorter: MinIO
+// keeps such an object on its disks under the segment plus a 9-byte
+// suffix ("__XLDIR__"), and refuses any request naming a longer one.
 const (
-	MaxKeyLength     = 1000
-	MaxSegmentLength = 255
+	MaxKeyLength           = 1000
+	MaxSegmentLength       = 255
+	MaxMarkerSegmentLength = MaxSegmentLength - 9
 )
 
 // ValidateKey reports whether key may name an object, wrapping ErrInvalidKey
@@ -18,9 +22,11 @@ const (
 // segments with no leading slash and no empty segment, except that it may end
 // in a single "/" (a marker object for a level of keys). No segment is "." or
 // "..", and no key holds a control character (NUL included) or a backslash.
+// Segments have at most MaxSegmentLength bytes, the last one of a marker key
+// at most MaxMarkerSegmentLength.
 // Spaces, "%", "+", "#" and other Unicode are allowed.
 func ValidateKey(key string) error {
-	if err := validatePath(key); err != nil {
+	if err := validatePath(key, true); err != nil {
 		return fmt.Errorf("%w %q: %s", ErrInvalidKey, truncate(key), err.Error())
 	}
 	return nil
@@ -35,14 +41,19 @@ func ValidatePrefix(prefix string) error {
 	if !strings.HasSuffix(prefix, "/") {
 		return fmt.Errorf("%w %q: a prefix must end in /", ErrInvalidKey, truncate(prefix))
 	}
-	return ValidateKey(prefix)
+	// A level is listed whatever the length of its name; only its marker
+	// object is limited to MaxMarkerSegmentLength.
+	if err := validatePath(prefix, false); err != nil {
+		return fmt.Errorf("%w %q: %s", ErrInvalidKey, truncate(prefix), err.Error())
+	}
+	return nil
 }
 
 type keyError string
 
 func (e keyError) Error() string { return string(e) }
 
-func validatePath(key string) error {
+func validatePath(key string, markerRule bool) error {
 	switch {
 	case key == "":
 		return keyError("empty")
@@ -62,7 +73,10 @@ func validatePath(key string) error {
 			return keyError("backslash")
 		}
 	}
-	body := strings.TrimSuffix(key, "/")
+	body, marker := strings.CutSuffix(key, "/")
+	if marker && markerRule && len(body)-strings.LastIndexByte(body, '/')-1 > MaxMarkerSegmentLength {
+		return keyError("marker segment too long")
+	}
 	for seg := range strings.SplitSeq(body, "/") {
 		switch {
 		case seg == "":

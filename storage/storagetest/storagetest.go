@@ -175,6 +175,7 @@ func testInvalidKeys(t *testing.T, b storage.Backend, p string, _ options) {
 		"", "/", "/abs", p + "..", p + "../x", p + ".", p + "./x", p + "a/../b", p + "a//b", p + "a\x00b",
 		p + "back\\slash", p + "tab\there", p + "bell\x07", p + "del\x7f", p + "a//", p + "\xff\xfe",
 		p + strings.Repeat("x", storage.MaxSegmentLength+1),
+		p + strings.Repeat("m", storage.MaxMarkerSegmentLength+1) + "/",
 		p + strings.Repeat("abcdefgh/", storage.MaxKeyLength/9+1) + "x",
 	}
 	for _, key := range bad {
@@ -202,6 +203,8 @@ func testValidKeys(t *testing.T, b storage.Backend, p string, _ options) {
 		"with space", "per%20cent", "plus+sign", "hash#frag", "unicode-ĳsselmeer-日本", "emoji-🙂",
 		"..dots", "dot.", ".hidden", "a=b&c?d", "quote'\"", "semi;colon", "tilde~", "marker/", "deep/er/key",
 		strings.Repeat("s", storage.MaxSegmentLength),
+		strings.Repeat("m", storage.MaxMarkerSegmentLength) + "/",
+		strings.Repeat("l", storage.MaxSegmentLength) + "/" + strings.Repeat("m", storage.MaxMarkerSegmentLength) + "/",
 	}
 	for _, k := range good {
 		key := p + k
