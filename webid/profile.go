@@ -24,15 +24,19 @@ const SolidOIDCIssuer = "http://www.w3.org/ns/solid/terms#oidcIssuer"
 // then the other formats rdfx reads.
 const profileAccept = "text/turtle, application/ld+json;q=0.9, application/n-triples;q=0.5, application/rdf+xml;q=0.3"
 
-// Bounds of profile handling.
+// Bounds of profile handling: the triples and the bytes of terms a profile
+// may parse to (ldp/rdfx.ParseOptions), and the profiles cached.
 const (
 	maxProfileTriples = 10_000
+	maxProfileBytes   = 4 << 20
 	maxProfiles       = 10_000
 )
 
 // profiles caches, per WebID, the issuers its profile lists: remote
 // profiles until their fetch.Response expires, local ones while their
-// bytes are unchanged.
+// bytes are unchanged. A remote profile fetched again is parsed again only
+// if its bytes changed: a profile served without an expiry, or with a
+// short one, costs its fetch, not its parse, on every request.
 type profiles struct {
 	mu sync.Mutex
 	m  *lru.Cache[string, profileEntry]
@@ -41,7 +45,7 @@ type profiles struct {
 type profileEntry struct {
 	issuers []string  // normalised (normalizeIssuer)
 	expires time.Time // remote profiles
-	sum     [32]byte  // local profiles: hash of the document
+	sum     [32]byte  // hash of the document (remote: with its URL and media type)
 	local   bool
 }
 
@@ -76,7 +80,7 @@ func (v *Verifier) issuersOf(ctx context.Context, webid string) ([]string, error
 			if e, ok := v.profiles.get(webid); ok && e.local && e.sum == sum {
 				return e.issuers, nil
 			}
-			iss, err := profileIssuers(turtle, rdfx.Turtle, doc, webid)
+			iss, err := profileIssuers(ctx, turtle, rdfx.Turtle, doc, webid)
 			if err != nil {
 				return nil, err
 			}
@@ -85,7 +89,9 @@ func (v *Verifier) issuersOf(ctx context.Context, webid string) ([]string, error
 		}
 	}
 	now := v.cfg.Now()
-	if e, ok := v.profiles.get(webid); ok && !e.local && now.Before(e.expires) {
+	e, cached := v.profiles.get(webid)
+	cached = cached && !e.local
+	if cached && now.Before(e.expires) {
 		return e.issuers, nil
 	}
 	resp, err := v.fetch.Get(ctx, doc, profileAccept)
@@ -95,23 +101,32 @@ func (v *Verifier) issuersOf(ctx context.Context, webid string) ([]string, error
 	if !rdfx.Supports(resp.MediaType) {
 		return nil, authErr("the WebID profile is not RDF", fmt.Errorf("%w: %s is %.60q", ErrUnavailable, resp.URL, resp.MediaType))
 	}
-	iss, err := profileIssuers(resp.Body, resp.MediaType, resp.URL, webid)
+	h := sha256.New()
+	h.Write([]byte(resp.URL + "\x00" + resp.MediaType + "\x00"))
+	h.Write(resp.Body)
+	var sum [32]byte
+	h.Sum(sum[:0])
+	if cached && e.sum == sum {
+		e.expires = resp.Expires
+		v.profiles.put(webid, e)
+		return e.issuers, nil
+	}
+	iss, err := profileIssuers(ctx, resp.Body, resp.MediaType, resp.URL, webid)
 	if err != nil {
 		return nil, err
 	}
-	if !resp.Expires.IsZero() {
-		v.profiles.put(webid, profileEntry{issuers: iss, expires: resp.Expires})
-	}
+	v.profiles.put(webid, profileEntry{issuers: iss, expires: resp.Expires, sum: sum})
 	return iss, nil
 }
 
 // profileIssuers parses a profile document and returns the normalised
-// objects of webid solid:oidcIssuer.
-func profileIssuers(doc []byte, mediaType, base, webid string) ([]string, error) {
-	g, err := rdfx.Parse(bytes.NewReader(doc), mediaType, base, rdfx.ParseOptions{MaxTriples: maxProfileTriples})
+// objects of webid solid:oidcIssuer. The parse stops when ctx is done: a
+// profile is read before the request is authenticated.
+func profileIssuers(ctx context.Context, doc []byte, mediaType, base, webid string) ([]string, error) {
+	g, err := rdfx.ParseContext(ctx, bytes.NewReader(doc), mediaType, base, rdfx.ParseOptions{MaxTriples: maxProfileTriples, MaxBytes: maxProfileBytes})
 	if err != nil {
 		desc := "the WebID profile cannot be parsed"
-		if errors.Is(err, rdfx.ErrTooManyTriples) {
+		if errors.Is(err, rdfx.ErrTooManyTriples) || errors.Is(err, rdfx.ErrTooLarge) {
 			desc = "the WebID profile is too large"
 		}
 		return nil, authErr(desc, fmt.Errorf("%w: profile of %s: %w", ErrUnavailable, webid, clip(err)))
