@@ -1,10 +1,15 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -16,8 +21,9 @@ import (
 )
 
 // The tests of this file check that a request's work is bounded before it
-// is done (issue 13): authorization before the body is read, and the one
-// range whose answer needs the size.
+// is done (issue 13): authorization before the body is read, the body's
+// pace, the connections of one client, and the one range whose answer
+// needs the size.
 
 // answerWithin bounds every wait for an answer here: what is bounded
 // answers in well under it, what is not never would.
@@ -112,6 +118,20 @@ func newWACServer(t *testing.T, seed map[string]string, mutate func(*server.Conf
 	return srv
 }
 
+// serve serves srv on loopback through its Listener, as main does, and
+// returns the address.
+func serve(t *testing.T, srv *server.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: answerWithin}
+	go hs.Serve(srv.Listener(ln))
+	t.Cleanup(func() { hs.Close() })
+	return ln.Addr().String()
+}
+
 // TestAuthorizeBeforeBody: every write is authorized before a byte of its
 // body is read, so a refusal costs the headers only, whatever the body
 // (issue 13 #3: an anonymous 16 MiB patch cost 1.9 s and 440 MB before its
@@ -200,6 +220,212 @@ _:p a solid:InsertDeletePatch; solid:deletes { <#s> <#p> <#o>. }.`
 			case tc.read && body.read > tc.readAtMost:
 				t.Errorf("%d bytes of the body were read, want at most %d", body.read, tc.readAtMost)
 			}
+			if tc.want >= 400 && tc.body == "" && rec.Header().Get("Connection") != "close" {
+				t.Errorf("a refusal with an unread body says Connection: %q, want close", rec.Header().Get("Connection"))
+			}
 		})
 	}
 }
+
+// rawConn is a client connection that writes requests byte by byte as a
+// test wishes and reads the answer.
+type rawConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func dialRaw(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, answerWithin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawConn{Conn: c, r: bufio.NewReader(c)}
+}
+
+// answer reads one response within answerWithin.
+func (c *rawConn) answer(t *testing.T, method string) (*http.Response, error) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(answerWithin))
+	res, err := http.ReadResponse(c.r, &http.Request{Method: method})
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res, nil
+}
+
+// closed reports whether the server ends the connection within
+// answerWithin.
+func (c *rawConn) closed(t *testing.T) bool {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(answerWithin))
+	_, err := c.r.ReadByte()
+	return err != nil && !isTimeout(err)
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
+
+// trickle writes one byte of a chunked body every interval until stop is
+// closed or a write fails.
+func (c *rawConn) trickle(interval time.Duration, stop <-chan struct{}) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			if _, err := io.WriteString(c, "1\r\nx\r\n"); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// TestSlowBodies: a body that trickles in never holds a connection (issue
+// 13 #4). A refusal is answered at once with Connection: close, and the
+// connection ends within a second instead of net/http draining up to 256
+// KiB of a body no one will read; a body the server reads must keep to
+// BodyMinRate after a head start of BodyTimeout and pause no longer than
+// BodyTimeout; an upload at a steady pace may take longer than that.
+func TestSlowBodies(t *testing.T) {
+	addr := serve(t, newWACServer(t, map[string]string{"r/.acl": rootACL}, func(c *server.Config) {
+		c.BodyTimeout = 500 * time.Millisecond
+		c.BodyMinRate = 1 << 10
+	}))
+	alice := who{aliceID, "https://app.example/id", "https://idp.example/"}
+
+	for _, tc := range []struct {
+		name, head string
+		want       int
+	}{
+		{"refused, chunked", "PUT /x HTTP/1.1\r\nHost: pod.example\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n", 401},
+		{"refused, small declared length", "PUT /x HTTP/1.1\r\nHost: pod.example\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n", 401},
+		{"refused PATCH", "PATCH /x HTTP/1.1\r\nHost: pod.example\r\nContent-Type: text/n3\r\nTransfer-Encoding: chunked\r\n\r\n", 401},
+		{"a method that reads no body", "DELETE /x HTTP/1.1\r\nHost: pod.example\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n", 401},
+		{"allowed, too slow", "PUT /x HTTP/1.1\r\nHost: pod.example\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nAuthorization: " + alice.header() + "\r\n\r\n", 408},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialRaw(t, addr)
+			if _, err := io.WriteString(c, tc.head); err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			defer close(stop)
+			go c.trickle(100*time.Millisecond, stop)
+			start := time.Now()
+			res, err := c.answer(t, "PUT")
+			if err != nil {
+				t.Fatalf("no answer within %s: %v", answerWithin, err)
+			}
+			if res.StatusCode != tc.want || !res.Close {
+				t.Errorf("status %d, close %v; want %d and Connection: close", res.StatusCode, res.Close, tc.want)
+			}
+			if !c.closed(t) {
+				t.Errorf("the connection was still open %s after the answer", answerWithin)
+			}
+			t.Logf("answered and closed in %s", time.Since(start))
+		})
+	}
+
+	t.Run("allowed, steady but longer than the timeout", func(t *testing.T) {
+		c := dialRaw(t, addr)
+		const chunk = 2 << 10
+		head := "PUT /steady HTTP/1.1\r\nHost: pod.example\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\nAuthorization: " + alice.header() + "\r\n\r\n"
+		if _, err := io.WriteString(c, head); err != nil {
+			t.Fatal(err)
+		}
+		// 2 KiB every 100 ms for 1.5 s: 20 KiB/s, no pause near the
+		// timeout, three times longer than it in all.
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		start := time.Now()
+		for time.Since(start) < 1500*time.Millisecond {
+			<-tick.C
+			if _, err := fmt.Fprintf(c, "%x\r\n%s\r\n", chunk, strings.Repeat("s", chunk)); err != nil {
+				t.Fatalf("writing after %s: %v", time.Since(start), err)
+			}
+		}
+		io.WriteString(c, "0\r\n\r\n")
+		res, err := c.answer(t, "PUT")
+		if err != nil || res.StatusCode != 201 {
+			t.Fatalf("steady upload: %v %v, want 201", res, err)
+		}
+	})
+}
+
+// TestConnectionsPerClient: one client address holds at most
+// MaxConnsPerClient connections; the next is reset before a byte of it is
+// read, and a closed one frees its place. Trusted proxies are not bounded.
+func TestConnectionsPerClient(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		trusted bool
+	}{{"bounded", false}, {"trusted proxy", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := serve(t, newWACServer(t, map[string]string{"r/.acl": openACL}, func(c *server.Config) {
+				c.MaxConnsPerClient = 3
+				if tc.trusted {
+					c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+				}
+			}))
+
+			get := func(c *rawConn) (*http.Response, error) {
+				if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: pod.example\r\n\r\n"); err != nil {
+					return nil, err
+				}
+				return c.answer(t, "GET")
+			}
+			var held []*rawConn
+			for i := range 3 {
+				c := dialRaw(t, addr)
+				if res, err := get(c); err != nil || res.StatusCode != 200 {
+					t.Fatalf("connection %d: %v %v", i+1, res, err)
+				}
+				held = append(held, c)
+			}
+			c := dialRaw(t, addr)
+			res, err := get(c)
+			if tc.trusted {
+				if err != nil || res.StatusCode != 200 {
+					t.Fatalf("a fourth connection of a trusted proxy: %v %v, want 200", res, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("a fourth connection was answered %d; want it reset", res.StatusCode)
+			}
+			if isTimeout(err) {
+				t.Fatalf("a fourth connection was held, not reset: %v", err)
+			}
+			// A closed connection frees its place, once the server sees it
+			// closed.
+			held[0].Close()
+			retry := time.NewTicker(20 * time.Millisecond)
+			defer retry.Stop()
+			for deadline := time.Now().Add(answerWithin); ; <-retry.C {
+				c := dialRaw(t, addr)
+				res, err := get(c)
+				if err == nil && res.StatusCode == 200 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no new connection within %s of closing one: %v", answerWithin, err)
+				}
+				c.Close()
+			}
+		})
+	}
+}
+
+// openACL lets everyone read the root and below.
+const openACL = `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#public> a acl:Authorization; acl:agentClass <http://xmlns.com/foaf/0.1/Agent>;
+  acl:accessTo </>; acl:default </>; acl:mode acl:Read.
+`

@@ -53,6 +53,7 @@ func classify(err error) problem {
 		method    *methodNotAllowedError
 		rng       *rangeNotSatisfiableError
 		body      *bodyReadError
+		slow      *slowBodyError
 		authErr   *webid.AuthError
 		ldpBad    *ldp.BadRequestError
 		conflict  *ldp.ConflictError
@@ -72,6 +73,11 @@ func classify(err error) problem {
 	case errors.As(err, &tooLarge):
 		return problem{status: http.StatusRequestEntityTooLarge,
 			reason: fmt.Sprintf("request body larger than %d bytes", tooLarge.Limit)}
+	case errors.As(err, &slow):
+		// RFC 9110 §15.5.9: the server "did not receive a complete request
+		// message within the time that it was prepared to wait"
+		// (middleware.go, guardBody).
+		return problem{status: http.StatusRequestTimeout, reason: "the request body came too slowly"}
 	case errors.As(err, &body):
 		return problem{status: http.StatusBadRequest, reason: "could not read the request body"}
 	case errors.As(err, &badReq):

@@ -30,8 +30,14 @@ const DefaultReadinessTimeout = 2 * time.Second
 // Defaults of the limits that bound a request's work before and while it is
 // done (Config).
 const (
+	// DefaultBodyTimeout is Config.BodyTimeout when zero.
+	DefaultBodyTimeout = 30 * time.Second
+	// DefaultBodyMinRate is Config.BodyMinRate when zero: 1 KiB/s.
+	DefaultBodyMinRate = 1 << 10
 	// DefaultMaxPatchBytes is Config.MaxPatchBytes when zero.
 	DefaultMaxPatchBytes = 1 << 20
+	// DefaultMaxConnsPerClient is Config.MaxConnsPerClient when zero.
+	DefaultMaxConnsPerClient = 100
 )
 
 // Config is what the server needs to know about its deployment.
@@ -43,11 +49,27 @@ type Config struct {
 	// MaxBodyBytes is the largest request body accepted; a larger one is
 	// answered with 413 Content Too Large. Zero or less means no limit.
 	MaxBodyBytes int64
+	// BodyTimeout is the longest a request body may pause: a read of the
+	// body waits at most this long for the client's next bytes. It is
+	// also the head start before BodyMinRate applies. Zero means
+	// DefaultBodyTimeout.
+	BodyTimeout time.Duration
+	// BodyMinRate is the least average rate, in bytes per second, at which
+	// a request body must arrive once the server reads it, counted over
+	// the time spent waiting for it after a head start of BodyTimeout: a
+	// large upload may take as long as it needs, a trickle is cut (408).
+	// Zero means DefaultBodyMinRate.
+	BodyMinRate int64
 	// MaxPatchBytes is the largest PATCH body (N3 Patch, SPARQL Update)
 	// read and parsed, after the agent was found to hold Append on the
 	// target; a larger one is answered 413. It bounds the work of parsing.
 	// Zero means DefaultMaxPatchBytes.
 	MaxPatchBytes int64
+	// MaxConnsPerClient bounds the connections one client address holds at
+	// once (an IPv6 address counts by its /64), through Server.Listener;
+	// TrustedProxies are not bounded. Zero means
+	// DefaultMaxConnsPerClient; less than zero, no bound.
+	MaxConnsPerClient int
 	// ReadinessTimeout bounds the backend check of the readiness probe.
 	// Zero means DefaultReadinessTimeout.
 	ReadinessTimeout time.Duration
@@ -156,6 +178,8 @@ type Server struct {
 	// mailer sends password reset mails; nil when off.
 	mailer *resetMailer
 	logger *slog.Logger
+	// conns bounds the connections per client address (Listener).
+	conns connLimit
 }
 
 // Maintain runs the server's periodic housekeeping every interval until ctx
@@ -365,6 +389,8 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		requestLog(logger),
 		recoverPanic(),
 		cors(),
+		// Before limitBody, so that it sees the body as the client sends it.
+		guardBody(cmp.Or(cfg.BodyTimeout, DefaultBodyTimeout), cmp.Or(cfg.BodyMinRate, DefaultBodyMinRate)),
 		limitBody(cfg.MaxBodyBytes),
 	)...)
 
@@ -417,7 +443,8 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		// trust rule sees the TCP peer.
 		handler = cfg.Tracer.Handler(e, trustedPeer(cfg.TrustedProxies), isProbe)
 	}
-	srv := &Server{handler: handler, notes: notes, wac: wac, fetcher: cfg.Fetcher, sweep: sweepAll(sweeps), logger: logger}
+	srv := &Server{handler: handler, notes: notes, wac: wac, fetcher: cfg.Fetcher, sweep: sweepAll(sweeps), logger: logger,
+		conns: connLimit{max: cmp.Or(cfg.MaxConnsPerClient, DefaultMaxConnsPerClient), exempt: cfg.TrustedProxies}}
 	if accountPages != nil {
 		srv.mailer = accountPages.mailer
 	}
