@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/server/mail"
 	"github.com/weconomics/kluis/server/notify/natsbus"
 	"github.com/weconomics/kluis/storage"
@@ -33,6 +34,12 @@ const (
 	defaultShutdownTimeout = 30 * time.Second
 	defaultPodMode         = "path"
 	defaultWACOrigin       = "named"
+	// The limits that bound a request's work before it is done (issue 13):
+	// server.Config says what each one bounds.
+	defaultBodyTimeout       = server.DefaultBodyTimeout
+	defaultBodyMinRate       = server.DefaultBodyMinRate
+	defaultMaxPatch          = server.DefaultMaxPatchBytes
+	defaultMaxConnsPerClient = server.DefaultMaxConnsPerClient
 )
 
 // Config is every setting of a Kluis process. Each comes from a flag whose
@@ -58,6 +65,20 @@ type Config struct {
 	// MaxBody is the largest request body in bytes (-max-body,
 	// KLUIS_MAX_BODY; units such as 10MiB or 1GB are accepted).
 	MaxBody int64
+	// BodyTimeout is the longest pause in a request body, and the head
+	// start before BodyMinRate applies (-body-timeout, KLUIS_BODY_TIMEOUT).
+	BodyTimeout time.Duration
+	// BodyMinRate is the least average rate of a request body, in bytes per
+	// second, once BodyTimeout has passed (-body-min-rate,
+	// KLUIS_BODY_MIN_RATE; units such as 1KiB are accepted).
+	BodyMinRate int64
+	// MaxPatch is the largest PATCH body read and parsed, in bytes
+	// (-max-patch, KLUIS_MAX_PATCH).
+	MaxPatch int64
+	// MaxConnsPerClient bounds the connections one client address holds at
+	// once; 0 means no bound (-max-conns-per-client,
+	// KLUIS_MAX_CONNS_PER_CLIENT).
+	MaxConnsPerClient int
 	// ShutdownTimeout is how long requests in flight may take to finish
 	// once the process is told to stop (-shutdown-timeout,
 	// KLUIS_SHUTDOWN_TIMEOUT).
@@ -266,6 +287,14 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 	l.str(&cfg.LogFormat, "log-format", "KLUIS_LOG_FORMAT", defaultLogFormat, "log `format`: text or json")
 	parsedVar(l, &cfg.MaxBody, "max-body", "KLUIS_MAX_BODY", defaultMaxBody, parseSize, formatSize,
 		"largest request body: a byte count or a `size` with a unit, e.g. 10MiB or 1GB")
+	parsedVar(l, &cfg.BodyTimeout, "body-timeout", "KLUIS_BODY_TIMEOUT", defaultBodyTimeout, parseDuration, time.Duration.String,
+		"longest pause in a request body, and the head start before -body-min-rate applies: a `duration`, e.g. 30s")
+	parsedVar(l, &cfg.BodyMinRate, "body-min-rate", "KLUIS_BODY_MIN_RATE", defaultBodyMinRate, parseSize, formatSize,
+		"least average rate of a request body, per second, after -body-timeout: a `size` such as 1KiB; a slower body is cut (408)")
+	parsedVar(l, &cfg.MaxPatch, "max-patch", "KLUIS_MAX_PATCH", defaultMaxPatch, parseSize, formatSize,
+		"largest PATCH body (N3 Patch, SPARQL Update) parsed: a `size` such as 1MiB")
+	parsedVar(l, &cfg.MaxConnsPerClient, "max-conns-per-client", "KLUIS_MAX_CONNS_PER_CLIENT", defaultMaxConnsPerClient, parseCount, strconv.Itoa,
+		"most connections one client address (an IPv6 /64) holds at once, trusted proxies apart: a `count`; 0: no bound")
 	parsedVar(l, &cfg.ShutdownTimeout, "shutdown-timeout", "KLUIS_SHUTDOWN_TIMEOUT", defaultShutdownTimeout,
 		parseDuration, time.Duration.String, "how long requests in flight may take to finish on SIGTERM: a `duration`, e.g. 30s")
 	l.str(&cfg.FetchAllow, "fetch-allow", "KLUIS_FETCH_ALLOW", "",
@@ -393,6 +422,14 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 func formatLevel(l slog.Level) string { return strings.ToLower(l.String()) }
+
+func parseCount(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return 0, errors.New("want a whole number such as 100")
+	}
+	return n, nil
+}
 
 func parseDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(strings.TrimSpace(s))
@@ -543,6 +580,18 @@ func (c Config) Validate() error {
 	if c.MaxBody <= 0 {
 		bad("-max-body ($KLUIS_MAX_BODY): must be more than 0 bytes")
 	}
+	if c.BodyTimeout <= 0 {
+		bad("-body-timeout ($KLUIS_BODY_TIMEOUT): must be more than 0")
+	}
+	if c.BodyMinRate <= 0 {
+		bad("-body-min-rate ($KLUIS_BODY_MIN_RATE): must be more than 0 bytes")
+	}
+	if c.MaxPatch <= 0 {
+		bad("-max-patch ($KLUIS_MAX_PATCH): must be more than 0 bytes")
+	}
+	if c.MaxConnsPerClient < 0 {
+		bad("-max-conns-per-client ($KLUIS_MAX_CONNS_PER_CLIENT): must not be negative (0: no bound)")
+	}
 	if c.ShutdownTimeout <= 0 {
 		bad("-shutdown-timeout ($KLUIS_SHUTDOWN_TIMEOUT): must be more than 0")
 	}
@@ -675,6 +724,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("wac_origin", c.WACOrigin),
 		slog.String("max_body", formatSize(c.MaxBody)),
 		slog.String("pod_quota", formatSize(c.PodQuota)),
+		slog.Duration("body_timeout", c.BodyTimeout),
+		slog.String("body_min_rate", formatSize(c.BodyMinRate)),
+		slog.String("max_patch", formatSize(c.MaxPatch)),
+		slog.Int("max_conns_per_client", c.MaxConnsPerClient),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)
 	attrs = append(attrs, c.Hosting.hostingAttrs()...)

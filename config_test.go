@@ -39,7 +39,8 @@ func TestLoadConfigGood(t *testing.T) {
 		{"defaults", nil, nil, func(t *testing.T, c Config) {
 			want := Config{Addr: ":3000", BaseURL: "http://localhost:3000/", Storage: "fs", Data: "./data",
 				S3: S3Config{TLS: true, PathStyle: true}, LogLevel: slog.LevelInfo, LogFormat: "text",
-				MaxBody: 1 << 30, ShutdownTimeout: 30 * time.Second, PodMode: "path", WACOrigin: "named"}
+				MaxBody: 1 << 30, ShutdownTimeout: 30 * time.Second, PodMode: "path", WACOrigin: "named",
+				BodyTimeout: 30 * time.Second, BodyMinRate: 1 << 10, MaxPatch: 1 << 20, MaxConnsPerClient: 100}
 			if fmt.Sprint(c) != fmt.Sprint(want) || c.S3 != want.S3 {
 				t.Errorf("got %v\nwant %v", c, want)
 			}
@@ -63,6 +64,15 @@ func TestLoadConfigGood(t *testing.T) {
 			map[string]string{"KLUIS_MAX_BODY": "lots", "KLUIS_S3_TLS": "maybe"}, func(t *testing.T, c Config) {
 				if c.MaxBody != 4096 || c.S3.TLS {
 					t.Errorf("got %v", c)
+				}
+			}},
+		{"request limits", []string{"-body-min-rate", "4KiB", "-max-conns-per-client", "0"},
+			map[string]string{"KLUIS_BODY_TIMEOUT": "5s", "KLUIS_MAX_PATCH": "256KiB", "KLUIS_BODY_MIN_RATE": "1"}, func(t *testing.T, c Config) {
+				if c.BodyTimeout != 5*time.Second || c.BodyMinRate != 4<<10 || c.MaxPatch != 256<<10 || c.MaxConnsPerClient != 0 {
+					t.Errorf("got %v", c)
+				}
+				if n := connsPerClient(c.MaxConnsPerClient); n >= 0 {
+					t.Errorf("-max-conns-per-client 0 gives server.Config.MaxConnsPerClient %d, want no bound (< 0)", n)
 				}
 			}},
 		{"pod quota with a unit", nil, map[string]string{"KLUIS_POD_QUOTA": "10GiB"}, func(t *testing.T, c Config) {
@@ -160,6 +170,13 @@ func TestLoadConfigBad(t *testing.T) {
 		{"pod quota", nil, map[string]string{"KLUIS_POD_QUOTA": "lots"}, []string{"-pod-quota", "KLUIS_POD_QUOTA"}},
 		{"pod quota negative", []string{"-pod-quota", "-5"}, nil, []string{"-pod-quota"}},
 		{"shutdown timeout zero", []string{"-shutdown-timeout", "0s"}, nil, []string{"-shutdown-timeout"}},
+		{"body timeout zero", []string{"-body-timeout", "0s"}, nil, []string{"-body-timeout"}},
+		{"body timeout", nil, map[string]string{"KLUIS_BODY_TIMEOUT": "soon"}, []string{"-body-timeout", "KLUIS_BODY_TIMEOUT"}},
+		{"body min rate zero", nil, map[string]string{"KLUIS_BODY_MIN_RATE": "0"}, []string{"-body-min-rate", "KLUIS_BODY_MIN_RATE"}},
+		{"max patch zero", []string{"-max-patch", "0"}, nil, []string{"-max-patch"}},
+		{"max patch unit", []string{"-max-patch", "1XB"}, nil, []string{"-max-patch", "XB"}},
+		{"max conns negative", []string{"-max-conns-per-client", "-1"}, nil, []string{"-max-conns-per-client", "not be negative"}},
+		{"max conns not a number", nil, map[string]string{"KLUIS_MAX_CONNS_PER_CLIENT": "many"}, []string{"-max-conns-per-client", "KLUIS_MAX_CONNS_PER_CLIENT"}},
 		{"bool", nil, map[string]string{"KLUIS_S3_PATH_STYLE": "maybe"}, []string{"-s3-path-style", "KLUIS_S3_PATH_STYLE"}},
 		{"everything at once", []string{"-storage", "s3", "-log-level", "loud", "-max-body", "x", "-base-url", "ftp://x/"},
 			map[string]string{"KLUIS_LOG_FORMAT": "xml", "KLUIS_SHUTDOWN_TIMEOUT": "soon", "KLUIS_S3_TLS": "maybe"},

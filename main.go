@@ -42,8 +42,9 @@ import (
 // -ldflags "-X main.version=..."; a plain go build leaves "dev".
 var version = "dev"
 
-// Timeouts of the HTTP server. Bodies have no bound: uploads may be large
-// and slow.
+// Timeouts of the HTTP server. Bodies have no bound in total (uploads may
+// be large and slow), but pauses and a minimum rate bound them
+// (-body-timeout, -body-min-rate; server.Config).
 const (
 	// readHeaderTimeout bounds how long a client may take to send its
 	// request headers.
@@ -214,6 +215,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	srv, err := server.New(ctx, server.Config{
 		BaseURL: baseURL, MaxBodyBytes: cfg.MaxBody, RootACL: rootACL, Fetcher: fetcher,
+		// Bounds on each request's work and connections (issue 13).
+		BodyTimeout: cfg.BodyTimeout, BodyMinRate: cfg.BodyMinRate, MaxPatchBytes: cfg.MaxPatch,
+		MaxConnsPerClient: connsPerClient(cfg.MaxConnsPerClient),
 		// Accounts and pods (/.account/); the OpenID provider logs in with
 		// the same accounts.
 		Pods: cfg.PodMode == "path" || cfg.PodMode == "subdomain", PodSubdomains: cfg.PodMode == "subdomain",
@@ -247,7 +251,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// shutdown until its timeout.
 	httpSrv.RegisterOnShutdown(srv.Close)
 	served := make(chan error, 1)
-	go func() { served <- hosted.serve(httpSrv, ln) }()
+	// At most -max-conns-per-client connections per client address, under
+	// TLS if any.
+	go func() { served <- hosted.serve(httpSrv, srv.Listener(ln)) }()
 	// Housekeeping, hourly, until the process is told to stop.
 	go srv.Maintain(ctx, time.Hour)
 
@@ -335,6 +341,15 @@ func parseBase(base string) (*url.URL, error) {
 		return nil, fmt.Errorf("base URL: %w", err)
 	}
 	return u, nil
+}
+
+// connsPerClient is server.Config.MaxConnsPerClient for a validated
+// -max-conns-per-client, whose 0 means no bound.
+func connsPerClient(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // originPolicy is the acl.OriginPolicy of a validated -wac-origin.
