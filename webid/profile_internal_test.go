@@ -31,7 +31,8 @@ func TestProfileIssuersHostile(t *testing.T) {
 		doc     string
 		tooMany bool
 	}{
-		{"9,000 numbers in one property", array(9_000), false},
+		{"4,000 numbers in one property", array(4_000), false},
+		{"9,000 numbers in one property, more JSON than 10,000 triples need", array(9_000), true},
 		{"40,000 numbers in one property (2 minutes before)", array(40_000), true},
 		{"300,000 numbers in one property", array(300_000), true},
 	} {

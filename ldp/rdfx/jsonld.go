@@ -143,9 +143,10 @@ const contextWork = 20
 // checkJSONLD refuses, before expansion, a document whose expansion could
 // cost more than its limits allow: nested more than four times MaxDepth
 // (expanded JSON-LD spends an object and an array on each level of nodes,
-// and lists two more), holding more JSON values than four per triple of
-// MaxTriples (a triple takes a key and a value object of one or two
-// values), that applies contexts so often to so many terms that json-gold
+// and lists two more), holding more JSON values than half of MaxTriples
+// plus 1,024 (json-gold's expansion keeps some 700 bytes for each: a
+// 300,000-number array grew the server by 212 MB before its triples were
+// counted), that applies contexts so often to so many terms that json-gold
 // would copy more than contextWork term definitions per allowed triple
 // (it copies the whole active context for each embedded @context and each
 // use of a term with a scoped context: 4,000 of each, in 200 KB, took 3.6
@@ -156,7 +157,7 @@ const contextWork = 20
 func checkJSONLD(doc any, base string, contexts map[string][]byte, b *budget) {
 	c := jsonCheck{b: b, maxDepth: 4 * b.lim.depth, terms: make(map[string]string), scoped: make(map[string]bool)}
 	if b.lim.triples > 0 {
-		c.maxValues = 4*b.lim.triples + 1024
+		c.maxValues = b.lim.triples/2 + 1024
 	}
 	for _, data := range contexts {
 		var ctx any

@@ -70,6 +70,12 @@ type ParseOptions struct {
 	// patch, the most triples and patterns it may hold); 0 means
 	// DefaultMaxTriples and a negative value no limit. More gives
 	// ErrTooManyTriples.
+	//
+	// A JSON-LD document is also held to MaxTriples/2 + 1,024 JSON values
+	// (objects, arrays, strings, numbers, booleans, nulls), checked before
+	// json-gold expands it, which keeps some 700 bytes per value; more
+	// gives ErrTooLarge. With the default, about 100,000 values, some 70
+	// MB.
 	MaxTriples int
 
 	// MaxDepth is how deeply the terms of a document may nest: [ ], ( )
@@ -83,11 +89,13 @@ type ParseOptions struct {
 	// of every triple as it is added (subject, predicate and object, as
 	// N-Triples would spell them without the punctuation), plus for RDF/XML
 	// the replacement text of every entity reference as the XML decoder
-	// expands it, of which at most a quarter of MaxBytes. It bounds the memory of a parse and the size of any
+	// expands it, of which at most a quarter of MaxBytes; for JSON-LD, an
+	// upper bound of the text its IRIs can expand to is checked before
+	// expansion. It bounds the memory of a parse and the size of any
 	// serialisation of its result, which a document can otherwise make far
 	// larger than itself (an entity referenced many times, a long subject
-	// repeated by "," or ";"). 0 means DefaultMaxBytes, negative no limit.
-	// More gives ErrTooLarge.
+	// repeated by "," or ";", a long prefix used many times). 0 means
+	// DefaultMaxBytes, negative no limit. More gives ErrTooLarge.
 	MaxBytes int64
 
 	// Contexts maps the URLs of remote JSON-LD contexts to their documents.
