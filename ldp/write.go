@@ -225,7 +225,7 @@ func (s *Store) virtualState(ctx context.Context, p Path) (state, storage.Info, 
 // (201 Created or not) is decided by the write that won, and the quota
 // counts the size delta against the object really replaced, in one
 // process or several on one backend. A body that is neither RDF nor at
-// most postBuffer bytes streams once and cannot be written again: losing
+// most putBuffer bytes streams once and cannot be written again: losing
 // that race is a ConflictError.
 func (s *Store) Put(ctx context.Context, p Path, req WriteRequest) (WriteResult, error) {
 	if err := s.checkWritable(ctx, p, "PUT"); err != nil {
@@ -280,7 +280,7 @@ func (s *Store) Put(ctx context.Context, p Path, req WriteRequest) (WriteResult,
 		if buffered {
 			r = h.reader(body())
 		} else {
-			// The first try of a streamed body: its first postBuffer
+			// The first try of a streamed body: its first putBuffer
 			// bytes are read (counted against the hold) and kept, so
 			// that a body that small can be written again.
 			r = h.reader(c.stream)
@@ -333,22 +333,28 @@ func (s *Store) Put(ctx context.Context, p Path, req WriteRequest) (WriteResult,
 	return WriteResult{}, &ConflictError{Reason: "too many concurrent changes of " + string(p) + "; try again"}
 }
 
-// keep reads up to postBuffer bytes of a streamed body. When that is all
+// putBuffer is the largest non-RDF body a PUT keeps in memory, so that it
+// can be written again when another writer changed the resource between
+// the read and the write. It is smaller than postBuffer: a race on one
+// resource is rarer than on a name, and every PUT keeps it.
+const putBuffer = 64 << 10
+
+// keep reads up to putBuffer bytes of a streamed body. When that is all
 // of it, body gives those bytes, as often as asked, and head holds them;
 // otherwise body gives the bytes read and then the rest of r, once, and
 // head is nil.
 func keep(r io.Reader) (body func() io.Reader, head []byte, err error) {
-	head, err = io.ReadAll(io.LimitReader(r, postBuffer+1))
+	read, err := io.ReadAll(io.LimitReader(r, putBuffer+1))
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(head) <= postBuffer {
-		if head == nil {
-			head = []byte{}
+	if len(read) <= putBuffer {
+		if read == nil {
+			read = []byte{}
 		}
-		return func() io.Reader { return bytes.NewReader(head) }, head, nil
+		return func() io.Reader { return bytes.NewReader(read) }, read, nil
 	}
-	return func() io.Reader { return io.MultiReader(bytes.NewReader(head), r) }, nil, nil
+	return func() io.Reader { return io.MultiReader(bytes.NewReader(read), r) }, nil, nil
 }
 
 // cutReader is a reader made of a quotaReader (cut), so that quotaFailure

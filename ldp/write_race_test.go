@@ -240,3 +240,133 @@ func TestQuotaConcurrentPatches(t *testing.T) {
 }
 
 func isQuota(err error) bool { return errors.Is(err, ldp.ErrQuotaExceeded) }
+
+// interloper is a backend on which another writer, through its own Store,
+// changes a key just before the first write to it: the race of finding #7
+// made deterministic.
+type interloper struct {
+	storage.Backend
+	key    string
+	write  func()
+	mu     sync.Mutex
+	called bool
+}
+
+func (b *interloper) Put(ctx context.Context, key string, r io.Reader, o storage.PutOptions) (storage.Info, error) {
+	b.mu.Lock()
+	first := key == b.key && !b.called
+	b.called = b.called || first
+	b.mu.Unlock()
+	if first {
+		b.write()
+	}
+	return b.Backend.Put(ctx, key, r, o)
+}
+
+// TestPutLosesRace checks what a PUT does when another writer replaces
+// the resource between its read and its write: a small body is written
+// again over what the other wrote, a large streamed one is a
+// ConflictError (it cannot be read twice), and in both cases the counter
+// equals a recount.
+func TestPutLosesRace(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		size     int
+		conflict bool
+	}{
+		{"small body written again", 10, false},
+		{"large streamed body", 256 << 10, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			inner := memory.New()
+			other, err := ldp.New(ctx, inner, ldp.Config{BaseURL: "https://pods.example/", Pods: true, PodQuota: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := other.CreatePod(ctx, "alice", ldp.PodOwner{}); err != nil {
+				t.Fatal(err)
+			}
+			p := ldp.Path("/alice/f")
+			if _, err := other.Put(ctx, p, ldp.WriteRequest{Body: bytes.NewReader(make([]byte, 100)), ContentType: "application/octet-stream"}); err != nil {
+				t.Fatal(err)
+			}
+			b := &interloper{Backend: inner, key: p.Key(), write: func() {
+				if _, err := other.Put(ctx, p, ldp.WriteRequest{Body: bytes.NewReader(make([]byte, 50)), ContentType: "application/octet-stream"}); err != nil {
+					t.Errorf("the other writer: %v", err)
+				}
+			}}
+			s, err := ldp.New(ctx, b, ldp.Config{BaseURL: "https://pods.example/", Pods: true, PodQuota: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := s.Put(ctx, p, ldp.WriteRequest{Body: io.MultiReader(bytes.NewReader(make([]byte, tc.size))), ContentType: "application/octet-stream"})
+			var conflict *ldp.ConflictError
+			switch {
+			case tc.conflict && !errors.As(err, &conflict):
+				t.Fatalf("PUT: %v, want a ConflictError", err)
+			case !tc.conflict && (err != nil || res.Created):
+				t.Fatalf("PUT: %v, created %v; want a replacement", err, res.Created)
+			}
+			info, err := inner.Stat(ctx, p.Key())
+			want := int64(tc.size)
+			if tc.conflict {
+				want = 50
+			}
+			if err != nil || info.Size != want {
+				t.Errorf("stored %d bytes (%v), want %d", info.Size, err, want)
+			}
+			u, err := s.PodUsage(ctx, "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := s.RecountPodUsage(ctx, "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.Bytes != r.Bytes {
+				t.Errorf("usage counter %d, recount %d", u.Bytes, r.Bytes)
+			}
+		})
+	}
+}
+
+// TestPutStreamsBodyWhole checks that a streamed body, shorter or longer
+// than the part a PUT keeps to write again, is stored byte for byte, with
+// and without a quota, of known and unknown length.
+func TestPutStreamsBodyWhole(t *testing.T) {
+	for name, open := range quotaBackends() {
+		for _, quota := range []int64{0, 8 << 20} {
+			for _, size := range []int{0, 1, 64 << 10, 64<<10 + 1, 3<<20 + 7} {
+				for _, announced := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%s/quota %d/%d bytes/announced %v", name, quota, size, announced), func(t *testing.T) {
+						ctx := context.Background()
+						b := open(t)
+						s := podStores(t, [2]storage.Backend{b, b}, quota)[0]
+						body := make([]byte, size)
+						for i := range body {
+							body[i] = byte(i * 7)
+						}
+						req := ldp.WriteRequest{Body: io.MultiReader(bytes.NewReader(body)), ContentType: "application/octet-stream"}
+						if announced {
+							req.ContentLength = int64(size)
+						}
+						if _, err := s.Put(ctx, "/alice/f", req); err != nil {
+							t.Fatal(err)
+						}
+						r, _, err := b.Get(ctx, ldp.Path("/alice/f").Key(), storage.GetOptions{})
+						if err != nil {
+							t.Fatal(err)
+						}
+						got, err := io.ReadAll(r)
+						r.Close()
+						if err != nil || !bytes.Equal(got, body) {
+							t.Fatalf("stored %d bytes (%v), not the %d sent", len(got), err, size)
+						}
+						checkUsageExact(t, s)
+					})
+				}
+			}
+		}
+	}
+}
