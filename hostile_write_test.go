@@ -74,6 +74,11 @@ func TestHostileWrites(t *testing.T) {
 					if st, _ := o.do("PUT", path, "application/octet-stream", large); st != 201 {
 						t.Fatalf("round %d: PUT of 5 MiB: %d", round, st)
 					}
+					if round == 0 {
+						if st, got := o.get(path, "*/*"); st != 200 || !bytes.Equal(got, large) {
+							t.Fatalf("GET of the 5 MiB: %d, %d bytes", st, len(got))
+						}
+					}
 					statuses := make([]int, 2*writers)
 					var wg sync.WaitGroup
 					for i := range writers {
@@ -93,6 +98,9 @@ func TestHostileWrites(t *testing.T) {
 					if created != 1 {
 						t.Errorf("round %d: %d of %d parallel PUTs of one new resource answered 201, want 1", round, created, writers)
 					}
+					if st, got := o.get(path, "*/*"); st != 200 || string(got) != "x" {
+						t.Errorf("round %d: GET after the overwrites: %d %.20q", round, st, got)
+					}
 				}
 				counted := usage(false)
 				if recounted := usage(true); counted != recounted || counted < 0 {
@@ -108,11 +116,12 @@ func TestHostileWrites(t *testing.T) {
 				// Finding #8: a PATCH that would make a Turtle document
 				// larger than the 16 MiB read limit is refused, and the
 				// document stays readable, as Turtle and as JSON-LD.
-				doc := []byte(`<#a> <http://example.org/p> "` + strings.Repeat("a", 15<<20) + `".` + "\n")
+				doc := []byte(`<#a> <http://example.org/p> "` + strings.Repeat("a", 15<<20+512<<10) + `".` + "\n")
 				if st, body := o.do("PUT", "alice/big.ttl", "text/turtle", doc); st != 201 {
-					t.Fatalf("PUT of 15 MiB of Turtle: %d %s", st, body)
+					t.Fatalf("PUT of 15.5 MiB of Turtle: %d %s", st, body)
 				}
-				patch := []byte(`INSERT DATA { <#b> <http://example.org/p> "` + strings.Repeat("b", 2<<20) + `". }`)
+				// Within the PATCH body limit (1 MiB by default).
+				patch := []byte(`INSERT DATA { <#b> <http://example.org/p> "` + strings.Repeat("b", 900<<10) + `". }`)
 				if st, body := o.do("PATCH", "alice/big.ttl", "application/sparql-update", patch); st != 413 {
 					t.Errorf("PATCH past 16 MiB: %d %s, want 413", st, body)
 				}
