@@ -9,8 +9,9 @@ import (
 // Limits on evaluating where clauses, so that a small request cannot make
 // the server enumerate a cross product.
 const (
-	maxSolutions = 100_000    // solutions of one where clause
-	maxSteps     = 10_000_000 // candidate triples examined by one patch
+	maxSolutions = 100_000           // solutions of one where clause
+	maxSteps     = 10_000_000        // candidate triples examined by one patch
+	maxAdded     = DefaultMaxTriples // triples one patch adds
 )
 
 // Changes is the net effect of a patch on a graph: the triples it removes
@@ -62,7 +63,9 @@ func (c *Changes) ApplyTo(g *Graph) {
 // blank nodes, per solution.
 //
 // A where clause with more than 100,000 solutions, or a patch that needs
-// more than 10,000,000 matching steps, is ErrUnsupported.
+// more than 10,000,000 matching steps, is ErrUnsupported; a patch that
+// adds more than DefaultMaxTriples triples (its template instantiated for
+// every solution) is ErrTooManyTriples.
 func Plan(g *Graph, p *Patch) (*Changes, error) {
 	s := &state{base: g, removed: make(map[Triple]struct{}), added: NewGraph(0)}
 	for i, op := range p.ops {
@@ -263,6 +266,11 @@ func (s *state) applyModify(op operation) error {
 			if in, ok := s.instantiate(t, q, b, blanks); ok {
 				s.add(in)
 			}
+		}
+		// Every solution instantiates the whole template: a small patch
+		// could otherwise add solutions × template triples.
+		if s.added.Len() > maxAdded {
+			return fmt.Errorf("rdfx: the patch adds more than %d triples: %w", maxAdded, ErrTooManyTriples)
 		}
 	}
 	return nil

@@ -384,3 +384,29 @@ func BenchmarkRDFXMLEntityBomb(b *testing.B) {
 		}
 	}
 }
+
+// TestPatchAdditionsAreBounded: a WHERE with many solutions times an
+// INSERT template with many triples would add solutions × template
+// triples, from a request of a few kilobytes.
+func TestPatchAdditionsAreBounded(t *testing.T) {
+	var data strings.Builder
+	for i := range 20_000 {
+		fmt.Fprintf(&data, "<http://a/s%d> a <http://a/T> .\n", i)
+	}
+	g := mustParse(t, data.String(), NTriples, testBase)
+	var tmpl strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&tmpl, "?s <http://a/p%d> [ <http://a/q> %d ] . ", i, i)
+	}
+	p, err := ParseSPARQLUpdate(strings.NewReader("INSERT { "+tmpl.String()+" } WHERE { ?s a <http://a/T> }"), testBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := Plan(g, p); !errors.Is(err, ErrTooManyTriples) {
+		t.Fatalf("20,000 solutions × 40 triples: %v, want ErrTooManyTriples", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("refused after %v", d)
+	}
+}
