@@ -20,8 +20,8 @@ import (
 )
 
 // TestHostileWrites is issue 13's findings #7 to #10 against the real
-// binary on each backend, as the pod's owner (a logged-in user) tries
-// them: every write must leave a resource that can be read back, named
+// binary on each backend, two processes sharing the storage, as the pod's
+// owner (a logged-in user) tries them: every write must leave a resource that can be read back, named
 // and deleted, and the quota must count exactly under parallel writes.
 func TestHostileWrites(t *testing.T) {
 	for _, b := range hostileBackends() {
@@ -42,9 +42,16 @@ func TestHostileWrites(t *testing.T) {
 					}
 				}
 			}
-			c := startHostile(t, b, append(benv, "KLUIS_POD_QUOTA=20MiB"), extra...)
-			storeEnv["KLUIS_BASE_URL"] = c.url
-			o := newPodOwner(t, c.url, "alice")
+			// Two processes on one storage, as a hoster runs them behind
+			// one public URL (the first one's, so that the identity
+			// provider both are is reachable); the parallel writers
+			// alternate between them.
+			env := append(benv, "KLUIS_POD_QUOTA=20MiB")
+			c1 := startHostile(t, b, env, extra...)
+			public := c1.url
+			c2 := startHostile(t, b, env, append(extra, "-base-url", public)...)
+			storeEnv["KLUIS_BASE_URL"] = public
+			o := newPodOwnerOn(t, public, []string{c1.url, c2.url}, "alice")
 			usage := func(recount bool) int64 {
 				t.Helper()
 				args := []string{"pod", "usage", "alice"}
@@ -52,7 +59,7 @@ func TestHostileWrites(t *testing.T) {
 					args = append(args, "-recount")
 				}
 				var out, errOut bytes.Buffer
-				if err := runCommand(context.Background(), args, env(storeEnv), nil, &out, &errOut); err != nil {
+				if err := runCommand(context.Background(), args, func(k string) string { return storeEnv[k] }, nil, &out, &errOut); err != nil {
 					t.Fatalf("kluis %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
 				}
 				m := regexp.MustCompile(`used\s+(-?\d+)`).FindStringSubmatch(out.String())
@@ -82,8 +89,10 @@ func TestHostileWrites(t *testing.T) {
 					statuses := make([]int, 2*writers)
 					var wg sync.WaitGroup
 					for i := range writers {
-						wg.Go(func() { statuses[i], _ = o.do("PUT", path, "application/octet-stream", []byte{'x'}) })
-						wg.Go(func() { statuses[writers+i], _ = o.do("PUT", path+".new", "application/octet-stream", []byte{'y'}) })
+						wg.Go(func() { statuses[i], _ = o.via(i).do("PUT", path, "application/octet-stream", []byte{'x'}) })
+						wg.Go(func() {
+							statuses[writers+i], _ = o.via(i+1).do("PUT", path+".new", "application/octet-stream", []byte{'y'})
+						})
 					}
 					wg.Wait()
 					created := 0
@@ -204,17 +213,45 @@ func TestHostileWrites(t *testing.T) {
 // DPoP-bound access token of the server's own identity provider (client
 // credentials, as a script of the owner's gets one).
 type podOwner struct {
-	t     *testing.T
-	base  string
-	webID string
-	token string
-	dpop  *webidtest.Client
+	t *testing.T
+	// public is the server's public base URL, which proofs name; addrs
+	// are the processes serving it, and addr the one requests go to.
+	public string
+	addrs  []string
+	addr   string
+	webID  string
+	token  string
+	dpop   *webidtest.Client
 }
 
-// newPodOwner signs up through the account API, makes the pod name and
+// via returns the owner sending to process i (modulo their number).
+func (o *podOwner) via(i int) *podOwner {
+	v := *o
+	v.addr = o.addrs[i%len(o.addrs)]
+	return &v
+}
+
+// local rewrites a URL of the public base to the first process.
+func (o *podOwner) local(u string) string {
+	if rest, ok := strings.CutPrefix(u, o.public); ok {
+		return o.addrs[0] + rest
+	}
+	return u
+}
+
+// newPodOwner signs up on the server at base, makes the pod name and
 // client credentials, and gets an access token.
 func newPodOwner(t *testing.T, base, name string) *podOwner {
 	t.Helper()
+	return newPodOwnerOn(t, base, []string{base}, name)
+}
+
+// newPodOwnerOn signs up through the account API of the first of addrs,
+// the processes serving the public base URL, makes the pod name and
+// client credentials, and gets an access token.
+func newPodOwnerOn(t *testing.T, public string, addrs []string, name string) *podOwner {
+	t.Helper()
+	o := &podOwner{t: t, public: public, addrs: addrs, addr: addrs[0], dpop: webidtest.NewClient(t, "ES256")}
 	str := func(m map[string]any, keys ...string) string {
 		t.Helper()
 		var v any = m
@@ -228,18 +265,18 @@ func newPodOwner(t *testing.T, base, name string) *podOwner {
 		}
 		return s
 	}
-	index := accountAPI(t, "GET", base+".account/", "", nil)
-	session := str(accountAPI(t, "POST", str(index, "controls", "account", "create"), "", nil), "authorization")
-	controls := accountAPI(t, "GET", base+".account/", session, nil)
-	accountAPI(t, "POST", str(controls, "controls", "password", "create"), session,
+	control := func(m map[string]any, keys ...string) string { return o.local(str(m, keys...)) }
+	index := accountAPI(t, "GET", o.local(public+".account/"), "", nil)
+	session := str(accountAPI(t, "POST", control(index, "controls", "account", "create"), "", nil), "authorization")
+	controls := accountAPI(t, "GET", o.local(public+".account/"), session, nil)
+	accountAPI(t, "POST", control(controls, "controls", "password", "create"), session,
 		map[string]string{"email": name + "@example.org", "password": "a long enough password"})
-	pod := accountAPI(t, "POST", str(controls, "controls", "account", "pod"), session, map[string]string{"name": name})
-	webID := str(pod, "webId")
-	cred := accountAPI(t, "POST", str(controls, "controls", "account", "clientCredentials"), session,
-		map[string]string{"name": "hostile", "webId": webID})
-	o := &podOwner{t: t, base: base, webID: webID, dpop: webidtest.NewClient(t, "ES256")}
-	tokenURL := base + ".oidc/token"
-	req, err := http.NewRequest("POST", tokenURL, strings.NewReader("grant_type=client_credentials&scope=webid"))
+	pod := accountAPI(t, "POST", control(controls, "controls", "account", "pod"), session, map[string]string{"name": name})
+	o.webID = str(pod, "webId")
+	cred := accountAPI(t, "POST", control(controls, "controls", "account", "clientCredentials"), session,
+		map[string]string{"name": "hostile", "webId": o.webID})
+	tokenURL := public + ".oidc/token"
+	req, err := http.NewRequest("POST", o.local(tokenURL), strings.NewReader("grant_type=client_credentials&scope=webid"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,12 +310,12 @@ func (o *podOwner) get(path, accept string) (int, []byte) {
 
 func (o *podOwner) send(method, path, contentType, accept string, body []byte, keep int64) (int, []byte) {
 	o.t.Helper()
-	u := o.base + path
+	u := o.public + path
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, u, r)
+	req, err := http.NewRequest(method, o.addr+path, r)
 	if err != nil {
 		o.t.Error(err)
 		return 0, nil
