@@ -38,7 +38,7 @@
 // Turtle is within Config.MaxRDFBytes and MaxTriples, after a PATCH too
 // (ErrTooLarge otherwise), and no name whose auxiliary resources would
 // pass the key limits, nor an auxiliary resource of an auxiliary
-// resource (checkName in path.go; a BadRequestError).
+// resource (CheckName in path.go; a BadRequestError).
 //
 // # Change events
 //

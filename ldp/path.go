@@ -136,7 +136,7 @@ func pathOfKey(key string) (Path, error) {
 	return Path("/" + rest), nil
 }
 
-// checkName refuses, before anything is written, a path the server could
+// CheckName refuses, before anything is written, a path the server could
 // not serve whole later:
 //
 //   - an auxiliary resource of an auxiliary resource ("/x.acl.acl",
@@ -151,7 +151,7 @@ func pathOfKey(key string) (Path, error) {
 //     their keys pass the key limits (storage.MaxSegmentLength,
 //     storage.MaxKeyLength): its ACL could never be set, nor its
 //     description deleted with it.
-func checkName(p Path) error {
+func CheckName(p Path) error {
 	kind, subject := p.Aux()
 	if kind != NotAux {
 		if k, _ := subject.Aux(); k != NotAux {

@@ -231,7 +231,7 @@ func (s *Store) Put(ctx context.Context, p Path, req WriteRequest) (WriteResult,
 	if err := s.checkWritable(ctx, p, "PUT"); err != nil {
 		return WriteResult{}, err
 	}
-	if err := checkName(p); err != nil {
+	if err := CheckName(p); err != nil {
 		return WriteResult{}, err
 	}
 	c, err := s.prepare(p, req)
@@ -542,7 +542,7 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 		if req.Container {
 			p += "/"
 		}
-		if _, err := ParsePath(string(p)); err != nil || checkName(p) != nil {
+		if _, err := ParsePath(string(p)); err != nil || CheckName(p) != nil {
 			name = ""
 			continue
 		}
@@ -649,7 +649,7 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 	if err := s.checkWritable(ctx, p, "PATCH"); err != nil {
 		return WriteResult{}, err
 	}
-	if err := checkName(p); err != nil {
+	if err := CheckName(p); err != nil {
 		return WriteResult{}, err
 	}
 	if err := s.checkSubject(ctx, p); err != nil {
@@ -858,7 +858,7 @@ func (s *Store) Delete(ctx context.Context, p Path, cond Conditions) error {
 	if kind, _ := p.Aux(); kind == NotAux {
 		for _, aux := range []Path{p.ACL(), p.Meta()} {
 			if storage.ValidateKey(aux.Key()) != nil {
-				// A name made before checkName refused it: its
+				// A name made before CheckName refused it: its
 				// auxiliary resource cannot have been stored.
 				continue
 			}

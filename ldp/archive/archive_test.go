@@ -351,6 +351,8 @@ func TestImportHostile(t *testing.T) {
 		{"control character", makeArchive(t, file("pod/a\x01b", "a")), archive.ErrUnsafeEntry},
 		{"outside pod/", makeArchive(t, file("r/bob/x", "a")), archive.ErrUnsafeEntry},
 		{"registry", makeArchive(t, file("sys/pods/bob", "{}")), archive.ErrUnsafeEntry},
+		{"ACL of an ACL", makeArchive(t, dir("pod/"), file("pod/x", "a"), entry{name: "pod/x.acl.acl", typeflag: tar.TypeReg, body: "", ct: "text/turtle"}), archive.ErrUnsafeEntry},
+		{"name too long for its .meta", makeArchive(t, dir("pod/"), file("pod/"+strings.Repeat("n", 251), "a")), archive.ErrUnsafeEntry},
 		{"symlink", makeArchive(t, dir("pod/"), entry{name: "pod/link", typeflag: tar.TypeSymlink, link: "/etc/passwd"}), archive.ErrUnsafeEntry},
 		{"hard link", makeArchive(t, file("pod/x", "a"), entry{name: "pod/y", typeflag: tar.TypeLink, link: "pod/x"}), archive.ErrUnsafeEntry},
 		{"device", makeArchive(t, entry{name: "pod/dev", typeflag: tar.TypeChar}), archive.ErrUnsafeEntry},

@@ -37,7 +37,9 @@
 //
 // Import refuses anything it would not write itself: entries outside
 // pod/, paths that ldp.ParsePath refuses (absolute names, ".." and "."
-// segments, empty segments, backslashes, control characters), duplicate
+// segments, empty segments, backslashes, control characters) or
+// ldp.CheckName refuses (auxiliary resources of auxiliary resources,
+// names too long for their auxiliary resources), duplicate
 // entries, a resource and a container of the same name, entries larger
 // than Options.MaxEntryBytes, more than Options.MaxEntries entries,
 // symbolic and hard links, devices and every other entry type, and ACLs,

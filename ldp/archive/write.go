@@ -58,6 +58,11 @@ func (w *podWriter) path(rel string) (ldp.Path, error) {
 	if !strings.HasPrefix(string(p), string(w.pod.Root)) {
 		return "", fmt.Errorf("%w: %q is outside the pod", ErrUnsafeEntry, truncate(rel))
 	}
+	// What a PUT could not create: a name too long for its auxiliary
+	// resources, an auxiliary resource of one (x.acl.acl).
+	if err := ldp.CheckName(p); err != nil {
+		return "", fmt.Errorf("%w: %q: %v", ErrUnsafeEntry, truncate(rel), err)
+	}
 	return p, nil
 }
 
