@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -429,3 +430,59 @@ const openACL = `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
 <#public> a acl:Authorization; acl:agentClass <http://xmlns.com/foaf/0.1/Agent>;
   acl:accessTo </>; acl:default </>; acl:mode acl:Read.
 `
+
+// TestSlowBodiesHTTP2: on HTTP/2 a refusal of a trickling body is answered
+// at once too, and only its stream ends: the connection goes on serving
+// (Connection: close would have ended every stream of it).
+func TestSlowBodiesHTTP2(t *testing.T) {
+	srv := newWACServer(t, map[string]string{"r/.acl": openACL}, func(c *server.Config) { c.BodyTimeout = 500 * time.Millisecond })
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	client := ts.Client()
+
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for range tick.C {
+			if _, err := pw.Write([]byte("x")); err != nil {
+				return
+			}
+		}
+	}()
+	req, _ := http.NewRequest("PUT", ts.URL+"/x", pr)
+	req.Header.Set("Content-Type", "text/plain")
+	done := make(chan struct{})
+	var res *http.Response
+	var err error
+	go func() {
+		defer close(done)
+		res, err = client.Do(req)
+	}()
+	select {
+	case <-done:
+	case <-time.After(answerWithin):
+		t.Fatalf("no answer within %s", answerWithin)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.ProtoMajor != 2 || res.StatusCode != 401 {
+		t.Fatalf("%s %d, want HTTP/2 401", res.Proto, res.StatusCode)
+	}
+	reused := false
+	next, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(),
+		&httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }}), "GET", ts.URL+"/", nil)
+	res, err = client.Do(next)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("the next request: %v %v", res, err)
+	}
+	res.Body.Close()
+	if !reused {
+		t.Error("the next request needed a new connection")
+	}
+}

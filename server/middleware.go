@@ -195,8 +195,9 @@ const drainGrace = time.Second
 //   - a body the handler did not read to its end (a refusal, which is
 //     decided before the body is read; an error; a method that takes no
 //     body) is not drained before the answer, as net/http would do for up
-//     to 256 KiB: the answer says Connection: close, and net/http gets
-//     drainGrace to read what is left before the connection ends.
+//     to 256 KiB: the HTTP/1 answer says Connection: close, and net/http
+//     gets drainGrace to read what is left before the connection ends (an
+//     HTTP/2 stream is reset alone).
 //
 // The read deadlines are set through http.ResponseController, per stream
 // on HTTP/2; where the writer cannot set them (a test recorder), reads are
@@ -213,14 +214,17 @@ func guardBody(timeout time.Duration, minRate int64) echo.MiddlewareFunc {
 				left: req.ContentLength, now: time.Now,
 			}
 			req.Body = g
+			// On HTTP/2 a stream's unread body is reset on its own, and
+			// Connection: close would end every stream of the connection.
+			closing := req.ProtoMajor < 2
 			res.Before(func() {
 				// The handler answers: it is done with the body.
-				if g.abandon() {
+				if g.abandon() && closing {
 					res.Header().Set("Connection", "close")
 				}
 			})
 			err := next(c)
-			if g.abandon() && !res.Committed {
+			if g.abandon() && closing && !res.Committed {
 				// The error is answered after this returns.
 				res.Header().Set("Connection", "close")
 			}
