@@ -60,9 +60,11 @@ type Groups struct {
 	store *ldp.Store
 	fetch FetchFunc
 
-	mu     sync.Mutex
-	local  map[string]groupDoc  // document IRI -> parsed document
-	remote map[string]remoteDoc // document URL -> parsed response
+	mu            sync.Mutex
+	local         map[string]groupDoc  // document IRI -> parsed document
+	remote        map[string]remoteDoc // document URL -> parsed response
+	localTriples  int                  // held by the graphs of local
+	remoteTriples int                  // held by the graphs of remote
 
 	publicOnce sync.Once
 	public     *acl.Evaluator // decides whether anyone may read a document
@@ -79,8 +81,39 @@ type remoteDoc struct {
 	g   *rdfx.Graph
 }
 
-// maxCachedGroups bounds each cache of group documents.
-const maxCachedGroups = 1000
+// Bounds of each cache of group documents: the documents, and the triples
+// they hold together (a graph is some hundred bytes a triple), so that ACLs
+// naming many large groups cannot make the caches hold gigabytes.
+const (
+	maxCachedGroups       = 1000
+	maxCachedGroupTriples = 500_000
+)
+
+// cacheGraph stores v under key in m, whose graphs hold *triples triples
+// together, dropping entries at random to stay within the bounds. A graph
+// larger than the whole bound is not kept.
+func cacheGraph[V interface{ graph() *rdfx.Graph }](m map[string]V, triples *int, key string, v V) {
+	n := v.graph().Len()
+	if n > maxCachedGroupTriples {
+		return
+	}
+	if old, ok := m[key]; ok {
+		*triples -= old.graph().Len()
+		delete(m, key)
+	}
+	for k, old := range m {
+		if len(m) < maxCachedGroups && *triples+n <= maxCachedGroupTriples {
+			break
+		}
+		*triples -= old.graph().Len()
+		delete(m, k)
+	}
+	m[key] = v
+	*triples += n
+}
+
+func (d groupDoc) graph() *rdfx.Graph  { return d.g }
+func (d remoteDoc) graph() *rdfx.Graph { return d.g }
 
 // NewGroups resolves groups stored in store, and remote ones through fetch.
 func NewGroups(store *ldp.Store, fetch FetchFunc) *Groups {
@@ -190,13 +223,7 @@ func (gs *Groups) localDoc(ctx context.Context, doc string, p ldp.Path) (*rdfx.G
 		return nil, fmt.Errorf("server: group document %s: %w", p, err)
 	}
 	gs.mu.Lock()
-	if len(gs.local) >= maxCachedGroups {
-		for k := range gs.local { // drop one at random
-			delete(gs.local, k)
-			break
-		}
-	}
-	gs.local[doc] = groupDoc{etag: info.ETag, g: g}
+	cacheGraph(gs.local, &gs.localTriples, doc, groupDoc{etag: info.ETag, g: g})
 	gs.mu.Unlock()
 	return g, nil
 }
@@ -226,13 +253,7 @@ func (gs *Groups) remoteDoc(ctx context.Context, doc string) (*rdfx.Graph, error
 		return nil, fmt.Errorf("server: group document %s: %w", doc, err)
 	}
 	gs.mu.Lock()
-	if len(gs.remote) >= maxCachedGroups {
-		for k := range gs.remote { // drop one at random
-			delete(gs.remote, k)
-			break
-		}
-	}
-	gs.remote[doc] = remoteDoc{sum: sum, mt: mt, g: g}
+	cacheGraph(gs.remote, &gs.remoteTriples, doc, remoteDoc{sum: sum, mt: mt, g: g})
 	gs.mu.Unlock()
 	return g, nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -151,5 +152,37 @@ func TestWACUsesGroupsByPod(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("GET %s by a member: %v, want allowed %v", tt.path, err, tt.ok)
 		}
+	}
+}
+
+// TestGroupCacheBound: the cache of group documents holds at most
+// maxCachedGroupTriples triples, whatever the number of documents.
+func TestGroupCacheBound(t *testing.T) {
+	var doc strings.Builder
+	doc.WriteString(`@prefix vcard: <http://www.w3.org/2006/vcard/ns#>. <#g> vcard:hasMember `)
+	for i := range 25_000 {
+		if i > 0 {
+			doc.WriteString(", ")
+		}
+		fmt.Fprintf(&doc, "<https://m.example/%d#me>", i)
+	}
+	doc.WriteString(".")
+	gs := NewGroups(groupsStore(t), func(ctx context.Context, url string) ([]byte, string, error) {
+		return []byte(doc.String()), "text/turtle", nil
+	})
+	for i := range 22 {
+		if _, err := gs.Members(context.Background(), fmt.Sprintf("https://remote%d.example/g#g", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := 0
+	for _, d := range gs.remote {
+		total += d.g.Len()
+	}
+	if total != gs.remoteTriples || total > maxCachedGroupTriples {
+		t.Errorf("the cache holds %d triples (counted %d), bound %d", total, gs.remoteTriples, maxCachedGroupTriples)
+	}
+	if len(gs.remote) == 0 {
+		t.Error("nothing cached")
 	}
 }
