@@ -128,9 +128,7 @@ func parseJSONLD(r io.Reader, base string, opts ParseOptions, b *budget) (g *Gra
 		if !t.Valid() || !absoluteTerms(t) {
 			continue
 		}
-		if g.Add(t) {
-			b.triple(t, g.Len())
-		}
+		b.add(g, t)
 	}
 	return g, nil
 }

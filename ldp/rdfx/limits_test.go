@@ -209,6 +209,20 @@ func TestMaxBytesBoundsRepetition(t *testing.T) {
 	if _, err := Parse(strings.NewReader(b.String()), Turtle, testBase, ParseOptions{MaxBytes: -1}); err != nil {
 		t.Errorf("with no byte limit: %v", err)
 	}
+
+	// The same triple again and again: each is hashed whole when it is
+	// added, so duplicates count too.
+	b.Reset()
+	fmt.Fprintf(&b, "<http://example.org/%s> <http://example.org/p> 0", strings.Repeat("s", 1<<20))
+	b.WriteString(strings.Repeat(", 0", 100_000))
+	b.WriteString(" .")
+	start := time.Now()
+	if _, err := Parse(strings.NewReader(b.String()), Turtle, testBase, ParseOptions{}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a 1 MiB subject stated 100,000 times: %v, want ErrTooLarge", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("refused after %v", d)
+	}
 }
 
 func TestMaxDepth(t *testing.T) {

@@ -86,8 +86,9 @@ type ParseOptions struct {
 	MaxDepth int
 
 	// MaxBytes bounds the bytes a parse produces: the text of the terms
-	// of every triple as it is added (subject, predicate and object, as
-	// N-Triples would spell them without the punctuation), plus for RDF/XML
+	// of every triple the document states, duplicates included (subject,
+	// predicate and object, as N-Triples would spell them without the
+	// punctuation), plus for RDF/XML
 	// the replacement text of every entity reference as the XML decoder
 	// expands it, of which at most a quarter of MaxBytes; for JSON-LD, an
 	// upper bound of the text its IRIs can expand to is checked before
@@ -156,13 +157,21 @@ func (b *budget) spend(n int) {
 	}
 }
 
-// triple accounts for a triple the graph did not hold yet: its bytes, and
-// the count n of triples now held.
-func (b *budget) triple(t Triple, n int) {
+// add adds t to g, counting its bytes first, duplicates included: adding
+// hashes every term, so a long IRI repeated by "," costs its length each
+// time even when the triple is already there.
+func (b *budget) add(g *Graph, t Triple) {
+	b.spend(termBytes(t.S) + termBytes(t.P) + termBytes(t.O))
+	if g.Add(t) {
+		b.count(g.Len())
+	}
+}
+
+// count fails when n triples (or patterns) are more than MaxTriples.
+func (b *budget) count(n int) {
 	if b.lim.triples > 0 && n > b.lim.triples {
 		fail(fmt.Errorf("rdfx: more than %d triples: %w", b.lim.triples, ErrTooManyTriples))
 	}
-	b.spend(termBytes(t.S) + termBytes(t.P) + termBytes(t.O))
 }
 
 func termBytes(t Term) int { return len(t.value) + len(t.datatype) + len(t.lang) }

@@ -282,9 +282,7 @@ func (p *rdfxmlParser) emit(t Triple) {
 	if !t.Valid() {
 		p.failAt("invalid triple %s", t)
 	}
-	if p.g.Add(t) {
-		p.b.triple(t, p.g.Len())
-	}
+	p.b.add(p.g, t)
 }
 
 func (p *rdfxmlParser) nest() {

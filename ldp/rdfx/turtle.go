@@ -95,13 +95,12 @@ func unsupported(t token, what string) {
 func (p *parser) emit(t Triple) {
 	if p.out != nil {
 		p.nPatterns++
-		p.b.triple(t, p.nPatterns)
+		p.b.spend(termBytes(t.S) + termBytes(t.P) + termBytes(t.O))
+		p.b.count(p.nPatterns)
 		*p.out = append(*p.out, t)
 		return
 	}
-	if p.g.Add(t) {
-		p.b.triple(t, p.g.Len())
-	}
+	p.b.add(p.g, t)
 }
 
 // parseDocument parses a Turtle or N3 document (Turtle 1.1 [1]).
