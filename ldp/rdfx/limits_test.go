@@ -225,6 +225,23 @@ func TestMaxBytesBoundsRepetition(t *testing.T) {
 	}
 }
 
+func TestBaseChainIsBounded(t *testing.T) {
+	// Each @base resolves against the last, one segment longer each time:
+	// without counting, quadratic in the number of directives.
+	doc := strings.Repeat("@base <a/>.\n", 200_000) + "<s> <p> <o>."
+	start := time.Now()
+	if _, err := Parse(strings.NewReader(doc), Turtle, testBase, ParseOptions{}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("200,000 chained @base: %v, want ErrTooLarge", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("refused after %v", d)
+	}
+	doc = strings.Repeat("BASE <a/>\n", 200_000) + "INSERT DATA { <s> <p> <o> }"
+	if _, err := ParsePatch(context.Background(), strings.NewReader(doc), SPARQLUpdate, testBase, ParseOptions{}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("200,000 chained SPARQL BASE: %v, want ErrTooLarge", err)
+	}
+}
+
 func TestMaxDepth(t *testing.T) {
 	nested := func(n int) string {
 		return "<http://a/s> <http://a/p> " + strings.Repeat("[ <http://a/p> ", n) + "1" + strings.Repeat(" ]", n) + " ."

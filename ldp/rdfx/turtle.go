@@ -152,7 +152,9 @@ func (p *parser) parsePrefix() {
 	if iri.kind != tokIRI {
 		syntaxErrorf(iri.line, iri.col, "expected <namespace IRI>, found %s", iri.describe())
 	}
-	p.prefixes[t.aux] = resolveIRI(p.base, iri.text)
+	ns := resolveIRI(p.base, iri.text)
+	p.b.spend(len(ns))
+	p.prefixes[t.aux] = ns
 }
 
 // parseBase parses the rest of a base directive: IRIREF.
@@ -161,7 +163,10 @@ func (p *parser) parseBase() {
 	if iri.kind != tokIRI {
 		syntaxErrorf(iri.line, iri.col, "expected <base IRI>, found %s", iri.describe())
 	}
+	// Each base is resolved against the one before: "@base <a/>."
+	// repeated makes it longer each time, so its bytes count.
 	p.base = resolveIRI(p.base, iri.text)
+	p.b.spend(len(p.base))
 }
 
 // parseTriples parses "subject predicateObjectList" or
