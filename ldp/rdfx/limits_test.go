@@ -242,6 +242,29 @@ func TestBaseChainIsBounded(t *testing.T) {
 	}
 }
 
+func TestXMLBaseChainIsBounded(t *testing.T) {
+	// Nested xml:base attributes each add 64 KB to the base, which every
+	// level keeps: 100 levels, 6.5 MB of input, held 320 MB.
+	seg := strings.Repeat("a", 64<<10) + "/"
+	var b strings.Builder
+	b.WriteString(`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://example.org/">`)
+	for range 100 {
+		fmt.Fprintf(&b, `<rdf:Description xml:base="%s"><ex:p>`, seg)
+	}
+	for range 100 {
+		b.WriteString(`</ex:p></rdf:Description>`)
+	}
+	b.WriteString(`</rdf:RDF>`)
+	var err error
+	alloc := allocated(func() { _, err = Parse(strings.NewReader(b.String()), RDFXML, testBase, ParseOptions{}) })
+	if !errors.Is(err, ErrTooLarge) {
+		t.Errorf("100 nested xml:base of 64 KB: %v, want ErrTooLarge", err)
+	}
+	if alloc > 3*DefaultMaxBytes {
+		t.Errorf("allocated %d MB", alloc>>20)
+	}
+}
+
 func TestMaxDepth(t *testing.T) {
 	nested := func(n int) string {
 		return "<http://a/s> <http://a/p> " + strings.Repeat("[ <http://a/p> ", n) + "1" + strings.Repeat(" ]", n) + " ."

@@ -97,8 +97,10 @@ func (m *entityMeter) Read(p []byte) (int, error) {
 // xmlScope is what an element inherits: the base IRI and the language.
 type xmlScope struct{ base, lang string }
 
-// enter applies an element's xml:base and xml:lang.
-func (s xmlScope) enter(el xml.StartElement) xmlScope {
+// enter applies an element's xml:base and xml:lang. Each xml:base is
+// resolved against the one around it, so nested ones grow: their bytes
+// count against the budget.
+func (p *rdfxmlParser) enter(s xmlScope, el xml.StartElement) xmlScope {
 	for _, a := range el.Attr {
 		if a.Name.Space != xmlNS {
 			continue
@@ -106,6 +108,7 @@ func (s xmlScope) enter(el xml.StartElement) xmlScope {
 		switch a.Name.Local {
 		case "base":
 			s.base = resolveIRI(s.base, a.Value)
+			p.b.spend(len(s.base))
 		case "lang":
 			s.lang = a.Value
 		}
@@ -137,7 +140,7 @@ func parseRDFXML(r io.Reader, base string, b *budget) (g *Graph, err error) {
 		p.failAt("expected a start tag")
 	}
 	if isRDF(start.Name, "RDF") {
-		scope := xmlScope{base: base}.enter(start)
+		scope := p.enter(xmlScope{base: base}, start)
 		for {
 			tok, _ := p.nextElement(false)
 			el, ok := tok.(xml.StartElement)
@@ -359,7 +362,7 @@ func (p *rdfxmlParser) attrs(el xml.StartElement) rdfAttrs {
 func (p *rdfxmlParser) nodeElement(el xml.StartElement, scope xmlScope) Term {
 	p.nest()
 	defer func() { p.depth-- }()
-	scope = scope.enter(el)
+	scope = p.enter(scope, el)
 	if el.Name.Space == NSRDF {
 		switch el.Name.Local {
 		case "RDF", "ID", "about", "parseType", "resource", "nodeID", "datatype", "li", "aboutEach", "aboutEachPrefix", "bagID":
@@ -439,7 +442,7 @@ func (p *rdfxmlParser) propertyElements(subj Term, scope xmlScope) {
 func (p *rdfxmlParser) propertyElement(subj Term, el xml.StartElement, scope xmlScope, li *int) {
 	p.nest()
 	defer func() { p.depth-- }()
-	scope = scope.enter(el)
+	scope = p.enter(scope, el)
 	var pred Term
 	switch {
 	case isRDF(el.Name, "li"):
