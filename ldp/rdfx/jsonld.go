@@ -177,12 +177,15 @@ func checkJSONLD(doc any, base string, contexts map[string][]byte, b *budget) {
 	if b.lim.bytes <= 0 {
 		return
 	}
-	longest := len(base)
+	// Each @base resolves against the one before: at most all of them
+	// end to end, kept by each context that sets one.
+	chained := len(base) + int(c.baseBytes)
+	longest := chained
 	done := make(map[string]int, len(c.terms))
 	for term := range c.terms {
 		longest = max(longest, c.termLen(term, done, 0))
 	}
-	total := c.textBytes + int64(c.strings+len(c.terms))*int64(longest+len(base))
+	total := c.textBytes + int64(c.strings+len(c.terms))*int64(longest+chained) + c.baseCount*int64(chained)
 	if total > b.lim.bytes {
 		fail(fmt.Errorf("rdfx: JSON-LD: the document's IRIs can expand to more than %d bytes "+
 			"(%d strings under terms of up to %d bytes): %w", b.lim.bytes, c.strings, longest, ErrTooLarge))
@@ -204,6 +207,8 @@ type jsonCheck struct {
 	// terms as keys or values.
 	scoped       map[string]bool
 	applications int64
+	// baseBytes and baseCount sum the @base values of all contexts.
+	baseBytes, baseCount int64
 }
 
 // scopedUses counts the keys and strings of doc, outside contexts, that
@@ -320,6 +325,10 @@ func (c *jsonCheck) context(v any, depth int) {
 
 func (c *jsonCheck) define(term, iri string) {
 	c.textBytes += int64(len(iri))
+	if term == "@base" {
+		c.baseBytes += int64(len(iri))
+		c.baseCount++
+	}
 	if len(iri) >= len(c.terms[term]) {
 		c.terms[term] = iri
 	}

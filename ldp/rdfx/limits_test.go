@@ -170,6 +170,15 @@ func TestJSONLDExpansionIsBounded(t *testing.T) {
 			b.WriteString("]}")
 			return b.String()
 		}()},
+		{"nested contexts that each extend @base", func() string {
+			seg := strings.Repeat("a", 30<<10) + "/"
+			var b strings.Builder
+			for range 100 {
+				fmt.Fprintf(&b, `{"@context": {"@base": "%s"}, "@id": "x", "http://a/p": `, seg)
+			}
+			b.WriteString("1" + strings.Repeat("}", 100))
+			return b.String()
+		}()},
 		{"prefixes defined by each other", func() string {
 			var b strings.Builder
 			b.WriteString(`{"@context": {"t0": "http://example.org/"`)
