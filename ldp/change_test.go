@@ -37,7 +37,7 @@ func TestOnChange(t *testing.T) {
 	turtle := func(body string) ldp.WriteRequest {
 		return ldp.WriteRequest{Body: strings.NewReader(body), ContentType: "text/turtle"}
 	}
-	patch, err := s.ParsePatch("/a/b", strings.NewReader("INSERT DATA { <#x> <#y> <#z> }"), "application/sparql-update")
+	patch, err := s.ParsePatch(context.Background(), "/a/b", strings.NewReader("INSERT DATA { <#x> <#y> <#z> }"), "application/sparql-update")
 	if err != nil {
 		t.Fatal(err)
 	}

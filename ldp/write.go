@@ -73,7 +73,7 @@ func (c content) reader() io.Reader {
 // becomes Turtle (kept byte for byte when it came as Turtle); other types
 // stream through untouched. Containers and auxiliary resources take RDF
 // only (Solid Protocol §4.3: auxiliary resources are RDF documents).
-func (s *Store) prepare(p Path, req WriteRequest) (content, error) {
+func (s *Store) prepare(ctx context.Context, p Path, req WriteRequest) (content, error) {
 	ct := strings.TrimSpace(req.ContentType)
 	aux, _ := p.Aux()
 	rdfOnly := p.IsContainer() || aux != NotAux
@@ -90,7 +90,7 @@ func (s *Store) prepare(p Path, req WriteRequest) (content, error) {
 		}
 		return content{contentType: ct, stream: req.Body, asSent: true}, nil
 	}
-	data, g, err := s.readRDF(p, req.Body, ct)
+	data, g, err := s.readRDF(ctx, p, req.Body, ct)
 	if err != nil {
 		return content{}, err
 	}
@@ -135,8 +135,9 @@ func (s *Store) checkACL(p Path, turtle []byte) error {
 	return nil
 }
 
-// readRDF reads and parses an RDF body within the limits.
-func (s *Store) readRDF(p Path, body io.Reader, ct string) ([]byte, *rdfx.Graph, error) {
+// readRDF reads and parses an RDF body within the limits; parsing stops
+// soon after ctx is done (a client that went away).
+func (s *Store) readRDF(ctx context.Context, p Path, body io.Reader, ct string) ([]byte, *rdfx.Graph, error) {
 	if body == nil {
 		body = strings.NewReader("")
 	}
@@ -147,11 +148,18 @@ func (s *Store) readRDF(p Path, body io.Reader, ct string) ([]byte, *rdfx.Graph,
 	if int64(len(data)) > s.maxRDF {
 		return nil, nil, fmt.Errorf("ldp: %s: more than %d bytes of RDF: %w", p, s.maxRDF, ErrTooLarge)
 	}
-	g, err := rdfx.Parse(bytes.NewReader(data), ct, s.IRI(p), rdfx.ParseOptions{MaxTriples: s.maxTriples})
-	if errors.Is(err, rdfx.ErrTooManyTriples) {
+	g, err := rdfx.ParseContext(ctx, bytes.NewReader(data), ct, s.IRI(p), rdfx.ParseOptions{MaxTriples: s.maxTriples})
+	switch {
+	case err == nil:
+	case errors.Is(err, rdfx.ErrTooManyTriples):
 		return nil, nil, fmt.Errorf("ldp: %s: more than %d triples: %w", p, s.maxTriples, ErrTooLarge)
-	}
-	if err != nil {
+	case errors.Is(err, rdfx.ErrTooLarge):
+		return nil, nil, fmt.Errorf("ldp: %s: %w: %w", p, ErrTooLarge, err)
+	case ctx.Err() != nil:
+		return nil, nil, ctx.Err()
+	case errors.Is(err, rdfx.ErrUnsupported):
+		return nil, nil, &BadRequestError{Reason: "body has what Kluis cannot store as " + ct, Err: err}
+	default:
 		return nil, nil, &BadRequestError{Reason: "body is not valid " + ct, Err: err}
 	}
 	return data, g, nil
@@ -234,7 +242,7 @@ func (s *Store) Put(ctx context.Context, p Path, req WriteRequest) (WriteResult,
 	if err := CheckName(p); err != nil {
 		return WriteResult{}, err
 	}
-	c, err := s.prepare(p, req)
+	c, err := s.prepare(ctx, p, req)
 	if err != nil {
 		return WriteResult{}, err
 	}
@@ -551,7 +559,7 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 		}
 		w := req.WriteRequest
 		w.Body = body()
-		c, err := s.prepare(p, w)
+		c, err := s.prepare(ctx, p, w)
 		if err != nil {
 			return WriteResult{}, err
 		}
@@ -701,6 +709,9 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 			return WriteResult{}, err
 		}
 		if err := rdfx.Apply(g, patch); err != nil {
+			if errors.Is(err, rdfx.ErrTooManyTriples) || errors.Is(err, rdfx.ErrTooLarge) {
+				return WriteResult{}, fmt.Errorf("ldp: patch %s: %w: %w", p, ErrTooLarge, err)
+			}
 			return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
 		}
 		if g.Len() > s.maxTriples {
@@ -774,10 +785,10 @@ func backoff(ctx context.Context, attempt int) error {
 // ParsePatch parses a PATCH body: text/n3 (Solid N3 Patch) or
 // application/sparql-update. A malformed N3 Patch is ErrInvalidPatch (422, as
 // Solid Protocol §5.3.1 says); a SPARQL syntax error is a BadRequestError.
-func (s *Store) ParsePatch(p Path, body io.Reader, contentType string) (*rdfx.Patch, error) {
+func (s *Store) ParsePatch(ctx context.Context, p Path, body io.Reader, contentType string) (*rdfx.Patch, error) {
 	mt, _, _ := strings.Cut(contentType, ";")
 	mt = strings.ToLower(strings.TrimSpace(mt))
-	if mt != rdfx.N3 && mt != "application/sparql-update" {
+	if mt != rdfx.N3 && mt != rdfx.SPARQLUpdate {
 		return nil, fmt.Errorf("ldp: PATCH with %q: %w", contentType, ErrUnsupportedMediaType)
 	}
 	data, err := io.ReadAll(io.LimitReader(body, s.maxRDF+1))
@@ -787,21 +798,23 @@ func (s *Store) ParsePatch(p Path, body io.Reader, contentType string) (*rdfx.Pa
 	if int64(len(data)) > s.maxRDF {
 		return nil, fmt.Errorf("ldp: patch of %s: more than %d bytes: %w", p, s.maxRDF, ErrTooLarge)
 	}
-	var patch *rdfx.Patch
-	switch mt {
-	case rdfx.N3:
-		patch, err = rdfx.ParseN3Patch(bytes.NewReader(data), s.IRI(p))
-		var syn *rdfx.SyntaxError
-		if err != nil && !errors.As(err, &syn) && errors.Is(err, rdfx.ErrMalformedPatch) {
-			return nil, fmt.Errorf("ldp: %w: %v", ErrInvalidPatch, err)
-		}
-	default:
-		patch, err = rdfx.ParseSPARQLUpdate(bytes.NewReader(data), s.IRI(p))
+	// The store's triple limit, the request's context: a client that goes
+	// away stops the parse.
+	patch, err := rdfx.ParsePatch(ctx, bytes.NewReader(data), mt, s.IRI(p), rdfx.ParseOptions{MaxTriples: s.maxTriples})
+	var syn *rdfx.SyntaxError
+	switch {
+	case err == nil:
+		return patch, nil
+	case errors.Is(err, rdfx.ErrTooManyTriples):
+		return nil, fmt.Errorf("ldp: patch of %s: more than %d triples: %w", p, s.maxTriples, ErrTooLarge)
+	case errors.Is(err, rdfx.ErrTooLarge):
+		return nil, fmt.Errorf("ldp: patch of %s: %w: %w", p, ErrTooLarge, err)
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case mt == rdfx.N3 && !errors.As(err, &syn) && errors.Is(err, rdfx.ErrMalformedPatch):
+		return nil, fmt.Errorf("ldp: %w: %v", ErrInvalidPatch, err)
 	}
-	if err != nil {
-		return nil, &BadRequestError{Reason: "malformed " + mt + " patch", Err: err}
-	}
-	return patch, nil
+	return nil, &BadRequestError{Reason: "malformed " + mt + " patch", Err: err}
 }
 
 // Delete removes the resource at p and its auxiliary resources (Solid

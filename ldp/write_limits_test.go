@@ -34,7 +34,7 @@ func TestWriteTooLargeToReadBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Each part fits the limit; together they do not.
-	patch, err := s.ParsePatch(doc, strings.NewReader(`INSERT DATA { <#b> <http://example.org/p> "`+strings.Repeat("b", limit/2)+`" . }`),
+	patch, err := s.ParsePatch(context.Background(), doc, strings.NewReader(`INSERT DATA { <#b> <http://example.org/p> "`+strings.Repeat("b", limit/2)+`" . }`),
 		"application/sparql-update")
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestWriteNames(t *testing.T) {
 			}
 			before := keys(t, b)
 			_, err := s.Put(ctx, tc.path, ldp.WriteRequest{Body: strings.NewReader("<#a> <#b> <#c>."), ContentType: "text/turtle"})
-			patch, perr := s.ParsePatch(tc.path, strings.NewReader(`INSERT DATA { <#a> <#b> <#d> . }`), "application/sparql-update")
+			patch, perr := s.ParsePatch(context.Background(), tc.path, strings.NewReader(`INSERT DATA { <#a> <#b> <#d> . }`), "application/sparql-update")
 			if perr != nil {
 				t.Fatal(perr)
 			}
@@ -243,4 +243,38 @@ func equalKeys(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestParseWithinTheStoreLimits: bodies and patches are parsed with the
+// store's triple limit (ErrTooLarge, 413), and a parse stops once the
+// request's context is done (the client went away).
+func TestParseWithinTheStoreLimits(t *testing.T) {
+	ctx := context.Background()
+	s, err := ldp.New(ctx, memory.New(), ldp.Config{BaseURL: "http://pod.example/", MaxTriples: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var many strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&many, "<#s%d> <#p> <#o> .\n", i)
+	}
+	for _, tc := range []struct{ ct, body string }{
+		{"application/sparql-update", "INSERT DATA { " + many.String() + " }"},
+		{"text/n3", "@prefix solid: <http://www.w3.org/ns/solid/terms#>. _:p a solid:InsertDeletePatch; solid:inserts { " + many.String() + " }."},
+	} {
+		if _, err := s.ParsePatch(ctx, "/doc.ttl", strings.NewReader(tc.body), tc.ct); !errors.Is(err, ldp.ErrTooLarge) {
+			t.Errorf("%s patch of 20 triples, limit 10: %v, want ErrTooLarge", tc.ct, err)
+		}
+	}
+	if _, err := s.Put(ctx, "/doc.ttl", ldp.WriteRequest{Body: strings.NewReader(many.String()), ContentType: "text/turtle"}); !errors.Is(err, ldp.ErrTooLarge) {
+		t.Errorf("PUT of 20 triples, limit 10: %v, want ErrTooLarge", err)
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.ParsePatch(gone, "/doc.ttl", strings.NewReader("INSERT DATA { <#a> <#b> <#c> }"), "application/sparql-update"); !errors.Is(err, context.Canceled) {
+		t.Errorf("patch parsed for a client that went away: %v", err)
+	}
+	if _, err := s.Put(gone, "/other.ttl", ldp.WriteRequest{Body: strings.NewReader("<#a> <#b> <#c> ."), ContentType: "text/turtle"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("body parsed for a client that went away: %v", err)
+	}
 }

@@ -222,7 +222,7 @@ func TestQuotaConcurrentPatches(t *testing.T) {
 			for i := range 16 {
 				wg.Go(func() {
 					s := stores[i%2]
-					patch, err := s.ParsePatch("/alice/doc", bytes.NewReader([]byte(fmt.Sprintf(
+					patch, err := s.ParsePatch(context.Background(), "/alice/doc", bytes.NewReader([]byte(fmt.Sprintf(
 						`INSERT DATA { <#i%d> <http://example.org/n> %d . }`, i, i))), "application/sparql-update")
 					if err != nil {
 						t.Error(err)

@@ -667,7 +667,7 @@ func (h *resources) patch(c echo.Context) error {
 	if body == nil {
 		body = strings.NewReader("")
 	}
-	patch, err := h.store.ParsePatch(p, body, ct)
+	patch, err := h.store.ParsePatch(req.Context(), p, body, ct)
 	if err != nil {
 		return bodyError(body, err)
 	}
