@@ -83,7 +83,21 @@ func Required(op Operation) ([]Requirement, error) {
 		// existing resource: creating or deleting <x.meta> does not add or
 		// remove a member of <x>'s container, so no container access is
 		// needed for it.
-		return required(op, target, true, nil), nil
+		reqs := required(op, target, true, nil)
+		switch op.Method {
+		case "GET", "HEAD", "OPTIONS":
+		default:
+			// Kluis's choice: changing a description needs Write on its
+			// subject, Append is not enough. Everyone may append to a
+			// public inbox, and would otherwise rewrite what its owner
+			// says about it (Solid Protocol §4.3.2 leaves the modes of a
+			// description resource to the server).
+			for i := range reqs {
+				reqs[i].Modes = reqs[i].Modes&^Append | Write
+				reqs[i].AnyOf = false
+			}
+		}
+		return reqs, nil
 	}
 	containers, err := created(op, target)
 	if err != nil {

@@ -68,7 +68,11 @@ func TestRequired(t *testing.T) {
 		// Description resources: the rules of their subject, as an existing resource.
 		{acl.Operation{Method: "GET", Target: doc + ".meta"}, []acl.Requirement{{IRI: doc, Modes: acl.Read}}},
 		{acl.Operation{Method: "PUT", Target: doc + ".meta"}, []acl.Requirement{{IRI: doc, Modes: acl.Write}}},
-		{acl.Operation{Method: "PATCH", Target: c + ".meta", PatchAppend: true}, []acl.Requirement{{IRI: c, Modes: acl.Append}}},
+		// Changing a description needs Write on its subject, also for a
+		// patch that only inserts: Append is not enough (Kluis's choice).
+		{acl.Operation{Method: "PATCH", Target: c + ".meta", PatchAppend: true}, []acl.Requirement{{IRI: c, Modes: acl.Write}}},
+		{acl.Operation{Method: "POST", Target: c + ".meta", Exists: true}, []acl.Requirement{{IRI: c, Modes: acl.Write}}},
+		{acl.Operation{Method: "PATCH", Target: c + ".meta", PatchRead: true, PatchAppend: true}, []acl.Requirement{{IRI: c, Modes: acl.Read | acl.Write}}},
 		{acl.Operation{Method: "DELETE", Target: doc + ".meta", Exists: true}, []acl.Requirement{{IRI: doc, Modes: acl.Write}}},
 		{acl.Operation{Method: "GET", Target: doc + ".acl.meta"}, []acl.Requirement{{IRI: doc, Modes: acl.Control}}},
 	}
