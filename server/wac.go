@@ -179,7 +179,10 @@ func (s aclSource) ACLVersion(ctx context.Context, resourceIRI string) (string, 
 // version is the backend's cheap Version when it has one, else the ETag.
 func (s aclSource) version(ctx context.Context, p ldp.Path) (string, error) {
 	v, err := storage.VersionOf(ctx, s.store.Backend(), p.Key())
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrInvalidKey) {
+		// A key that cannot be stored holds no ACL: a resource named so
+		// long, before such names were refused, that "<name>.acl" is over
+		// the key limit inherits its container's ACL.
 		return "", fmt.Errorf("server: %s: %w", p, acl.ErrNoACL)
 	}
 	return v, err

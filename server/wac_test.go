@@ -15,6 +15,7 @@ import (
 
 	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/memory"
 	"github.com/weconomics/kluis/storage/filesystem"
 )
 
@@ -340,4 +341,56 @@ func parseLinkValues(values []string) []linkValue {
 		}
 	}
 	return out
+}
+
+// TestMetaNeedsWrite: anyone who may append to a container (a public
+// inbox) may not append to its description resource; Write on the subject
+// may (Kluis's choice, see acl/required.go).
+func TestMetaNeedsWrite(t *testing.T) {
+	store := memory.New()
+	ctx := context.Background()
+	for k, v := range map[string]string{
+		"r/.acl": rootACL,
+		"r/inbox/.acl": `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#owner> a acl:Authorization; acl:agent <` + aliceID + `>; acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control.
+<#bob> a acl:Authorization; acl:agent <` + bobID + `>; acl:accessTo <./>; acl:mode acl:Append.`,
+		"r/inbox/": "",
+	} {
+		if _, err := store.Put(ctx, k, strings.NewReader(v), storage.PutOptions{ContentType: "text/turtle"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := wacServerOn(t, store, nil)
+	const insert = `INSERT DATA { <http://pod.example/inbox/> <http://purl.org/dc/terms/title> "mine now" }`
+	bob, alice := who{bobID, "https://app.example/id", "https://idp.example/"}, who{aliceID, "https://app.example/id", "https://idp.example/"}
+	if status, _, body := sendAs(t, ts, bob, "POST", "/inbox/", "text/plain", "a note"); status != 201 {
+		t.Fatalf("bob appends to the inbox: %d %s", status, body)
+	}
+	if status, _, body := sendAs(t, ts, bob, "PATCH", "/inbox/.meta", "application/sparql-update", insert); status != 403 {
+		t.Errorf("bob appends to the inbox's description: %d %s", status, body)
+	}
+	if status, _, body := sendAs(t, ts, alice, "PATCH", "/inbox/.meta", "application/sparql-update", insert); status/100 != 2 {
+		t.Errorf("alice patches the inbox's description: %d %s", status, body)
+	}
+}
+
+// TestLongNameMadeBeforeTheLimit: a resource whose name is so long that
+// its ACL's key is over the key limit (made before such names were
+// refused) has no ACL of its own: it inherits, rather than failing.
+func TestLongNameMadeBeforeTheLimit(t *testing.T) {
+	store := memory.New()
+	ctx := context.Background()
+	name := strings.Repeat("a", 253)
+	for k, v := range map[string]string{"r/.acl": rootACL, "r/c/": "", "r/c/" + name: "old"} {
+		if _, err := store.Put(ctx, k, strings.NewReader(v), storage.PutOptions{ContentType: "text/plain"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := wacServerOn(t, store, nil)
+	if status, _, body := sendAs(t, ts, who{aliceID, "a", "b"}, "GET", "/c/"+name, "", ""); status != 200 || body != "old" {
+		t.Errorf("GET as the owner: %d %q", status, body)
+	}
+	if status, _, _ := sendAs(t, ts, who{bobID, "a", "b"}, "GET", "/c/"+name, "", ""); status != 403 {
+		t.Errorf("GET as a stranger: %d", status)
+	}
 }
