@@ -15,8 +15,8 @@ import (
 
 	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/storage"
-	"github.com/weconomics/kluis/storage/memory"
 	"github.com/weconomics/kluis/storage/filesystem"
+	"github.com/weconomics/kluis/storage/memory"
 )
 
 // testAgents authenticates requests of the WAC tests: the Authorization
