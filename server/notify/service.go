@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/weconomics/kluis/webid/limit"
 )
 
 // Limits bound what notifications may cost. The zero value of a field
@@ -398,7 +398,7 @@ func quotaOf(sub Subscriber) quota {
 	if sub.Agent != "" {
 		return quota{key: "agent " + sub.Agent}
 	}
-	return quota{key: "anonymous " + addressKey(sub.Address), anonymous: true}
+	return quota{key: "anonymous " + limit.AddressKey(sub.Address), anonymous: true}
 }
 
 // reserve counts one more channel against q, within the limits. s.mu is
@@ -437,29 +437,6 @@ func (s *Service) release(q quota) {
 	if q.anonymous {
 		s.anon--
 	}
-}
-
-// addressKey is the key of a client address: the IP address without
-// port, an IPv6 address by its /64 (one subscriber usually holds a whole
-// /64), as webid/account counts them.
-func addressKey(clientAddr string) string {
-	host := clientAddr
-	if h, _, err := net.SplitHostPort(clientAddr); err == nil {
-		host = h
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		if len(host) > 64 {
-			host = host[:64]
-		}
-		return "?" + host
-	}
-	a = a.Unmap().WithZone("")
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
 }
 
 // sweep forgets the channels whose receiveFrom was not opened in time or

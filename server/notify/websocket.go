@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/weconomics/kluis/webid/limit"
 )
 
 // acceptOptions are those of every notification WebSocket. Solid apps run
@@ -87,7 +89,7 @@ const LegacySubprotocol = "solid-0.1"
 // by, and which counts among the anonymous subscribers. Before the
 // upgrade it returns ErrTooManyChannels.
 func (s *Service) ServeLegacy(w http.ResponseWriter, r *http.Request, client string, canRead func(ctx context.Context, iri string) bool) error {
-	agent := quota{key: "legacy " + addressKey(client), anonymous: true}
+	agent := quota{key: "legacy " + limit.AddressKey(client), anonymous: true}
 	s.mu.Lock()
 	s.sweep(s.cfg.Now())
 	err := s.reserve(agent)

@@ -1,10 +1,9 @@
 package account
 
 import (
-	"net"
-	"net/netip"
-	"sync"
 	"time"
+
+	"github.com/weconomics/kluis/webid/limit"
 )
 
 // Limits are the rate limits of a Store: token buckets that hold Burst
@@ -79,208 +78,51 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// limiter is a set of token buckets, one per key, in a map of bounded
-// size. A bucket that has refilled holds no information, so it is the
-// first to go when the map is full.
+// limiter is a set of token buckets (limit.Buckets) on the store's
+// clock, whose refusals are *RateLimitedError.
 type limiter struct {
-	now   func() time.Time
-	burst float64
-	every time.Duration
-	max   int
-
-	mu      sync.Mutex
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	at     time.Time
+	now func() time.Time
+	b   *limit.Buckets
 }
 
 func newLimiter(now func() time.Time, burst int, every time.Duration, max int) *limiter {
-	return &limiter{now: now, burst: float64(burst), every: every, max: max, buckets: map[string]*bucket{}}
-}
-
-// refill brings b up to date at now.
-func (l *limiter) refill(b *bucket, now time.Time) {
-	if el := now.Sub(b.at); el > 0 {
-		b.tokens = min(l.burst, b.tokens+float64(el)/float64(l.every))
-	}
-	b.at = now
+	return &limiter{now: now, b: limit.NewBuckets(burst, every, max)}
 }
 
 // take spends one attempt of key, or returns a *RateLimitedError saying
 // when the next one is due.
 func (l *limiter) take(key string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	b, ok := l.buckets[key]
-	if !ok {
-		l.makeRoom(now)
-		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[key] = b
+	if wait, ok := l.b.Take(key, l.now()); !ok {
+		return &RateLimitedError{RetryAfter: wait}
 	}
-	l.refill(b, now)
-	if b.tokens < 1 {
-		wait := time.Duration((1 - b.tokens) * float64(l.every))
-		return &RateLimitedError{RetryAfter: max(wait, time.Second)}
-	}
-	b.tokens--
 	return nil
 }
 
 // give returns an attempt taken by a request that succeeded.
-func (l *limiter) give(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b, ok := l.buckets[key]; ok {
-		l.refill(b, l.now())
-		b.tokens = min(l.burst, b.tokens+1)
-	}
-}
-
-// makeRoom keeps the map below its bound: it drops the buckets that have
-// refilled, and when every bucket still holds a debt, an arbitrary one
-// (the map's order), so that memory stays bounded whatever clients do.
-func (l *limiter) makeRoom(now time.Time) {
-	if len(l.buckets) < l.max {
-		return
-	}
-	for k, b := range l.buckets {
-		l.refill(b, now)
-		if b.tokens >= l.burst {
-			delete(l.buckets, k)
-		}
-	}
-	for k := range l.buckets {
-		if len(l.buckets) < l.max {
-			break
-		}
-		delete(l.buckets, k)
-	}
-}
+func (l *limiter) give(key string) { l.b.Give(key, l.now()) }
 
 // tracked is how many keys the limiter remembers, for tests.
-func (l *limiter) tracked() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buckets)
-}
+func (l *limiter) tracked() int { return l.b.Tracked() }
 
-// addressKey is the rate-limit key of a client address: the IP address
-// without port, an IPv6 address by its /64 (one subscriber usually holds
-// a whole /64).
-func addressKey(clientAddr string) string {
-	host := clientAddr
-	if h, _, err := net.SplitHostPort(clientAddr); err == nil {
-		host = h
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return "?" + truncate(clientAddr)
-	}
-	a = a.Unmap().WithZone("")
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
-}
+// addressKey is the rate-limit key of a client address (limit.AddressKey).
+func addressKey(clientAddr string) string { return limit.AddressKey(clientAddr) }
 
 // pendingAccounts counts the accounts made without a login, per client
-// address and in all, until they get one or are a day old. Expiry is
-// creation time plus a constant, so the order of creation is the order
-// of expiry.
-type pendingAccounts struct {
-	perAddress, total int
-
-	mu     sync.Mutex
-	byID   map[string]pendingAccount
-	byAddr map[string][]string // account ids, oldest first
-	queue  []string            // every id added, oldest first; removed ones are skipped
-}
-
-type pendingAccount struct {
-	addr    string
-	expires time.Time
-}
+// address and in all, until they get one or are a day old (limit.Pending).
+type pendingAccounts struct{ p *limit.Pending }
 
 func newPendingAccounts(perAddress, total int) *pendingAccounts {
-	return &pendingAccounts{perAddress: perAddress, total: total,
-		byID: map[string]pendingAccount{}, byAddr: map[string][]string{}}
+	return &pendingAccounts{limit.NewPending(perAddress, total)}
 }
 
 // reserve counts account id of addr until expires, or returns a
 // *RateLimitedError saying when there is room.
 func (p *pendingAccounts) reserve(id, addr string, now, expires time.Time) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.prune(now)
-	wait := func(until time.Time) error {
-		return &RateLimitedError{RetryAfter: max(until.Sub(now), time.Second)}
-	}
-	if ids := p.byAddr[addr]; len(ids) >= p.perAddress {
-		return wait(p.byID[ids[0]].expires)
-	}
-	if len(p.byID) >= p.total {
-		for _, qid := range p.queue {
-			if a, ok := p.byID[qid]; ok {
-				return wait(a.expires)
-			}
-		}
-	}
-	p.byID[id] = pendingAccount{addr: addr, expires: expires}
-	p.byAddr[addr] = append(p.byAddr[addr], id)
-	p.queue = append(p.queue, id)
-	if len(p.queue) > 2*p.total {
-		live := p.queue[:0]
-		for _, qid := range p.queue {
-			if _, ok := p.byID[qid]; ok {
-				live = append(live, qid)
-			}
-		}
-		p.queue = live
+	if wait, ok := p.p.Reserve(id, addr, now, expires); !ok {
+		return &RateLimitedError{RetryAfter: wait}
 	}
 	return nil
 }
 
 // release forgets account id: it got a login, or was never stored.
-func (p *pendingAccounts) release(id string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.remove(id)
-}
-
-func (p *pendingAccounts) remove(id string) {
-	a, ok := p.byID[id]
-	if !ok {
-		return
-	}
-	delete(p.byID, id)
-	ids := p.byAddr[a.addr]
-	for i, x := range ids {
-		if x == id {
-			ids = append(ids[:i:i], ids[i+1:]...)
-			break
-		}
-	}
-	if len(ids) == 0 {
-		delete(p.byAddr, a.addr)
-	} else {
-		p.byAddr[a.addr] = ids
-	}
-}
-
-// prune forgets the accounts expired at now. p.mu is held.
-func (p *pendingAccounts) prune(now time.Time) {
-	i := 0
-	for ; i < len(p.queue); i++ {
-		a, ok := p.byID[p.queue[i]]
-		if ok && now.Before(a.expires) {
-			break
-		}
-		p.remove(p.queue[i])
-	}
-	p.queue = p.queue[i:]
-}
+func (p *pendingAccounts) release(id string) { p.p.Release(id) }

@@ -108,24 +108,6 @@ func TestPasswordHash(t *testing.T) {
 	}
 }
 
-func TestAddressKey(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"192.0.2.1", "192.0.2.1"},
-		{"192.0.2.1:4431", "192.0.2.1"},
-		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
-		{"2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"},
-		{"::ffff:192.0.2.1", "192.0.2.1"},
-		{"fe80::1%eth0", "fe80::/64"},
-		{"", "?"},
-		{"not an address", "?not an address"},
-	}
-	for _, tc := range tests {
-		if got := addressKey(tc.in); got != tc.want {
-			t.Errorf("addressKey(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestLimiter(t *testing.T) {
 	c := newClock()
 	l := newLimiter(c.Now, 3, 10*time.Second, 100)

@@ -16,6 +16,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/webid/limit"
 )
 
 // Bounds of client metadata.
@@ -277,8 +278,8 @@ func (p *Provider) Register(ctx context.Context, body []byte, clientAddr string)
 		return nil, oauthErr(CodeInvalidClientMetadata, fmt.Sprintf("the registration is larger than %d bytes", p.clients.MaxBytes))
 	}
 	now := p.cfg.Now()
-	addr := addressKey(clientAddr)
-	if wait, ok := p.registrations.take(addr, now); !ok {
+	addr := limit.AddressKey(clientAddr)
+	if wait, ok := p.registrations.Take(addr, now); !ok {
 		return nil, &Error{Code: CodeTemporarilyUnavailable, RetryAfter: wait,
 			Description: "too many client registrations from this address; try again later"}
 	}
@@ -296,7 +297,7 @@ func (p *Provider) Register(ctx context.Context, body []byte, clientAddr string)
 	c.ID = randomToken(16)
 	c.IssuedAt = now.Unix()
 	c.Expires = now.Add(p.clients.UnusedLifetime).UTC()
-	if wait, ok := p.pending.reserve(c.ID, addr, now, c.Expires); !ok {
+	if wait, ok := p.pending.Reserve(c.ID, addr, now, c.Expires); !ok {
 		return nil, &Error{Code: CodeTemporarilyUnavailable, RetryAfter: wait,
 			Description: "too many registered clients not yet used for a login; try again later"}
 	}
@@ -307,11 +308,11 @@ func (p *Provider) Register(ctx context.Context, body []byte, clientAddr string)
 	}
 	// The expiry index first: a client is never stored without it.
 	if err := p.indexExpiry(ctx, c.ID, c.Expires); err != nil {
-		p.pending.release(c.ID)
+		p.pending.Release(c.ID)
 		return nil, err
 	}
 	if _, err := putJSON(ctx, p.cfg.Store, prefixClients+c.ID, c, storage.PutOptions{IfNoneMatch: true}); err != nil {
-		p.pending.release(c.ID)
+		p.pending.Release(c.ID)
 		return nil, fmt.Errorf("idp: storing client: %w", err)
 	}
 	r := &RegistrationResponse{
@@ -337,7 +338,7 @@ func (p *Provider) keepClient(ctx context.Context, c *client) error {
 	if c.document {
 		return nil
 	}
-	p.pending.release(c.ID)
+	p.pending.Release(c.ID)
 	need := p.cfg.Now().Add(p.clients.UsedLifetime)
 	if !c.Expires.IsZero() && !c.Expires.Before(need) {
 		return nil

@@ -13,6 +13,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/webid/limit"
 )
 
 // Accounts is what the provider needs of the accounts of this server
@@ -186,8 +187,8 @@ type Provider struct {
 	// clients are the registration limits with their defaults;
 	// registrations and pending count registrations per client address.
 	clients       ClientLimits
-	registrations *rateLimiter
-	pending       *pendingClients
+	registrations *limit.Buckets
+	pending       *limit.Pending
 	pages         *template.Template
 	logger        *slog.Logger
 	endpoint      endpoints
@@ -249,8 +250,8 @@ func New(cfg Config) (*Provider, error) {
 		secret:        &secret{store: cfg.Store, sealer: seal},
 		replay:        newReplayCache(100_000),
 		clients:       cl,
-		registrations: newRateLimiter(cl.Burst, cl.Every, cl.MaxTracked),
-		pending:       newPendingClients(cl.MaxPendingPerAddress, cl.MaxPending),
+		registrations: limit.NewBuckets(cl.Burst, cl.Every, cl.MaxTracked),
+		pending:       limit.NewPending(cl.MaxPendingPerAddress, cl.MaxPending),
 		pages:         pages,
 		logger:        logger,
 		endpoint: endpoints{

@@ -148,7 +148,7 @@ func (p *Provider) expireClient(ctx context.Context, id string, now time.Time) (
 	if c.Expires.IsZero() || now.Before(c.Expires) {
 		return false, nil
 	}
-	p.pending.release(id)
+	p.pending.Release(id)
 	err = p.cfg.Store.Delete(ctx, key, storage.DeleteOptions{IfMatch: etag})
 	switch {
 	case err == nil:
