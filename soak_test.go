@@ -26,7 +26,10 @@ import (
 // soakFor turns the soak and fault run on: `go test -run TestSoak -soak 10m .`
 // (bash .ci/soak runs it). It is a load run, not a timed test: it asserts
 // what must hold whatever the machine's speed, and prints its figures.
-var soakFor = flag.Duration("soak", 0, "run TestSoak for this long (0: skip)")
+var soakFor = flag.Duration("soak", 0, "run TestSoak for this long on each storage (0: skip)")
+
+// soakStorages are the storages TestSoak runs on, one after the other.
+var soakStorages = flag.String("soak-storage", "s3,fs", "storages of TestSoak: s3 (MinIO), fs (one folder), or both")
 
 // soakService is a server process of the soak run that it can kill and
 // start again on the same address: MinIO, nats-server or Kluis.
@@ -109,17 +112,23 @@ func (l *soakLog) fault(from, to time.Time) {
 	l.faults = append(l.faults, [2]time.Time{from, to})
 }
 
-// TestSoak: two Kluis processes on one MinIO bucket, sharing events over
-// NATS, under 64 clients that read, write, PATCH, delete and listen to
-// notifications for -soak. During it one Kluis process is killed with
-// SIGKILL and started again, MinIO is restarted, and NATS is stopped for
-// 30 seconds. Afterwards every acknowledged write must read back with its
+// TestSoak: two Kluis processes on one storage (a MinIO bucket, or one
+// folder), sharing events over NATS, under 64 clients that read, write,
+// PATCH, delete and listen to notifications for -soak. During it one Kluis
+// process is killed with SIGKILL and started again, MinIO is restarted
+// (on s3), and NATS is stopped for 30 seconds. Afterwards every acknowledged write must read back with its
 // acknowledged content, no 5xx may come outside the faults, and each
 // process's RSS at the end must be within 20% of its RSS after warm-up.
 func TestSoak(t *testing.T) {
 	if *soakFor == 0 {
 		t.Skip("the soak run is off; bash .ci/soak (or go test -run TestSoak -soak 10m .) runs it")
 	}
+	for _, storage := range strings.Split(*soakStorages, ",") {
+		t.Run(storage, func(t *testing.T) { soak(t, storage) })
+	}
+}
+
+func soak(t *testing.T, storage string) {
 	bin := filepath.Join(goBin(t))
 	minioBin, natsBin := filepath.Join(bin, "minio"), filepath.Join(bin, "nats-server")
 	for _, b := range []string{minioBin, natsBin} {
@@ -137,15 +146,22 @@ func TestSoak(t *testing.T) {
 	}}
 	natsHost, natsPort, _ := net.SplitHostPort(natsAddr)
 	nats := &soakService{name: "nats-server", start: func() *exec.Cmd { return exec.Command(natsBin, "-a", natsHost, "-p", natsPort) }}
-	minio.run(t)
 	nats.run(t)
-	t.Cleanup(func() { minio.kill(); nats.kill() })
-	waitListening(t, minioAddr, "MinIO")
+	t.Cleanup(nats.kill)
 	waitListening(t, natsAddr, "nats-server")
-
-	env := []string{"KLUIS_STORAGE=s3", "KLUIS_S3_ENDPOINT=" + minioAddr, "KLUIS_S3_BUCKET=soak", "KLUIS_S3_TLS=false",
-		"KLUIS_S3_REGION=us-east-1", "KLUIS_S3_ACCESS_KEY=" + user, "KLUIS_S3_SECRET_KEY=" + secret,
-		"KLUIS_NATS_URL=nats://" + natsAddr, "KLUIS_NATS_PREFIX=soak"}
+	env := []string{"KLUIS_NATS_URL=nats://" + natsAddr, "KLUIS_NATS_PREFIX=soak"}
+	switch storage {
+	case "s3":
+		minio.run(t)
+		t.Cleanup(minio.kill)
+		waitListening(t, minioAddr, "MinIO")
+		env = append(env, "KLUIS_STORAGE=s3", "KLUIS_S3_ENDPOINT="+minioAddr, "KLUIS_S3_BUCKET=soak", "KLUIS_S3_TLS=false",
+			"KLUIS_S3_REGION=us-east-1", "KLUIS_S3_ACCESS_KEY="+user, "KLUIS_S3_SECRET_KEY="+secret)
+	case "fs":
+		env = append(env, "KLUIS_STORAGE=fs", "KLUIS_DATA="+filepath.Join(dir, "data"))
+	default:
+		t.Fatalf("-soak-storage: %q is not s3 or fs", storage)
+	}
 	const base = "http://kluis.test/"
 	addrs := []string{freeAddr(t), freeAddr(t)}
 	kluis := make([]*child, 2)
@@ -267,13 +283,15 @@ _:p a solid:InsertDeletePatch; solid:inserts { <#t%d> <#n> %d. }.`, n, n)
 	sleep(warm)
 	rssWarm[0] = kluis[0].rss(t)
 
-	wait(0.5)
-	from = time.Now()
-	minio.kill()
-	t.Logf("%s: stopped MinIO", time.Now().Format(time.TimeOnly))
-	minio.run(t)
-	waitListening(t, minioAddr, "MinIO")
-	log.fault(from, time.Now())
+	if storage == "s3" {
+		wait(0.5)
+		from = time.Now()
+		minio.kill()
+		t.Logf("%s: stopped MinIO", time.Now().Format(time.TimeOnly))
+		minio.run(t)
+		waitListening(t, minioAddr, "MinIO")
+		log.fault(from, time.Now())
+	}
 
 	wait(0.75)
 	from = time.Now()
@@ -355,8 +373,8 @@ _:p a solid:InsertDeletePatch; solid:inserts { <#t%d> <#n> %d. }.`, n, n)
 	for _, k := range keys {
 		fmt.Fprintf(&summary, "  %-14s %d\n", k, log.ops[k])
 	}
-	t.Logf("soak: %s, %d clients; answers:\n%s  notifications heard: %d; 5xx: %d (outside faults: %d); acknowledged writes lost: %d",
-		total, clients, summary.String(), notified.Load(), len(log.serverE), unexplained, lost)
+	t.Logf("soak on %s: %s, %d clients; answers:\n%s  notifications heard: %d; 5xx: %d (outside faults: %d); acknowledged writes lost: %d",
+		storage, total, clients, summary.String(), notified.Load(), len(log.serverE), unexplained, lost)
 }
 
 // soakDo sends one request and reads its answer.
