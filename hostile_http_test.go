@@ -142,6 +142,9 @@ func TestHostileAnonymousPatch(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			c := startHostile(t, b, nil)
 			before := c.peakRSS(t)
+			baseline, stored := c.goroutines(t), c.objects(t, "r/")
+			t.Cleanup(func() { c.noGoroutinesLeft(t, baseline) }) // after the test's connections close
+			t.Cleanup(func() { c.noObjectsLeft(t, stored) })
 			var wg sync.WaitGroup
 			for i := range 6 {
 				body, ct := n3, "text/n3"
@@ -193,6 +196,8 @@ func TestHostileTricklingBodies(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			c := startHostile(t, b, nil, "-body-timeout", "2s")
 			signUp(t, c.url) // the pod alice/, whose inbox anyone may append to
+			baseline := c.goroutines(t)
+			t.Cleanup(func() { c.noGoroutinesLeft(t, baseline) }) // after the test's connections close
 
 			const n = 300
 			stop := make(chan struct{})
@@ -282,6 +287,8 @@ func TestHostileConnectionsPerClient(t *testing.T) {
 	for _, b := range hostileBackends() {
 		t.Run(b.name, func(t *testing.T) {
 			c := startHostile(t, b, nil, "-max-conns-per-client", fmt.Sprint(limit))
+			baseline := c.goroutines(t)
+			t.Cleanup(func() { c.noGoroutinesLeft(t, baseline) }) // after the test's connections close
 			// get dials and asks for the readiness probe.
 			get := func() (*hostileConn, *http.Response, error) {
 				conn, err := dialHostile(t, c.url)

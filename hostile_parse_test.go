@@ -20,6 +20,8 @@ func TestHostileParse(t *testing.T) {
 			c := startHostile(t, b, nil)
 			newPodOwner(t, c.url, "victim")
 			inbox := c.url + "victim/inbox/"
+			baseline := c.goroutines(t)
+			t.Cleanup(func() { c.noGoroutinesLeft(t, baseline) }) // after the test's connections close
 			for _, tt := range []struct {
 				name, contentType, body string
 				// want is the status class: 2 for created, 4 for refused.
@@ -37,6 +39,7 @@ func TestHostileParse(t *testing.T) {
 				{"JSON-LD scoped context applied 4,000 times", "application/ld+json", jsonldScopedBomb(4000), 4, 5 * time.Second},
 			} {
 				t.Run(tt.name, func(t *testing.T) {
+					stored := c.objects(t, "r/")
 					before := c.rss(t)
 					start := time.Now()
 					req, err := http.NewRequest("POST", inbox, strings.NewReader(tt.body))
@@ -59,6 +62,9 @@ func TestHostileParse(t *testing.T) {
 					}
 					if grew := c.peakRSS(t) - before; grew > 100<<20 {
 						t.Errorf("peak RSS grew by %d MB", grew>>20)
+					}
+					if tt.want == 4 {
+						c.noObjectsLeft(t, stored)
 					}
 					t.Logf("%d in %v (%.60s)", res.StatusCode, took, reason)
 				})

@@ -53,6 +53,8 @@ func TestHostileRegistrationsPerAddress(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			c := startHostile(t, b, nil)
 			reg := c.url + ".oidc/reg"
+			baseline := c.goroutines(t)
+			t.Cleanup(func() { c.noGoroutinesLeft(t, baseline) }) // after the test's connections close
 			attacker, other := clientFrom("127.0.0.1"), clientFrom("127.0.0.2")
 			const meta = `{"redirect_uris":["https://app.example/cb"],"token_endpoint_auth_method":"none","client_name":"x"}`
 
@@ -96,6 +98,11 @@ func TestHostileWebhooksPerAddress(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			c := startHostile(t, b, nil)
 			signUp(t, c.url) // a pod whose profile anyone may read: the quiet topic
+			baseline := c.goroutines(t)
+			// Each accepted channel lives on, with a goroutine of its own
+			// (bounded by the channel limits); none for a refused one.
+			accepted := 0
+			t.Cleanup(func() { c.noGoroutinesLeft(t, baseline+accepted) }) // after the test's connections close
 			service := c.url + ".notifications/WebhookChannel2023/"
 			// The sendTo is never called: nothing changes on the topic,
 			// and the guarded fetcher refuses loopback addresses anyway.
@@ -110,10 +117,12 @@ func TestHostileWebhooksPerAddress(t *testing.T) {
 			if counts[http.StatusOK] == 0 || counts[http.StatusTooManyRequests] == 0 || counts[http.StatusOK]+counts[http.StatusTooManyRequests] != 101 {
 				t.Fatalf("101 anonymous subscriptions from one address: %v, want some 200 then 429", counts)
 			}
+			accepted = counts[http.StatusOK]
 			for i := range 3 {
 				if status, _, _ := postFrom(t, other, service, "application/ld+json", body); status != http.StatusOK {
 					t.Fatalf("subscription %d from another address: %d, want 200", i, status)
 				}
+				accepted++
 			}
 		})
 	}

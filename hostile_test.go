@@ -1,10 +1,19 @@
 package main
 
 import (
+	"context"
+	"io"
+	"net/http"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/filesystem"
+	"github.com/weconomics/kluis/storage/s3"
 )
 
 // The hostile-input suite (hostile_*_test.go) runs the real binary, as an
@@ -30,11 +39,129 @@ func hostileBackends() []hostileBackend {
 }
 
 // startHostile starts Kluis on b with accounts and pods as `go run .` has
-// them, listening on loopback, plus extra args.
+// them, listening on loopback, plus extra args. It also serves metrics on
+// loopback, for the child's goroutines, and opens the child's storage
+// beside it, for what a request left there.
 func startHostile(t *testing.T, b hostileBackend, env []string, extra ...string) *child {
 	t.Helper()
-	args := append([]string{"-addr", "127.0.0.1:0", "-log-level", "warn"}, b.args(t)...)
-	return startKluis(t, append(b.env(t), env...), append(args, extra...)...)
+	args := append([]string{"-addr", "127.0.0.1:0", "-log-level", "warn", "-metrics-addr", "127.0.0.1:0"}, b.args(t)...)
+	args = append(args, extra...)
+	env = append(b.env(t), env...)
+	c := startKluis(t, env, args...)
+	c.metrics = c.stdout.waitFor(t, regexp.MustCompile(`Kluis serves metrics on (http://\S+)`), c.exited)[1]
+	c.store = openChildStore(t, args, env)
+	return c
+}
+
+// openChildStore opens the storage a child started with args and env
+// uses: the last -data folder, or the S3 settings of its environment.
+func openChildStore(t *testing.T, args, env []string) storage.Backend {
+	t.Helper()
+	vars := map[string]string{}
+	for _, kv := range append(os.Environ(), env...) {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	if vars["KLUIS_STORAGE"] == "s3" {
+		b, err := s3.New(context.Background(), s3.Config{
+			Endpoint: vars["KLUIS_S3_ENDPOINT"], Bucket: vars["KLUIS_S3_BUCKET"], Prefix: vars["KLUIS_S3_PREFIX"],
+			Region: vars["KLUIS_S3_REGION"], PathStyle: true, TLS: vars["KLUIS_S3_TLS"] == "true",
+			AccessKey: vars["KLUIS_S3_ACCESS_KEY"], SecretKey: vars["KLUIS_S3_SECRET_KEY"],
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	dir := vars["KLUIS_DATA"]
+	for i := range args[:max(0, len(args)-1)] {
+		if args[i] == "-data" {
+			dir = args[i+1]
+		}
+	}
+	b, err := filesystem.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// objects lists every key the child's storage holds under prefix ("r/"
+// for the resources), whatever the depth.
+func (c *child) objects(t *testing.T, prefix string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	var walk func(p string)
+	walk = func(p string) {
+		for info, err := range c.store.List(context.Background(), p) {
+			if err != nil {
+				t.Fatalf("listing %s: %v", p, err)
+			}
+			if info.IsPrefix {
+				walk(info.Key)
+				continue
+			}
+			out[info.Key] = true
+		}
+	}
+	walk(prefix)
+	return out
+}
+
+// noObjectsLeft fails t when the child's resources hold a key they did
+// not hold in before: what a refused request must never leave.
+func (c *child) noObjectsLeft(t *testing.T, before map[string]bool) {
+	t.Helper()
+	for k := range c.objects(t, "r/") {
+		if !before[k] {
+			t.Errorf("left behind in storage: %s", k)
+		}
+	}
+}
+
+// goroutines is the child's go_goroutines metric.
+func (c *child) goroutines(t *testing.T) int {
+	t.Helper()
+	res, err := http.Get(c.metrics)
+	if err != nil {
+		t.Fatalf("reading the child's metrics: %v", err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err == nil {
+				return int(n)
+			}
+		}
+	}
+	t.Fatal("the child's metrics have no go_goroutines")
+	return 0
+}
+
+// noGoroutinesLeft fails t when, within 10 s, the child does not come
+// back to at most baseline goroutines and a few (connections its test
+// clients still keep alive): work a client began must end with it.
+func (c *child) noGoroutinesLeft(t *testing.T, baseline int) {
+	t.Helper()
+	slack := 16
+	if _, ok := c.store.(*s3.Backend); ok {
+		// minio-go keeps up to 16 idle connections to the bucket, two
+		// goroutines each, however many requests came before.
+		slack += 32
+	}
+	n := 0
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if n = c.goroutines(t); n <= baseline+slack || time.Now().After(deadline) {
+			break
+		}
+	}
+	if n > baseline+slack {
+		t.Errorf("the child has %d goroutines, %d before: work goes on after its requests ended", n, baseline)
+	}
 }
 
 // procStatus reads a field in kB of /proc/<pid>/status, in bytes.

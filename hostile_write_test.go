@@ -131,9 +131,11 @@ func TestHostileWrites(t *testing.T) {
 				}
 				// Within the PATCH body limit (1 MiB by default).
 				patch := []byte(`INSERT DATA { <#b> <http://example.org/p> "` + strings.Repeat("b", 900<<10) + `". }`)
+				stored := c1.objects(t, "r/")
 				if st, body := o.do("PATCH", "alice/big.ttl", "application/sparql-update", patch); st != 413 {
 					t.Errorf("PATCH past 16 MiB: %d %s, want 413", st, body)
 				}
+				c1.noObjectsLeft(t, stored)
 				small := []byte(`INSERT DATA { <#c> <http://example.org/p> "c". }`)
 				if st, body := o.do("PATCH", "alice/big.ttl", "application/sparql-update", small); st != 204 {
 					t.Errorf("a small PATCH after the refused one: %d %s", st, body)
@@ -151,6 +153,7 @@ func TestHostileWrites(t *testing.T) {
 				// is refused when it is written; the longest allowed name
 				// can be written, described and deleted.
 				tooLong := "alice/" + strings.Repeat("n", 251)
+				stored := c1.objects(t, "r/")
 				if st, body := o.do("PUT", tooLong, "text/plain", []byte("x")); st != 400 || !strings.Contains(string(body), "too long") {
 					t.Errorf("PUT of a 251-byte name: %d %s, want 400 saying why", st, body)
 				}
@@ -161,6 +164,7 @@ func TestHostileWrites(t *testing.T) {
 				if st, body := o.do("PUT", "alice/"+strings.Repeat("c", 247)+"/x", "text/plain", []byte("x")); st != 400 {
 					t.Errorf("PUT below a 247-byte container name: %d %s, want 400", st, body)
 				}
+				c1.noObjectsLeft(t, stored)
 				longest := "alice/" + strings.Repeat("n", 250)
 				if st, _ := o.do("PUT", longest, "text/plain", []byte("x")); st != 201 {
 					t.Fatalf("PUT of a 250-byte name: %d", st)
@@ -187,6 +191,7 @@ func TestHostileWrites(t *testing.T) {
 				if st, body := o.do("PUT", "alice/x.acl", "text/turtle", []byte(acl)); st != 201 {
 					t.Fatalf("PUT x.acl: %d %s", st, body)
 				}
+				stored := c1.objects(t, "r/")
 				for _, p := range []string{"alice/x.acl.acl", "alice/x.acl.meta", "alice/x.meta.acl"} {
 					if st, body := o.do("PUT", p, "text/turtle", []byte(`<#a> <#b> <#c>.`)); st != 400 {
 						t.Errorf("PUT %s: %d %s, want 400", p, st, body)
@@ -195,8 +200,14 @@ func TestHostileWrites(t *testing.T) {
 						t.Errorf("PATCH %s: %d %s, want 400", p, st, body)
 					}
 				}
+				c1.noObjectsLeft(t, stored)
 				if st, _ := o.do("DELETE", "alice/x", "", nil); st != 204 {
 					t.Errorf("DELETE x: %d", st)
+				}
+				for k := range c1.objects(t, "r/") {
+					if strings.HasSuffix(k, "/x") || strings.Contains(k, "/x.") {
+						t.Errorf("left behind after DELETE x: %s", k)
+					}
 				}
 				if st, _ := o.get("alice/x.acl", "text/turtle"); st != 404 {
 					t.Errorf("GET x.acl after DELETE x: %d, want 404", st)

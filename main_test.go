@@ -387,6 +387,10 @@ type child struct {
 	url            string
 	stdout, stderr *watcher
 	exited         chan struct{}
+	// The hostile-input suite's view of the child (hostile_test.go): its
+	// metrics URL, and its storage opened beside it.
+	metrics string
+	store   storage.Backend
 }
 
 // startChild starts main in a child process with args and env, with the
