@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/webid/account"
 )
 
@@ -65,9 +66,6 @@ const (
 	tokenScheme = "CSS-Account-Token"
 )
 
-// ctxKeyJSONErrors marks a request whose errors are answered as JSON.
-const ctxKeyJSONErrors = "kluis.json_errors"
-
 // accountRoutes serves the account API and the account pages.
 type accountRoutes struct {
 	base     *url.URL
@@ -91,7 +89,7 @@ func loginURL(returnTo string) string {
 func (h *accountRoutes) register(e *echo.Echo) {
 	api := func(f echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.Set(ctxKeyJSONErrors, true)
+			problem.AnswerAsJSON(c)
 			c.Response().Header().Set("Cache-Control", "no-store")
 			return f(c)
 		}
@@ -286,7 +284,7 @@ func readJSON(c echo.Context, v any) error {
 		if errors.As(err, &tooLarge) {
 			return tooLarge
 		}
-		return &bodyReadError{err: err}
+		return &problem.BodyReadError{Err: err}
 	}
 	if len(data) > maxAccountJSON {
 		return &http.MaxBytesError{Limit: maxAccountJSON}
@@ -300,10 +298,10 @@ func readJSON(c echo.Context, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
-		return &badRequestError{reason: "Invalid JSON: " + jsonProblem(err)}
+		return &problem.BadRequestError{Reason: "Invalid JSON: " + jsonProblem(err)}
 	}
 	if dec.More() {
-		return &badRequestError{reason: "Invalid JSON: more than one value"}
+		return &problem.BadRequestError{Reason: "Invalid JSON: more than one value"}
 	}
 	return nil
 }
@@ -385,7 +383,7 @@ func (h *accountRoutes) index(c echo.Context) error {
 		}
 		return h.overview(c, *acc, overviewNotice{})
 	}
-	c.Set(ctxKeyJSONErrors, true)
+	problem.AnswerAsJSON(c)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	c.Response().Header().Add("Vary", "Accept, Authorization, Cookie")
 	return reply(c, map[string]any{"controls": h.controls(acc)})
@@ -397,7 +395,7 @@ func (h *accountRoutes) logins(c echo.Context) error {
 	if wantsHTML(c) {
 		return h.loginPage(c)
 	}
-	c.Set(ctxKeyJSONErrors, true)
+	problem.AnswerAsJSON(c)
 	acc, _, _, err := h.session(c)
 	if err != nil {
 		return err
@@ -414,7 +412,7 @@ func (h *accountRoutes) passwordLoginView(c echo.Context) error {
 	if wantsHTML(c) {
 		return h.loginPage(c)
 	}
-	c.Set(ctxKeyJSONErrors, true)
+	problem.AnswerAsJSON(c)
 	return reply(c, map[string]any{"fields": fields("email", str(true), "password", str(true), "remember", boolean())})
 }
 
@@ -429,7 +427,7 @@ func (h *accountRoutes) passwordLogin(c echo.Context) error {
 		return err
 	}
 	if strings.TrimSpace(in.Email) == "" || in.Password == "" {
-		return &badRequestError{reason: "email and password are required"}
+		return &problem.BadRequestError{Reason: "email and password are required"}
 	}
 	acc, err := h.accounts.Authenticate(c.Request().Context(), in.Email, in.Password, clientAddr(c.Request()))
 	if err != nil {
@@ -467,7 +465,7 @@ func (h *accountRoutes) accountView(c echo.Context) error {
 		}
 		return h.overview(c, *acc, overviewNotice{})
 	}
-	c.Set(ctxKeyJSONErrors, true)
+	problem.AnswerAsJSON(c)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	acc, _, err := h.own(c)
 	if err != nil {
@@ -612,7 +610,7 @@ func (h *accountRoutes) createPod(c echo.Context) error {
 		return err
 	}
 	if in.Name == nil || strings.TrimSpace(*in.Name) == "" {
-		return &badRequestError{reason: "name is a required field"}
+		return &problem.BadRequestError{Reason: "name is a required field"}
 	}
 	if !h.podsEnabled {
 		return ldp.ErrPodsDisabled
@@ -665,7 +663,7 @@ func (h *accountRoutes) updatePod(c echo.Context) error {
 	if _, err := h.accountPod(acc, c.Param("pod")); err != nil {
 		return err
 	}
-	return &badRequestError{reason: "Kluis does not change the owners of a pod; edit its ACL resources instead"}
+	return &problem.BadRequestError{Reason: "Kluis does not change the owners of a pod; edit its ACL resources instead"}
 }
 
 // credentials lists client credentials (controls.account.clientCredentials).
@@ -700,11 +698,11 @@ func (h *accountRoutes) createCredential(c echo.Context) error {
 		return err
 	}
 	if strings.TrimSpace(in.WebID) == "" {
-		return &badRequestError{reason: "webId is a required field"}
+		return &problem.BadRequestError{Reason: "webId is a required field"}
 	}
 	info, secret, err := h.accounts.CreateCredential(c.Request().Context(), acc.ID, in.Name, strings.TrimSpace(in.WebID))
 	if errors.Is(err, account.ErrNotLinked) {
-		return &badRequestError{reason: "WebID does not belong to this account."}
+		return &problem.BadRequestError{Reason: "WebID does not belong to this account."}
 	}
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/idp"
 )
@@ -139,15 +140,12 @@ func sessionCSRF(sessionToken string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// errCSRF refuses a form without the right token, or from another origin.
-var errCSRF = errors.New("server: the form is stale or comes from another site; reload the page and try again")
-
 // checkForm parses a form POST and checks its origin and CSRF token
 // against want.
 func (h *accountRoutes) checkForm(c echo.Context, want string) error {
 	req := c.Request()
 	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
-		return errCSRF
+		return problem.ErrCSRF
 	}
 	req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, maxAccountJSON)
 	if err := req.ParseForm(); err != nil {
@@ -155,11 +153,11 @@ func (h *accountRoutes) checkForm(c echo.Context, want string) error {
 		if errors.As(err, &tooLarge) {
 			return tooLarge
 		}
-		return &badRequestError{reason: "the form does not parse"}
+		return &problem.BadRequestError{Reason: "the form does not parse"}
 	}
 	got := req.PostForm.Get("csrf")
 	if !h.sameOrigin(req) || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		return errCSRF
+		return problem.ErrCSRF
 	}
 	return nil
 }
@@ -170,7 +168,7 @@ func (h *accountRoutes) formError(c echo.Context, page string, d pageData, err e
 	if status >= 500 {
 		return err
 	}
-	if errors.Is(err, errCSRF) {
+	if errors.Is(err, problem.ErrCSRF) {
 		// A refused form may come from another site: show none of its
 		// fields, so that site cannot fill in Kluis's page. The return
 		// target stays (safeReturn keeps it on this origin).
@@ -182,15 +180,15 @@ func (h *accountRoutes) formError(c echo.Context, page string, d pageData, err e
 
 // pageProblem turns an error into the status and sentence of a page.
 func pageProblem(err error) (int, string) {
-	if errors.Is(err, errCSRF) {
+	if errors.Is(err, problem.ErrCSRF) {
 		return http.StatusForbidden, "This form is stale or was sent from another site. Reload the page and try again."
 	}
-	p := classify(err)
-	msg := p.reason
+	p := problem.Classify(err)
+	msg := p.Reason
 	if msg == "" {
-		msg = http.StatusText(p.status)
+		msg = http.StatusText(p.Status)
 	}
-	return p.status, msg
+	return p.Status, msg
 }
 
 // formReturn is the return target of a submitted form, or of the query
@@ -296,7 +294,7 @@ func (h *accountRoutes) pageSession(c echo.Context, acc account.Account, remembe
 // signupPage shows the sign-up form.
 func (h *accountRoutes) signupPage(c echo.Context) error {
 	if !wantsHTML(c) && c.Path() == accountRoot+"login/password/register/" {
-		c.Set(ctxKeyJSONErrors, true)
+		problem.AnswerAsJSON(c)
 		return reply(c, map[string]any{})
 	}
 	ret, _ := safeReturn(h.base, c.QueryParam("return"))
@@ -315,7 +313,7 @@ func (h *accountRoutes) pageSignup(c echo.Context) error {
 		return h.formError(c, "signup", d, err)
 	}
 	if f.Get("password") != f.Get("password2") {
-		return h.formError(c, "signup", d, &badRequestError{reason: "The two passwords differ."})
+		return h.formError(c, "signup", d, &problem.BadRequestError{Reason: "The two passwords differ."})
 	}
 	if d.PodName != "" {
 		if !h.podsEnabled {
@@ -444,7 +442,7 @@ func (h *accountRoutes) overviewAction(c echo.Context) error {
 			return fail(err)
 		}
 	default:
-		return fail(&badRequestError{reason: "unknown action"})
+		return fail(&problem.BadRequestError{Reason: "unknown action"})
 	}
 	return c.Redirect(http.StatusSeeOther, accountRoot)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/webid/account"
 )
 
@@ -73,11 +74,11 @@ func confirmation(c echo.Context, want, what string, equalFold bool) error {
 		return err
 	}
 	if in.Confirm == nil {
-		return &badRequestError{reason: "confirm is a required field: repeat " + what + " to confirm the deletion"}
+		return &problem.BadRequestError{Reason: "confirm is a required field: repeat " + what + " to confirm the deletion"}
 	}
 	got := strings.TrimSpace(*in.Confirm)
 	if got != want && !(equalFold && strings.EqualFold(got, want)) {
-		return &badRequestError{reason: "confirm does not match " + what + "; nothing was deleted"}
+		return &problem.BadRequestError{Reason: "confirm does not match " + what + "; nothing was deleted"}
 	}
 	return nil
 }
@@ -136,7 +137,7 @@ func (h *accountRoutes) pageDeletePod(c echo.Context, acc account.Account, tok s
 		return err
 	}
 	if strings.TrimSpace(f.Get("confirm")) != name {
-		return &badRequestError{reason: "To delete the pod " + name + ", type its name. Nothing was deleted."}
+		return &problem.BadRequestError{Reason: "To delete the pod " + name + ", type its name. Nothing was deleted."}
 	}
 	ctx := c.Request().Context()
 	if err := h.pods.deletePod(ctx, acc, name); err != nil {
@@ -153,7 +154,7 @@ func (h *accountRoutes) pageDeletePod(c echo.Context, acc account.Account, tok s
 func (h *accountRoutes) pageDeleteAccount(c echo.Context, acc account.Account) error {
 	want, what := accountConfirmation(acc)
 	if got := strings.TrimSpace(c.Request().PostForm.Get("confirm")); !strings.EqualFold(got, want) {
-		return &badRequestError{reason: "To delete your account, type " + what + ". Nothing was deleted."}
+		return &problem.BadRequestError{Reason: "To delete your account, type " + what + ". Nothing was deleted."}
 	}
 	if err := h.pods.deleteAccount(c.Request().Context(), acc); err != nil {
 		return err

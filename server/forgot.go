@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/webid/account"
 )
 
@@ -79,10 +80,6 @@ const (
 	defaultFirstRetry  = 5 * time.Second
 	defaultSecondRetry = 20 * time.Second
 )
-
-// errMailOff answers the password reset routes of a server that sends no
-// mail.
-var errMailOff = errors.New("server: this server sends no e-mail")
 
 // resetMailer sends password reset mails in the background.
 type resetMailer struct {
@@ -329,7 +326,7 @@ func (h *accountRoutes) resetPassword(c echo.Context) error {
 		return err
 	}
 	if strings.TrimSpace(in.RecordID) == "" {
-		return &badRequestError{reason: "recordId is a required field"}
+		return &problem.BadRequestError{Reason: "recordId is a required field"}
 	}
 	acc, err := h.accounts.ResetPassword(c.Request().Context(), strings.TrimSpace(in.RecordID), in.Password, clientAddr(c.Request()))
 	if err != nil {
@@ -350,7 +347,7 @@ func (h *accountRoutes) pageReset(c echo.Context) error {
 		return h.formError(c, "reset", d, err)
 	}
 	if f.Get("password") != f.Get("password2") {
-		return h.formError(c, "reset", d, &badRequestError{reason: "The two passwords differ."})
+		return h.formError(c, "reset", d, &problem.BadRequestError{Reason: "The two passwords differ."})
 	}
 	acc, err := h.accounts.ResetPassword(c.Request().Context(), d.RecordID, f.Get("password"), clientAddr(c.Request()))
 	if err != nil {
@@ -377,13 +374,13 @@ func (h *accountRoutes) mailOff(c echo.Context) error {
 	if !wantsHTML(c) {
 		jsonAPI(c)
 	}
-	return errMailOff
+	return problem.ErrMailOff
 }
 
 // jsonAPI marks a request of the JSON API: errors are answered as JSON,
 // and no answer is cached.
 func jsonAPI(c echo.Context) {
-	c.Set(ctxKeyJSONErrors, true)
+	problem.AnswerAsJSON(c)
 	c.Response().Header().Set("Cache-Control", "no-store")
 }
 

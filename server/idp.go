@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/fetch"
@@ -137,7 +138,7 @@ func (h *oidcProvider) register(e *echo.Echo) {
 					return c.NoContent(http.StatusNoContent)
 				}
 			default:
-				hf = func(echo.Context) error { return &methodNotAllowedError{allow: allow} }
+				hf = func(echo.Context) error { return &problem.MethodNotAllowedError{Allow: allow} }
 			}
 			e.Add(m, "/"+path, hf)
 		}
@@ -263,7 +264,7 @@ func (h *oidcProvider) registerClient(c echo.Context) error {
 	limit := h.op.RegistrationLimit()
 	body, err := io.ReadAll(io.LimitReader(req.Body, int64(limit)+1))
 	if err != nil {
-		return &bodyReadError{err: err}
+		return &problem.BodyReadError{Err: err}
 	}
 	if len(body) > limit {
 		return &http.MaxBytesError{Limit: int64(limit)}
@@ -296,11 +297,11 @@ func tokenRequest(c echo.Context) (idp.TokenRequest, error) {
 // before the token is even looked at.
 func (h *oidcProvider) browserForm(c echo.Context) (url.Values, error) {
 	if !fromOrigin(c.Request(), h.origin) {
-		return nil, errCSRF
+		return nil, problem.ErrCSRF
 	}
 	form, err := postForm(c)
 	if oe, ok := errors.AsType[*idp.Error](err); ok {
-		return nil, &badRequestError{reason: oe.Description}
+		return nil, &problem.BadRequestError{Reason: oe.Description}
 	}
 	return form, err
 }

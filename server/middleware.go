@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/weconomics/kluis/server/problem"
 )
 
 // HeaderRequestID carries the request id, in requests and responses.
@@ -191,7 +193,7 @@ const drainGrace = time.Second
 //     the client's next bytes, and the body must arrive at minRate bytes
 //     per second on average over the time spent waiting for it, after a
 //     head start of timeout; else the read fails with a
-//     *slowBodyError (408). A large upload may take as long as it needs.
+//     *problem.SlowBodyError (408). A large upload may take as long as it needs.
 //   - a body the handler did not read to its end (a refusal, which is
 //     decided before the body is read; an error; a method that takes no
 //     body) is not drained before the answer, as net/http would do for up
@@ -315,7 +317,7 @@ func bodyWait(timeout time.Duration, minRate, read int64, waited time.Duration) 
 // cut ends the body for being too slow.
 func (g *guardedBody) cut() error {
 	g.stopped = true
-	g.err = &slowBodyError{timeout: g.timeout, minRate: g.minRate, read: g.read}
+	g.err = &problem.SlowBodyError{Timeout: g.timeout, MinRate: g.minRate, Read: g.read}
 	return g.err
 }
 
@@ -347,16 +349,4 @@ var errBodyAbandoned = errors.New("server: request body read after the answer")
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
-}
-
-// slowBodyError is a request body that came too slowly (guardBody): 408.
-type slowBodyError struct {
-	timeout time.Duration
-	minRate int64
-	read    int64
-}
-
-func (e *slowBodyError) Error() string {
-	return fmt.Sprintf("request body too slow: %d bytes, then no %d bytes per second (after %s) or a pause over %s",
-		e.read, e.minRate, e.timeout, e.timeout)
 }

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/weconomics/kluis/webid/idp"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/weconomics/kluis/server/problem"
+	"github.com/weconomics/kluis/webid/idp"
 
 	"github.com/labstack/echo/v4"
 
@@ -254,7 +256,7 @@ func (n *notifications) subscribe(t notify.ChannelType) echo.HandlerFunc {
 		}
 		data, err := io.ReadAll(io.LimitReader(req.Body, 64<<10+1))
 		if err != nil {
-			return &bodyReadError{err: err}
+			return &problem.BodyReadError{Err: err}
 		}
 		sreq, err := notify.ParseRequest(data)
 		if err != nil {
@@ -338,7 +340,7 @@ func readGatewayJSON(req *http.Request) ([]byte, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(req.Body, 64<<10+1))
 	if err != nil {
-		return nil, &bodyReadError{err: err}
+		return nil, &problem.BodyReadError{Err: err}
 	}
 	return data, nil
 }

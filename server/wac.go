@@ -12,6 +12,7 @@ import (
 
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -88,7 +89,7 @@ func (w *WAC) Check(ctx context.Context, a Agent, op Operation) (Grant, error) {
 		if aerr != nil {
 			return Grant{}, aerr
 		}
-		return Grant{}, &methodNotAllowedError{allow: allow}
+		return Grant{}, &problem.MethodNotAllowedError{Allow: allow}
 	}
 	if err != nil {
 		return Grant{}, err
