@@ -20,6 +20,7 @@ import (
 
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/server/problem"
+	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/webid/account"
 )
 
@@ -271,7 +272,7 @@ func (h *accountRoutes) own(c echo.Context) (account.Account, string, error) {
 // sameOrigin reports whether a request comes from a page of this origin
 // (see fromOrigin).
 func (h *accountRoutes) sameOrigin(r *http.Request) bool {
-	return fromOrigin(r, h.base.Scheme+"://"+h.base.Host)
+	return request.FromOrigin(r, h.base.Scheme+"://"+h.base.Host)
 }
 
 // readJSON reads a JSON request body into v: at most 64 KiB, typed
@@ -327,9 +328,6 @@ func jsonProblem(err error) string {
 func reply(c echo.Context, v any) error {
 	return c.JSON(http.StatusOK, v)
 }
-
-// clientAddr is the address rate limits count against.
-func clientAddr(r *http.Request) string { return r.RemoteAddr }
 
 // setSession sets the session cookie. remember keeps it across browser
 // restarts until the session expires; otherwise it lasts the browser
@@ -429,7 +427,7 @@ func (h *accountRoutes) passwordLogin(c echo.Context) error {
 	if strings.TrimSpace(in.Email) == "" || in.Password == "" {
 		return &problem.BadRequestError{Reason: "email and password are required"}
 	}
-	acc, err := h.accounts.Authenticate(c.Request().Context(), in.Email, in.Password, clientAddr(c.Request()))
+	acc, err := h.accounts.Authenticate(c.Request().Context(), in.Email, in.Password, request.ClientAddr(c.Request()))
 	if err != nil {
 		return err
 	}
@@ -445,7 +443,7 @@ func (h *accountRoutes) createAccount(c echo.Context) error {
 	if err := readJSON(c, &in); err != nil {
 		return err
 	}
-	acc, err := h.accounts.Create(c.Request().Context(), clientAddr(c.Request()))
+	acc, err := h.accounts.Create(c.Request().Context(), request.ClientAddr(c.Request()))
 	if err != nil {
 		return err
 	}

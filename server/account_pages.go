@@ -19,6 +19,7 @@ import (
 
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/server/problem"
+	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/idp"
 )
@@ -108,7 +109,7 @@ func (h *accountRoutes) renderPage(c echo.Context, status int, name string, d pa
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("Referrer-Policy", pageReferrerPolicy)
+	hdr.Set("Referrer-Policy", request.PageReferrerPolicy)
 	hdr.Add("Vary", "Accept, Cookie")
 	return c.HTMLBlob(status, buf.Bytes())
 }
@@ -267,7 +268,7 @@ func (h *accountRoutes) pageLogin(c echo.Context) error {
 	if err != nil {
 		return h.formError(c, "login", d, err)
 	}
-	acc, err := h.accounts.Authenticate(c.Request().Context(), f.Get("email"), f.Get("password"), clientAddr(c.Request()))
+	acc, err := h.accounts.Authenticate(c.Request().Context(), f.Get("email"), f.Get("password"), request.ClientAddr(c.Request()))
 	if err != nil {
 		return h.formError(c, "login", d, err)
 	}
@@ -324,7 +325,7 @@ func (h *accountRoutes) pageSignup(c echo.Context) error {
 		}
 	}
 	ctx := c.Request().Context()
-	acc, err := h.accounts.Register(ctx, f.Get("email"), f.Get("password"), clientAddr(c.Request()))
+	acc, err := h.accounts.Register(ctx, f.Get("email"), f.Get("password"), request.ClientAddr(c.Request()))
 	if err != nil {
 		return h.formError(c, "signup", d, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/server/problem"
+	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/webid"
 )
 
@@ -39,7 +40,7 @@ func (r *errorResponder) respond(err error, c echo.Context) {
 	}
 
 	attrs := []slog.Attr{
-		slog.String("request_id", requestIDOf(c)),
+		slog.String("request_id", request.ID(c)),
 		slog.Int("status", p.Status),
 		slog.String("error", err.Error()),
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/server/problem"
+	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/webid/account"
 )
 
@@ -264,11 +265,11 @@ func (h *accountRoutes) forgot(c echo.Context) error {
 	if err := readJSON(c, &in); err != nil {
 		return err
 	}
-	email, err := h.accounts.AllowReset(in.Email, clientAddr(c.Request()))
+	email, err := h.accounts.AllowReset(in.Email, request.ClientAddr(c.Request()))
 	if err != nil {
 		return err
 	}
-	h.mailer.start(c.Request().Context(), email, requestIDOf(c))
+	h.mailer.start(c.Request().Context(), email, request.ID(c))
 	return reply(c, map[string]any{"email": email})
 }
 
@@ -281,11 +282,11 @@ func (h *accountRoutes) pageForgot(c echo.Context) error {
 	if err != nil {
 		return h.formError(c, "forgot", d, err)
 	}
-	email, err := h.accounts.AllowReset(d.Email, clientAddr(c.Request()))
+	email, err := h.accounts.AllowReset(d.Email, request.ClientAddr(c.Request()))
 	if err != nil {
 		return h.formError(c, "forgot", d, err)
 	}
-	h.mailer.start(c.Request().Context(), email, requestIDOf(c))
+	h.mailer.start(c.Request().Context(), email, request.ID(c))
 	d.Title, d.Email = "Check your mail", email
 	return h.renderPage(c, http.StatusOK, "forgot-sent", d)
 }
@@ -328,11 +329,11 @@ func (h *accountRoutes) resetPassword(c echo.Context) error {
 	if strings.TrimSpace(in.RecordID) == "" {
 		return &problem.BadRequestError{Reason: "recordId is a required field"}
 	}
-	acc, err := h.accounts.ResetPassword(c.Request().Context(), strings.TrimSpace(in.RecordID), in.Password, clientAddr(c.Request()))
+	acc, err := h.accounts.ResetPassword(c.Request().Context(), strings.TrimSpace(in.RecordID), in.Password, request.ClientAddr(c.Request()))
 	if err != nil {
 		return err
 	}
-	h.logger.Info("password reset: new password set", "account", acc.ID, "request_id", requestIDOf(c))
+	h.logger.Info("password reset: new password set", "account", acc.ID, "request_id", request.ID(c))
 	h.clearSession(c)
 	return reply(c, map[string]any{})
 }
@@ -349,11 +350,11 @@ func (h *accountRoutes) pageReset(c echo.Context) error {
 	if f.Get("password") != f.Get("password2") {
 		return h.formError(c, "reset", d, &problem.BadRequestError{Reason: "The two passwords differ."})
 	}
-	acc, err := h.accounts.ResetPassword(c.Request().Context(), d.RecordID, f.Get("password"), clientAddr(c.Request()))
+	acc, err := h.accounts.ResetPassword(c.Request().Context(), d.RecordID, f.Get("password"), request.ClientAddr(c.Request()))
 	if err != nil {
 		return h.resetFailed(c, err)
 	}
-	h.logger.Info("password reset: new password set", "account", acc.ID, "request_id", requestIDOf(c))
+	h.logger.Info("password reset: new password set", "account", acc.ID, "request_id", request.ID(c))
 	h.clearSession(c)
 	return h.renderPage(c, http.StatusOK, "reset-done", pageData{Title: "Password changed"})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -55,7 +56,7 @@ func (h *health) ready(c echo.Context) error {
 	}
 	if err != nil {
 		h.logger.LogAttrs(ctx, slog.LevelWarn, "backend not ready",
-			slog.String("request_id", requestIDOf(c)), slog.String("error", err.Error()))
+			slog.String("request_id", request.ID(c)), slog.String("error", err.Error()))
 		return probeAnswer(c, http.StatusServiceUnavailable, "not ready")
 	}
 	return probeAnswer(c, http.StatusOK, "ready")

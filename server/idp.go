@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/server/problem"
+	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/fetch"
@@ -213,7 +214,7 @@ func (h *oidcProvider) endSession(c echo.Context) error {
 func (h *oidcProvider) answer(c echo.Context, res *idp.Response) error {
 	hdr := c.Response().Header()
 	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("Referrer-Policy", pageReferrerPolicy)
+	hdr.Set("Referrer-Policy", request.PageReferrerPolicy)
 	if res.EndSession {
 		c.SetCookie(&http.Cookie{Name: h.cookie, Value: "", Path: "/", MaxAge: -1,
 			HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
@@ -270,7 +271,7 @@ func (h *oidcProvider) registerClient(c echo.Context) error {
 		return &http.MaxBytesError{Limit: int64(limit)}
 	}
 	// Registration is anonymous: it is bounded per client address.
-	res, err := h.op.Register(req.Context(), body, clientAddr(req))
+	res, err := h.op.Register(req.Context(), body, request.ClientAddr(req))
 	if err != nil {
 		return h.oauthError(c, err)
 	}
@@ -296,7 +297,7 @@ func tokenRequest(c echo.Context) (idp.TokenRequest, error) {
 // token in it is bound to the session, and this refuses a cross-site form
 // before the token is even looked at.
 func (h *oidcProvider) browserForm(c echo.Context) (url.Values, error) {
-	if !fromOrigin(c.Request(), h.origin) {
+	if !request.FromOrigin(c.Request(), h.origin) {
 		return nil, problem.ErrCSRF
 	}
 	form, err := postForm(c)
@@ -341,7 +342,7 @@ func (h *oidcProvider) oauthError(c echo.Context, err error) error {
 		// The cause (say, why a Client Identifier Document did not
 		// load) is for the operator; the client gets the description.
 		h.logger.LogAttrs(c.Request().Context(), slog.LevelDebug, "oauth error",
-			slog.String("request_id", requestIDOf(c)), slog.String("error", oe.Error()))
+			slog.String("request_id", request.ID(c)), slog.String("error", oe.Error()))
 	}
 	noStore(c)
 	if oe.RetryAfter > 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/server/problem"
+	"github.com/weconomics/kluis/server/request"
 )
 
 // HeaderRequestID carries the request id, in requests and responses.
@@ -23,9 +24,6 @@ const HeaderRequestID = "X-Request-Id"
 
 // maxRequestIDLength is the longest incoming request id that is kept.
 const maxRequestIDLength = 64
-
-// ctxKeyRequestID is the echo.Context key of the request id.
-const ctxKeyRequestID = "kluis.request_id"
 
 // requestID accepts a well-formed incoming X-Request-Id (at most 64 of
 // [A-Za-z0-9_-]) or makes a new one, and echoes it in the response.
@@ -36,7 +34,7 @@ func requestID() echo.MiddlewareFunc {
 			if !validRequestID(id) {
 				id = rand.Text()
 			}
-			c.Set(ctxKeyRequestID, id)
+			request.SetID(c, id)
 			c.Response().Header().Set(HeaderRequestID, id)
 			return next(c)
 		}
@@ -54,12 +52,6 @@ func validRequestID(id string) bool {
 		}
 	}
 	return true
-}
-
-// requestIDOf returns the id that requestID gave the request.
-func requestIDOf(c echo.Context) string {
-	id, _ := c.Get(ctxKeyRequestID).(string)
-	return id
 }
 
 // requestLog answers any error the handlers return (through the echo error
@@ -80,7 +72,7 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 					level = slog.LevelWarn
 				}
 				attrs := []slog.Attr{
-					slog.String("request_id", requestIDOf(c)),
+					slog.String("request_id", request.ID(c)),
 					slog.String("method", req.Method),
 					slog.String("path", redactChannel(req.URL.EscapedPath())),
 					slog.Int("status", res.Status),

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/weconomics/kluis/server/problem"
+	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/webid/idp"
 
 	"github.com/labstack/echo/v4"
@@ -295,7 +296,7 @@ func (n *notifications) open(req *http.Request, sreq notify.Request) (*notify.Ch
 	}
 	return n.svc.Subscribe(sreq, notify.Subscriber{
 		Agent:   agent.WebID,
-		Address: clientAddr(req),
+		Address: request.ClientAddr(req),
 		CanRead: func(ctx context.Context, iri string) bool {
 			p, ok := n.store.PathOf(iri)
 			return ok && canRead(ctx, p) == nil
