@@ -15,7 +15,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/weconomics/kluis/webid/fetch"
 	"io"
 	"log/slog"
 	"net"
@@ -30,12 +29,14 @@ import (
 
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/server/accounts"
 	"github.com/weconomics/kluis/server/mail"
 	"github.com/weconomics/kluis/server/notify/natsbus"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
 	"github.com/weconomics/kluis/storage/s3"
 	"github.com/weconomics/kluis/webid/account"
+	"github.com/weconomics/kluis/webid/fetch"
 )
 
 // version is the Kluis release, set by .ci/build with
@@ -203,7 +204,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	secretKey, _ := cfg.SecretKey.bytes()
 	previousKey, _ := cfg.PreviousSecretKey.bytes()
 	// Password reset by e-mail (KLUIS_SMTP_URL, KLUIS_MAIL_FROM).
-	var mailCfg server.MailConfig
+	var mailCfg accounts.MailConfig
 	if cfg.Mail.on() {
 		sender, err := mail.New(mail.Config{URL: string(cfg.Mail.SMTPURL), From: cfg.Mail.From, HelloName: baseURL.Hostname()})
 		if err != nil {

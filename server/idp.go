@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/weconomics/kluis/server/accounts"
 	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/storage"
@@ -23,10 +24,6 @@ import (
 	"github.com/weconomics/kluis/webid/fetch"
 	"github.com/weconomics/kluis/webid/idp"
 )
-
-// DefaultSessionCookie is the name of the account session cookie, as the
-// Community Solid Server names it.
-const DefaultSessionCookie = "css-account"
 
 // pageCSP is the Content-Security-Policy of the provider's HTML pages:
 // nothing loads but an https logo and the inline style, and no one frames
@@ -45,7 +42,7 @@ type IdPConfig struct {
 	// through Config.Fetcher.
 	FetchClient idp.FetchFunc
 	// SessionCookie is the name of the account session cookie (default
-	// DefaultSessionCookie); LoginPath the login page (default
+	// accounts.DefaultSessionCookie); LoginPath the login page (default
 	// idp.DefaultLoginPath).
 	SessionCookie string
 	LoginPath     string
@@ -98,7 +95,7 @@ func newOIDCProvider(cfg Config, store storage.Backend, logger *slog.Logger) (*o
 	}
 	cookie := ic.SessionCookie
 	if cookie == "" {
-		cookie = DefaultSessionCookie
+		cookie = accounts.DefaultSessionCookie
 	}
 	return &oidcProvider{op: op, cookie: cookie, origin: cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host,
 		secure: cfg.BaseURL.Scheme == "https", logger: logger}, nil

@@ -26,6 +26,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/server/accounts"
 	"github.com/weconomics/kluis/storage/memory"
 	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/fetch"
@@ -198,7 +199,7 @@ func (h *idpHarness) newKey() *webidtest.Client {
 // logIn stands for the login page: it sets the account session cookie.
 func (h *idpHarness) logIn() {
 	u, _ := url.Parse(h.base)
-	h.browser.Jar.SetCookies(u, []*http.Cookie{{Name: server.DefaultSessionCookie, Value: idpSession, Path: "/"}})
+	h.browser.Jar.SetCookies(u, []*http.Cookie{{Name: accounts.DefaultSessionCookie, Value: idpSession, Path: "/"}})
 }
 
 // do sends a request with the browser and returns the response and body.

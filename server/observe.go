@@ -100,7 +100,7 @@ func routeClass(path string) string {
 	switch {
 	case strings.HasPrefix(path, probePrefix):
 		return RouteHealth
-	case path == "/.account" || strings.HasPrefix(path, accountRoot):
+	case path == "/.account" || strings.HasPrefix(path, "/.account/"):
 		return RouteAccount
 	case path == "/.oidc" || strings.HasPrefix(path, "/.oidc/") || path == "/.well-known/openid-configuration":
 		return RouteOIDC

@@ -16,6 +16,7 @@ import (
 
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server/accounts"
 	"github.com/weconomics/kluis/server/notify"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid"
@@ -129,7 +130,7 @@ type Config struct {
 	Accounts *account.Options
 	// Mail, when Mail.Sender is set, offers password reset by e-mail to
 	// the accounts (forgot.go).
-	Mail MailConfig
+	Mail accounts.MailConfig
 
 	// --- Hosting (proxy.go, observe.go) ---
 
@@ -175,9 +176,9 @@ type Server struct {
 	// refresh-token families, sessions, password resets, empty accounts);
 	// nil when there is nothing to sweep.
 	sweep func(ctx context.Context) (int, error)
-	// mailer sends password reset mails; nil when off.
-	mailer *resetMailer
-	logger *slog.Logger
+	// accounts serves /.account/; nil when accounts are off.
+	accounts *accounts.Handler
+	logger   *slog.Logger
 	// conns bounds the connections per client address (Listener).
 	conns connLimit
 }
@@ -333,26 +334,22 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 
 	// --- Accounts and pods: the account store, shared with the OpenID
 	// provider. ---
-	var accountPages *accountRoutes
+	var accountPages *accounts.Handler
 	var sweeps []func(context.Context) (int, error)
 	if cfg.Accounts != nil {
 		opts := *cfg.Accounts
 		if opts.Fetch == nil {
 			opts.Fetch = fetchProof(LocalProfiles{Store: space}, cfg.Fetcher)
 		}
-		accounts := account.New(store, opts)
-		accountPages = &accountRoutes{
-			base: cfg.BaseURL, accounts: accounts, podsEnabled: cfg.Pods, pages: pageTemplates(), logger: logger,
-			pods: &provisioner{space: space, accounts: accounts, issuer: issuerOf(cfg.BaseURL), logger: logger},
-		}
+		accountStore := account.New(store, opts)
+		accountPages = accounts.New(accounts.Config{
+			BaseURL: cfg.BaseURL, Accounts: accountStore, Space: space, Pods: cfg.Pods,
+			Mail: cfg.Mail, ResetTTL: opts.ResetTTL, Logger: logger,
+		})
 		// Expired sessions and resets, and accounts left empty.
-		sweeps = append(sweeps, accounts.Sweep)
-		if cfg.Mail.Sender != nil {
-			ttl := cmp.Or(opts.ResetTTL, account.DefaultResetTTL)
-			accountPages.mailer = newResetMailer(cfg.Mail, accounts, cfg.BaseURL, ttl, logger)
-		}
+		sweeps = append(sweeps, accountStore.Sweep)
 		if cfg.IdP.Accounts == nil {
-			cfg.IdP.Accounts = AccountsForIdP(accounts)
+			cfg.IdP.Accounts = AccountsForIdP(accountStore)
 		}
 	}
 
@@ -411,7 +408,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	// --- Accounts and pods: /.account/ (static paths, which win over the
 	// resource routes' wildcard). ---
 	if accountPages != nil {
-		accountPages.register(e)
+		accountPages.Mount(e)
 	}
 
 	// The built-in OpenID provider (server/idp.go): its routes are static
@@ -443,12 +440,9 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		// trust rule sees the TCP peer.
 		handler = cfg.Tracer.Handler(e, trustedPeer(cfg.TrustedProxies), isProbe)
 	}
-	srv := &Server{handler: handler, notes: notes, wac: wac, fetcher: cfg.Fetcher, sweep: sweepAll(sweeps), logger: logger,
-		conns: connLimit{max: cmp.Or(cfg.MaxConnsPerClient, DefaultMaxConnsPerClient), exempt: cfg.TrustedProxies}}
-	if accountPages != nil {
-		srv.mailer = accountPages.mailer
-	}
-	return srv, nil
+	return &Server{handler: handler, notes: notes, wac: wac, fetcher: cfg.Fetcher, sweep: sweepAll(sweeps), logger: logger,
+		accounts: accountPages,
+		conns:    connLimit{max: cmp.Or(cfg.MaxConnsPerClient, DefaultMaxConnsPerClient), exempt: cfg.TrustedProxies}}, nil
 }
 
 // sweepAll runs every sweep in turn and adds up what they removed; nil
@@ -477,10 +471,10 @@ func sweepAll(sweeps []func(context.Context) (int, error)) func(context.Context)
 // mails being sent, each within its MailConfig.Timeout. Call it after the
 // HTTP server has shut down, so that no mail asked for is lost.
 func (s *Server) Drain(ctx context.Context) error {
-	if s.mailer == nil {
+	if s.accounts == nil {
 		return nil
 	}
-	return s.mailer.wait(ctx)
+	return s.accounts.Drain(ctx)
 }
 
 // Handler returns the http.Handler that serves every request.

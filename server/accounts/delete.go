@@ -1,4 +1,4 @@
-package server
+package accounts
 
 import (
 	"context"
@@ -93,7 +93,7 @@ func accountConfirmation(acc account.Account) (string, string) {
 }
 
 // deletePodAPI deletes a pod of the account (DELETE on its pod resource).
-func (h *accountRoutes) deletePodAPI(c echo.Context) error {
+func (h *Handler) deletePodAPI(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -113,7 +113,7 @@ func (h *accountRoutes) deletePodAPI(c echo.Context) error {
 
 // deleteAccountAPI deletes the account and its pods
 // (controls.account.delete) and ends the session.
-func (h *accountRoutes) deleteAccountAPI(c echo.Context) error {
+func (h *Handler) deleteAccountAPI(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -130,7 +130,7 @@ func (h *accountRoutes) deleteAccountAPI(c echo.Context) error {
 }
 
 // pageDeletePod handles the overview's "Delete this pod" form.
-func (h *accountRoutes) pageDeletePod(c echo.Context, acc account.Account, tok string) error {
+func (h *Handler) pageDeletePod(c echo.Context, acc account.Account, tok string) error {
 	f := c.Request().PostForm
 	name := f.Get("pod")
 	if _, err := h.accountPod(acc, name); err != nil {
@@ -151,7 +151,7 @@ func (h *accountRoutes) pageDeletePod(c echo.Context, acc account.Account, tok s
 }
 
 // pageDeleteAccount handles the overview's "Delete my account" form.
-func (h *accountRoutes) pageDeleteAccount(c echo.Context, acc account.Account) error {
+func (h *Handler) pageDeleteAccount(c echo.Context, acc account.Account) error {
 	want, what := accountConfirmation(acc)
 	if got := strings.TrimSpace(c.Request().PostForm.Get("confirm")); !strings.EqualFold(got, want) {
 		return &problem.BadRequestError{Reason: "To delete your account, type " + what + ". Nothing was deleted."}

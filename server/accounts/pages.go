@@ -1,4 +1,4 @@
-package server
+package accounts
 
 import (
 	"bytes"
@@ -92,7 +92,7 @@ func pageTemplates() *template.Template {
 }
 
 // renderPage writes a page with the headers every account page has.
-func (h *accountRoutes) renderPage(c echo.Context, status int, name string, d pageData) error {
+func (h *Handler) renderPage(c echo.Context, status int, name string, d pageData) error {
 	d.MinPassword = account.MinPasswordLength
 	d.App = returnApp(d.Return)
 	d.PodsEnabled = h.podsEnabled
@@ -123,7 +123,7 @@ func newCSRF() string {
 
 // anonCSRF returns the CSRF token of a page shown before login, setting
 // the cookie that holds it when the browser has none.
-func (h *accountRoutes) anonCSRF(c echo.Context) string {
+func (h *Handler) anonCSRF(c echo.Context) string {
 	if ck, err := c.Cookie(csrfCookieName); err == nil && len(ck.Value) == 43 {
 		return ck.Value
 	}
@@ -143,7 +143,7 @@ func sessionCSRF(sessionToken string) string {
 
 // checkForm parses a form POST and checks its origin and CSRF token
 // against want.
-func (h *accountRoutes) checkForm(c echo.Context, want string) error {
+func (h *Handler) checkForm(c echo.Context, want string) error {
 	req := c.Request()
 	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
 		return problem.ErrCSRF
@@ -164,7 +164,7 @@ func (h *accountRoutes) checkForm(c echo.Context, want string) error {
 }
 
 // formCSRFError answers a refused form with a page that says so.
-func (h *accountRoutes) formError(c echo.Context, page string, d pageData, err error) error {
+func (h *Handler) formError(c echo.Context, page string, d pageData, err error) error {
 	status, msg := pageProblem(err)
 	if status >= 500 {
 		return err
@@ -195,7 +195,7 @@ func pageProblem(err error) (int, string) {
 // formReturn is the return target of a submitted form, or of the query
 // when the form did not parse, so that every error page keeps sending the
 // browser back to the app that started the login.
-func (h *accountRoutes) formReturn(c echo.Context) string {
+func (h *Handler) formReturn(c echo.Context) string {
 	raw := c.Request().PostForm.Get("return")
 	if raw == "" {
 		raw = c.QueryParam("return")
@@ -247,7 +247,7 @@ func safeReturn(base *url.URL, raw string) (string, bool) {
 }
 
 // loginPage shows the login form.
-func (h *accountRoutes) loginPage(c echo.Context) error {
+func (h *Handler) loginPage(c echo.Context) error {
 	ret, _ := safeReturn(h.base, c.QueryParam("return"))
 	d := pageData{Title: "Log in", CSRF: h.anonCSRF(c), Return: ret}
 	if c.QueryParam("out") == "1" {
@@ -259,7 +259,7 @@ func (h *accountRoutes) loginPage(c echo.Context) error {
 // pageLogin handles the login form, then sends the browser to its return
 // URL (the OpenID provider's authorization request) or to the account
 // page.
-func (h *accountRoutes) pageLogin(c echo.Context) error {
+func (h *Handler) pageLogin(c echo.Context) error {
 	d := pageData{Title: "Log in", CSRF: h.anonCSRF(c)}
 	err := h.checkForm(c, d.CSRF)
 	f := c.Request().PostForm
@@ -276,7 +276,7 @@ func (h *accountRoutes) pageLogin(c echo.Context) error {
 }
 
 // pageSession starts a session for a page's login and redirects.
-func (h *accountRoutes) pageSession(c echo.Context, acc account.Account, remember bool, to string) error {
+func (h *Handler) pageSession(c echo.Context, acc account.Account, remember bool, to string) error {
 	ctx := c.Request().Context()
 	s, err := h.accounts.NewSession(ctx, acc.ID)
 	if err != nil {
@@ -293,7 +293,7 @@ func (h *accountRoutes) pageSession(c echo.Context, acc account.Account, remembe
 }
 
 // signupPage shows the sign-up form.
-func (h *accountRoutes) signupPage(c echo.Context) error {
+func (h *Handler) signupPage(c echo.Context) error {
 	if !wantsHTML(c) && c.Path() == accountRoot+"login/password/register/" {
 		problem.AnswerAsJSON(c)
 		return reply(c, map[string]any{})
@@ -304,7 +304,7 @@ func (h *accountRoutes) signupPage(c echo.Context) error {
 
 // pageSignup handles the sign-up form: an account with a password login,
 // and a pod when a name is given.
-func (h *accountRoutes) pageSignup(c echo.Context) error {
+func (h *Handler) pageSignup(c echo.Context) error {
 	d := pageData{Title: "Sign up", CSRF: h.anonCSRF(c)}
 	err := h.checkForm(c, d.CSRF)
 	f := c.Request().PostForm
@@ -347,12 +347,12 @@ func (h *accountRoutes) pageSignup(c echo.Context) error {
 }
 
 // overview shows the account page of the request's session.
-func (h *accountRoutes) overview(c echo.Context, acc account.Account, n overviewNotice) error {
+func (h *Handler) overview(c echo.Context, acc account.Account, n overviewNotice) error {
 	tok, _ := sessionToken(c.Request())
 	return h.renderOverview(c, http.StatusOK, acc, tok, n)
 }
 
-func (h *accountRoutes) renderOverview(c echo.Context, status int, acc account.Account, tok string, n overviewNotice) error {
+func (h *Handler) renderOverview(c echo.Context, status int, acc account.Account, tok string, n overviewNotice) error {
 	creds, err := h.accounts.Credentials(c.Request().Context(), acc.ID)
 	if err != nil {
 		return err
@@ -364,7 +364,7 @@ func (h *accountRoutes) renderOverview(c echo.Context, status int, acc account.A
 
 // overviewAction handles the forms of the account page, POSTed to
 // /.account/ with an action field.
-func (h *accountRoutes) overviewAction(c echo.Context) error {
+func (h *Handler) overviewAction(c echo.Context) error {
 	acc, tok, _, err := h.session(c)
 	if err != nil {
 		return err
@@ -618,7 +618,7 @@ li form{display:inline}
 // podUsage describes the usage of each pod of an account, by URL, for the
 // overview: "12.5 KiB used of 10.0 GiB". It is best effort: a pod whose
 // usage cannot be read is left out.
-func (h *accountRoutes) podUsage(ctx context.Context, pods []string) map[string]string {
+func (h *Handler) podUsage(ctx context.Context, pods []string) map[string]string {
 	if h.pods == nil {
 		return nil
 	}
@@ -642,7 +642,7 @@ func (h *accountRoutes) podUsage(ctx context.Context, pods []string) map[string]
 }
 
 // podNames gives the name of each pod of an account, by URL.
-func (h *accountRoutes) podNames(pods []string) map[string]string {
+func (h *Handler) podNames(pods []string) map[string]string {
 	out := map[string]string{}
 	if h.pods == nil {
 		return out

@@ -1,4 +1,4 @@
-package server
+package accounts
 
 import (
 	"context"
@@ -237,7 +237,7 @@ func humanDuration(d time.Duration) string {
 
 // forgotView answers GET on the forgot route: the page, or what a request
 // takes.
-func (h *accountRoutes) forgotView(c echo.Context) error {
+func (h *Handler) forgotView(c echo.Context) error {
 	if h.mailer == nil {
 		return h.mailOff(c)
 	}
@@ -251,7 +251,7 @@ func (h *accountRoutes) forgotView(c echo.Context) error {
 // forgot asks for a reset mail (controls.password.forgot): {"email"}.
 // The answer, {"email": <the address, normalised>}, is the same whether
 // or not the address has a login.
-func (h *accountRoutes) forgot(c echo.Context) error {
+func (h *Handler) forgot(c echo.Context) error {
 	if h.mailer == nil {
 		return h.mailOff(c)
 	}
@@ -274,7 +274,7 @@ func (h *accountRoutes) forgot(c echo.Context) error {
 }
 
 // pageForgot handles the forgot form.
-func (h *accountRoutes) pageForgot(c echo.Context) error {
+func (h *Handler) pageForgot(c echo.Context) error {
 	d := pageData{Title: "Forgot your password?", CSRF: h.anonCSRF(c)}
 	err := h.checkForm(c, d.CSRF)
 	d.Email = c.Request().PostForm.Get("email")
@@ -293,7 +293,7 @@ func (h *accountRoutes) pageForgot(c echo.Context) error {
 
 // resetView answers GET on the reset route: the page of a link from a
 // mail (?rid=), or what a reset takes.
-func (h *accountRoutes) resetView(c echo.Context) error {
+func (h *Handler) resetView(c echo.Context) error {
 	if h.mailer == nil {
 		return h.mailOff(c)
 	}
@@ -311,7 +311,7 @@ func (h *accountRoutes) resetView(c echo.Context) error {
 // resetPassword sets a new password with a token from a reset mail
 // (controls.password.reset): {"recordId", "password"} -> {}. The token is
 // used up, and every session of the account ends.
-func (h *accountRoutes) resetPassword(c echo.Context) error {
+func (h *Handler) resetPassword(c echo.Context) error {
 	if h.mailer == nil {
 		return h.mailOff(c)
 	}
@@ -339,7 +339,7 @@ func (h *accountRoutes) resetPassword(c echo.Context) error {
 }
 
 // pageReset handles the reset form.
-func (h *accountRoutes) pageReset(c echo.Context) error {
+func (h *Handler) pageReset(c echo.Context) error {
 	d := pageData{Title: "Choose a new password", CSRF: h.anonCSRF(c)}
 	err := h.checkForm(c, d.CSRF)
 	f := c.Request().PostForm
@@ -361,7 +361,7 @@ func (h *accountRoutes) pageReset(c echo.Context) error {
 
 // resetFailed answers a reset page whose link is dead with the forgot
 // form, to ask for a new one; other errors with the reset form.
-func (h *accountRoutes) resetFailed(c echo.Context, err error) error {
+func (h *Handler) resetFailed(c echo.Context, err error) error {
 	if errors.Is(err, account.ErrResetInvalid) {
 		return h.renderPage(c, http.StatusBadRequest, "forgot", pageData{Title: "Forgot your password?", CSRF: h.anonCSRF(c),
 			Error: "This link to reset your password is no longer valid: it was used, it expired, or the password changed since. Ask for a new one below."})
@@ -371,7 +371,7 @@ func (h *accountRoutes) resetFailed(c echo.Context, err error) error {
 }
 
 // mailOff answers a password reset route of a server without mail.
-func (h *accountRoutes) mailOff(c echo.Context) error {
+func (h *Handler) mailOff(c echo.Context) error {
 	if !wantsHTML(c) {
 		jsonAPI(c)
 	}
