@@ -32,6 +32,7 @@ import (
 	"github.com/weconomics/kluis/server/accounts"
 	"github.com/weconomics/kluis/server/mail"
 	"github.com/weconomics/kluis/server/notify/natsbus"
+	"github.com/weconomics/kluis/server/oidc"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
 	"github.com/weconomics/kluis/storage/s3"
@@ -226,7 +227,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// Web Access Control.
 		OriginPolicy: originPolicy(cfg.WACOrigin),
 		Accounts:     &account.Options{},
-		IdP:          server.IdPConfig{SecretKey: secretKey, PreviousSecretKey: previousKey},
+		IdP:          oidc.Config{SecretKey: secretKey, PreviousSecretKey: previousKey},
 		// Hosting.
 		TrustedProxies: hosted.proxies, Observer: hosted.observer(), Tracer: hosted.tracer(),
 		Notifications: notes,

@@ -27,6 +27,7 @@ import (
 
 	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/server/accounts"
+	kluisoidc "github.com/weconomics/kluis/server/oidc"
 	"github.com/weconomics/kluis/storage/memory"
 	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/fetch"
@@ -169,7 +170,7 @@ func newIDPHarness(t *testing.T) *idpHarness {
   acl:accessTo </>; acl:default </>; acl:mode acl:Read, acl:Write, acl:Control.`
 	cfg := server.Config{
 		BaseURL: baseURL, MaxBodyBytes: 1 << 20, Fetcher: f, RootACL: []byte(acl),
-		IdP: server.IdPConfig{
+		IdP: kluisoidc.Config{
 			Accounts:    h.accounts,
 			FetchClient: plainFetch,
 			Now:         h.clock.Now,
@@ -734,7 +735,7 @@ func TestAccountsForIdPSignedOut(t *testing.T) {
 	}
 	seen := func() time.Time {
 		t.Helper()
-		got, err := server.AccountsForIdP(accounts).Get(ctx, a.ID)
+		got, err := kluisoidc.Accounts(accounts).Get(ctx, a.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/server/accounts"
 	"github.com/weconomics/kluis/server/notify"
+	"github.com/weconomics/kluis/server/oidc"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid"
 	"github.com/weconomics/kluis/webid/account"
@@ -105,9 +106,9 @@ type Config struct {
 	// it has none yet.
 	RootACL []byte
 
-	// IdP configures the built-in OpenID provider (server/idp.go), served
+	// IdP configures the built-in OpenID provider (server/oidc), served
 	// when IdP.Accounts is set.
-	IdP IdPConfig
+	IdP oidc.Config
 
 	// --- Accounts and pods (account.go, account_pages.go, pods.go) ---
 
@@ -349,7 +350,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		// Expired sessions and resets, and accounts left empty.
 		sweeps = append(sweeps, accountStore.Sweep)
 		if cfg.IdP.Accounts == nil {
-			cfg.IdP.Accounts = AccountsForIdP(accountStore)
+			cfg.IdP.Accounts = oidc.Accounts(accountStore)
 		}
 	}
 
@@ -411,28 +412,31 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		accountPages.Mount(e)
 	}
 
-	// The built-in OpenID provider (server/idp.go): its routes are static
+	// The built-in OpenID provider (server/oidc): its routes are static
 	// paths under /.oidc/ and /.well-known/, which win over the resource
 	// routes' wildcard.
 	if cfg.IdP.Accounts != nil {
-		op, err := newOIDCProvider(cfg, store, logger)
+		idpCfg := cfg.IdP
+		idpCfg.SessionCookie = cmp.Or(idpCfg.SessionCookie, accounts.DefaultSessionCookie)
+		provider, err := oidc.New(idpCfg, cfg.BaseURL, store, cfg.Fetcher, logger)
 		if err != nil {
 			return nil, err
 		}
+		op := provider.Provider()
 		// A wrong or missing secret key is told at start, not at the
 		// first login.
-		if err := op.op.CheckSecrets(ctx); err != nil {
+		if err := op.CheckSecrets(ctx); err != nil {
 			return nil, fmt.Errorf("identity provider: %w", err)
 		}
 		if sender != nil && notes != nil {
-			if sender.agent, err = op.op.ServiceAgent(sender.webid, sender.webid); err != nil {
+			if sender.agent, err = op.ServiceAgent(sender.webid, sender.webid); err != nil {
 				return nil, err
 			}
 			e.GET(senderPath, sender.document)
 			e.HEAD(senderPath, sender.document)
 		}
-		op.register(e)
-		sweeps = append(sweeps, op.op.Sweep)
+		provider.Mount(e)
+		sweeps = append(sweeps, op.Sweep)
 	}
 	var handler http.Handler = e
 	if cfg.Tracer != nil {
