@@ -122,7 +122,7 @@ func depRules() []depRule {
 // (the error map) and server/request (what the middleware leaves on a
 // request); package server builds and mounts them. A new audience is
 // added here.
-var audiences = []string{"server/accounts/...", "server/oidc/...", "server/consent/..."}
+var audiences = []string{"server/accounts/...", "server/oidc/...", "server/notifications/...", "server/consent/..."}
 
 // others is list without x.
 func others(list []string, x string) []string {
@@ -204,8 +204,8 @@ func listPackages(t *testing.T) []listedPackage {
 // main -> server -> {ldp, acl, webid, storage}; ldp -> storage; each
 // third-party library behind the one package that wraps it; inside the
 // HTTP front, server -> its audiences (server/accounts, server/oidc,
-// server/consent) -> {server/problem, server/request}, and never back up
-// or sideways.
+// server/notifications, server/consent) -> {server/problem,
+// server/request}, and never back up or sideways.
 func TestDependencyDirection(t *testing.T) {
 	pkgs := listPackages(t)
 	seen := map[string]bool{}

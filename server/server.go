@@ -17,6 +17,7 @@ import (
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/server/accounts"
+	"github.com/weconomics/kluis/server/notifications"
 	"github.com/weconomics/kluis/server/notify"
 	"github.com/weconomics/kluis/server/oidc"
 	"github.com/weconomics/kluis/storage"
@@ -403,7 +404,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	// --- Notifications: static paths under /.notifications/, which win
 	// over the resource routes' wildcard. ---
 	if notes != nil {
-		(&notifications{svc: notes, store: space, authn: authn, perms: perms}).register(e)
+		(&notifications.Handler{Service: notes, Store: space, Access: notificationAccess{store: space, authn: authn, perms: perms}}).Mount(e)
 	}
 
 	// --- Accounts and pods: /.account/ (static paths, which win over the
