@@ -30,7 +30,7 @@ type health struct {
 	logger  *slog.Logger
 }
 
-func (h *health) register(e *echo.Echo) {
+func (h *health) Mount(e *echo.Echo) {
 	e.GET(livePath, h.live)
 	e.HEAD(livePath, h.live)
 	e.GET(readyPath, h.ready)

@@ -53,7 +53,7 @@ func (h *resources) span(ctx context.Context, name string) (context.Context, fun
 	return h.tracer.Span(ctx, name)
 }
 
-func (h *resources) register(e *echo.Echo) {
+func (h *resources) Mount(e *echo.Echo) {
 	// Middleware runs for echo's own 405 answers too, which no route
 	// handler sees.
 	e.Use(h.unsupportedMethods)

@@ -97,6 +97,12 @@ func (s *senderIdentity) headers(ctx context.Context, method, url string) (http.
 	return s.agent.Headers(ctx, method, url)
 }
 
+// Mount serves the sender's WebID document at senderPath.
+func (s *senderIdentity) Mount(e *echo.Echo) {
+	e.GET(senderPath, s.document)
+	e.HEAD(senderPath, s.document)
+}
+
 // document answers the sender's WebID document.
 func (s *senderIdentity) document(c echo.Context) error {
 	c.Response().Header().Set("Content-Type", "text/turtle; charset=utf-8")
