@@ -111,7 +111,7 @@ type Config struct {
 	// when IdP.Accounts is set.
 	IdP oidc.Config
 
-	// --- Accounts and pods (account.go, account_pages.go, pods.go) ---
+	// --- Accounts and pods (server/accounts) ---
 
 	// Pods makes the server root a space of pods, each /<name>/ a storage
 	// of its own, and the root none (ldp.Config.Pods). When false, the
@@ -131,7 +131,7 @@ type Config struct {
 	// nil, the OpenID provider logs people in with these accounts.
 	Accounts *account.Options
 	// Mail, when Mail.Sender is set, offers password reset by e-mail to
-	// the accounts (forgot.go).
+	// the accounts (server/accounts/forgot.go).
 	Mail accounts.MailConfig
 
 	// --- Hosting (proxy.go, observe.go) ---
@@ -149,7 +149,7 @@ type Config struct {
 	// incoming traceparent is continued only from TrustedProxies.
 	Tracer Tracer
 
-	// --- Notifications (notifications.go, server/notify) ---
+	// --- Notifications (notifications.go, server/notifications, server/notify) ---
 
 	// Notifications configures Solid Notifications and the legacy
 	// solid-0.1 WebSocket of Updates-Via; the zero value serves them.

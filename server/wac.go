@@ -138,7 +138,7 @@ func (w *WAC) check(ctx context.Context, a Agent, agent acl.Agent, reqs []acl.Re
 
 // refusal turns a denial into 401 for an anonymous agent, 403 otherwise
 // (WAC 1.0 §5.3: "401 ... when the agent is not authenticated"). The
-// *acl.DeniedError stays inside, for the reason errors.go words.
+// *acl.DeniedError stays inside, for the reason server/problem words.
 func refusal(a Agent, err error) error {
 	if a.Anonymous() {
 		return fmt.Errorf("%w: %w", ErrUnauthenticated, err)

@@ -42,7 +42,7 @@ import (
 // password by e-mail (controls.password.forgot and reset, forgot.go) are
 // offered only when the server has SMTP settings; a pod's owners cannot be changed through the API (its resource
 // only reads); owners are always advertised on the pod root. The oidc
-// controls are the OpenID provider's (idp.go), not listed here.
+// controls are the OpenID provider's (server/oidc), not listed here.
 //
 // # For the OpenID provider
 //

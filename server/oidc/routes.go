@@ -339,7 +339,7 @@ func noStore(c echo.Context) {
 
 // oauthError answers an *idp.Error as RFC 6749 §5.2 says: JSON with error
 // and error_description, 400 or 401 (with a Basic challenge when the
-// client tried Basic). Any other error goes on to errors.go.
+// client tried Basic). Any other error goes on to server/problem.
 func (h *Handler) oauthError(c echo.Context, err error) error {
 	oe, ok := errors.AsType[*idp.Error](err)
 	if !ok {

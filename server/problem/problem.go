@@ -126,7 +126,7 @@ func Classify(err error) Problem {
 	case errors.Is(err, ldp.ErrPodsDisabled):
 		return Problem{Status: http.StatusBadRequest, Reason: "Pod creation failed: this server does not host pods."}
 
-	// Notifications (server/notifications.go): Solid Notifications Protocol §2.2
+	// Notifications (server/notifications): Solid Notifications Protocol §2.2
 	// answers 422 to a request it cannot process.
 	case errors.As(err, &subReq):
 		return Problem{Status: http.StatusUnprocessableEntity, Reason: subReq.Reason}
