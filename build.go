@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"strings"
 
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/server"
@@ -131,16 +130,6 @@ func build(ctx context.Context, cfg Config, baseURL *url.URL, store storage.Back
 	hosted.watch(srv)
 	b.srv = srv
 	return b, nil
-}
-
-// loopbackHost reports whether host names this machine: localhost or a
-// loopback address.
-func loopbackHost(host string) bool {
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }
 
 // connsPerClient is server.Config.MaxConnsPerClient for a validated

@@ -9,9 +9,11 @@
 // Package main wires the parts together and holds no logic of its own;
 // it is the only importer of server (and of its audiences' packages, for
 // their settings). run reads as the program's table of contents: load the
-// settings (config.go, with hosting.go and tracing.go), open the storage
-// (storage.go), listen (serve.go), build the server (build.go), serve and
-// shut down (serve.go). The command line's commands are in cli*.go.
+// settings (config.go, config_hosting.go, config_tracing.go), open the
+// storage (storage.go), listen (serve.go), build the server (build.go),
+// serve and shut down (serve.go). The command line's commands are in
+// cli*.go. The settings files refer to nothing in the others; those read
+// the settings.
 package main
 
 import (
@@ -84,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	// 1. Load the settings (config.go, hosting.go, tracing.go).
+	// 1. Load the settings (config.go, config_hosting.go, config_tracing.go).
 	cfg, err := loadConfig(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(stderr, getenv)
