@@ -12,7 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/server/accounts"
 	"github.com/weconomics/kluis/webid/account"
 )
 
@@ -89,7 +89,7 @@ func commandConfig(args []string, getenv func(string) string, stderr io.Writer, 
 }
 
 // admin opens the storage and the account and pod administration.
-func admin(ctx context.Context, cfg Config, stderr io.Writer) (*server.Admin, func(), error) {
+func admin(ctx context.Context, cfg Config, stderr io.Writer) (*accounts.Admin, func(), error) {
 	store, err := openBackend(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
@@ -104,7 +104,7 @@ func admin(ctx context.Context, cfg Config, stderr io.Writer) (*server.Admin, fu
 		closeStore()
 		return nil, nil, err
 	}
-	a, err := server.NewAdmin(ctx, server.Config{BaseURL: base, Pods: cfg.PodMode == "path" || cfg.PodMode == "subdomain", PodSubdomains: cfg.PodMode == "subdomain", PodQuota: cfg.PodQuota, Accounts: &account.Options{}},
+	a, err := accounts.NewAdmin(ctx, accounts.AdminConfig{BaseURL: base, Pods: cfg.PodMode == "path" || cfg.PodMode == "subdomain", PodQuota: cfg.PodQuota, Accounts: &account.Options{}},
 		store, newLogger(cfg, stderr))
 	if err != nil {
 		closeStore()

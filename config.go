@@ -229,7 +229,7 @@ func loadConfigWith(args []string, getenv func(string) string, declare func(*fla
 	cfg.loadErrs = l.errors()
 	derivedBase := strings.TrimSpace(cfg.BaseURL) == ""
 	cfg.BaseURL = normaliseBaseURL(cfg.BaseURL, cfg.Addr)
-	cfg.normaliseHosting(derivedBase) // hosting.go
+	cfg.normaliseHosting(derivedBase) // config_hosting.go
 	cfg.S3.Prefix = strings.TrimSpace(cfg.S3.Prefix)
 	if cfg.S3.Prefix != "" && !strings.HasSuffix(cfg.S3.Prefix, "/") {
 		cfg.S3.Prefix += "/"
@@ -307,7 +307,7 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 		"most bytes a pod may hold unless it has a quota of its own: a `size` such as 10GiB; 0: no limit")
 	l.str(&cfg.WACOrigin, "wac-origin", "KLUIS_WAC_ORIGIN", defaultWACOrigin,
 		"how acl:origin restricts apps on other origins: named (only authorizations that name an origin) or strict (WAC 1.0, with the owner's acl:trustedApp)")
-	declareHosting(l, &cfg.Hosting) // hosting.go
+	declareHosting(l, &cfg.Hosting) // config_hosting.go
 	parsedVar(l, &cfg.NATS.URL, "nats-url", "KLUIS_NATS_URL", "", func(s string) (secret, error) {
 		return secret(strings.TrimSpace(s)), nil
 	}, func(secret) string { return "" }, "NATS server `URL` (nats:// or tls://) that carries change events between the processes of one storage; empty: in process")
@@ -628,7 +628,7 @@ func (c Config) Validate() error {
 	case strings.TrimSpace(c.Mail.From) != "":
 		bad("-mail-from ($KLUIS_MAIL_FROM): set, but $KLUIS_SMTP_URL is not: without an SMTP server no mail is sent")
 	}
-	errs = append(errs, c.hostingProblems()...) // hosting.go
+	errs = append(errs, c.hostingProblems()...) // config_hosting.go
 	errs = append(errs, c.tracingProblems()...) // tracing.go
 	return errors.Join(errs...)
 }

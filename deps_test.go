@@ -35,7 +35,7 @@ type depRule struct {
 // depRules are the arrows. A new package is covered by every rule whose
 // patterns match it, with no change here.
 func depRules() []depRule {
-	return []depRule{
+	rules := []depRule{
 		{name: "only storage/s3 imports minio-go",
 			from: []string{"./..."}, except: []string{"storage/s3/..."},
 			denyExternal: []string{"github.com/minio/minio-go"}},
@@ -99,7 +99,40 @@ func depRules() []depRule {
 		{name: "server does not pick a storage backend",
 			from: []string{"server/..."}, transitive: true,
 			denyKluis: []string{"storage/filesystem/...", "storage/s3/...", "storage/memory/...", "storage/storagetest/..."}},
+		{name: "nothing below server imports server",
+			from: []string{"server/..."}, except: []string{"server"}, transitive: true,
+			denyKluis: []string{"server"}},
+		{name: "the shared error map knows no audience and no request plumbing",
+			from: []string{"server/problem/..."}, transitive: true,
+			denyKluis: append([]string{"server", "server/request/..."}, audiences...)},
+		{name: "the request accessors know nothing else of Kluis",
+			from: []string{"server/request/..."}, transitive: true,
+			onlyKluis: []string{"server/request/..."}},
 	}
+	for _, a := range audiences {
+		rules = append(rules, depRule{name: a + " imports no other audience and not server",
+			from: []string{a}, transitive: true,
+			denyKluis: append([]string{"server"}, others(audiences, a)...)})
+	}
+	return rules
+}
+
+// audiences are the subpackages of server that each serve one audience
+// and mount their own routes (issue 14). They share only server/problem
+// (the error map) and server/request (what the middleware leaves on a
+// request); package server builds and mounts them. A new audience is
+// added here.
+var audiences = []string{"server/accounts/...", "server/oidc/...", "server/notifications/...", "server/consent/..."}
+
+// others is list without x.
+func others(list []string, x string) []string {
+	var out []string
+	for _, v := range list {
+		if v != x {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // matchKluis reports whether the full import path p matches a
@@ -169,14 +202,17 @@ func listPackages(t *testing.T) []listedPackage {
 
 // TestDependencyDirection keeps the arrows of STYLE.md true:
 // main -> server -> {ldp, acl, webid, storage}; ldp -> storage; each
-// third-party library behind the one package that wraps it.
+// third-party library behind the one package that wraps it; inside the
+// HTTP front, server -> its audiences (server/accounts, server/oidc,
+// server/notifications, server/consent) -> {server/problem,
+// server/request}, and never back up or sideways.
 func TestDependencyDirection(t *testing.T) {
 	pkgs := listPackages(t)
 	seen := map[string]bool{}
 	for _, p := range pkgs {
 		seen[p.ImportPath] = true
 	}
-	for _, must := range []string{module, module + "/server", module + "/storage"} {
+	for _, must := range []string{module, module + "/server", module + "/storage", module + "/server/problem", module + "/server/accounts"} {
 		if !seen[must] {
 			t.Fatalf("go list did not list %s; the rules would check nothing", must)
 		}
@@ -184,25 +220,68 @@ func TestDependencyDirection(t *testing.T) {
 
 	for _, rule := range depRules() {
 		t.Run(rule.name, func(t *testing.T) {
-			for _, p := range pkgs {
-				if !matchAny(p.ImportPath, rule.from) || matchAny(p.ImportPath, rule.except) {
-					continue
-				}
-				deps := p.Imports
-				if rule.transitive {
-					deps = p.Deps
-				}
-				for _, d := range deps {
-					bad := matchExternal(d, rule.denyExternal) || matchAny(d, rule.denyKluis)
-					if rule.onlyKluis != nil && strings.HasPrefix(d, module+"/") && !matchAny(d, rule.onlyKluis) {
-						bad = true
-					}
-					if bad {
-						t.Errorf("%s depends on %s", p.ImportPath, d)
-					}
-				}
+			for _, v := range rule.violations(pkgs) {
+				t.Error(v)
 			}
 		})
+	}
+}
+
+// violations are the dependencies of pkgs that break the rule.
+func (rule depRule) violations(pkgs []listedPackage) []string {
+	var out []string
+	for _, p := range pkgs {
+		if !matchAny(p.ImportPath, rule.from) || matchAny(p.ImportPath, rule.except) {
+			continue
+		}
+		deps := p.Imports
+		if rule.transitive {
+			deps = p.Deps
+		}
+		for _, d := range deps {
+			bad := matchExternal(d, rule.denyExternal) || matchAny(d, rule.denyKluis)
+			if rule.onlyKluis != nil && strings.HasPrefix(d, module+"/") && !matchAny(d, rule.onlyKluis) {
+				bad = true
+			}
+			if bad {
+				out = append(out, p.ImportPath+" depends on "+d)
+			}
+		}
+	}
+	return out
+}
+
+// TestDependencyRulesCatchArrowsUp makes sure the rules of the split
+// HTTP front fail on an arrow pointing back up or sideways, with package
+// lists made up for the purpose.
+func TestDependencyRulesCatchArrowsUp(t *testing.T) {
+	k := func(p string) string { return module + "/" + p }
+	bad := []listedPackage{
+		{ImportPath: k("server/accounts"), Deps: []string{k("server"), k("server/problem")}},
+		{ImportPath: k("server/oidc"), Deps: []string{k("server/accounts")}},
+		{ImportPath: k("server/problem"), Deps: []string{k("server/oidc")}},
+		{ImportPath: k("server/request"), Deps: []string{k("ldp")}},
+		{ImportPath: k("ldp"), Imports: []string{"github.com/labstack/echo/v4"}, Deps: []string{"github.com/labstack/echo/v4"}},
+	}
+	caught := map[string]bool{}
+	for _, rule := range depRules() {
+		for _, v := range rule.violations(bad) {
+			caught[v] = true
+		}
+	}
+	for _, want := range []string{
+		k("server/accounts") + " depends on " + k("server"),
+		k("server/oidc") + " depends on " + k("server/accounts"),
+		k("server/problem") + " depends on " + k("server/oidc"),
+		k("server/request") + " depends on " + k("ldp"),
+		k("ldp") + " depends on github.com/labstack/echo/v4",
+	} {
+		if !caught[want] {
+			t.Errorf("no rule catches: %s", want)
+		}
+	}
+	if caught[k("server/accounts")+" depends on "+k("server/problem")] {
+		t.Error("an audience may depend on server/problem")
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/server/accounts"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/webidtest"
@@ -834,7 +835,7 @@ func TestLoginReturn(t *testing.T) {
 	u, _ := url.Parse(testBaseURL)
 	var found bool
 	for _, ck := range b.Jar.Cookies(u) {
-		found = found || ck.Name == server.DefaultSessionCookie && ck.Value != ""
+		found = found || ck.Name == accounts.DefaultSessionCookie && ck.Value != ""
 	}
 	if !found {
 		t.Fatal("no session cookie after login")

@@ -2,11 +2,11 @@ package server
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/ldp/rdfx"
+	"github.com/weconomics/kluis/server/problem"
 )
 
 // Agent is who makes a request, as authentication established it: the
@@ -62,8 +62,8 @@ type Permissions interface {
 
 // The refusals of Permissions.Check.
 var (
-	ErrUnauthenticated = errors.New("server: authentication required")
-	ErrForbidden       = errors.New("server: forbidden")
+	ErrUnauthenticated = problem.ErrUnauthenticated
+	ErrForbidden       = problem.ErrForbidden
 )
 
 // OpenPermissions allow everything to everyone, for tests and benchmarks

@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid"
+	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/fetch"
 )
 
@@ -130,5 +132,43 @@ func fetchRDF(f *fetch.Client) FetchFunc {
 			return nil, "", &fetch.StatusError{URL: url, StatusCode: res.StatusCode}
 		}
 		return res.Body, res.MediaType, nil
+	}
+}
+
+// maxProofDocument bounds a WebID document read for a proof of control.
+const maxProofDocument = 1 << 20
+
+// fetchProof reads the WebID document of a proof of control: from storage
+// when it is on this server (LocalProfiles), else through the guarded
+// HTTP client of the safe fetcher, bypassing its cache: the person has
+// just added the proof triple, and a cached copy would not show it.
+func fetchProof(local LocalProfiles, f *fetch.Client) account.FetchFunc {
+	return func(ctx context.Context, u string) ([]byte, string, error) {
+		body, isLocal, err := local.Profile(ctx, u)
+		if isLocal {
+			if err == nil && body == nil {
+				err = errors.New("no such document on this server")
+			}
+			return body, "text/turtle", err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, "", err
+		}
+		req.Header.Set("Accept", rdfAccept)
+		req.Header.Set("Cache-Control", "no-cache")
+		res, err := f.HTTPClient().Do(req)
+		if err != nil {
+			return nil, "", err
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return nil, "", &fetch.StatusError{URL: u, StatusCode: res.StatusCode}
+		}
+		data, err := io.ReadAll(io.LimitReader(res.Body, maxProofDocument))
+		if err != nil {
+			return nil, "", err
+		}
+		return data, res.Header.Get("Content-Type"), nil
 	}
 }

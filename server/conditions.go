@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -26,7 +27,7 @@ type etagList struct {
 }
 
 // parseETagList parses every value of the named header, joined as one
-// comma-separated list. A malformed header is a badRequestError.
+// comma-separated list. A malformed header is a problem.BadRequestError.
 //
 //	If-Match = "*" / #entity-tag
 //	entity-tag = [ weak ] opaque-tag ; weak = %s"W/"
@@ -42,7 +43,7 @@ func parseETagList(h http.Header, name string) (etagList, error) {
 		l.any = true
 		return l, nil
 	}
-	bad := &badRequestError{reason: "malformed " + name + " header"}
+	bad := &problem.BadRequestError{Reason: "malformed " + name + " header"}
 	for {
 		s = strings.TrimLeft(s, " \t,")
 		if s == "" {

@@ -1,41 +1,59 @@
-// Package server is Kluis's HTTP front: it owns the routes, the middleware
-// (request id, structured request log, panic recovery, body size limit), the
-// readiness and liveness probes, the thin handlers that turn requests into
-// calls on the packages below, and errors.go, the one place where an error
-// becomes an HTTP status.
+// Package server is Kluis's HTTP front: it keeps what every request passes
+// through, and mounts the rooms of each audience.
 //
-// It is the only package that imports github.com/labstack/echo/v4, and no
-// echo.Context or *http.Request travels below it. It may import ldp, acl,
-// webid and storage; nothing but main imports server.
+// It owns the router and the middleware (request id, structured request
+// log, panic recovery, CORS, body size and rate limits, trusted proxies,
+// the metrics and tracing seams), the readiness and liveness probes, the
+// authentication and authorization seams, the error responder (errors.go,
+// which writes what server/problem decides), and the Solid Protocol
+// resource handlers (ldp.go over an ldp.Store). New builds the shared
+// parts, builds each audience's handler, and mounts them.
 //
-// The Solid Protocol is served by ldp.go over an ldp.Store. Every request
-// passes two seams before the store acts: an Authenticator that finds the
-// Agent (anonymous until Solid-OIDC is configured; tests fill it directly,
-// and the real binary accepts no test-only header), and Permissions, which
-// is Web Access Control (wac.go over package acl) in a real server. CORS is
+// The resource handlers stay here rather than in a subpackage of their
+// own: every request to a pod passes through them and through the seams
+// beside them (conditions, ranges, Link headers, WAC-Allow), they are the
+// fallback route that the audiences' static paths win over, and splitting
+// them from the seams would only move the same arrows to another package.
+//
+// It is the only package besides its subpackages that imports
+// github.com/labstack/echo/v4, and no echo.Context or *http.Request
+// travels below it. It may import ldp, acl, webid and storage; nothing but
+// main imports server.
+//
+// Every request passes two seams before the store acts: an Authenticator
+// that finds the Agent (Solid-OIDC, authn.go; tests fill it directly, and
+// the real binary accepts no test-only header), and Permissions, which is
+// Web Access Control (wac.go over package acl) in a real server. CORS is
 // answered by cors.go as Solid Protocol §8.1 asks, before authentication.
 //
-// Accounts and pods (account.go, account_pages.go, pods.go): the account
-// API at /.account/, compatible with the Community Solid Server's JSON API,
-// and its HTML pages (sign-up, login, account overview), over
-// webid/account; pods are made by ldp.Store.CreatePod and recorded in the
-// account that made them, for the API, the pages and main's command line
-// (Admin) alike.
+// Hosting (proxy.go, observe.go, listener.go): the client address behind
+// trusted reverse proxies (Forwarded, X-Forwarded-*; dropped from anyone
+// else, and never used for URLs), the connections per client, and the
+// Observer seam that server/metrics fills: requests by method, route
+// class and status, and refused credentials by reason; and the Tracer
+// seam that server/tracing fills: a span around every request, named
+// after its route class, with the request id, its trace id in the log
+// line, and an incoming traceparent continued only from trusted proxies.
+// The Prometheus client lives in server/metrics, OpenTelemetry in
+// server/tracing, TLS certificates in server/certs; main wires them, and
+// server imports none.
 //
-// Hosting (proxy.go, observe.go): the client address behind trusted
-// reverse proxies (Forwarded, X-Forwarded-*; dropped from anyone else, and
-// never used for URLs), and the Observer seam that server/metrics fills:
-// requests by method, route class and status, and refused credentials by
-// reason; and the Tracer seam that server/tracing fills: a span around
-// every request, named after its route class, with the request id, its
-// trace id in the log line, and an incoming traceparent continued only
-// from trusted proxies. The Prometheus client lives in server/metrics,
-// OpenTelemetry in server/tracing, TLS certificates in server/certs; main
-// wires them, and server imports none.
+// The rooms of the audiences, each a Handler with a Mount method, built
+// from a small config of its dependencies:
 //
-// Notifications (notifications.go over server/notify): the subscription
-// services under /.notifications/, listed in every storage description,
-// the receiveFrom endpoints of channels, and the legacy solid-0.1
-// WebSocket that the Updates-Via header names. Subscribing is authorized
-// here, with the Authenticator and Permissions of every request.
+//   - server/accounts: the account API at /.account/ (compatible with the
+//     Community Solid Server's JSON API), its HTML pages, password reset,
+//     deleting pods and accounts, and making pods (also for main's
+//     command line, accounts.Admin).
+//   - server/oidc: the built-in OpenID provider's routes, over webid/idp.
+//   - server/notifications: the Solid Notifications routes over
+//     server/notify; notifications.go here builds the Service, feeds it
+//     the store's changes, and gives the routes the seams (Access).
+//   - server/consent: reserved for the consent work (credential service,
+//     UMA, consent page, access log).
+//
+// They share two small packages and nothing else: server/problem, the one
+// error-to-status map, and server/request, what the middleware leaves on
+// a request (its id, the client's address, the form origin check). They
+// import neither server nor each other (deps_test.go).
 package server

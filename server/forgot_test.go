@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/server/accounts"
 	"github.com/weconomics/kluis/server/mail"
 	"github.com/weconomics/kluis/server/mail/mailtest"
 	"github.com/weconomics/kluis/storage"
@@ -64,7 +65,7 @@ func newMailServerWith(t *testing.T, smtpURL string, limits *account.Limits, o m
 			c.Accounts.Limits = *limits
 		}
 		// Retries at once, so that a failing server costs the tests no time.
-		c.Mail = server.MailConfig{Sender: sender, RetryDelays: []time.Duration{time.Millisecond, time.Millisecond}}
+		c.Mail = accounts.MailConfig{Sender: sender, RetryDelays: []time.Duration{time.Millisecond, time.Millisecond}}
 	})
 	return m
 }
@@ -592,7 +593,7 @@ func (b *blockingMailer) Send(ctx context.Context, to, _, _ string) error {
 func TestPasswordResetBounded(t *testing.T) {
 	b := &blockingMailer{release: make(chan struct{}), sent: make(chan string, 10)}
 	ts, c := accountServer(t, memory.New(), func(cfg *server.Config) {
-		cfg.Mail = server.MailConfig{Sender: b, MaxPending: 1}
+		cfg.Mail = accounts.MailConfig{Sender: b, MaxPending: 1}
 	})
 	m := &mailServer{ts: ts, c: c}
 	m.signUp(t, "alice@example.org", "old password")

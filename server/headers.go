@@ -9,7 +9,7 @@ import (
 )
 
 // conditions reads the precondition headers of a request (RFC 9110 §13.1).
-// A malformed If-Match or If-None-Match is a badRequestError; a malformed
+// A malformed If-Match or If-None-Match is a problem.BadRequestError; a malformed
 // date is ignored, as §13.1.3 and §13.1.4 require.
 func conditions(h http.Header) (ldp.Conditions, error) {
 	var c ldp.Conditions

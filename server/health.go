@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -29,7 +30,7 @@ type health struct {
 	logger  *slog.Logger
 }
 
-func (h *health) register(e *echo.Echo) {
+func (h *health) Mount(e *echo.Echo) {
 	e.GET(livePath, h.live)
 	e.HEAD(livePath, h.live)
 	e.GET(readyPath, h.ready)
@@ -55,7 +56,7 @@ func (h *health) ready(c echo.Context) error {
 	}
 	if err != nil {
 		h.logger.LogAttrs(ctx, slog.LevelWarn, "backend not ready",
-			slog.String("request_id", requestIDOf(c)), slog.String("error", err.Error()))
+			slog.String("request_id", request.ID(c)), slog.String("error", err.Error()))
 		return probeAnswer(c, http.StatusServiceUnavailable, "not ready")
 	}
 	return probeAnswer(c, http.StatusOK, "ready")

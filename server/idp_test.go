@@ -26,6 +26,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/server/accounts"
+	kluisoidc "github.com/weconomics/kluis/server/oidc"
 	"github.com/weconomics/kluis/storage/memory"
 	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/fetch"
@@ -168,7 +170,7 @@ func newIDPHarness(t *testing.T) *idpHarness {
   acl:accessTo </>; acl:default </>; acl:mode acl:Read, acl:Write, acl:Control.`
 	cfg := server.Config{
 		BaseURL: baseURL, MaxBodyBytes: 1 << 20, Fetcher: f, RootACL: []byte(acl),
-		IdP: server.IdPConfig{
+		IdP: kluisoidc.Config{
 			Accounts:    h.accounts,
 			FetchClient: plainFetch,
 			Now:         h.clock.Now,
@@ -198,7 +200,7 @@ func (h *idpHarness) newKey() *webidtest.Client {
 // logIn stands for the login page: it sets the account session cookie.
 func (h *idpHarness) logIn() {
 	u, _ := url.Parse(h.base)
-	h.browser.Jar.SetCookies(u, []*http.Cookie{{Name: server.DefaultSessionCookie, Value: idpSession, Path: "/"}})
+	h.browser.Jar.SetCookies(u, []*http.Cookie{{Name: accounts.DefaultSessionCookie, Value: idpSession, Path: "/"}})
 }
 
 // do sends a request with the browser and returns the response and body.
@@ -733,7 +735,7 @@ func TestAccountsForIdPSignedOut(t *testing.T) {
 	}
 	seen := func() time.Time {
 		t.Helper()
-		got, err := server.AccountsForIdP(accounts).Get(ctx, a.ID)
+		got, err := kluisoidc.Accounts(accounts).Get(ctx, a.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

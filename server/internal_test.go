@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -24,15 +25,15 @@ func TestClassify(t *testing.T) {
 		{"invalid key", storage.ErrInvalidKey, 400, nil},
 		{"invalid metadata", storage.ErrInvalidMetadata, 400, nil},
 		{"invalid range", storage.ErrInvalidRange, 416, nil},
-		{"range with size", &rangeNotSatisfiableError{size: 7, err: storage.ErrInvalidRange}, 416,
+		{"range with size", &problem.RangeNotSatisfiableError{Size: 7, Err: storage.ErrInvalidRange}, 416,
 			http.Header{"Content-Range": {"bytes */7"}}},
 		{"conflict", storage.ErrConflict, 409, nil},
 		{"unavailable", storage.ErrUnavailable, 503, nil},
 		{"too large", &http.MaxBytesError{Limit: 5}, 413, nil},
-		{"body too large", &bodyReadError{err: fmt.Errorf("x: %w", &http.MaxBytesError{Limit: 5})}, 413, nil},
-		{"body broken", &bodyReadError{err: errors.New("unexpected EOF")}, 400, nil},
-		{"bad request", &badRequestError{reason: "no"}, 400, nil},
-		{"method", &methodNotAllowedError{allow: []string{"GET", "HEAD"}}, 405,
+		{"body too large", &problem.BodyReadError{Err: fmt.Errorf("x: %w", &http.MaxBytesError{Limit: 5})}, 413, nil},
+		{"body broken", &problem.BodyReadError{Err: errors.New("unexpected EOF")}, 400, nil},
+		{"bad request", &problem.BadRequestError{Reason: "no"}, 400, nil},
+		{"method", &problem.MethodNotAllowedError{Allow: []string{"GET", "HEAD"}}, 405,
 			http.Header{"Allow": {"GET, HEAD"}}},
 		{"echo 404", echo.ErrNotFound, 404, nil},
 		{"echo 405", echo.ErrMethodNotAllowed, 405, nil},
@@ -42,13 +43,13 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := classify(tc.err)
-			if p.status != tc.wantStatus {
-				t.Errorf("status = %d, want %d", p.status, tc.wantStatus)
+			p := problem.Classify(tc.err)
+			if p.Status != tc.wantStatus {
+				t.Errorf("status = %d, want %d", p.Status, tc.wantStatus)
 			}
 			for k := range tc.wantHeader {
-				if p.header.Get(k) != tc.wantHeader.Get(k) {
-					t.Errorf("header %s = %q, want %q", k, p.header.Get(k), tc.wantHeader.Get(k))
+				if p.Header.Get(k) != tc.wantHeader.Get(k) {
+					t.Errorf("header %s = %q, want %q", k, p.Header.Get(k), tc.wantHeader.Get(k))
 				}
 			}
 		})

@@ -16,6 +16,7 @@ import (
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/ldp/rdfx"
+	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -52,7 +53,7 @@ func (h *resources) span(ctx context.Context, name string) (context.Context, fun
 	return h.tracer.Span(ctx, name)
 }
 
-func (h *resources) register(e *echo.Echo) {
+func (h *resources) Mount(e *echo.Echo) {
 	// Middleware runs for echo's own 405 answers too, which no route
 	// handler sees.
 	e.Use(h.unsupportedMethods)
@@ -96,7 +97,7 @@ func (h *resources) unsupportedMethods(next echo.HandlerFunc) echo.HandlerFunc {
 		if aerr != nil {
 			return aerr
 		}
-		return &methodNotAllowedError{allow: allow}
+		return &problem.MethodNotAllowedError{Allow: allow}
 	}
 }
 
@@ -104,7 +105,7 @@ func (h *resources) unsupportedMethods(next echo.HandlerFunc) echo.HandlerFunc {
 // refused: a segment cannot hold a "/".
 func target(r *http.Request) (ldp.Path, error) {
 	if strings.Contains(strings.ToLower(r.URL.RawPath), "%2f") {
-		return "", &badRequestError{reason: "encoded slash in path"}
+		return "", &problem.BadRequestError{Reason: "encoded slash in path"}
 	}
 	return ldp.ParsePath(r.URL.Path)
 }
@@ -388,7 +389,7 @@ func (h *resources) get(c echo.Context) error {
 		if rngErr != nil {
 			info, serr := h.store.Backend().Stat(req.Context(), p.Key())
 			if serr == nil {
-				return &rangeNotSatisfiableError{size: info.Size, err: err}
+				return &problem.RangeNotSatisfiableError{Size: info.Size, Err: err}
 			}
 		}
 		return err
@@ -397,7 +398,7 @@ func (h *resources) get(c echo.Context) error {
 	if zeroSuffix && rep.Kind == ldp.NonRDF && ifRangeHolds(req.Header, rep.ETag) {
 		// Ranges apply to non-RDF resources only; the 304 and 412 of the
 		// preconditions came first (RFC 9110 §13.2.2).
-		return &rangeNotSatisfiableError{size: rep.TotalSize, err: storage.ErrInvalidRange}
+		return &problem.RangeNotSatisfiableError{Size: rep.TotalSize, Err: storage.ErrInvalidRange}
 	}
 	if rep.Range != nil && !ifRangeHolds(req.Header, rep.ETag) {
 		rep.Close()
@@ -538,14 +539,14 @@ func requestBody(req *http.Request) (io.Reader, string, error) {
 	ct := strings.TrimSpace(req.Header.Get("Content-Type"))
 	if ct != "" {
 		if _, _, err := mime.ParseMediaType(ct); err != nil {
-			return nil, "", &badRequestError{reason: "malformed Content-Type"}
+			return nil, "", &problem.BadRequestError{Reason: "malformed Content-Type"}
 		}
 	}
 	if !hasBody {
 		return nil, ct, nil
 	}
 	if ct == "" {
-		return nil, "", &badRequestError{reason: "a request with content needs a Content-Type"}
+		return nil, "", &problem.BadRequestError{Reason: "a request with content needs a Content-Type"}
 	}
 	return &bodyReader{r: req.Body}, ct, nil
 }
@@ -587,7 +588,7 @@ func (h *resources) put(c echo.Context) error {
 		if _, err := target(req); err != nil {
 			return err
 		}
-		return &badRequestError{reason: "Content-Range is not allowed in PUT"}
+		return &problem.BadRequestError{Reason: "Content-Range is not allowed in PUT"}
 	}
 	p, w, err := h.writeRequest(c)
 	if err != nil {
@@ -710,7 +711,7 @@ func (h *resources) delete(c echo.Context) error {
 			return err
 		}
 		if !slices.Contains(allow, http.MethodDelete) {
-			return &methodNotAllowedError{allow: allow}
+			return &problem.MethodNotAllowedError{Allow: allow}
 		}
 	}
 	if _, err := h.authorize(c, Operation{Method: req.Method, Path: p, Exists: exists}); err != nil {
@@ -744,7 +745,7 @@ func (h *resources) written(c echo.Context, res ldp.WriteResult, replaced int) e
 // made of it.
 func bodyError(body io.Reader, err error) error {
 	if br, ok := body.(*bodyReader); ok && br.err != nil {
-		return &bodyReadError{err: br.err}
+		return &problem.BodyReadError{Err: br.err}
 	}
 	return err
 }

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/weconomics/kluis/server/problem"
+	"github.com/weconomics/kluis/server/request"
 )
 
 // HeaderRequestID carries the request id, in requests and responses.
@@ -21,9 +24,6 @@ const HeaderRequestID = "X-Request-Id"
 
 // maxRequestIDLength is the longest incoming request id that is kept.
 const maxRequestIDLength = 64
-
-// ctxKeyRequestID is the echo.Context key of the request id.
-const ctxKeyRequestID = "kluis.request_id"
 
 // requestID accepts a well-formed incoming X-Request-Id (at most 64 of
 // [A-Za-z0-9_-]) or makes a new one, and echoes it in the response.
@@ -34,7 +34,7 @@ func requestID() echo.MiddlewareFunc {
 			if !validRequestID(id) {
 				id = rand.Text()
 			}
-			c.Set(ctxKeyRequestID, id)
+			request.SetID(c, id)
 			c.Response().Header().Set(HeaderRequestID, id)
 			return next(c)
 		}
@@ -52,12 +52,6 @@ func validRequestID(id string) bool {
 		}
 	}
 	return true
-}
-
-// requestIDOf returns the id that requestID gave the request.
-func requestIDOf(c echo.Context) string {
-	id, _ := c.Get(ctxKeyRequestID).(string)
-	return id
 }
 
 // requestLog answers any error the handlers return (through the echo error
@@ -78,7 +72,7 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 					level = slog.LevelWarn
 				}
 				attrs := []slog.Attr{
-					slog.String("request_id", requestIDOf(c)),
+					slog.String("request_id", request.ID(c)),
 					slog.String("method", req.Method),
 					slog.String("path", redactChannel(req.URL.EscapedPath())),
 					slog.Int("status", res.Status),
@@ -191,7 +185,7 @@ const drainGrace = time.Second
 //     the client's next bytes, and the body must arrive at minRate bytes
 //     per second on average over the time spent waiting for it, after a
 //     head start of timeout; else the read fails with a
-//     *slowBodyError (408). A large upload may take as long as it needs.
+//     *problem.SlowBodyError (408). A large upload may take as long as it needs.
 //   - a body the handler did not read to its end (a refusal, which is
 //     decided before the body is read; an error; a method that takes no
 //     body) is not drained before the answer, as net/http would do for up
@@ -315,7 +309,7 @@ func bodyWait(timeout time.Duration, minRate, read int64, waited time.Duration) 
 // cut ends the body for being too slow.
 func (g *guardedBody) cut() error {
 	g.stopped = true
-	g.err = &slowBodyError{timeout: g.timeout, minRate: g.minRate, read: g.read}
+	g.err = &problem.SlowBodyError{Timeout: g.timeout, MinRate: g.minRate, Read: g.read}
 	return g.err
 }
 
@@ -347,16 +341,4 @@ var errBodyAbandoned = errors.New("server: request body read after the answer")
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
-}
-
-// slowBodyError is a request body that came too slowly (guardBody): 408.
-type slowBodyError struct {
-	timeout time.Duration
-	minRate int64
-	read    int64
-}
-
-func (e *slowBodyError) Error() string {
-	return fmt.Sprintf("request body too slow: %d bytes, then no %d bytes per second (after %s) or a pause over %s",
-		e.read, e.minRate, e.timeout, e.timeout)
 }

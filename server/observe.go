@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/webid"
 	"github.com/weconomics/kluis/webid/account"
 )
@@ -59,7 +60,7 @@ func traceRequest(t Tracer) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			if id := t.Annotate(req.Context(), methodLabel(req.Method), routeClass(req.URL.Path), requestIDOf(c)); id != "" {
+			if id := t.Annotate(req.Context(), methodLabel(req.Method), routeClass(req.URL.Path), request.ID(c)); id != "" {
 				c.Set(ctxKeyTraceID, id)
 			}
 			return next(c)
@@ -99,7 +100,7 @@ func routeClass(path string) string {
 	switch {
 	case strings.HasPrefix(path, probePrefix):
 		return RouteHealth
-	case path == "/.account" || strings.HasPrefix(path, accountRoot):
+	case path == "/.account" || strings.HasPrefix(path, "/.account/"):
 		return RouteAccount
 	case path == "/.oidc" || strings.HasPrefix(path, "/.oidc/") || path == "/.well-known/openid-configuration":
 		return RouteOIDC

@@ -16,7 +16,10 @@ import (
 
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server/accounts"
+	"github.com/weconomics/kluis/server/notifications"
 	"github.com/weconomics/kluis/server/notify"
+	"github.com/weconomics/kluis/server/oidc"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid"
 	"github.com/weconomics/kluis/webid/account"
@@ -104,11 +107,11 @@ type Config struct {
 	// it has none yet.
 	RootACL []byte
 
-	// IdP configures the built-in OpenID provider (server/idp.go), served
+	// IdP configures the built-in OpenID provider (server/oidc), served
 	// when IdP.Accounts is set.
-	IdP IdPConfig
+	IdP oidc.Config
 
-	// --- Accounts and pods (account.go, account_pages.go, pods.go) ---
+	// --- Accounts and pods (server/accounts) ---
 
 	// Pods makes the server root a space of pods, each /<name>/ a storage
 	// of its own, and the root none (ldp.Config.Pods). When false, the
@@ -128,8 +131,8 @@ type Config struct {
 	// nil, the OpenID provider logs people in with these accounts.
 	Accounts *account.Options
 	// Mail, when Mail.Sender is set, offers password reset by e-mail to
-	// the accounts (forgot.go).
-	Mail MailConfig
+	// the accounts (server/accounts/forgot.go).
+	Mail accounts.MailConfig
 
 	// --- Hosting (proxy.go, observe.go) ---
 
@@ -146,7 +149,7 @@ type Config struct {
 	// incoming traceparent is continued only from TrustedProxies.
 	Tracer Tracer
 
-	// --- Notifications (notifications.go, server/notify) ---
+	// --- Notifications (notifications.go, server/notifications, server/notify) ---
 
 	// Notifications configures Solid Notifications and the legacy
 	// solid-0.1 WebSocket of Updates-Via; the zero value serves them.
@@ -175,9 +178,9 @@ type Server struct {
 	// refresh-token families, sessions, password resets, empty accounts);
 	// nil when there is nothing to sweep.
 	sweep func(ctx context.Context) (int, error)
-	// mailer sends password reset mails; nil when off.
-	mailer *resetMailer
-	logger *slog.Logger
+	// accounts serves /.account/; nil when accounts are off.
+	accounts *accounts.Handler
+	logger   *slog.Logger
 	// conns bounds the connections per client address (Listener).
 	conns connLimit
 }
@@ -235,28 +238,125 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-// routes is a group of handlers that registers itself on the router. Each
-// is a plain struct whose fields are its dependencies.
-type routes interface {
-	register(e *echo.Echo)
+// mounter is a group of handlers that adds its routes to the router: the
+// front's own (health, resources) and each audience's Handler. Each is a
+// plain struct whose fields are its dependencies.
+type mounter interface {
+	Mount(e *echo.Echo)
 }
 
 // New builds the server: the resource space over the backend, the
 // middleware chain, the error responder and every route, wired here and
 // nowhere else. A nil logger discards logs. It makes sure the root
 // container exists, so it needs the backend reachable.
+//
+// It reads as a list: build the shared parts (the resource space with
+// its notifications, the authentication and authorization seams), build
+// each audience's handler, then the router, and mount them.
 func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.BaseURL == nil {
+		return nil, errors.New("server: no base URL")
+	}
+	if cfg.Fetcher == nil {
+		f, err := fetch.New(fetch.Config{})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Fetcher = f
+	}
+
+	// The shared parts.
+	sh, err := newShared(ctx, cfg, store, logger)
+	if err != nil {
+		return nil, err
+	}
+
+	// Each audience's handler.
+	var sweeps []func(context.Context) (int, error)
+	accountPages, accountStore := newAccounts(cfg, store, sh.space, logger)
+	if accountStore != nil {
+		// Expired sessions and resets, and accounts left empty.
+		sweeps = append(sweeps, accountStore.Sweep)
+		if cfg.IdP.Accounts == nil {
+			// The OpenID provider logs people in with these accounts.
+			cfg.IdP.Accounts = oidc.Accounts(accountStore)
+		}
+	}
+	provider, err := newProvider(ctx, cfg, store, sh, logger)
+	if err != nil {
+		return nil, err
+	}
+	if provider != nil {
+		// Expired codes and refresh-token families.
+		sweeps = append(sweeps, provider.Provider().Sweep)
+	}
+
 	readiness := cfg.ReadinessTimeout
 	if readiness <= 0 {
 		readiness = DefaultReadinessTimeout
 	}
-
-	if cfg.BaseURL == nil {
-		return nil, errors.New("server: no base URL")
+	// The router, and everything mounted on it. The audiences' routes
+	// are static paths (/.notifications/, /.account/, /.oidc/,
+	// /.well-known/), which win over the resource routes' wildcard.
+	e := newRouter(cfg, sh, logger)
+	mounts := []mounter{
+		&health{store: store, timeout: readiness, logger: logger},
+		&resources{store: sh.space, authn: sh.authn, perms: sh.perms, welcome: welcomeOf(cfg), updatesVia: updatesVia(sh.notes), tracer: cfg.Tracer,
+			maxPatch: cmp.Or(cfg.MaxPatchBytes, DefaultMaxPatchBytes)},
 	}
+	if sh.notes != nil {
+		mounts = append(mounts, &notifications.Handler{Service: sh.notes, Store: sh.space,
+			Access: notificationAccess{store: sh.space, authn: sh.authn, perms: sh.perms}})
+	}
+	if accountPages != nil {
+		mounts = append(mounts, accountPages)
+	}
+	if provider != nil {
+		if sh.sender != nil && sh.notes != nil {
+			// The webhook sender's WebID document.
+			mounts = append(mounts, sh.sender)
+		}
+		mounts = append(mounts, provider)
+	}
+	for _, m := range mounts {
+		m.Mount(e)
+	}
+
+	var handler http.Handler = e
+	if cfg.Tracer != nil {
+		// Outermost, so that the span covers the whole request and the
+		// trust rule sees the TCP peer.
+		handler = cfg.Tracer.Handler(e, trustedPeer(cfg.TrustedProxies), isProbe)
+	}
+	return &Server{handler: handler, notes: sh.notes, wac: sh.wac, fetcher: cfg.Fetcher, sweep: sweepAll(sweeps), logger: logger,
+		accounts: accountPages,
+		conns:    connLimit{max: cmp.Or(cfg.MaxConnsPerClient, DefaultMaxConnsPerClient), exempt: cfg.TrustedProxies}}, nil
+}
+
+// shared are the parts every request passes through: the resource space,
+// the notifications it feeds, and the authentication and authorization
+// seams.
+type shared struct {
+	space *ldp.Store
+	// notes serves notifications; nil when they are off.
+	notes *notify.Service
+	// sender is the server's identity as the sender of webhook
+	// notifications; nil without an identity provider.
+	sender *senderIdentity
+	authn  Authenticator
+	perms  Permissions
+	// wac is the access control in use, nil when Permissions were given.
+	wac *WAC
+}
+
+// newShared builds the resource space over store, its notifications, and
+// the seams: cfg's Authenticator and Permissions, or Solid-OIDC and Web
+// Access Control over the space.
+func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Logger) (*shared, error) {
+	sh := &shared{}
 	aclOpts := acl.Options{
 		TrustedOrigins: []string{strings.TrimSuffix(cfg.BaseURL.String(), "/")},
 		OriginPolicy:   cfg.OriginPolicy,
@@ -266,50 +366,43 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	// are in use, so no write leaves an ACL that access control would
 	// refuse to use.
 	validator := acl.NewEvaluator(noACLs{}, nil, aclOpts)
-	var err error
-	if cfg.Fetcher == nil {
-		if cfg.Fetcher, err = fetch.New(fetch.Config{}); err != nil {
-			return nil, err
-		}
-	}
 	spaceCfg := ldp.Config{
 		BaseURL: cfg.BaseURL.String(), MaxRDFBytes: cfg.MaxRDFBytes, MaxTriples: cfg.MaxTriples,
 		ValidateACL: validator.Validate, Pods: cfg.Pods, PodSubdomains: cfg.PodSubdomains,
 	}
 	spaceCfg.PodQuota = cfg.PodQuota // quotas (ldp/quota.go)
 
-	// --- Notifications (notifications.go): the Service is made before the
+	// Notifications (notifications.go): the Service is made before the
 	// store, whose writes it hears of and whose storage descriptions list
-	// its subscription services; it reads the store through space. ---
-	var space *ldp.Store
-	// The server's own identity as the sender of webhook notifications,
-	// when it runs its identity provider (accounts on).
-	var sender *senderIdentity
+	// its subscription services; it reads the store through sh.space.
 	if cfg.Accounts != nil || cfg.IdP.Accounts != nil {
-		sender = &senderIdentity{
+		// The server's own identity as the sender of webhook
+		// notifications, when it runs its identity provider (accounts on).
+		sh.sender = &senderIdentity{
 			webid:  strings.TrimSuffix(cfg.BaseURL.String(), "/") + senderPath + "#it",
 			issuer: cfg.BaseURL.String(),
 		}
 	}
-	notes, err := newNotifications(cfg, &space, sender)
+	notes, err := newNotifications(cfg, &sh.space, sh.sender)
 	if err != nil {
 		return nil, err
 	}
 	if notes != nil {
-		spaceCfg.OnChange = onChange(notes, &space)
+		sh.notes = notes
+		spaceCfg.OnChange = onChange(notes, &sh.space)
 		spaceCfg.Describe = describeServices(notes)
 	}
 
-	space, err = ldp.New(ctx, store, spaceCfg)
-	if err != nil {
+	if sh.space, err = ldp.New(ctx, store, spaceCfg); err != nil {
 		return nil, err
 	}
-	if cfg.FetchGroup == nil {
-		cfg.FetchGroup = fetchRDF(cfg.Fetcher)
+	fetchGroup := cfg.FetchGroup
+	if fetchGroup == nil {
+		fetchGroup = fetchRDF(cfg.Fetcher)
 	}
-	authn, perms := cfg.Authenticator, cfg.Permissions
-	if authn == nil {
-		verifier, err := webid.NewVerifier(webid.Config{Fetch: cfg.Fetcher, Local: LocalProfiles{Store: space}, Replay: cfg.ProofReplay})
+	sh.authn, sh.perms = cfg.Authenticator, cfg.Permissions
+	if sh.authn == nil {
+		verifier, err := webid.NewVerifier(webid.Config{Fetch: cfg.Fetcher, Local: LocalProfiles{Store: sh.space}, Replay: cfg.ProofReplay})
 		if err != nil {
 			return nil, err
 		}
@@ -318,57 +411,81 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 				return nil, err
 			}
 		}
-		authn = NewOIDC(verifier, cfg.BaseURL.String())
+		sh.authn = NewOIDC(verifier, cfg.BaseURL.String())
 	}
 	if len(cfg.RootACL) > 0 {
-		if err := seedRootACL(ctx, space, cfg.RootACL); err != nil {
+		if err := seedRootACL(ctx, sh.space, cfg.RootACL); err != nil {
 			return nil, err
 		}
 	}
-	var wac *WAC
-	if perms == nil {
-		wac = NewWAC(space, NewGroups(space, cfg.FetchGroup), aclOpts)
-		perms = wac
+	if sh.perms == nil {
+		sh.wac = NewWAC(sh.space, NewGroups(sh.space, fetchGroup), aclOpts)
+		sh.perms = sh.wac
 	}
+	return sh, nil
+}
 
-	// --- Accounts and pods: the account store, shared with the OpenID
-	// provider. ---
-	var accountPages *accountRoutes
-	var sweeps []func(context.Context) (int, error)
-	if cfg.Accounts != nil {
-		opts := *cfg.Accounts
-		if opts.Fetch == nil {
-			opts.Fetch = fetchProof(LocalProfiles{Store: space}, cfg.Fetcher)
-		}
-		accounts := account.New(store, opts)
-		accountPages = &accountRoutes{
-			base: cfg.BaseURL, accounts: accounts, podsEnabled: cfg.Pods, pages: pageTemplates(), logger: logger,
-			pods: &provisioner{space: space, accounts: accounts, issuer: issuerOf(cfg.BaseURL), logger: logger},
-		}
-		// Expired sessions and resets, and accounts left empty.
-		sweeps = append(sweeps, accounts.Sweep)
-		if cfg.Mail.Sender != nil {
-			ttl := cmp.Or(opts.ResetTTL, account.DefaultResetTTL)
-			accountPages.mailer = newResetMailer(cfg.Mail, accounts, cfg.BaseURL, ttl, logger)
-		}
-		if cfg.IdP.Accounts == nil {
-			cfg.IdP.Accounts = AccountsForIdP(accounts)
+// newAccounts builds the account API and pages (server/accounts) over
+// the account store, which the OpenID provider shares; both nil when
+// accounts are off.
+func newAccounts(cfg Config, store storage.Backend, space *ldp.Store, logger *slog.Logger) (*accounts.Handler, *account.Store) {
+	if cfg.Accounts == nil {
+		return nil, nil
+	}
+	opts := *cfg.Accounts
+	if opts.Fetch == nil {
+		opts.Fetch = fetchProof(LocalProfiles{Store: space}, cfg.Fetcher)
+	}
+	accountStore := account.New(store, opts)
+	return accounts.New(accounts.Config{
+		BaseURL: cfg.BaseURL, Accounts: accountStore, Space: space, Pods: cfg.Pods,
+		Mail: cfg.Mail, ResetTTL: opts.ResetTTL, Logger: logger,
+	}), accountStore
+}
+
+// newProvider builds the built-in OpenID provider's routes (server/oidc),
+// nil when it has no accounts, and gives the webhook sender its service
+// agent.
+func newProvider(ctx context.Context, cfg Config, store storage.Backend, sh *shared, logger *slog.Logger) (*oidc.Handler, error) {
+	if cfg.IdP.Accounts == nil {
+		return nil, nil
+	}
+	idpCfg := cfg.IdP
+	idpCfg.SessionCookie = cmp.Or(idpCfg.SessionCookie, accounts.DefaultSessionCookie)
+	provider, err := oidc.New(idpCfg, cfg.BaseURL, store, cfg.Fetcher, logger)
+	if err != nil {
+		return nil, err
+	}
+	op := provider.Provider()
+	// A wrong or missing secret key is told at start, not at the first
+	// login.
+	if err := op.CheckSecrets(ctx); err != nil {
+		return nil, fmt.Errorf("identity provider: %w", err)
+	}
+	if sh.sender != nil && sh.notes != nil {
+		if sh.sender.agent, err = op.ServiceAgent(sh.sender.webid, sh.sender.webid); err != nil {
+			return nil, err
 		}
 	}
+	return provider, nil
+}
 
+// newRouter is the router with the error responder and the middleware
+// every request passes through.
+func newRouter(cfg Config, sh *shared, logger *slog.Logger) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	errs := &errorResponder{logger: logger, challenge: challengeOf(authn, cfg.BaseURL.String())}
+	errs := &errorResponder{logger: logger, challenge: challengeOf(sh.authn, cfg.BaseURL.String())}
 	e.HTTPErrorHandler = errs.respond
 
-	// --- Hosting: the client behind trusted proxies (proxy.go) and
-	// metrics (observe.go), outside the request log so that it sees the
-	// client's address and they see the final status. ---
+	// Hosting: the client behind trusted proxies (proxy.go) and metrics
+	// (observe.go), outside the request log so that it sees the client's
+	// address and they see the final status.
 	// RealIP is the RemoteAddr that proxies.middleware leaves.
 	// Pods on subdomains: a pod's host is mapped to its path before
 	// routing (podhosts.go).
-	e.Pre(podHosts(space, cfg.BaseURL.Scheme))
+	e.Pre(podHosts(sh.space, cfg.BaseURL.Scheme))
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(proxies{trusted: cfg.TrustedProxies}.middleware())
 	if cfg.Observer != nil {
@@ -393,62 +510,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		guardBody(cmp.Or(cfg.BodyTimeout, DefaultBodyTimeout), cmp.Or(cfg.BodyMinRate, DefaultBodyMinRate)),
 		limitBody(cfg.MaxBodyBytes),
 	)...)
-
-	for _, r := range []routes{
-		&health{store: store, timeout: readiness, logger: logger},
-		&resources{store: space, authn: authn, perms: perms, welcome: welcomeOf(cfg), updatesVia: updatesVia(notes), tracer: cfg.Tracer,
-			maxPatch: cmp.Or(cfg.MaxPatchBytes, DefaultMaxPatchBytes)},
-	} {
-		r.register(e)
-	}
-
-	// --- Notifications: static paths under /.notifications/, which win
-	// over the resource routes' wildcard. ---
-	if notes != nil {
-		(&notifications{svc: notes, store: space, authn: authn, perms: perms}).register(e)
-	}
-
-	// --- Accounts and pods: /.account/ (static paths, which win over the
-	// resource routes' wildcard). ---
-	if accountPages != nil {
-		accountPages.register(e)
-	}
-
-	// The built-in OpenID provider (server/idp.go): its routes are static
-	// paths under /.oidc/ and /.well-known/, which win over the resource
-	// routes' wildcard.
-	if cfg.IdP.Accounts != nil {
-		op, err := newOIDCProvider(cfg, store, logger)
-		if err != nil {
-			return nil, err
-		}
-		// A wrong or missing secret key is told at start, not at the
-		// first login.
-		if err := op.op.CheckSecrets(ctx); err != nil {
-			return nil, fmt.Errorf("identity provider: %w", err)
-		}
-		if sender != nil && notes != nil {
-			if sender.agent, err = op.op.ServiceAgent(sender.webid, sender.webid); err != nil {
-				return nil, err
-			}
-			e.GET(senderPath, sender.document)
-			e.HEAD(senderPath, sender.document)
-		}
-		op.register(e)
-		sweeps = append(sweeps, op.op.Sweep)
-	}
-	var handler http.Handler = e
-	if cfg.Tracer != nil {
-		// Outermost, so that the span covers the whole request and the
-		// trust rule sees the TCP peer.
-		handler = cfg.Tracer.Handler(e, trustedPeer(cfg.TrustedProxies), isProbe)
-	}
-	srv := &Server{handler: handler, notes: notes, wac: wac, fetcher: cfg.Fetcher, sweep: sweepAll(sweeps), logger: logger,
-		conns: connLimit{max: cmp.Or(cfg.MaxConnsPerClient, DefaultMaxConnsPerClient), exempt: cfg.TrustedProxies}}
-	if accountPages != nil {
-		srv.mailer = accountPages.mailer
-	}
-	return srv, nil
+	return e
 }
 
 // sweepAll runs every sweep in turn and adds up what they removed; nil
@@ -477,10 +539,10 @@ func sweepAll(sweeps []func(context.Context) (int, error)) func(context.Context)
 // mails being sent, each within its MailConfig.Timeout. Call it after the
 // HTTP server has shut down, so that no mail asked for is lost.
 func (s *Server) Drain(ctx context.Context) error {
-	if s.mailer == nil {
+	if s.accounts == nil {
 		return nil
 	}
-	return s.mailer.wait(ctx)
+	return s.accounts.Drain(ctx)
 }
 
 // Handler returns the http.Handler that serves every request.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -88,7 +89,7 @@ func (w *WAC) Check(ctx context.Context, a Agent, op Operation) (Grant, error) {
 		if aerr != nil {
 			return Grant{}, aerr
 		}
-		return Grant{}, &methodNotAllowedError{allow: allow}
+		return Grant{}, &problem.MethodNotAllowedError{Allow: allow}
 	}
 	if err != nil {
 		return Grant{}, err
@@ -137,7 +138,7 @@ func (w *WAC) check(ctx context.Context, a Agent, agent acl.Agent, reqs []acl.Re
 
 // refusal turns a denial into 401 for an anonymous agent, 403 otherwise
 // (WAC 1.0 §5.3: "401 ... when the agent is not authenticated"). The
-// *acl.DeniedError stays inside, for the reason errors.go words.
+// *acl.DeniedError stays inside, for the reason server/problem words.
 func refusal(a Agent, err error) error {
 	if a.Anonymous() {
 		return fmt.Errorf("%w: %w", ErrUnauthenticated, err)

@@ -1,5 +1,5 @@
 // Package mail sends e-mail over SMTP: the password reset mails of the
-// account pages (server/forgot.go). A Sender holds one SMTP URL and one
+// account pages (server/accounts/forgot.go). A Sender holds one SMTP URL and one
 // From address, and opens a connection per mail.
 //
 // Transport security follows the URL: smtps:// is TLS from the first byte

@@ -1,4 +1,4 @@
-package server
+package accounts
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/webid/account"
 )
 
@@ -73,11 +74,11 @@ func confirmation(c echo.Context, want, what string, equalFold bool) error {
 		return err
 	}
 	if in.Confirm == nil {
-		return &badRequestError{reason: "confirm is a required field: repeat " + what + " to confirm the deletion"}
+		return &problem.BadRequestError{Reason: "confirm is a required field: repeat " + what + " to confirm the deletion"}
 	}
 	got := strings.TrimSpace(*in.Confirm)
 	if got != want && !(equalFold && strings.EqualFold(got, want)) {
-		return &badRequestError{reason: "confirm does not match " + what + "; nothing was deleted"}
+		return &problem.BadRequestError{Reason: "confirm does not match " + what + "; nothing was deleted"}
 	}
 	return nil
 }
@@ -92,7 +93,7 @@ func accountConfirmation(acc account.Account) (string, string) {
 }
 
 // deletePodAPI deletes a pod of the account (DELETE on its pod resource).
-func (h *accountRoutes) deletePodAPI(c echo.Context) error {
+func (h *Handler) deletePodAPI(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -112,7 +113,7 @@ func (h *accountRoutes) deletePodAPI(c echo.Context) error {
 
 // deleteAccountAPI deletes the account and its pods
 // (controls.account.delete) and ends the session.
-func (h *accountRoutes) deleteAccountAPI(c echo.Context) error {
+func (h *Handler) deleteAccountAPI(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -129,14 +130,14 @@ func (h *accountRoutes) deleteAccountAPI(c echo.Context) error {
 }
 
 // pageDeletePod handles the overview's "Delete this pod" form.
-func (h *accountRoutes) pageDeletePod(c echo.Context, acc account.Account, tok string) error {
+func (h *Handler) pageDeletePod(c echo.Context, acc account.Account, tok string) error {
 	f := c.Request().PostForm
 	name := f.Get("pod")
 	if _, err := h.accountPod(acc, name); err != nil {
 		return err
 	}
 	if strings.TrimSpace(f.Get("confirm")) != name {
-		return &badRequestError{reason: "To delete the pod " + name + ", type its name. Nothing was deleted."}
+		return &problem.BadRequestError{Reason: "To delete the pod " + name + ", type its name. Nothing was deleted."}
 	}
 	ctx := c.Request().Context()
 	if err := h.pods.deletePod(ctx, acc, name); err != nil {
@@ -150,10 +151,10 @@ func (h *accountRoutes) pageDeletePod(c echo.Context, acc account.Account, tok s
 }
 
 // pageDeleteAccount handles the overview's "Delete my account" form.
-func (h *accountRoutes) pageDeleteAccount(c echo.Context, acc account.Account) error {
+func (h *Handler) pageDeleteAccount(c echo.Context, acc account.Account) error {
 	want, what := accountConfirmation(acc)
 	if got := strings.TrimSpace(c.Request().PostForm.Get("confirm")); !strings.EqualFold(got, want) {
-		return &badRequestError{reason: "To delete your account, type " + what + ". Nothing was deleted."}
+		return &problem.BadRequestError{Reason: "To delete your account, type " + what + ". Nothing was deleted."}
 	}
 	if err := h.pods.deleteAccount(c.Request().Context(), acc); err != nil {
 		return err

@@ -1,4 +1,4 @@
-package server
+package accounts
 
 import (
 	"bytes"
@@ -18,6 +18,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server/problem"
+	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/idp"
 )
@@ -90,7 +92,7 @@ func pageTemplates() *template.Template {
 }
 
 // renderPage writes a page with the headers every account page has.
-func (h *accountRoutes) renderPage(c echo.Context, status int, name string, d pageData) error {
+func (h *Handler) renderPage(c echo.Context, status int, name string, d pageData) error {
 	d.MinPassword = account.MinPasswordLength
 	d.App = returnApp(d.Return)
 	d.PodsEnabled = h.podsEnabled
@@ -107,7 +109,7 @@ func (h *accountRoutes) renderPage(c echo.Context, status int, name string, d pa
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("Referrer-Policy", pageReferrerPolicy)
+	hdr.Set("Referrer-Policy", request.PageReferrerPolicy)
 	hdr.Add("Vary", "Accept, Cookie")
 	return c.HTMLBlob(status, buf.Bytes())
 }
@@ -121,7 +123,7 @@ func newCSRF() string {
 
 // anonCSRF returns the CSRF token of a page shown before login, setting
 // the cookie that holds it when the browser has none.
-func (h *accountRoutes) anonCSRF(c echo.Context) string {
+func (h *Handler) anonCSRF(c echo.Context) string {
 	if ck, err := c.Cookie(csrfCookieName); err == nil && len(ck.Value) == 43 {
 		return ck.Value
 	}
@@ -139,15 +141,12 @@ func sessionCSRF(sessionToken string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// errCSRF refuses a form without the right token, or from another origin.
-var errCSRF = errors.New("server: the form is stale or comes from another site; reload the page and try again")
-
 // checkForm parses a form POST and checks its origin and CSRF token
 // against want.
-func (h *accountRoutes) checkForm(c echo.Context, want string) error {
+func (h *Handler) checkForm(c echo.Context, want string) error {
 	req := c.Request()
 	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
-		return errCSRF
+		return problem.ErrCSRF
 	}
 	req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, maxAccountJSON)
 	if err := req.ParseForm(); err != nil {
@@ -155,22 +154,22 @@ func (h *accountRoutes) checkForm(c echo.Context, want string) error {
 		if errors.As(err, &tooLarge) {
 			return tooLarge
 		}
-		return &badRequestError{reason: "the form does not parse"}
+		return &problem.BadRequestError{Reason: "the form does not parse"}
 	}
 	got := req.PostForm.Get("csrf")
 	if !h.sameOrigin(req) || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		return errCSRF
+		return problem.ErrCSRF
 	}
 	return nil
 }
 
 // formCSRFError answers a refused form with a page that says so.
-func (h *accountRoutes) formError(c echo.Context, page string, d pageData, err error) error {
+func (h *Handler) formError(c echo.Context, page string, d pageData, err error) error {
 	status, msg := pageProblem(err)
 	if status >= 500 {
 		return err
 	}
-	if errors.Is(err, errCSRF) {
+	if errors.Is(err, problem.ErrCSRF) {
 		// A refused form may come from another site: show none of its
 		// fields, so that site cannot fill in Kluis's page. The return
 		// target stays (safeReturn keeps it on this origin).
@@ -182,21 +181,21 @@ func (h *accountRoutes) formError(c echo.Context, page string, d pageData, err e
 
 // pageProblem turns an error into the status and sentence of a page.
 func pageProblem(err error) (int, string) {
-	if errors.Is(err, errCSRF) {
+	if errors.Is(err, problem.ErrCSRF) {
 		return http.StatusForbidden, "This form is stale or was sent from another site. Reload the page and try again."
 	}
-	p := classify(err)
-	msg := p.reason
+	p := problem.Classify(err)
+	msg := p.Reason
 	if msg == "" {
-		msg = http.StatusText(p.status)
+		msg = http.StatusText(p.Status)
 	}
-	return p.status, msg
+	return p.Status, msg
 }
 
 // formReturn is the return target of a submitted form, or of the query
 // when the form did not parse, so that every error page keeps sending the
 // browser back to the app that started the login.
-func (h *accountRoutes) formReturn(c echo.Context) string {
+func (h *Handler) formReturn(c echo.Context) string {
 	raw := c.Request().PostForm.Get("return")
 	if raw == "" {
 		raw = c.QueryParam("return")
@@ -248,7 +247,7 @@ func safeReturn(base *url.URL, raw string) (string, bool) {
 }
 
 // loginPage shows the login form.
-func (h *accountRoutes) loginPage(c echo.Context) error {
+func (h *Handler) loginPage(c echo.Context) error {
 	ret, _ := safeReturn(h.base, c.QueryParam("return"))
 	d := pageData{Title: "Log in", CSRF: h.anonCSRF(c), Return: ret}
 	if c.QueryParam("out") == "1" {
@@ -260,7 +259,7 @@ func (h *accountRoutes) loginPage(c echo.Context) error {
 // pageLogin handles the login form, then sends the browser to its return
 // URL (the OpenID provider's authorization request) or to the account
 // page.
-func (h *accountRoutes) pageLogin(c echo.Context) error {
+func (h *Handler) pageLogin(c echo.Context) error {
 	d := pageData{Title: "Log in", CSRF: h.anonCSRF(c)}
 	err := h.checkForm(c, d.CSRF)
 	f := c.Request().PostForm
@@ -269,7 +268,7 @@ func (h *accountRoutes) pageLogin(c echo.Context) error {
 	if err != nil {
 		return h.formError(c, "login", d, err)
 	}
-	acc, err := h.accounts.Authenticate(c.Request().Context(), f.Get("email"), f.Get("password"), clientAddr(c.Request()))
+	acc, err := h.accounts.Authenticate(c.Request().Context(), f.Get("email"), f.Get("password"), request.ClientAddr(c.Request()))
 	if err != nil {
 		return h.formError(c, "login", d, err)
 	}
@@ -277,7 +276,7 @@ func (h *accountRoutes) pageLogin(c echo.Context) error {
 }
 
 // pageSession starts a session for a page's login and redirects.
-func (h *accountRoutes) pageSession(c echo.Context, acc account.Account, remember bool, to string) error {
+func (h *Handler) pageSession(c echo.Context, acc account.Account, remember bool, to string) error {
 	ctx := c.Request().Context()
 	s, err := h.accounts.NewSession(ctx, acc.ID)
 	if err != nil {
@@ -294,9 +293,9 @@ func (h *accountRoutes) pageSession(c echo.Context, acc account.Account, remembe
 }
 
 // signupPage shows the sign-up form.
-func (h *accountRoutes) signupPage(c echo.Context) error {
+func (h *Handler) signupPage(c echo.Context) error {
 	if !wantsHTML(c) && c.Path() == accountRoot+"login/password/register/" {
-		c.Set(ctxKeyJSONErrors, true)
+		problem.AnswerAsJSON(c)
 		return reply(c, map[string]any{})
 	}
 	ret, _ := safeReturn(h.base, c.QueryParam("return"))
@@ -305,7 +304,7 @@ func (h *accountRoutes) signupPage(c echo.Context) error {
 
 // pageSignup handles the sign-up form: an account with a password login,
 // and a pod when a name is given.
-func (h *accountRoutes) pageSignup(c echo.Context) error {
+func (h *Handler) pageSignup(c echo.Context) error {
 	d := pageData{Title: "Sign up", CSRF: h.anonCSRF(c)}
 	err := h.checkForm(c, d.CSRF)
 	f := c.Request().PostForm
@@ -315,7 +314,7 @@ func (h *accountRoutes) pageSignup(c echo.Context) error {
 		return h.formError(c, "signup", d, err)
 	}
 	if f.Get("password") != f.Get("password2") {
-		return h.formError(c, "signup", d, &badRequestError{reason: "The two passwords differ."})
+		return h.formError(c, "signup", d, &problem.BadRequestError{Reason: "The two passwords differ."})
 	}
 	if d.PodName != "" {
 		if !h.podsEnabled {
@@ -326,7 +325,7 @@ func (h *accountRoutes) pageSignup(c echo.Context) error {
 		}
 	}
 	ctx := c.Request().Context()
-	acc, err := h.accounts.Register(ctx, f.Get("email"), f.Get("password"), clientAddr(c.Request()))
+	acc, err := h.accounts.Register(ctx, f.Get("email"), f.Get("password"), request.ClientAddr(c.Request()))
 	if err != nil {
 		return h.formError(c, "signup", d, err)
 	}
@@ -348,12 +347,12 @@ func (h *accountRoutes) pageSignup(c echo.Context) error {
 }
 
 // overview shows the account page of the request's session.
-func (h *accountRoutes) overview(c echo.Context, acc account.Account, n overviewNotice) error {
+func (h *Handler) overview(c echo.Context, acc account.Account, n overviewNotice) error {
 	tok, _ := sessionToken(c.Request())
 	return h.renderOverview(c, http.StatusOK, acc, tok, n)
 }
 
-func (h *accountRoutes) renderOverview(c echo.Context, status int, acc account.Account, tok string, n overviewNotice) error {
+func (h *Handler) renderOverview(c echo.Context, status int, acc account.Account, tok string, n overviewNotice) error {
 	creds, err := h.accounts.Credentials(c.Request().Context(), acc.ID)
 	if err != nil {
 		return err
@@ -365,7 +364,7 @@ func (h *accountRoutes) renderOverview(c echo.Context, status int, acc account.A
 
 // overviewAction handles the forms of the account page, POSTed to
 // /.account/ with an action field.
-func (h *accountRoutes) overviewAction(c echo.Context) error {
+func (h *Handler) overviewAction(c echo.Context) error {
 	acc, tok, _, err := h.session(c)
 	if err != nil {
 		return err
@@ -444,7 +443,7 @@ func (h *accountRoutes) overviewAction(c echo.Context) error {
 			return fail(err)
 		}
 	default:
-		return fail(&badRequestError{reason: "unknown action"})
+		return fail(&problem.BadRequestError{Reason: "unknown action"})
 	}
 	return c.Redirect(http.StatusSeeOther, accountRoot)
 }
@@ -619,7 +618,7 @@ li form{display:inline}
 // podUsage describes the usage of each pod of an account, by URL, for the
 // overview: "12.5 KiB used of 10.0 GiB". It is best effort: a pod whose
 // usage cannot be read is left out.
-func (h *accountRoutes) podUsage(ctx context.Context, pods []string) map[string]string {
+func (h *Handler) podUsage(ctx context.Context, pods []string) map[string]string {
 	if h.pods == nil {
 		return nil
 	}
@@ -643,7 +642,7 @@ func (h *accountRoutes) podUsage(ctx context.Context, pods []string) map[string]
 }
 
 // podNames gives the name of each pod of an account, by URL.
-func (h *accountRoutes) podNames(pods []string) map[string]string {
+func (h *Handler) podNames(pods []string) map[string]string {
 	out := map[string]string{}
 	if h.pods == nil {
 		return out

@@ -1,4 +1,4 @@
-package server
+package accounts
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/weconomics/kluis/server/problem"
+	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/webid/account"
 )
 
@@ -79,10 +81,6 @@ const (
 	defaultFirstRetry  = 5 * time.Second
 	defaultSecondRetry = 20 * time.Second
 )
-
-// errMailOff answers the password reset routes of a server that sends no
-// mail.
-var errMailOff = errors.New("server: this server sends no e-mail")
 
 // resetMailer sends password reset mails in the background.
 type resetMailer struct {
@@ -239,7 +237,7 @@ func humanDuration(d time.Duration) string {
 
 // forgotView answers GET on the forgot route: the page, or what a request
 // takes.
-func (h *accountRoutes) forgotView(c echo.Context) error {
+func (h *Handler) forgotView(c echo.Context) error {
 	if h.mailer == nil {
 		return h.mailOff(c)
 	}
@@ -253,7 +251,7 @@ func (h *accountRoutes) forgotView(c echo.Context) error {
 // forgot asks for a reset mail (controls.password.forgot): {"email"}.
 // The answer, {"email": <the address, normalised>}, is the same whether
 // or not the address has a login.
-func (h *accountRoutes) forgot(c echo.Context) error {
+func (h *Handler) forgot(c echo.Context) error {
 	if h.mailer == nil {
 		return h.mailOff(c)
 	}
@@ -267,16 +265,16 @@ func (h *accountRoutes) forgot(c echo.Context) error {
 	if err := readJSON(c, &in); err != nil {
 		return err
 	}
-	email, err := h.accounts.AllowReset(in.Email, clientAddr(c.Request()))
+	email, err := h.accounts.AllowReset(in.Email, request.ClientAddr(c.Request()))
 	if err != nil {
 		return err
 	}
-	h.mailer.start(c.Request().Context(), email, requestIDOf(c))
+	h.mailer.start(c.Request().Context(), email, request.ID(c))
 	return reply(c, map[string]any{"email": email})
 }
 
 // pageForgot handles the forgot form.
-func (h *accountRoutes) pageForgot(c echo.Context) error {
+func (h *Handler) pageForgot(c echo.Context) error {
 	d := pageData{Title: "Forgot your password?", CSRF: h.anonCSRF(c)}
 	err := h.checkForm(c, d.CSRF)
 	d.Email = c.Request().PostForm.Get("email")
@@ -284,18 +282,18 @@ func (h *accountRoutes) pageForgot(c echo.Context) error {
 	if err != nil {
 		return h.formError(c, "forgot", d, err)
 	}
-	email, err := h.accounts.AllowReset(d.Email, clientAddr(c.Request()))
+	email, err := h.accounts.AllowReset(d.Email, request.ClientAddr(c.Request()))
 	if err != nil {
 		return h.formError(c, "forgot", d, err)
 	}
-	h.mailer.start(c.Request().Context(), email, requestIDOf(c))
+	h.mailer.start(c.Request().Context(), email, request.ID(c))
 	d.Title, d.Email = "Check your mail", email
 	return h.renderPage(c, http.StatusOK, "forgot-sent", d)
 }
 
 // resetView answers GET on the reset route: the page of a link from a
 // mail (?rid=), or what a reset takes.
-func (h *accountRoutes) resetView(c echo.Context) error {
+func (h *Handler) resetView(c echo.Context) error {
 	if h.mailer == nil {
 		return h.mailOff(c)
 	}
@@ -313,7 +311,7 @@ func (h *accountRoutes) resetView(c echo.Context) error {
 // resetPassword sets a new password with a token from a reset mail
 // (controls.password.reset): {"recordId", "password"} -> {}. The token is
 // used up, and every session of the account ends.
-func (h *accountRoutes) resetPassword(c echo.Context) error {
+func (h *Handler) resetPassword(c echo.Context) error {
 	if h.mailer == nil {
 		return h.mailOff(c)
 	}
@@ -329,19 +327,19 @@ func (h *accountRoutes) resetPassword(c echo.Context) error {
 		return err
 	}
 	if strings.TrimSpace(in.RecordID) == "" {
-		return &badRequestError{reason: "recordId is a required field"}
+		return &problem.BadRequestError{Reason: "recordId is a required field"}
 	}
-	acc, err := h.accounts.ResetPassword(c.Request().Context(), strings.TrimSpace(in.RecordID), in.Password, clientAddr(c.Request()))
+	acc, err := h.accounts.ResetPassword(c.Request().Context(), strings.TrimSpace(in.RecordID), in.Password, request.ClientAddr(c.Request()))
 	if err != nil {
 		return err
 	}
-	h.logger.Info("password reset: new password set", "account", acc.ID, "request_id", requestIDOf(c))
+	h.logger.Info("password reset: new password set", "account", acc.ID, "request_id", request.ID(c))
 	h.clearSession(c)
 	return reply(c, map[string]any{})
 }
 
 // pageReset handles the reset form.
-func (h *accountRoutes) pageReset(c echo.Context) error {
+func (h *Handler) pageReset(c echo.Context) error {
 	d := pageData{Title: "Choose a new password", CSRF: h.anonCSRF(c)}
 	err := h.checkForm(c, d.CSRF)
 	f := c.Request().PostForm
@@ -350,20 +348,20 @@ func (h *accountRoutes) pageReset(c echo.Context) error {
 		return h.formError(c, "reset", d, err)
 	}
 	if f.Get("password") != f.Get("password2") {
-		return h.formError(c, "reset", d, &badRequestError{reason: "The two passwords differ."})
+		return h.formError(c, "reset", d, &problem.BadRequestError{Reason: "The two passwords differ."})
 	}
-	acc, err := h.accounts.ResetPassword(c.Request().Context(), d.RecordID, f.Get("password"), clientAddr(c.Request()))
+	acc, err := h.accounts.ResetPassword(c.Request().Context(), d.RecordID, f.Get("password"), request.ClientAddr(c.Request()))
 	if err != nil {
 		return h.resetFailed(c, err)
 	}
-	h.logger.Info("password reset: new password set", "account", acc.ID, "request_id", requestIDOf(c))
+	h.logger.Info("password reset: new password set", "account", acc.ID, "request_id", request.ID(c))
 	h.clearSession(c)
 	return h.renderPage(c, http.StatusOK, "reset-done", pageData{Title: "Password changed"})
 }
 
 // resetFailed answers a reset page whose link is dead with the forgot
 // form, to ask for a new one; other errors with the reset form.
-func (h *accountRoutes) resetFailed(c echo.Context, err error) error {
+func (h *Handler) resetFailed(c echo.Context, err error) error {
 	if errors.Is(err, account.ErrResetInvalid) {
 		return h.renderPage(c, http.StatusBadRequest, "forgot", pageData{Title: "Forgot your password?", CSRF: h.anonCSRF(c),
 			Error: "This link to reset your password is no longer valid: it was used, it expired, or the password changed since. Ask for a new one below."})
@@ -373,17 +371,17 @@ func (h *accountRoutes) resetFailed(c echo.Context, err error) error {
 }
 
 // mailOff answers a password reset route of a server without mail.
-func (h *accountRoutes) mailOff(c echo.Context) error {
+func (h *Handler) mailOff(c echo.Context) error {
 	if !wantsHTML(c) {
 		jsonAPI(c)
 	}
-	return errMailOff
+	return problem.ErrMailOff
 }
 
 // jsonAPI marks a request of the JSON API: errors are answered as JSON,
 // and no answer is cached.
 func jsonAPI(c echo.Context) {
-	c.Set(ctxKeyJSONErrors, true)
+	problem.AnswerAsJSON(c)
 	c.Response().Header().Set("Cache-Control", "no-store")
 }
 

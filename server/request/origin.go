@@ -1,16 +1,16 @@
-package server
+package request
 
 import "net/http"
 
-// pageReferrerPolicy is the Referrer-Policy of Kluis's own HTML pages
+// PageReferrerPolicy is the Referrer-Policy of Kluis's own HTML pages
 // (account pages, login, consent). "same-origin" keeps the pages' URLs,
 // which may hold a password reset record or an app's authorization
 // request, from every other site, while a browser still names this origin
 // on the pages' own form POSTs. Under "no-referrer" Chromium sends
 // `Origin: null` even to the page's own origin.
-const pageReferrerPolicy = "same-origin"
+const PageReferrerPolicy = "same-origin"
 
-// fromOrigin reports whether a browser request was made by a page of
+// FromOrigin reports whether a browser request was made by a page of
 // origin (scheme://host), judged from what browsers really send:
 //
 //   - Sec-Fetch-Site (Fetch Metadata, sent by every current browser)
@@ -26,8 +26,8 @@ const pageReferrerPolicy = "same-origin"
 //     sends no Origin on a same-origin POST; the CSRF token still guards
 //     it.
 //
-// fromOrigin never replaces the CSRF token: both must pass.
-func fromOrigin(r *http.Request, origin string) bool {
+// FromOrigin never replaces the CSRF token: both must pass.
+func FromOrigin(r *http.Request, origin string) bool {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
 		return site == "same-origin" || site == "none"
 	}

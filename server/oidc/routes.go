@@ -1,4 +1,4 @@
-package server
+package oidc
 
 import (
 	"context"
@@ -16,15 +16,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/weconomics/kluis/server/problem"
+	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/fetch"
 	"github.com/weconomics/kluis/webid/idp"
 )
-
-// DefaultSessionCookie is the name of the account session cookie, as the
-// Community Solid Server names it.
-const DefaultSessionCookie = "css-account"
 
 // pageCSP is the Content-Security-Policy of the provider's HTML pages:
 // nothing loads but an https logo and the inline style, and no one frames
@@ -33,18 +31,19 @@ const DefaultSessionCookie = "css-account"
 const pageCSP = "default-src 'none'; img-src https:; style-src 'unsafe-inline'; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 
-// IdPConfig configures the built-in OpenID provider (package webid/idp).
-// It is served when Accounts is set; its issuer is Config.BaseURL.
-type IdPConfig struct {
-	// Accounts are the accounts people log in with (AccountsForIdP adapts
+// Config configures the built-in OpenID provider (package webid/idp):
+// server.Config.IdP. It is served when Accounts is set; its issuer is the
+// server's base URL.
+type Config struct {
+	// Accounts are the accounts people log in with (Accounts adapts
 	// webid/account).
 	Accounts idp.Accounts
 	// FetchClient dereferences Client Identifier Documents; nil means
-	// through Config.Fetcher.
+	// through the server's safe fetcher.
 	FetchClient idp.FetchFunc
-	// SessionCookie is the name of the account session cookie (default
-	// DefaultSessionCookie); LoginPath the login page (default
-	// idp.DefaultLoginPath).
+	// SessionCookie is the name of the account session cookie (server.New
+	// fills in accounts.DefaultSessionCookie when empty); LoginPath the
+	// login page (default idp.DefaultLoginPath).
 	SessionCookie string
 	LoginPath     string
 	// KeyRotation and the lifetimes; zero means the idp defaults.
@@ -64,11 +63,12 @@ type IdPConfig struct {
 	Now func() time.Time
 }
 
-// oidcProvider serves the OpenID provider's endpoints: thin handlers that
+// Handler serves the OpenID provider's endpoints: thin handlers that
 // hand plain values to idp.Provider and write what it answers. OAuth
-// errors are answered here, as JSON (RFC 6749 §5.2), not by errors.go,
-// whose bodies are text; errors of storage go on to errors.go (500).
-type oidcProvider struct {
+// errors are answered here, as JSON (RFC 6749 §5.2), not by the server's
+// error responder, whose bodies are text; errors of storage go on to it
+// (500).
+type Handler struct {
 	op     *idp.Provider
 	cookie string
 	origin string // scheme://host of the issuer, for the forms' origin check
@@ -76,33 +76,43 @@ type oidcProvider struct {
 	logger *slog.Logger
 }
 
-// newOIDCProvider builds the provider from the server's configuration.
-func newOIDCProvider(cfg Config, store storage.Backend, logger *slog.Logger) (*oidcProvider, error) {
-	ic := cfg.IdP
-	fetchDoc := ic.FetchClient
-	if fetchDoc == nil && cfg.Fetcher != nil {
-		fetchDoc = fetchClientDocument(cfg.Fetcher)
+// New builds the provider of cfg, whose issuer is base, over store; it
+// fetches Client Identifier Documents through fetcher unless
+// cfg.FetchClient is set. A nil logger discards logs.
+func New(cfg Config, base *url.URL, store storage.Backend, fetcher *fetch.Client, logger *slog.Logger) (*Handler, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SessionCookie == "" {
+		return nil, errors.New("oidc: no session cookie name")
+	}
+	fetchDoc := cfg.FetchClient
+	if fetchDoc == nil && fetcher != nil {
+		fetchDoc = fetchClientDocument(fetcher)
 	}
 	op, err := idp.New(idp.Config{
-		Issuer: cfg.BaseURL.String(), Store: store, Accounts: ic.Accounts, FetchClient: fetchDoc,
-		LoginPath: ic.LoginPath, KeyRotation: ic.KeyRotation,
-		AccessTokenLifetime: ic.AccessTokenLifetime, IDTokenLifetime: ic.IDTokenLifetime,
-		RefreshTokenLifetime: ic.RefreshTokenLifetime, CodeLifetime: ic.CodeLifetime,
-		SecretKey: ic.SecretKey, PreviousSecretKey: ic.PreviousSecretKey,
-		Clients: ic.Clients, Now: ic.Now, Logger: logger,
+		Issuer: base.String(), Store: store, Accounts: cfg.Accounts, FetchClient: fetchDoc,
+		LoginPath: cfg.LoginPath, KeyRotation: cfg.KeyRotation,
+		AccessTokenLifetime: cfg.AccessTokenLifetime, IDTokenLifetime: cfg.IDTokenLifetime,
+		RefreshTokenLifetime: cfg.RefreshTokenLifetime, CodeLifetime: cfg.CodeLifetime,
+		SecretKey: cfg.SecretKey, PreviousSecretKey: cfg.PreviousSecretKey,
+		Clients: cfg.Clients, Now: cfg.Now, Logger: logger,
 	})
 	if err != nil {
 		return nil, err
 	}
-	cookie := ic.SessionCookie
-	if cookie == "" {
-		cookie = DefaultSessionCookie
-	}
-	return &oidcProvider{op: op, cookie: cookie, origin: cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host,
-		secure: cfg.BaseURL.Scheme == "https", logger: logger}, nil
+	return &Handler{op: op, cookie: cfg.SessionCookie, origin: base.Scheme + "://" + base.Host,
+		secure: base.Scheme == "https", logger: logger}, nil
 }
 
-func (h *oidcProvider) register(e *echo.Echo) {
+// Provider is the OpenID provider the routes serve, for what the server
+// does with it besides requests: checking its secret key at start, its
+// service agent, and housekeeping.
+func (h *Handler) Provider() *idp.Provider { return h.op }
+
+// Mount adds the provider's routes to e: static paths under /.oidc/ and
+// /.well-known/, which win over the resource routes' wildcard.
+func (h *Handler) Mount(e *echo.Echo) {
 	get, post := http.MethodGet, http.MethodPost
 	paths := map[string]map[string]echo.HandlerFunc{
 		idp.PathDiscovery:    {get: h.discovery},
@@ -137,19 +147,19 @@ func (h *oidcProvider) register(e *echo.Echo) {
 					return c.NoContent(http.StatusNoContent)
 				}
 			default:
-				hf = func(echo.Context) error { return &methodNotAllowedError{allow: allow} }
+				hf = func(echo.Context) error { return &problem.MethodNotAllowedError{Allow: allow} }
 			}
 			e.Add(m, "/"+path, hf)
 		}
 	}
 }
 
-func (h *oidcProvider) discovery(c echo.Context) error {
+func (h *Handler) discovery(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "public, max-age=300")
 	return c.JSON(http.StatusOK, h.op.Metadata())
 }
 
-func (h *oidcProvider) jwks(c echo.Context) error {
+func (h *Handler) jwks(c echo.Context) error {
 	set, err := h.op.Keys(c.Request().Context())
 	if err != nil {
 		return err
@@ -161,7 +171,7 @@ func (h *oidcProvider) jwks(c echo.Context) error {
 }
 
 // session is the account session cookie's value, "" when none.
-func (h *oidcProvider) session(c echo.Context) string {
+func (h *Handler) session(c echo.Context) string {
 	ck, err := c.Cookie(h.cookie)
 	if err != nil {
 		return ""
@@ -169,7 +179,7 @@ func (h *oidcProvider) session(c echo.Context) string {
 	return ck.Value
 }
 
-func (h *oidcProvider) authorize(c echo.Context) error {
+func (h *Handler) authorize(c echo.Context) error {
 	res, err := h.op.Authorize(c.Request().Context(), c.QueryParams(), h.session(c))
 	if err != nil {
 		return err
@@ -177,7 +187,7 @@ func (h *oidcProvider) authorize(c echo.Context) error {
 	return h.answer(c, res)
 }
 
-func (h *oidcProvider) consent(c echo.Context) error {
+func (h *Handler) consent(c echo.Context) error {
 	form, err := h.browserForm(c)
 	if err != nil {
 		return err
@@ -189,7 +199,7 @@ func (h *oidcProvider) consent(c echo.Context) error {
 	return h.answer(c, res)
 }
 
-func (h *oidcProvider) endSession(c echo.Context) error {
+func (h *Handler) endSession(c echo.Context) error {
 	params := c.QueryParams()
 	post := c.Request().Method == http.MethodPost
 	if post {
@@ -209,10 +219,10 @@ func (h *oidcProvider) endSession(c echo.Context) error {
 // answer writes a browser step: a redirect (303 after a POST, so the
 // user agent follows with GET), or an HTML page that loads nothing from
 // elsewhere and may not be framed.
-func (h *oidcProvider) answer(c echo.Context, res *idp.Response) error {
+func (h *Handler) answer(c echo.Context, res *idp.Response) error {
 	hdr := c.Response().Header()
 	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("Referrer-Policy", pageReferrerPolicy)
+	hdr.Set("Referrer-Policy", request.PageReferrerPolicy)
 	if res.EndSession {
 		c.SetCookie(&http.Cookie{Name: h.cookie, Value: "", Path: "/", MaxAge: -1,
 			HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
@@ -230,7 +240,7 @@ func (h *oidcProvider) answer(c echo.Context, res *idp.Response) error {
 	return c.HTMLBlob(res.Status, res.Page)
 }
 
-func (h *oidcProvider) token(c echo.Context) error {
+func (h *Handler) token(c echo.Context) error {
 	r, err := tokenRequest(c)
 	if err != nil {
 		return h.oauthError(c, err)
@@ -243,7 +253,7 @@ func (h *oidcProvider) token(c echo.Context) error {
 	return c.JSON(http.StatusOK, res)
 }
 
-func (h *oidcProvider) revoke(c echo.Context) error {
+func (h *Handler) revoke(c echo.Context) error {
 	r, err := tokenRequest(c)
 	if err != nil {
 		return h.oauthError(c, err)
@@ -255,7 +265,7 @@ func (h *oidcProvider) revoke(c echo.Context) error {
 	return c.NoContent(http.StatusOK)
 }
 
-func (h *oidcProvider) registerClient(c echo.Context) error {
+func (h *Handler) registerClient(c echo.Context) error {
 	req := c.Request()
 	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/json" {
 		return h.oauthError(c, &idp.Error{Code: idp.CodeInvalidClientMetadata, Description: "the body must be application/json"})
@@ -263,13 +273,13 @@ func (h *oidcProvider) registerClient(c echo.Context) error {
 	limit := h.op.RegistrationLimit()
 	body, err := io.ReadAll(io.LimitReader(req.Body, int64(limit)+1))
 	if err != nil {
-		return &bodyReadError{err: err}
+		return &problem.BodyReadError{Err: err}
 	}
 	if len(body) > limit {
 		return &http.MaxBytesError{Limit: int64(limit)}
 	}
 	// Registration is anonymous: it is bounded per client address.
-	res, err := h.op.Register(req.Context(), body, clientAddr(req))
+	res, err := h.op.Register(req.Context(), body, request.ClientAddr(req))
 	if err != nil {
 		return h.oauthError(c, err)
 	}
@@ -294,13 +304,13 @@ func tokenRequest(c echo.Context) (idp.TokenRequest, error) {
 // The form must come from a page of the provider (fromOrigin): the CSRF
 // token in it is bound to the session, and this refuses a cross-site form
 // before the token is even looked at.
-func (h *oidcProvider) browserForm(c echo.Context) (url.Values, error) {
-	if !fromOrigin(c.Request(), h.origin) {
-		return nil, errCSRF
+func (h *Handler) browserForm(c echo.Context) (url.Values, error) {
+	if !request.FromOrigin(c.Request(), h.origin) {
+		return nil, problem.ErrCSRF
 	}
 	form, err := postForm(c)
 	if oe, ok := errors.AsType[*idp.Error](err); ok {
-		return nil, &badRequestError{reason: oe.Description}
+		return nil, &problem.BadRequestError{Reason: oe.Description}
 	}
 	return form, err
 }
@@ -329,8 +339,8 @@ func noStore(c echo.Context) {
 
 // oauthError answers an *idp.Error as RFC 6749 §5.2 says: JSON with error
 // and error_description, 400 or 401 (with a Basic challenge when the
-// client tried Basic). Any other error goes on to errors.go.
-func (h *oidcProvider) oauthError(c echo.Context, err error) error {
+// client tried Basic). Any other error goes on to server/problem.
+func (h *Handler) oauthError(c echo.Context, err error) error {
 	oe, ok := errors.AsType[*idp.Error](err)
 	if !ok {
 		return err
@@ -340,7 +350,7 @@ func (h *oidcProvider) oauthError(c echo.Context, err error) error {
 		// The cause (say, why a Client Identifier Document did not
 		// load) is for the operator; the client gets the description.
 		h.logger.LogAttrs(c.Request().Context(), slog.LevelDebug, "oauth error",
-			slog.String("request_id", requestIDOf(c)), slog.String("error", oe.Error()))
+			slog.String("request_id", request.ID(c)), slog.String("error", oe.Error()))
 	}
 	noStore(c)
 	if oe.RetryAfter > 0 {
@@ -374,8 +384,8 @@ func fetchClientDocument(f *fetch.Client) idp.FetchFunc {
 	}
 }
 
-// AccountsForIdP adapts the account store to what the provider needs.
-func AccountsForIdP(s *account.Store) idp.Accounts { return idpAccounts{s} }
+// Accounts adapts the account store to what the provider needs.
+func Accounts(s *account.Store) idp.Accounts { return idpAccounts{s} }
 
 // idpAccounts is webid/account seen as idp.Accounts.
 type idpAccounts struct{ s *account.Store }

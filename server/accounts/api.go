@@ -1,7 +1,9 @@
-package server
+package accounts
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,10 +17,13 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server/problem"
+	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/webid/account"
 )
 
@@ -37,7 +42,7 @@ import (
 // password by e-mail (controls.password.forgot and reset, forgot.go) are
 // offered only when the server has SMTP settings; a pod's owners cannot be changed through the API (its resource
 // only reads); owners are always advertised on the pod root. The oidc
-// controls are the OpenID provider's (idp.go), not listed here.
+// controls are the OpenID provider's (server/oidc), not listed here.
 //
 // # For the OpenID provider
 //
@@ -65,11 +70,35 @@ const (
 	tokenScheme = "CSS-Account-Token"
 )
 
-// ctxKeyJSONErrors marks a request whose errors are answered as JSON.
-const ctxKeyJSONErrors = "kluis.json_errors"
+// DefaultSessionCookie is the name of the account session cookie, as the
+// Community Solid Server names it. The OpenID provider (server/oidc)
+// reads the same cookie.
+const DefaultSessionCookie = "css-account"
 
-// accountRoutes serves the account API and the account pages.
-type accountRoutes struct {
+// Config is what the account API and pages depend on.
+type Config struct {
+	// BaseURL is the server's public URL, ending in "/": the origin of
+	// the pages, the base of the API's absolute URLs, and the OpenID
+	// issuer of the WebIDs of new pods.
+	BaseURL *url.URL
+	// Accounts is the account store.
+	Accounts *account.Store
+	// Space is the resource space in which pods are made.
+	Space *ldp.Store
+	// Pods tells whether pods can be created (server.Config.Pods).
+	Pods bool
+	// Mail, when Mail.Sender is set, offers password reset by e-mail
+	// (forgot.go).
+	Mail MailConfig
+	// ResetTTL is how long a password reset link is valid; zero means
+	// account.DefaultResetTTL.
+	ResetTTL time.Duration
+	// Logger receives the handler's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Handler serves the account API and the account pages.
+type Handler struct {
 	base     *url.URL
 	accounts *account.Store
 	pods     *provisioner
@@ -82,16 +111,44 @@ type accountRoutes struct {
 	mailer *resetMailer
 }
 
+// New builds the account API and pages from cfg.
+func New(cfg Config) *Handler {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{
+		base: cfg.BaseURL, accounts: cfg.Accounts, podsEnabled: cfg.Pods, pages: pageTemplates(), logger: logger,
+		pods: &provisioner{space: cfg.Space, accounts: cfg.Accounts, issuer: issuerOf(cfg.BaseURL), logger: logger},
+	}
+	if cfg.Mail.Sender != nil {
+		ttl := cmp.Or(cfg.ResetTTL, account.DefaultResetTTL)
+		h.mailer = newResetMailer(cfg.Mail, cfg.Accounts, cfg.BaseURL, ttl, logger)
+	}
+	return h
+}
+
+// Drain waits until the password reset mails being sent are sent, or ctx
+// ends (then it returns ctx's error).
+func (h *Handler) Drain(ctx context.Context) error {
+	if h.mailer == nil {
+		return nil
+	}
+	return h.mailer.wait(ctx)
+}
+
 // loginURL is the login page that sends the browser on to returnTo (a path
 // on this origin, such as "/.oidc/auth?...") once logged in.
 func loginURL(returnTo string) string {
 	return accountRoot + "login/?" + url.Values{"return": {returnTo}}.Encode()
 }
 
-func (h *accountRoutes) register(e *echo.Echo) {
+// Mount adds the routes of /.account/ to e: static paths, which win over
+// the resource routes' wildcard.
+func (h *Handler) Mount(e *echo.Echo) {
 	api := func(f echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.Set(ctxKeyJSONErrors, true)
+			problem.AnswerAsJSON(c)
 			c.Response().Header().Set("Cache-Control", "no-store")
 			return f(c)
 		}
@@ -147,7 +204,7 @@ func (h *accountRoutes) register(e *echo.Echo) {
 }
 
 // abs is the absolute URL of a path of this server.
-func (h *accountRoutes) abs(path string) string {
+func (h *Handler) abs(path string) string {
 	return strings.TrimSuffix(h.base.String(), "/") + path
 }
 
@@ -158,7 +215,7 @@ func accountPath(id string, rest ...string) string {
 
 // controls is the "controls" object (CSS json-api.md "Controls"): what
 // anyone may use, and with a session, what the account may.
-func (h *accountRoutes) controls(acc *account.Account) map[string]any {
+func (h *Handler) controls(acc *account.Account) map[string]any {
 	main := map[string]any{"index": h.abs(accountRoot), "logins": h.abs(accountRoot + "login/")}
 	acct := map[string]any{"create": h.abs(accountRoot + "account/")}
 	password := map[string]any{"login": h.abs(accountRoot + "login/password/")}
@@ -227,7 +284,7 @@ func sessionToken(r *http.Request) (token string, viaCookie bool) {
 }
 
 // session returns the account logged in on the request, or nil.
-func (h *accountRoutes) session(c echo.Context) (*account.Account, string, bool, error) {
+func (h *Handler) session(c echo.Context) (*account.Account, string, bool, error) {
 	tok, viaCookie := sessionToken(c.Request())
 	if tok == "" {
 		return nil, "", false, nil
@@ -244,7 +301,7 @@ func (h *accountRoutes) session(c echo.Context) (*account.Account, string, bool,
 
 // errLoginRequired is a request for an account's resource without a
 // session (401, as CSS's AuthorizedRouteHandler answers).
-var errLoginRequired = fmt.Errorf("server: account login required: %w", ErrUnauthenticated)
+var errLoginRequired = fmt.Errorf("server: account login required: %w", problem.ErrUnauthenticated)
 
 // own returns the account of the session when it is the account named in
 // the path: 401 without a session, 403 for another account's resources.
@@ -253,7 +310,7 @@ var errLoginRequired = fmt.Errorf("server: account login required: %w", ErrUnaut
 // this also refuses same-site pages of other origins, and documents
 // served sandboxed from a pod (their Origin is "null"), which CORS would
 // otherwise let read the answer.
-func (h *accountRoutes) own(c echo.Context) (account.Account, string, error) {
+func (h *Handler) own(c echo.Context) (account.Account, string, error) {
 	acc, tok, viaCookie, err := h.session(c)
 	if err != nil {
 		return account.Account{}, "", err
@@ -262,18 +319,18 @@ func (h *accountRoutes) own(c echo.Context) (account.Account, string, error) {
 		return account.Account{}, "", errLoginRequired
 	}
 	if acc.ID != c.Param("id") {
-		return account.Account{}, "", fmt.Errorf("server: resource of another account: %w", ErrForbidden)
+		return account.Account{}, "", fmt.Errorf("server: resource of another account: %w", problem.ErrForbidden)
 	}
 	if viaCookie && !h.sameOrigin(c.Request()) {
-		return account.Account{}, "", fmt.Errorf("server: cross-origin request with the account cookie: %w", ErrForbidden)
+		return account.Account{}, "", fmt.Errorf("server: cross-origin request with the account cookie: %w", problem.ErrForbidden)
 	}
 	return *acc, tok, nil
 }
 
 // sameOrigin reports whether a request comes from a page of this origin
 // (see fromOrigin).
-func (h *accountRoutes) sameOrigin(r *http.Request) bool {
-	return fromOrigin(r, h.base.Scheme+"://"+h.base.Host)
+func (h *Handler) sameOrigin(r *http.Request) bool {
+	return request.FromOrigin(r, h.base.Scheme+"://"+h.base.Host)
 }
 
 // readJSON reads a JSON request body into v: at most 64 KiB, typed
@@ -286,7 +343,7 @@ func readJSON(c echo.Context, v any) error {
 		if errors.As(err, &tooLarge) {
 			return tooLarge
 		}
-		return &bodyReadError{err: err}
+		return &problem.BodyReadError{Err: err}
 	}
 	if len(data) > maxAccountJSON {
 		return &http.MaxBytesError{Limit: maxAccountJSON}
@@ -300,10 +357,10 @@ func readJSON(c echo.Context, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
-		return &badRequestError{reason: "Invalid JSON: " + jsonProblem(err)}
+		return &problem.BadRequestError{Reason: "Invalid JSON: " + jsonProblem(err)}
 	}
 	if dec.More() {
-		return &badRequestError{reason: "Invalid JSON: more than one value"}
+		return &problem.BadRequestError{Reason: "Invalid JSON: more than one value"}
 	}
 	return nil
 }
@@ -330,13 +387,10 @@ func reply(c echo.Context, v any) error {
 	return c.JSON(http.StatusOK, v)
 }
 
-// clientAddr is the address rate limits count against.
-func clientAddr(r *http.Request) string { return r.RemoteAddr }
-
 // setSession sets the session cookie. remember keeps it across browser
 // restarts until the session expires; otherwise it lasts the browser
 // session.
-func (h *accountRoutes) setSession(c echo.Context, s account.Session, remember bool) {
+func (h *Handler) setSession(c echo.Context, s account.Session, remember bool) {
 	ck := &http.Cookie{
 		Name: sessionCookieName, Value: s.Token, Path: "/", HttpOnly: true,
 		Secure: h.base.Scheme == "https", SameSite: http.SameSiteLaxMode,
@@ -347,7 +401,7 @@ func (h *accountRoutes) setSession(c echo.Context, s account.Session, remember b
 	c.SetCookie(ck)
 }
 
-func (h *accountRoutes) clearSession(c echo.Context) {
+func (h *Handler) clearSession(c echo.Context) {
 	c.SetCookie(&http.Cookie{
 		Name: sessionCookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: h.base.Scheme == "https", SameSite: http.SameSiteLaxMode,
@@ -357,7 +411,7 @@ func (h *accountRoutes) clearSession(c echo.Context) {
 // login starts a session for acc, sets the cookie and answers with its
 // token, ending the session the request came with, if any (CSS
 // ResolveLoginHandler).
-func (h *accountRoutes) login(c echo.Context, acc account.Account, remember bool) error {
+func (h *Handler) login(c echo.Context, acc account.Account, remember bool) error {
 	ctx := c.Request().Context()
 	s, err := h.accounts.NewSession(ctx, acc.ID)
 	if err != nil {
@@ -374,7 +428,7 @@ func (h *accountRoutes) login(c echo.Context, acc account.Account, remember bool
 
 // index answers GET /.account/: the controls (JSON) or, for a browser, the
 // account page or the login page.
-func (h *accountRoutes) index(c echo.Context) error {
+func (h *Handler) index(c echo.Context) error {
 	acc, _, _, err := h.session(c)
 	if err != nil {
 		return err
@@ -385,7 +439,7 @@ func (h *accountRoutes) index(c echo.Context) error {
 		}
 		return h.overview(c, *acc, overviewNotice{})
 	}
-	c.Set(ctxKeyJSONErrors, true)
+	problem.AnswerAsJSON(c)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	c.Response().Header().Add("Vary", "Accept, Authorization, Cookie")
 	return reply(c, map[string]any{"controls": h.controls(acc)})
@@ -393,11 +447,11 @@ func (h *accountRoutes) index(c echo.Context) error {
 
 // logins answers GET /.account/login/: the login methods (JSON) or the
 // login page.
-func (h *accountRoutes) logins(c echo.Context) error {
+func (h *Handler) logins(c echo.Context) error {
 	if wantsHTML(c) {
 		return h.loginPage(c)
 	}
-	c.Set(ctxKeyJSONErrors, true)
+	problem.AnswerAsJSON(c)
 	acc, _, _, err := h.session(c)
 	if err != nil {
 		return err
@@ -410,16 +464,16 @@ func (h *accountRoutes) logins(c echo.Context) error {
 
 // passwordLoginView answers GET /.account/login/password/: what a login
 // takes, or the login page.
-func (h *accountRoutes) passwordLoginView(c echo.Context) error {
+func (h *Handler) passwordLoginView(c echo.Context) error {
 	if wantsHTML(c) {
 		return h.loginPage(c)
 	}
-	c.Set(ctxKeyJSONErrors, true)
+	problem.AnswerAsJSON(c)
 	return reply(c, map[string]any{"fields": fields("email", str(true), "password", str(true), "remember", boolean())})
 }
 
 // passwordLogin logs in with e-mail and password (controls.password.login).
-func (h *accountRoutes) passwordLogin(c echo.Context) error {
+func (h *Handler) passwordLogin(c echo.Context) error {
 	var in struct {
 		Email    string `json:"email"`
 		Password string `json:"password"`
@@ -429,25 +483,25 @@ func (h *accountRoutes) passwordLogin(c echo.Context) error {
 		return err
 	}
 	if strings.TrimSpace(in.Email) == "" || in.Password == "" {
-		return &badRequestError{reason: "email and password are required"}
+		return &problem.BadRequestError{Reason: "email and password are required"}
 	}
-	acc, err := h.accounts.Authenticate(c.Request().Context(), in.Email, in.Password, clientAddr(c.Request()))
+	acc, err := h.accounts.Authenticate(c.Request().Context(), in.Email, in.Password, request.ClientAddr(c.Request()))
 	if err != nil {
 		return err
 	}
 	return h.login(c, acc, in.Remember)
 }
 
-func (h *accountRoutes) createView(c echo.Context) error { return reply(c, map[string]any{}) }
+func (h *Handler) createView(c echo.Context) error { return reply(c, map[string]any{}) }
 
 // createAccount makes an account without a login and logs in to it
 // (controls.account.create).
-func (h *accountRoutes) createAccount(c echo.Context) error {
+func (h *Handler) createAccount(c echo.Context) error {
 	var in struct{}
 	if err := readJSON(c, &in); err != nil {
 		return err
 	}
-	acc, err := h.accounts.Create(c.Request().Context(), clientAddr(c.Request()))
+	acc, err := h.accounts.Create(c.Request().Context(), request.ClientAddr(c.Request()))
 	if err != nil {
 		return err
 	}
@@ -456,7 +510,7 @@ func (h *accountRoutes) createAccount(c echo.Context) error {
 
 // accountView answers GET /.account/account/<id>/: the account page for a
 // browser, else the controls with what the account holds.
-func (h *accountRoutes) accountView(c echo.Context) error {
+func (h *Handler) accountView(c echo.Context) error {
 	if wantsHTML(c) {
 		acc, _, _, err := h.session(c)
 		if err != nil {
@@ -467,7 +521,7 @@ func (h *accountRoutes) accountView(c echo.Context) error {
 		}
 		return h.overview(c, *acc, overviewNotice{})
 	}
-	c.Set(ctxKeyJSONErrors, true)
+	problem.AnswerAsJSON(c)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	acc, _, err := h.own(c)
 	if err != nil {
@@ -477,7 +531,7 @@ func (h *accountRoutes) accountView(c echo.Context) error {
 }
 
 // logout ends the session of the request (controls.account.logout).
-func (h *accountRoutes) logout(c echo.Context) error {
+func (h *Handler) logout(c echo.Context) error {
 	_, tok, err := h.own(c)
 	if err != nil {
 		return err
@@ -496,7 +550,7 @@ func linkID(webID string) string {
 }
 
 // webIDs lists the account's WebIDs (controls.account.webId).
-func (h *accountRoutes) webIDs(c echo.Context) error {
+func (h *Handler) webIDs(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -510,7 +564,7 @@ func (h *accountRoutes) webIDs(c echo.Context) error {
 
 // linkWebID links a WebID, asking for a proof of control of a WebID
 // outside the account's pods (controls.account.webId, POST).
-func (h *accountRoutes) linkWebID(c echo.Context) error {
+func (h *Handler) linkWebID(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -540,7 +594,7 @@ func linkedWebID(acc account.Account, id string) (string, error) {
 	return "", fmt.Errorf("WebID link: %w", account.ErrNotFound)
 }
 
-func (h *accountRoutes) webIDLink(c echo.Context) error {
+func (h *Handler) webIDLink(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -552,7 +606,7 @@ func (h *accountRoutes) webIDLink(c echo.Context) error {
 	return reply(c, map[string]any{"webId": w})
 }
 
-func (h *accountRoutes) unlinkWebID(c echo.Context) error {
+func (h *Handler) unlinkWebID(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -568,7 +622,7 @@ func (h *accountRoutes) unlinkWebID(c echo.Context) error {
 }
 
 // podResource is the URL of a pod's resource in the account API.
-func (h *accountRoutes) podResource(accountID, podURL string) string {
+func (h *Handler) podResource(accountID, podURL string) string {
 	name := strings.TrimSuffix(strings.TrimPrefix(podURL, strings.TrimSuffix(h.base.String(), "/")+"/"), "/")
 	if p, ok := h.pods.space.PathOf(podURL); ok {
 		// The pod's path names it also when it has a host of its own.
@@ -578,7 +632,7 @@ func (h *accountRoutes) podResource(accountID, podURL string) string {
 }
 
 // podList lists the account's pods (controls.account.pod).
-func (h *accountRoutes) podList(c echo.Context) error {
+func (h *Handler) podList(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -596,7 +650,7 @@ func (h *accountRoutes) podList(c echo.Context) error {
 // createPod makes a pod (controls.account.pod, POST): {name, settings:
 // {webId?, name?}}. Without settings.webId, the pod's own WebID owns it
 // and is linked to the account.
-func (h *accountRoutes) createPod(c echo.Context) error {
+func (h *Handler) createPod(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -612,7 +666,7 @@ func (h *accountRoutes) createPod(c echo.Context) error {
 		return err
 	}
 	if in.Name == nil || strings.TrimSpace(*in.Name) == "" {
-		return &badRequestError{reason: "name is a required field"}
+		return &problem.BadRequestError{Reason: "name is a required field"}
 	}
 	if !h.podsEnabled {
 		return ldp.ErrPodsDisabled
@@ -629,7 +683,7 @@ func (h *accountRoutes) createPod(c echo.Context) error {
 }
 
 // accountPod finds the pod of a pod resource.
-func (h *accountRoutes) accountPod(acc account.Account, name string) (string, error) {
+func (h *Handler) accountPod(acc account.Account, name string) (string, error) {
 	want := h.pods.space.IRI(ldp.Path("/" + name + "/"))
 	if slices.Contains(acc.Pods, want) {
 		return want, nil
@@ -638,7 +692,7 @@ func (h *accountRoutes) accountPod(acc account.Account, name string) (string, er
 }
 
 // pod answers a pod's resource: its base URL and owner.
-func (h *accountRoutes) pod(c echo.Context) error {
+func (h *Handler) pod(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -657,7 +711,7 @@ func (h *accountRoutes) pod(c echo.Context) error {
 }
 
 // updatePod would change a pod's owners, which Kluis does not offer.
-func (h *accountRoutes) updatePod(c echo.Context) error {
+func (h *Handler) updatePod(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -665,11 +719,11 @@ func (h *accountRoutes) updatePod(c echo.Context) error {
 	if _, err := h.accountPod(acc, c.Param("pod")); err != nil {
 		return err
 	}
-	return &badRequestError{reason: "Kluis does not change the owners of a pod; edit its ACL resources instead"}
+	return &problem.BadRequestError{Reason: "Kluis does not change the owners of a pod; edit its ACL resources instead"}
 }
 
 // credentials lists client credentials (controls.account.clientCredentials).
-func (h *accountRoutes) credentials(c echo.Context) error {
+func (h *Handler) credentials(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -687,7 +741,7 @@ func (h *accountRoutes) credentials(c echo.Context) error {
 
 // createCredential makes a client credential: {name, webId} -> {id,
 // secret, resource}. The secret is told this once.
-func (h *accountRoutes) createCredential(c echo.Context) error {
+func (h *Handler) createCredential(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -700,11 +754,11 @@ func (h *accountRoutes) createCredential(c echo.Context) error {
 		return err
 	}
 	if strings.TrimSpace(in.WebID) == "" {
-		return &badRequestError{reason: "webId is a required field"}
+		return &problem.BadRequestError{Reason: "webId is a required field"}
 	}
 	info, secret, err := h.accounts.CreateCredential(c.Request().Context(), acc.ID, in.Name, strings.TrimSpace(in.WebID))
 	if errors.Is(err, account.ErrNotLinked) {
-		return &badRequestError{reason: "WebID does not belong to this account."}
+		return &problem.BadRequestError{Reason: "WebID does not belong to this account."}
 	}
 	if err != nil {
 		return err
@@ -716,7 +770,7 @@ func (h *accountRoutes) createCredential(c echo.Context) error {
 }
 
 // accountCredential finds a client credential of the account.
-func (h *accountRoutes) accountCredential(c echo.Context, acc account.Account) (account.CredentialInfo, error) {
+func (h *Handler) accountCredential(c echo.Context, acc account.Account) (account.CredentialInfo, error) {
 	list, err := h.accounts.Credentials(c.Request().Context(), acc.ID)
 	if err != nil {
 		return account.CredentialInfo{}, err
@@ -729,7 +783,7 @@ func (h *accountRoutes) accountCredential(c echo.Context, acc account.Account) (
 	return account.CredentialInfo{}, fmt.Errorf("client credential: %w", account.ErrNotFound)
 }
 
-func (h *accountRoutes) credential(c echo.Context) error {
+func (h *Handler) credential(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -741,7 +795,7 @@ func (h *accountRoutes) credential(c echo.Context) error {
 	return reply(c, map[string]any{"id": cr.ID, "webId": cr.WebID})
 }
 
-func (h *accountRoutes) deleteCredential(c echo.Context) error {
+func (h *Handler) deleteCredential(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -764,7 +818,7 @@ func loginID(email string) string {
 
 // passwordLogins lists the account's password login
 // (controls.password.create).
-func (h *accountRoutes) passwordLogins(c echo.Context) error {
+func (h *Handler) passwordLogins(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -778,7 +832,7 @@ func (h *accountRoutes) passwordLogins(c echo.Context) error {
 
 // createPasswordLogin adds the e-mail and password login
 // (controls.password.create, POST).
-func (h *accountRoutes) createPasswordLogin(c echo.Context) error {
+func (h *Handler) createPasswordLogin(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -805,7 +859,7 @@ func ownLogin(c echo.Context, acc account.Account) error {
 	return nil
 }
 
-func (h *accountRoutes) passwordLoginResource(c echo.Context) error {
+func (h *Handler) passwordLoginResource(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -817,7 +871,7 @@ func (h *accountRoutes) passwordLoginResource(c echo.Context) error {
 }
 
 // changePassword: {oldPassword, newPassword}.
-func (h *accountRoutes) changePassword(c echo.Context) error {
+func (h *Handler) changePassword(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err
@@ -839,7 +893,7 @@ func (h *accountRoutes) changePassword(c echo.Context) error {
 }
 
 // deletePasswordLogin refuses: the login is the account's only one.
-func (h *accountRoutes) deletePasswordLogin(c echo.Context) error {
+func (h *Handler) deletePasswordLogin(c echo.Context) error {
 	acc, _, err := h.own(c)
 	if err != nil {
 		return err

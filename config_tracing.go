@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/weconomics/kluis/server/tracing"
 )
@@ -14,18 +12,14 @@ import (
 // This file reads the tracing settings: one Kluis switch (-tracing,
 // KLUIS_TRACING) and, when it is on, the standard OpenTelemetry variables
 // (environment only, as every OpenTelemetry SDK reads them), checked by
-// Validate with the rest. server/tracing does the work.
+// Validate with the rest. server/tracing does the work, which hosting.go
+// starts (newTracing).
 
 // Tracing modes.
 const (
 	tracingOff  = "off"
 	tracingOTLP = "otlp"
 )
-
-// tracingFlushTimeout bounds the export of the last spans when the server
-// stops without a graceful shutdown (an error, or requests that outlived
-// -shutdown-timeout).
-const tracingFlushTimeout = 5 * time.Second
 
 // TracingConfig is the part of Config about OpenTelemetry tracing.
 type TracingConfig struct {
@@ -133,25 +127,4 @@ func (t TracingConfig) redactedEndpoint() string {
 		return u.Redacted()
 	}
 	return ""
-}
-
-// newTracing builds the tracing of a run, or nil when it is off (no
-// exporter, no wrapper, nothing on the request path).
-func newTracing(ctx context.Context, t TracingConfig, logger *slog.Logger) (*tracing.Tracing, error) {
-	if t.Mode != tracingOTLP {
-		if t.EndpointVar != "" {
-			logger.Info("tracing is off although $" + t.EndpointVar + " is set: set KLUIS_TRACING=otlp to export spans")
-		}
-		return nil, nil
-	}
-	headers, _ := tracing.ParseHeaders(string(t.Headers)) // checked by Validate
-	tr, err := tracing.New(ctx, tracing.Config{
-		Endpoint: t.Endpoint, Headers: headers, ServiceName: t.ServiceName,
-		Version: version, Sampler: t.Sampler, Logger: logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	logger.Info("tracing: spans are exported over OTLP/HTTP", "endpoint", t.redactedEndpoint())
-	return tr, nil
 }

@@ -1,20 +1,17 @@
-package server
+package accounts
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/webid/account"
-	"github.com/weconomics/kluis/webid/fetch"
 )
 
 // provisioner makes pods for accounts. It is the one place that ties a
@@ -86,15 +83,25 @@ type Admin struct {
 	pods *provisioner
 }
 
-// NewAdmin builds an Admin over backend with the server's settings (only
-// BaseURL, Pods, PodQuota and Accounts are read; Accounts nil means the
-// defaults).
-func NewAdmin(ctx context.Context, cfg Config, backend storage.Backend, logger *slog.Logger) (*Admin, error) {
+// AdminConfig are the settings of the server that an Admin needs to make
+// pods as the server does.
+type AdminConfig struct {
+	// BaseURL is the server's public URL.
+	BaseURL *url.URL
+	// Pods and PodQuota are server.Config's.
+	Pods     bool
+	PodQuota int64
+	// Accounts are the account store's options; nil means the defaults.
+	Accounts *account.Options
+}
+
+// NewAdmin builds an Admin over backend with the server's settings.
+func NewAdmin(ctx context.Context, cfg AdminConfig, backend storage.Backend, logger *slog.Logger) (*Admin, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.BaseURL == nil {
-		return nil, errors.New("server: no base URL")
+		return nil, errors.New("accounts: no base URL")
 	}
 	space, err := ldp.New(ctx, backend, ldp.Config{BaseURL: cfg.BaseURL.String(), Pods: cfg.Pods, PodQuota: cfg.PodQuota})
 	if err != nil {
@@ -175,42 +182,4 @@ func issuerOf(base *url.URL) string {
 		s += "/"
 	}
 	return s
-}
-
-// maxProofDocument bounds a WebID document read for a proof of control.
-const maxProofDocument = 1 << 20
-
-// fetchProof reads the WebID document of a proof of control: from storage
-// when it is on this server (LocalProfiles), else through the guarded
-// HTTP client of the safe fetcher, bypassing its cache: the person has
-// just added the proof triple, and a cached copy would not show it.
-func fetchProof(local LocalProfiles, f *fetch.Client) account.FetchFunc {
-	return func(ctx context.Context, u string) ([]byte, string, error) {
-		body, isLocal, err := local.Profile(ctx, u)
-		if isLocal {
-			if err == nil && body == nil {
-				err = errors.New("no such document on this server")
-			}
-			return body, "text/turtle", err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, "", err
-		}
-		req.Header.Set("Accept", rdfAccept)
-		req.Header.Set("Cache-Control", "no-cache")
-		res, err := f.HTTPClient().Do(req)
-		if err != nil {
-			return nil, "", err
-		}
-		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return nil, "", &fetch.StatusError{URL: u, StatusCode: res.StatusCode}
-		}
-		data, err := io.ReadAll(io.LimitReader(res.Body, maxProofDocument))
-		if err != nil {
-			return nil, "", err
-		}
-		return data, res.Header.Get("Content-Type"), nil
-	}
 }
