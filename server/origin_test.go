@@ -68,7 +68,7 @@ func sendFrom(t *testing.T, ts *httptest.Server, as who, origin, method, path, c
 // through an authorization that names no origin or names the app's, a
 // request from no origin, the app's, another app's or the server's own;
 // under the default policy (acl.OriginRestrictNamed) and WAC 1.0's strict
-// one. The status follows from the rules as the README states them:
+// one. The status follows from the rules as docs/browsers.md states them:
 //
 //   - without an Origin header, acl:origin is ignored (WAC 1.0 §5.3);
 //   - the server's own origin is always trusted;
