@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 )
 
 // EndSession answers the end_session_endpoint (OpenID Connect RP-Initiated
@@ -70,7 +71,9 @@ func (p *Provider) EndSession(ctx context.Context, params url.Values, session st
 		if target != "" {
 			return &Response{Redirect: target, EndSession: true}, nil
 		}
-		r, err := p.message(http.StatusOK, "Signed out", "You are signed out.")
+		r, err := p.render(http.StatusOK, "message", messagePage{Title: "Signed out",
+			Text: "You are signed out of " + p.cfg.Issuer + ".",
+			Link: strings.TrimSuffix(p.cfg.LoginPath, "/") + "/", LinkText: "Log in again"})
 		if r != nil {
 			r.EndSession = true
 		}

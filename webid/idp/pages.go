@@ -19,13 +19,14 @@ const pageTemplates = `
 <meta name="referrer" content="no-referrer">
 <title>{{.}}</title>
 <style>
-body{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;color:#222}
+body{font:1rem/1.5 system-ui,sans-serif;max-width:42rem;margin:1rem auto;padding:0 1rem;color:#111;background:#fff}
+:focus-visible{outline:3px solid #1a55c8;outline-offset:2px}
 .app{display:flex;gap:1rem;align-items:center}
 .app img{width:64px;height:64px;object-fit:contain}
 code{word-break:break-all}
 fieldset{border:1px solid #ccc;margin:1rem 0}
 .buttons{display:flex;gap:1rem;margin-top:1.5rem}
-button{font-size:1rem;padding:.5rem 1.5rem}
+button{font:inherit;padding:.4rem 1rem}
 .note{color:#555;font-size:.9rem}
 </style></head><body>{{end}}
 
@@ -62,6 +63,7 @@ After you allow it, you will be sent back to <strong>{{.RedirectHost}}</strong>.
 {{define "message"}}{{template "head" .Title}}
 <h1>{{.Title}}</h1>
 <p>{{.Text}}</p>
+{{if .Link}}<p><a href="{{.Link}}">{{.LinkText}}</a></p>{{end}}
 </body></html>
 {{end}}
 `
@@ -97,6 +99,8 @@ type logoutPage struct {
 
 type messagePage struct {
 	Title, Text string
+	// Link, when set, is where the person may go next (LinkText).
+	Link, LinkText string
 }
 
 // render executes a page template into a Response.

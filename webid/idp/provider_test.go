@@ -819,6 +819,16 @@ func TestEndSession(t *testing.T) {
 	if ended != 2 {
 		t.Errorf("%d sessions ended, want 2", ended)
 	}
+	// Without a way back to an app, the person is told, and shown the way
+	// to log in again.
+	if res, err = f.p.EndSession(ctx, url.Values{}, session, false); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.p.EndSession(ctx, formOf(res.Page), session, true)
+	if err != nil || res.Redirect != "" || !res.EndSession ||
+		!strings.Contains(string(res.Page), "Signed out") || !strings.Contains(string(res.Page), `<a href="/.account/login/">Log in again</a>`) {
+		t.Fatalf("logout without a way back: %v %+v\n%s", err, res, res.Page)
+	}
 }
 
 // TestSweep: expired codes and refresh-token families are deleted, live
