@@ -110,6 +110,7 @@ func build(ctx context.Context, cfg Config, baseURL *url.URL, store storage.Back
 		// Bounds on each request's work and connections (issue 13).
 		BodyTimeout: cfg.BodyTimeout, BodyMinRate: cfg.BodyMinRate, MaxPatchBytes: cfg.MaxPatch,
 		MaxConnsPerClient: connsPerClient(cfg.MaxConnsPerClient),
+		MaxRDFBytes:       cfg.MaxRDF, MaxTriples: cfg.MaxTriples,
 		// Accounts and pods (/.account/); the OpenID provider logs in with
 		// the same accounts.
 		Pods: cfg.PodMode == "path" || cfg.PodMode == "subdomain", PodSubdomains: cfg.PodMode == "subdomain",

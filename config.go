@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/server/mail"
 	"github.com/weconomics/kluis/server/notify/natsbus"
@@ -40,6 +41,8 @@ const (
 	defaultBodyMinRate       = server.DefaultBodyMinRate
 	defaultMaxPatch          = server.DefaultMaxPatchBytes
 	defaultMaxConnsPerClient = server.DefaultMaxConnsPerClient
+	defaultMaxRDF            = ldp.DefaultMaxRDFBytes
+	defaultMaxTriples        = ldp.DefaultMaxTriples
 )
 
 // Config is every setting of a Kluis process. Each comes from a flag whose
@@ -79,6 +82,12 @@ type Config struct {
 	// once; 0 means no bound (-max-conns-per-client,
 	// KLUIS_MAX_CONNS_PER_CLIENT).
 	MaxConnsPerClient int
+	// MaxRDF is the largest RDF document stored, served or patched, in
+	// bytes, before and after serialising (-max-rdf, KLUIS_MAX_RDF).
+	MaxRDF int64
+	// MaxTriples is the most triples an RDF document or a patch may hold
+	// (-max-triples, KLUIS_MAX_TRIPLES).
+	MaxTriples int
 	// ShutdownTimeout is how long requests in flight may take to finish
 	// once the process is told to stop (-shutdown-timeout,
 	// KLUIS_SHUTDOWN_TIMEOUT).
@@ -295,6 +304,10 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 		"largest PATCH body (N3 Patch, SPARQL Update) parsed: a `size` such as 1MiB")
 	parsedVar(l, &cfg.MaxConnsPerClient, "max-conns-per-client", "KLUIS_MAX_CONNS_PER_CLIENT", defaultMaxConnsPerClient, parseCount, strconv.Itoa,
 		"most connections one client address (an IPv6 /64) holds at once, trusted proxies apart: a `count`; 0: no bound")
+	parsedVar(l, &cfg.MaxRDF, "max-rdf", "KLUIS_MAX_RDF", defaultMaxRDF, parseSize, formatSize,
+		"largest RDF document stored, served or patched, before and after serialising: a `size` such as 16MiB (413 above)")
+	parsedVar(l, &cfg.MaxTriples, "max-triples", "KLUIS_MAX_TRIPLES", defaultMaxTriples, parseCount, strconv.Itoa,
+		"most triples an RDF document or a patch may hold: a `count` (413 above)")
 	parsedVar(l, &cfg.ShutdownTimeout, "shutdown-timeout", "KLUIS_SHUTDOWN_TIMEOUT", defaultShutdownTimeout,
 		parseDuration, time.Duration.String, "how long requests in flight may take to finish on SIGTERM: a `duration`, e.g. 30s")
 	l.str(&cfg.FetchAllow, "fetch-allow", "KLUIS_FETCH_ALLOW", "",
@@ -589,6 +602,12 @@ func (c Config) Validate() error {
 	if c.MaxPatch <= 0 {
 		bad("-max-patch ($KLUIS_MAX_PATCH): must be more than 0 bytes")
 	}
+	if c.MaxRDF <= 0 {
+		bad("-max-rdf ($KLUIS_MAX_RDF): must be more than 0 bytes")
+	}
+	if c.MaxTriples <= 0 {
+		bad("-max-triples ($KLUIS_MAX_TRIPLES): must be more than 0")
+	}
 	if c.MaxConnsPerClient < 0 {
 		bad("-max-conns-per-client ($KLUIS_MAX_CONNS_PER_CLIENT): must not be negative (0: no bound)")
 	}
@@ -728,6 +747,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("body_min_rate", formatSize(c.BodyMinRate)),
 		slog.String("max_patch", formatSize(c.MaxPatch)),
 		slog.Int("max_conns_per_client", c.MaxConnsPerClient),
+		slog.String("max_rdf", formatSize(c.MaxRDF)),
+		slog.Int("max_triples", c.MaxTriples),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)
 	attrs = append(attrs, c.Hosting.hostingAttrs()...)

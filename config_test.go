@@ -40,7 +40,8 @@ func TestLoadConfigGood(t *testing.T) {
 			want := Config{Addr: ":3000", BaseURL: "http://localhost:3000/", Storage: "fs", Data: "./data",
 				S3: S3Config{TLS: true, PathStyle: true}, LogLevel: slog.LevelInfo, LogFormat: "text",
 				MaxBody: 1 << 30, ShutdownTimeout: 30 * time.Second, PodMode: "path", WACOrigin: "named",
-				BodyTimeout: 30 * time.Second, BodyMinRate: 1 << 10, MaxPatch: 1 << 20, MaxConnsPerClient: 100}
+				BodyTimeout: 30 * time.Second, BodyMinRate: 1 << 10, MaxPatch: 1 << 20, MaxConnsPerClient: 100,
+				MaxRDF: 16 << 20, MaxTriples: 200_000}
 			if fmt.Sprint(c) != fmt.Sprint(want) || c.S3 != want.S3 {
 				t.Errorf("got %v\nwant %v", c, want)
 			}
@@ -174,6 +175,8 @@ func TestLoadConfigBad(t *testing.T) {
 		{"body timeout", nil, map[string]string{"KLUIS_BODY_TIMEOUT": "soon"}, []string{"-body-timeout", "KLUIS_BODY_TIMEOUT"}},
 		{"body min rate zero", nil, map[string]string{"KLUIS_BODY_MIN_RATE": "0"}, []string{"-body-min-rate", "KLUIS_BODY_MIN_RATE"}},
 		{"max patch zero", []string{"-max-patch", "0"}, nil, []string{"-max-patch"}},
+		{"max rdf zero", nil, map[string]string{"KLUIS_MAX_RDF": "0"}, []string{"-max-rdf", "KLUIS_MAX_RDF"}},
+		{"max triples not a count", []string{"-max-triples", "many"}, nil, []string{"-max-triples"}},
 		{"max patch unit", []string{"-max-patch", "1XB"}, nil, []string{"-max-patch", "XB"}},
 		{"max conns negative", []string{"-max-conns-per-client", "-1"}, nil, []string{"-max-conns-per-client", "not be negative"}},
 		{"max conns not a number", nil, map[string]string{"KLUIS_MAX_CONNS_PER_CLIENT": "many"}, []string{"-max-conns-per-client", "KLUIS_MAX_CONNS_PER_CLIENT"}},

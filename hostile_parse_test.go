@@ -116,3 +116,25 @@ func jsonldScopedBomb(n int) string {
 	b.WriteString("]}")
 	return b.String()
 }
+
+// TestParserLimitSettings: -max-triples and -max-rdf reach the parsers
+// and the writes (413 past them, and the same document within them is
+// stored).
+func TestParserLimitSettings(t *testing.T) {
+	c := startChild(t, nil, true, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-log-level", "warn",
+		"-pod-mode", "none", "-max-triples", "10", "-max-rdf", "4KiB")
+	var doc strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&doc, "<#s%d> <#p> <#o> .\n", i)
+	}
+	if status, body := request(t, "PUT", c.url+"many.ttl", "text/turtle", doc.String()); status != 413 {
+		t.Errorf("20 triples, -max-triples 10: %d %s, want 413", status, body)
+	}
+	big := `<#s> <#p> "` + strings.Repeat("x", 5<<10) + `" .`
+	if status, body := request(t, "PUT", c.url+"big.ttl", "text/turtle", big); status != 413 {
+		t.Errorf("5 KiB of Turtle, -max-rdf 4KiB: %d %s, want 413", status, body)
+	}
+	if status, body := request(t, "PUT", c.url+"few.ttl", "text/turtle", "<#s> <#p> <#o> ."); status != 201 {
+		t.Errorf("one triple: %d %s, want 201", status, body)
+	}
+}
