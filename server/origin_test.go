@@ -2,10 +2,9 @@ package server_test
 
 import (
 	"context"
-	"log/slog"
+	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -18,19 +17,11 @@ import (
 // originServer is wacServerOn with an origin policy.
 func originServer(t *testing.T, store storage.Backend, policy acl.OriginPolicy) *httptest.Server {
 	t.Helper()
-	base, _ := url.Parse("http://pod.example/")
-	srv, err := server.New(context.Background(), server.Config{
-		BaseURL: base, Authenticator: testAgents{}, OriginPolicy: policy,
-	}, store, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return ts
+	return wacServerWith(t, store, func(c *server.Config) { c.OriginPolicy = policy })
 }
 
-// sendFrom is sendAs with an Origin header ("" for none).
+// sendFrom sends a request as an agent, with an Origin header ("" for
+// none).
 func sendFrom(t *testing.T, ts *httptest.Server, as who, origin, method, path, ct, body string) (int, http.Header, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
@@ -51,16 +42,8 @@ func sendFrom(t *testing.T, ts *httptest.Server, as who, origin, method, path, c
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := res.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return res.StatusCode, res.Header, b.String()
+	data, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, string(data)
 }
 
 // TestOriginPermissionTable adds the origin rows to the permission table:

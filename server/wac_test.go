@@ -46,10 +46,17 @@ func wacServer(t *testing.T, dir string, fetchGroup server.FetchFunc) *httptest.
 
 func wacServerOn(t *testing.T, store storage.Backend, fetchGroup server.FetchFunc) *httptest.Server {
 	t.Helper()
+	return wacServerWith(t, store, func(c *server.Config) { c.FetchGroup = fetchGroup })
+}
+
+// wacServerWith starts a server with Web Access Control over store and
+// the test Authenticator; mutate adjusts the rest of its configuration.
+func wacServerWith(t *testing.T, store storage.Backend, mutate func(*server.Config)) *httptest.Server {
+	t.Helper()
 	base, _ := url.Parse("http://pod.example/")
-	srv, err := server.New(context.Background(), server.Config{
-		BaseURL: base, Authenticator: testAgents{}, FetchGroup: fetchGroup,
-	}, store, slog.New(slog.DiscardHandler))
+	cfg := server.Config{BaseURL: base, Authenticator: testAgents{}}
+	mutate(&cfg)
+	srv, err := server.New(context.Background(), cfg, store, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,23 +77,7 @@ func (w who) header() string {
 
 func sendAs(t *testing.T, ts *httptest.Server, as who, method, path, ct, body string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	if h := as.header(); h != "" {
-		req.Header.Set("Authorization", h)
-	}
-	res, err := ts.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header, string(data)
+	return sendFrom(t, ts, as, "", method, path, ct, body)
 }
 
 const (
