@@ -46,7 +46,7 @@ func TestBrowser(t *testing.T) {
 		}
 		t.Skipf("Node, Chromium or the browser test's packages are missing (%v); %s", err, how)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
 	// The app, built now and served from 127.0.0.1: another site than

@@ -117,8 +117,10 @@ func build(ctx context.Context, cfg Config, baseURL *url.URL, store storage.Back
 		PodQuota: cfg.PodQuota,
 		// Web Access Control.
 		OriginPolicy: originPolicy(cfg.WACOrigin),
-		Accounts:     &account.Options{},
-		IdP:          oidc.Config{SecretKey: secretKey, PreviousSecretKey: previousKey},
+		// The data browser (server/databrowser).
+		DataBrowser: dataBrowser(cfg.DataBrowser),
+		Accounts:    &account.Options{},
+		IdP:         oidc.Config{SecretKey: secretKey, PreviousSecretKey: previousKey},
 		// Hosting.
 		TrustedProxies: hosted.proxies, Observer: hosted.observer(), Tracer: hosted.tracer(),
 		Notifications: notes,
@@ -140,6 +142,17 @@ func connsPerClient(n int) int {
 		return -1
 	}
 	return n
+}
+
+// dataBrowser is the server.DataBrowserConfig of a validated -data-browser.
+func dataBrowser(s string) server.DataBrowserConfig {
+	switch s {
+	case "off":
+		return server.DataBrowserConfig{Off: true}
+	case "embedded":
+		return server.DataBrowserConfig{}
+	}
+	return server.DataBrowserConfig{Source: s}
 }
 
 // originPolicy is the acl.OriginPolicy of a validated -wac-origin.

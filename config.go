@@ -35,6 +35,7 @@ const (
 	defaultShutdownTimeout = 30 * time.Second
 	defaultPodMode         = "path"
 	defaultWACOrigin       = "named"
+	defaultDataBrowser     = "embedded"
 	// The limits that bound a request's work before it is done (issue 13):
 	// server.Config says what each one bounds.
 	defaultBodyTimeout       = server.DefaultBodyTimeout
@@ -113,6 +114,12 @@ type Config struct {
 	// the authorizations that name an origin; "strict" is WAC 1.0 §5.3.2
 	// as written, where the pod owner admits an app with acl:trustedApp.
 	WACOrigin string
+	// DataBrowser is the SolidOS data browser that browsers get for a
+	// pod's containers and RDF documents (-data-browser,
+	// KLUIS_DATA_BROWSER): "embedded" (the default: the mashlib release
+	// built into Kluis), "off", a folder holding a mashlib build, or the
+	// http(s) URL of one (server/databrowser).
+	DataBrowser string
 	// Hosting is how the server is reached: TLS, ACME, the HTTP redirect
 	// listener, trusted proxies and metrics (hosting.go).
 	Hosting HostingConfig
@@ -320,6 +327,8 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 		"most bytes a pod may hold unless it has a quota of its own: a `size` such as 10GiB; 0: no limit")
 	l.str(&cfg.WACOrigin, "wac-origin", "KLUIS_WAC_ORIGIN", defaultWACOrigin,
 		"how acl:origin restricts apps on other origins: named (only authorizations that name an origin) or strict (WAC 1.0, with the owner's acl:trustedApp)")
+	l.str(&cfg.DataBrowser, "data-browser", "KLUIS_DATA_BROWSER", defaultDataBrowser,
+		"the SolidOS data browser for browsers on a pod: embedded (the copy built in), off, or a `folder` or URL of another mashlib build")
 	declareHosting(l, &cfg.Hosting) // config_hosting.go
 	parsedVar(l, &cfg.NATS.URL, "nats-url", "KLUIS_NATS_URL", "", func(s string) (secret, error) {
 		return secret(strings.TrimSpace(s)), nil
@@ -558,6 +567,17 @@ func (c Config) Validate() error {
 	default:
 		bad("-wac-origin ($KLUIS_WAC_ORIGIN): %q is not named or strict", c.WACOrigin)
 	}
+	switch db := c.DataBrowser; {
+	case db == "embedded" || db == "off":
+	case strings.HasPrefix(db, "https://") || strings.HasPrefix(db, "http://"):
+		if u, err := url.Parse(db); err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			bad("-data-browser ($KLUIS_DATA_BROWSER): %q is not a plain http(s) URL of a folder", db)
+		}
+	default:
+		if st, err := os.Stat(db); err != nil || !st.IsDir() {
+			bad("-data-browser ($KLUIS_DATA_BROWSER): %q is not embedded, off, a URL or a folder", db)
+		}
+	}
 	if c.RootACL != "" {
 		if st, err := os.Stat(c.RootACL); err != nil || !st.Mode().IsRegular() {
 			bad("-root-acl ($KLUIS_ROOT_ACL): %q is not a readable file", c.RootACL)
@@ -741,6 +761,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("root_acl", c.RootACL),
 		slog.String("pod_mode", c.PodMode),
 		slog.String("wac_origin", c.WACOrigin),
+		slog.String("data_browser", c.DataBrowser),
 		slog.String("max_body", formatSize(c.MaxBody)),
 		slog.String("pod_quota", formatSize(c.PodQuota)),
 		slog.Duration("body_timeout", c.BodyTimeout),

@@ -122,7 +122,7 @@ func depRules() []depRule {
 // (the error map) and server/request (what the middleware leaves on a
 // request); package server builds and mounts them. A new audience is
 // added here.
-var audiences = []string{"server/accounts/...", "server/oidc/...", "server/notifications/...", "server/consent/..."}
+var audiences = []string{"server/accounts/...", "server/oidc/...", "server/notifications/...", "server/consent/...", "server/databrowser/..."}
 
 // others is list without x.
 func others(list []string, x string) []string {

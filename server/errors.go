@@ -9,6 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server/databrowser"
 	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/server/request"
 	"github.com/weconomics/kluis/webid"
@@ -22,6 +24,9 @@ type errorResponder struct {
 	challenge func(error) string
 	// observer, when set, counts refused credentials (observe.go).
 	observer Observer
+	// browser, when set, is the data browser, whose page answers a
+	// browser's refused or missing resource (browserPage).
+	browser *databrowser.Handler
 }
 
 // respond answers err. 4xx get a short plain-text reason; 5xx get a
@@ -88,6 +93,10 @@ func (r *errorResponder) respond(err error, c echo.Context) {
 		text = "error " + strconv.Itoa(p.Status)
 	}
 	h.Set("X-Content-Type-Options", "nosniff")
+	if r.browserPage(c, p.Status) {
+		_ = r.browser.ServePage(c, p.Status)
+		return
+	}
 	if jsonErrors {
 		_ = c.JSON(p.Status, problem.JSON(p, text))
 		return
@@ -101,4 +110,28 @@ func (r *errorResponder) respond(err error, c echo.Context) {
 		return
 	}
 	_ = c.String(p.Status, text+"\n")
+}
+
+// browserPage tells whether a refusal (401, 403) or a 404 of a resource is
+// answered with the data browser's page, with that status and the
+// refusal's headers: when a browser navigates to a pod's resource and
+// prefers HTML. From the page the person logs in (the page then reads
+// the resource with the token), and whether the resource exists, and its
+// kind, are told no more than the status tells; a browser on a missing
+// resource sees the data browser say so.
+func (r *errorResponder) browserPage(c echo.Context, status int) bool {
+	if r.browser == nil || c.Path() != "/*" {
+		return false
+	}
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+	default:
+		return false
+	}
+	req := c.Request()
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return false
+	}
+	vary(c.Response().Header(), "Accept")
+	return req.URL.Path != "/" && ldp.Prefers(req.Header.Get("Accept"), "text/html")
 }

@@ -130,3 +130,15 @@ func nextLinkElement(s string) int {
 
 // httpTime formats a time for Last-Modified.
 func httpTime(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
+
+// vary adds token to the Vary header unless it is there already.
+func vary(h http.Header, token string) {
+	for _, v := range h.Values("Vary") {
+		for f := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(f), token) {
+				return
+			}
+		}
+	}
+	h.Add("Vary", token)
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/ldp/rdfx"
+	"github.com/weconomics/kluis/server/databrowser"
 	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/storage"
 )
@@ -37,9 +38,15 @@ type resources struct {
 	maxPatch int64
 	// welcome is the root's page for browsers.
 	welcome welcome
+	// browser is the data browser, served for a pod's containers and
+	// RDF documents to browsers that prefer HTML; nil when it is off.
+	browser *databrowser.Handler
 	// updatesVia is the legacy notifications WebSocket, sent as
 	// Updates-Via with every resource's headers; "" for none.
 	updatesVia string
+	// tickets add the agent's ticket to the Updates-Via of an answer to
+	// an authenticated GET (legacyticket.go).
+	tickets *legacyTickets
 	// tracer gives authentication and authorization spans of their own;
 	// nil when tracing is off.
 	tracer Tracer
@@ -338,6 +345,20 @@ func (h *resources) get(c echo.Context) error {
 	if browser {
 		return h.welcome.render(c)
 	}
+	if h.browser != nil {
+		// Whether a browser gets the data browser depends on Accept, for
+		// a non-RDF resource too (its kind may change).
+		vary(c.Response().Header(), "Accept")
+		if ldp.Prefers(req.Header.Get("Accept"), "text/html") {
+			kind, err := h.store.Kind(req.Context(), p)
+			if err != nil {
+				return err
+			}
+			if kind != ldp.NonRDF {
+				return h.browser.ServePage(c, http.StatusOK)
+			}
+		}
+	}
 	cond, err := conditions(req.Header)
 	if err != nil {
 		return err
@@ -376,10 +397,11 @@ func (h *resources) get(c echo.Context) error {
 		if err := h.setRepresentationHeaders(req.Context(), hdr, &nm.Rep); err != nil {
 			return err
 		}
+		h.ticket(hdr, agent)
 		return c.NoContent(http.StatusNotModified)
 	}
 	if errors.Is(err, ldp.ErrNotAcceptable) {
-		hdr.Add("Vary", "Accept")
+		vary(hdr, "Accept")
 	}
 	var rngErr error
 	if errors.Is(err, storage.ErrInvalidRange) {
@@ -412,6 +434,7 @@ func (h *resources) get(c echo.Context) error {
 	if err := h.setRepresentationHeaders(req.Context(), hdr, rep); err != nil {
 		return err
 	}
+	h.ticket(hdr, agent)
 	hdr.Set("Content-Type", rep.ContentType)
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	if rep.Kind == ldp.NonRDF {
@@ -439,6 +462,15 @@ func (h *resources) get(c echo.Context) error {
 		return fmt.Errorf("server: streaming %s: %w", p, err)
 	}
 	return nil
+}
+
+// ticket names the legacy WebSocket with agent's ticket in the answer to
+// agent's GET, so that its connection hears of changes to what agent may
+// read (legacyticket.go).
+func (h *resources) ticket(hdr http.Header, agent Agent) {
+	if h.updatesVia != "" && h.tickets != nil && !agent.Anonymous() {
+		hdr.Set("Updates-Via", h.tickets.url(h.updatesVia, agent))
+	}
 }
 
 // ownerAsks reports whether p is a storage description, and whether agent
@@ -473,7 +505,7 @@ func (h *resources) setRepresentationHeaders(ctx context.Context, hdr http.Heade
 	if rep.Kind == ldp.NonRDF {
 		hdr.Set("Accept-Ranges", "bytes")
 	} else {
-		hdr.Add("Vary", "Accept")
+		vary(hdr, "Accept")
 	}
 	return nil
 }

@@ -158,6 +158,8 @@ type notificationAccess struct {
 	store *ldp.Store
 	authn Authenticator
 	perms Permissions
+	// tickets open the tickets of the legacy WebSocket's URL.
+	tickets *legacyTickets
 }
 
 func (a notificationAccess) Authenticate(req *http.Request) (string, func(context.Context, ldp.Path) error, error) {
@@ -168,8 +170,20 @@ func (a notificationAccess) Authenticate(req *http.Request) (string, func(contex
 	return agent.WebID, a.canRead(agent, req.Header.Get("Origin")), nil
 }
 
-func (a notificationAccess) Anonymous(origin string) func(context.Context, ldp.Path) error {
-	return a.canRead(Agent{}, origin)
+func (a notificationAccess) Legacy(req *http.Request) func(context.Context, ldp.Path) error {
+	origin := req.Header.Get("Origin")
+	anonymous := a.canRead(Agent{}, origin)
+	agent, until, ok := a.tickets.agent(req.URL.Query().Get("ticket"))
+	if !ok {
+		return anonymous
+	}
+	asAgent := a.canRead(agent, origin)
+	return func(ctx context.Context, p ldp.Path) error {
+		if !a.tickets.now().Before(until) {
+			return anonymous(ctx, p)
+		}
+		return asAgent(ctx, p)
+	}
 }
 
 // canRead asks the permission seam whether agent may read p now: nil, or

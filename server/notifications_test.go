@@ -403,6 +403,76 @@ func TestNotificationsLegacy(t *testing.T) {
 	}
 }
 
+// TestNotificationsLegacyTicket: the Updates-Via of an answer to an
+// authenticated GET carries a ticket, with which the legacy WebSocket
+// tells of changes to what that agent may read (private ones too), from
+// the connection's origin; without it, or with a forged or altered one,
+// only public changes are told.
+func TestNotificationsLegacyTicket(t *testing.T) {
+	ts := notifServer(t, nil)
+	mustSend(t, ts, alice, "PUT", "/private/doc", "text/plain", "v1", 201)
+	mustSend(t, ts, alice, "PUT", "/public/doc", "text/plain", "v1", 201)
+	mustSend(t, ts, alice, "PUT", "/public/.acl", "text/turtle", publicACL, 201)
+
+	h := mustSend(t, ts, alice, "GET", "/private/doc", "", "", 200)
+	via := h.Get("Updates-Via")
+	base := "ws://pod.example/.notifications/legacy"
+	if !strings.HasPrefix(via, base+"?ticket=") || len(via) < len(base)+60 {
+		t.Fatalf("Updates-Via of an authenticated GET = %q, want the legacy URL with a ticket", via)
+	}
+	if again := mustSend(t, ts, alice, "GET", "/private/doc", "", "", 200).Get("Updates-Via"); again != via {
+		t.Errorf("a second GET names another URL: %q, then %q (tickets stay the same within the hour)", via, again)
+	}
+	if anon := mustSend(t, ts, who{}, "GET", "/public/doc", "", "", 200).Get("Updates-Via"); anon != base {
+		t.Errorf("Updates-Via of an anonymous GET = %q, want %q", anon, base)
+	}
+	ticket := strings.TrimPrefix(via, base+"?ticket=")
+	altered := []byte(ticket)
+	altered[10] ^= 1
+	wsURL := "ws://" + strings.TrimPrefix(ts.URL, "http://") + "/.notifications/legacy"
+
+	for _, c := range []struct {
+		name, query string
+		private     bool
+	}{
+		{"with alice's ticket", "?ticket=" + ticket, true},
+		{"without a ticket", "", false},
+		{"with an altered ticket", "?ticket=" + string(altered), false},
+		{"with a forged ticket", "?ticket=eyJ3IjoiaHR0cHM6Ly9hbGljZS5leGFtcGxlL3Byb2ZpbGUvY2FyZCNtZSIsImUiOjQxMDI0NDQ4MDB9.AAAA", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn := dial(t, wsURL+c.query, &websocket.DialOptions{Subprotocols: []string{"solid-0.1"}})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			read := func() string {
+				t.Helper()
+				_, data, err := conn.Read(ctx)
+				if err != nil {
+					t.Fatalf("legacy read: %v", err)
+				}
+				return string(data)
+			}
+			for _, u := range []string{"private/doc", "public/doc"} {
+				if err := conn.Write(ctx, websocket.MessageText, []byte("sub "+testBaseURL+u)); err != nil {
+					t.Fatal(err)
+				}
+				if got := read(); got != "ack "+testBaseURL+u {
+					t.Fatalf("sub %s: %q", u, got)
+				}
+			}
+			mustSend(t, ts, alice, "PUT", "/private/doc", "text/plain", "v-"+c.name, 204)
+			mustSend(t, ts, alice, "PUT", "/public/doc", "text/plain", "v-"+c.name, 204)
+			first := read()
+			if c.private && first != "pub "+testBaseURL+"private/doc" {
+				t.Errorf("first message %q, want the private change", first)
+			}
+			if !c.private && first != "pub "+testBaseURL+"public/doc" {
+				t.Errorf("first message %q, want only the public change", first)
+			}
+		})
+	}
+}
+
 // TestNotificationsLimits: channels per agent and per server are capped
 // (429).
 func TestNotificationsLimits(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/server/accounts"
+	"github.com/weconomics/kluis/server/databrowser"
 	"github.com/weconomics/kluis/server/notifications"
 	"github.com/weconomics/kluis/server/notify"
 	"github.com/weconomics/kluis/server/oidc"
@@ -154,6 +155,22 @@ type Config struct {
 	// Notifications configures Solid Notifications and the legacy
 	// solid-0.1 WebSocket of Updates-Via; the zero value serves them.
 	Notifications NotificationsConfig
+
+	// --- People's browsers (server/databrowser) ---
+
+	// DataBrowser is the SolidOS data browser, the page a browser that
+	// prefers HTML gets for a pod's containers and RDF documents; the
+	// zero value serves the embedded release.
+	DataBrowser DataBrowserConfig
+}
+
+// DataBrowserConfig chooses the data browser (server/databrowser).
+type DataBrowserConfig struct {
+	// Off serves no data browser: browsers get RDF, as other clients.
+	Off bool
+	// Source is "" for the embedded release, or a folder or URL of
+	// another copy (databrowser.Config.Source).
+	Source string
 }
 
 // ProofReplay carries used DPoP proofs between the processes of one
@@ -304,12 +321,12 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	e := newRouter(cfg, sh, logger)
 	mounts := []mounter{
 		&health{store: store, timeout: readiness, logger: logger},
-		&resources{store: sh.space, authn: sh.authn, perms: sh.perms, welcome: welcomeOf(cfg), updatesVia: updatesVia(sh.notes), tracer: cfg.Tracer,
+		&resources{store: sh.space, authn: sh.authn, perms: sh.perms, welcome: welcomeOf(cfg), browser: sh.browser, updatesVia: updatesVia(sh.notes), tickets: sh.tickets, tracer: cfg.Tracer,
 			maxPatch: cmp.Or(cfg.MaxPatchBytes, DefaultMaxPatchBytes)},
 	}
 	if sh.notes != nil {
 		mounts = append(mounts, &notifications.Handler{Service: sh.notes, Store: sh.space,
-			Access: notificationAccess{store: sh.space, authn: sh.authn, perms: sh.perms}})
+			Access: notificationAccess{store: sh.space, authn: sh.authn, perms: sh.perms, tickets: sh.tickets}})
 	}
 	if accountPages != nil {
 		mounts = append(mounts, accountPages)
@@ -320,6 +337,9 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 			mounts = append(mounts, sh.sender)
 		}
 		mounts = append(mounts, provider)
+	}
+	if sh.browser != nil {
+		mounts = append(mounts, sh.browser)
 	}
 	for _, m := range mounts {
 		m.Mount(e)
@@ -350,13 +370,25 @@ type shared struct {
 	perms  Permissions
 	// wac is the access control in use, nil when Permissions were given.
 	wac *WAC
+	// browser is the data browser; nil when it is off.
+	browser *databrowser.Handler
+	// tickets name the agent of an authenticated answer in its
+	// Updates-Via (legacyticket.go).
+	tickets *legacyTickets
 }
 
 // newShared builds the resource space over store, its notifications, and
 // the seams: cfg's Authenticator and Permissions, or Solid-OIDC and Web
 // Access Control over the space.
 func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Logger) (*shared, error) {
-	sh := &shared{}
+	sh := &shared{tickets: newLegacyTickets(cfg.IdP.SecretKey)}
+	if !cfg.DataBrowser.Off {
+		b, err := databrowser.New(databrowser.Config{Source: cfg.DataBrowser.Source, BaseURL: cfg.BaseURL})
+		if err != nil {
+			return nil, err
+		}
+		sh.browser = b
+	}
 	aclOpts := acl.Options{
 		TrustedOrigins: []string{strings.TrimSuffix(cfg.BaseURL.String(), "/")},
 		OriginPolicy:   cfg.OriginPolicy,
@@ -476,7 +508,7 @@ func newRouter(cfg Config, sh *shared, logger *slog.Logger) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	errs := &errorResponder{logger: logger, challenge: challengeOf(sh.authn, cfg.BaseURL.String())}
+	errs := &errorResponder{logger: logger, challenge: challengeOf(sh.authn, cfg.BaseURL.String()), browser: sh.browser}
 	e.HTTPErrorHandler = errs.respond
 
 	// Hosting: the client behind trusted proxies (proxy.go) and metrics
@@ -485,7 +517,7 @@ func newRouter(cfg Config, sh *shared, logger *slog.Logger) *echo.Echo {
 	// RealIP is the RemoteAddr that proxies.middleware leaves.
 	// Pods on subdomains: a pod's host is mapped to its path before
 	// routing (podhosts.go).
-	e.Pre(podHosts(sh.space, cfg.BaseURL.Scheme))
+	e.Pre(podHosts(sh.space, cfg.BaseURL.Scheme, sh.browser))
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(proxies{trusted: cfg.TrustedProxies}.middleware())
 	if cfg.Observer != nil {

@@ -26,8 +26,11 @@ type Access interface {
 	// and a check, asked anew at each use, of whether that agent, from
 	// req's Origin, may read a path (nil, or the refusal: 401, 403).
 	Authenticate(req *http.Request) (webID string, canRead func(context.Context, ldp.Path) error, err error)
-	// Anonymous is that check for the anonymous agent from origin.
-	Anonymous(origin string) func(context.Context, ldp.Path) error
+	// Legacy is that check for a connection to the legacy WebSocket:
+	// for the agent of the ticket in req's query that the Updates-Via of
+	// an authenticated answer carries, while it holds, else for the
+	// anonymous agent; from req's Origin.
+	Legacy(req *http.Request) func(context.Context, ldp.Path) error
 }
 
 // Handler serves the subscription services, the channels and the
@@ -289,10 +292,11 @@ func (n *Handler) unsubscribe(c echo.Context) error {
 }
 
 // legacy serves the solid-0.1 WebSocket that Updates-Via names: pub only
-// for resources the anonymous agent may read, asked at each delivery.
+// for resources the connection's agent (Access.Legacy) may read, asked at
+// each delivery.
 func (n *Handler) legacy(c echo.Context) error {
 	req := c.Request()
-	canRead := n.Access.Anonymous(req.Header.Get("Origin"))
+	canRead := n.Access.Legacy(req)
 	return n.Service.ServeLegacy(c.Response(), req, c.RealIP(), func(ctx context.Context, iri string) bool {
 		p, ok := n.Store.PathOf(iri)
 		return ok && canRead(ctx, p) == nil

@@ -417,6 +417,136 @@ INSERT DATA { <${webId}> acl:trustedApp [ acl:origin <${appOrigin}>; acl:mode ac
   await context.close();
 });
 
+// The SolidOS data browser that Kluis serves on a pod's URLs (issue 15):
+// dana opens her pod as a person would, logs in from the data browser's
+// own button with Kluis as the identity provider, sees her profile,
+// makes a folder and a note, edits a Turtle document, and sees a change
+// that another client (her script) makes appear without reloading.
+await part("the data browser on a pod", async () => {
+  const dana = { name: "dana", email: "dana@example.org", password: "dana-browser-password" };
+  const { webId, pod, session } = await signUpByScript(kluis, dana);
+  const { context, page } = await newPage("dana");
+  const violations = [];
+  page.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+  });
+  const sockets = [];
+  page.on("websocket", (ws) => sockets.push(ws.url()));
+
+  // Anonymous: the pod is private, so the page comes with the 401 and
+  // offers to log in.
+  const first = await page.goto(pod);
+  const headers = first.headers();
+  check(first.status() === 401 && headers["content-type"]?.startsWith("text/html"),
+    `dana: her private pod opens in a browser as the data browser page (${first.status()}, ${headers["content-type"]})`);
+  expect(/Accept/.test(headers.vary ?? "") && /script-src 'self'/.test(headers["content-security-policy"] ?? ""),
+    "dana: the page varies by Accept and has a content security policy", headers);
+  await page.locator("button.login-button").waitFor();
+  await page.waitForFunction(() => /not publicly readable/i.test(document.body.innerText));
+  await shot(page, "dana-databrowser-anonymous");
+  ok("dana: the data browser says the pod is not public and shows its Log In button");
+
+  // Login from the data browser: its identity provider list offers this
+  // server first.
+  await page.click("button.login-button");
+  await page.click("button.issuer-dropdown-toggle");
+  const firstIssuer = page.locator("[role=option]").first();
+  check((await firstIssuer.innerText()).trim() === new URL(kluis).host,
+    `dana: the data browser offers ${new URL(kluis).host} as identity provider`, await firstIssuer.innerText());
+  await firstIssuer.click();
+  await shot(page, "dana-databrowser-choose-provider");
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(`${kluis}.account/login`)),
+    page.click("button.popup-login-button"),
+  ]);
+  await shot(page, "dana-kluis-login-from-databrowser");
+  await page.fill("#email", dana.email);
+  await page.fill("#password", dana.password);
+  await Promise.all([page.waitForNavigation(), page.click('button:text-is("Log in")')]);
+  const allow = page.locator('button[name="decision"][value="allow"]');
+  await shot(page, "dana-kluis-consent-for-databrowser");
+  check(await allow.count() === 1, "dana: Kluis asks whether the data browser may act for her", await bodyText(page));
+  await Promise.all([page.waitForURL((u) => u.href.startsWith(pod)), allow.click()]);
+  const main = page.locator("#MainContent");
+  await page.waitForFunction(() => /profile/.test(document.getElementById("MainContent")?.innerText ?? ""), null, { timeout: 20000 });
+  await shot(page, "dana-databrowser-pod");
+  const listing = await main.innerText();
+  check(/profile/.test(listing) && /settings/.test(listing), "dana: logged in, the data browser lists her pod", listing.slice(0, 300));
+
+  // Her profile, at her WebID.
+  await page.goto(webId);
+  // The profile is drawn in shadow DOM, which getByText pierces.
+  await page.getByText("Contact Info").first().waitFor({ timeout: 20000 }).catch(() => {});
+  await shot(page, "dana-databrowser-profile");
+  check(await page.getByText(dana.name, { exact: true }).count() > 0 && await page.getByText("Contact Info").count() > 0,
+    "dana: the data browser shows her profile, named after her pod", await bodyText(page));
+
+  // A folder and a note, made with the data browser's tools.
+  const make = async (tool, name) => {
+    await page.locator('img[title="Add another tool"]').first().click();
+    await page.locator(`img[title="${tool}"]`).first().click();
+    await page.locator("input").last().fill(name);
+    await page.keyboard.press("Enter");
+  };
+  await page.goto(pod);
+  await page.waitForFunction(() => /settings/.test(document.getElementById("MainContent")?.innerText ?? ""), null, { timeout: 20000 });
+  await make("Make new folder @@", "notes");
+  await page.waitForFunction(() => /notes/.test(document.getElementById("MainContent")?.innerText ?? ""));
+  await shot(page, "dana-databrowser-folder-made");
+  let res = await session.fetch(`${pod}notes/`, { method: "HEAD" });
+  check(res.status === 200, `dana: the data browser made the folder notes/ (${res.status})`);
+
+  const notes = `${pod}notes/`;
+  await page.goto(notes);
+  await page.locator('img[title="Add another tool"]').first().waitFor();
+  await make("Make new source @@", "note.txt");
+  await page.waitForFunction(() => /note\.txt/.test(document.getElementById("MainContent")?.innerText ?? ""));
+  await make("Make new source @@", "about.ttl");
+  await page.waitForFunction(() => /about\.ttl/.test(document.getElementById("MainContent")?.innerText ?? ""));
+  await shot(page, "dana-databrowser-note-made");
+  res = await session.fetch(`${notes}note.txt`, { method: "HEAD" });
+  check(res.status === 200, `dana: the data browser made the note notes/note.txt (${res.status})`);
+
+  // A Turtle document, edited in its source view and saved.
+  await page.goto(`${notes}about.ttl`);
+  await page.locator('img[title="Edit"]').first().click();
+  const turtle = '@prefix schema: <http://schema.org/> .\n<#it> schema:name "Edited in the data browser" .\n';
+  await page.locator("textarea").fill(turtle);
+  await page.locator("textarea").press("End");
+  await page.keyboard.type(" ");
+  await shot(page, "dana-databrowser-editing-turtle");
+  await Promise.all([
+    page.waitForResponse((r) => r.url() === `${notes}about.ttl` && r.request().method() === "PUT"),
+    page.locator('img[title="Continue"]').first().click(),
+  ]);
+  await shot(page, "dana-databrowser-turtle-saved");
+  res = await session.fetch(`${notes}about.ttl`);
+  const saved = await res.text();
+  check(res.status === 200 && saved.includes("Edited in the data browser"), "dana: her edit of about.ttl is stored", saved);
+
+  // Live: her script adds a document to the folder the data browser
+  // shows; the listing changes without a reload (solid-0.1 Updates-Via).
+  await page.goto(notes);
+  await page.waitForFunction(() => /about\.ttl/.test(document.getElementById("MainContent")?.innerText ?? ""));
+  await page.evaluate(() => { window.kluisNotReloaded = true; });
+  await page.waitForTimeout(500); // the WebSocket's "sub"
+  const put = await session.fetch(`${notes}from-script.ttl`, {
+    method: "PUT", headers: { "content-type": "text/turtle" }, body: '<#it> <http://schema.org/name> "From the script" .',
+  });
+  check(put.status === 201, `dana: her script wrote notes/from-script.ttl (${put.status})`);
+  await page.waitForFunction(() => /from.script/.test(document.getElementById("MainContent")?.innerText ?? ""), null, { timeout: 10000 })
+    .catch(() => {});
+  await shot(page, "dana-databrowser-live-update");
+  const live = await main.innerText();
+  check(/from.script/.test(live) && await page.evaluate(() => window.kluisNotReloaded === true),
+    "dana: the script's document appears in the data browser without a reload", { live: live.slice(0, 300), sockets });
+  expect(sockets.some((u) => u.includes("/.notifications/legacy?ticket=")),
+    "dana: the data browser's WebSocket carries her ticket", sockets);
+  expect(violations.length === 0, "dana: the data browser ran without content security policy violations", violations);
+  await session.logout();
+  await context.close();
+});
+
 await part("log out", async () => {
   for (const [who, pg, isIn] of [[alice, A.page, aliceIn], [bob, B.page, bobIn]]) {
     check(isIn, `${who.name}: logged in to the app`);
