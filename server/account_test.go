@@ -737,6 +737,14 @@ func TestAccountPages(t *testing.T) {
 			t.Errorf("account page lacks %s", want)
 		}
 	}
+	// The server root's welcome page knows her, and links her pod (which
+	// opens in the data browser) and her account.
+	if res := call(t, b, "GET", testBaseURL, map[string]string{"accept": "text/html"}, ""); res.status != 200 ||
+		!strings.Contains(res.text, "Logged in as carol@example.org") || !strings.Contains(res.text, `<a href="`+testBaseURL+`carol/">`) ||
+		!strings.Contains(res.text, "data browser") || !strings.Contains(res.text, `<a href="/.account/">Your account</a>`) ||
+		res.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("welcome page when logged in: %d %v %s", res.status, res.header, res.text)
+	}
 	// A client credential: the secret is shown once.
 	res = postForm(t, b, "/.account/", url.Values{"csrf": {tok}, "action": {"create-credential"}, "name": {"backup"}, "webid": {testBaseURL + "carol/profile/card#me"}}, "")
 	if res.status != 200 || !strings.Contains(res.text, "backup_") || !strings.Contains(res.text, "not shown again") {
@@ -775,6 +783,10 @@ func TestAccountPages(t *testing.T) {
 	}
 	if res := call(t, b, "GET", testBaseURL+".account/", map[string]string{"accept": "text/html"}, ""); res.status != 303 || !strings.HasPrefix(res.header.Get("Location"), "/.account/login") {
 		t.Fatalf("account page after logout: %d %v", res.status, res.header)
+	}
+	if res := call(t, b, "GET", testBaseURL, map[string]string{"accept": "text/html"}, ""); res.status != 200 ||
+		strings.Contains(res.text, "Logged in") || strings.Contains(res.text, "carol/") || !strings.Contains(res.text, `href="/.account/signup/"`) {
+		t.Errorf("welcome page after logout: %d %s", res.status, res.text)
 	}
 	_, tok = page(t, b, "/.account/login/")
 	wrong := url.Values{"csrf": {tok}, "email": {"carol@example.org"}, "password": {"wrong password"}}

@@ -16,6 +16,7 @@ import (
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/ldp/rdfx"
+	"github.com/weconomics/kluis/server/accounts"
 	"github.com/weconomics/kluis/server/databrowser"
 	"github.com/weconomics/kluis/server/problem"
 	"github.com/weconomics/kluis/storage"
@@ -802,26 +803,29 @@ type welcome struct {
 	// public shows it to everyone, before access control: in pod mode the
 	// root holds no one's data, and newcomers must find the sign-up page.
 	public bool
-	// accounts links the account pages.
-	accounts bool
+	// page is the account pages' welcome (accounts.Handler.Welcome); nil
+	// when accounts are off, for a bare page.
+	page func(echo.Context) error
 }
 
 // welcomeOf is the welcome page of a configuration.
-func welcomeOf(cfg Config) welcome {
-	return welcome{public: cfg.Pods, accounts: cfg.Accounts != nil}
+func welcomeOf(cfg Config, pages *accounts.Handler) welcome {
+	w := welcome{public: cfg.Pods}
+	if pages != nil {
+		w.page = pages.Welcome
+	}
+	return w
 }
 
 func (w welcome) render(c echo.Context) error {
+	if w.page != nil {
+		return w.page(c)
+	}
 	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'")
 	c.Response().Header().Add("Vary", "Accept")
-	links := ""
-	if w.accounts {
-		links = `<p><a href="/.account/signup/">Sign up</a> for a pod, or <a href="/.account/login/">log in</a> to your account.</p>
-`
-	}
 	return c.HTML(http.StatusOK, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Kluis</title></head>
 <body><main><h1>Kluis</h1><p>This is a Solid pod server. Use a Solid app to read and write its data.</p>
-`+links+`</main></body></html>
+</main></body></html>
 `)
 }

@@ -293,7 +293,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 
 	// Each audience's handler.
 	var sweeps []func(context.Context) (int, error)
-	accountPages, accountStore := newAccounts(cfg, store, sh.space, logger)
+	accountPages, accountStore := newAccounts(cfg, store, sh.space, sh.browser != nil, logger)
 	if accountStore != nil {
 		// Expired sessions and resets, and accounts left empty.
 		sweeps = append(sweeps, accountStore.Sweep)
@@ -321,7 +321,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	e := newRouter(cfg, sh, logger)
 	mounts := []mounter{
 		&health{store: store, timeout: readiness, logger: logger},
-		&resources{store: sh.space, authn: sh.authn, perms: sh.perms, welcome: welcomeOf(cfg), browser: sh.browser, updatesVia: updatesVia(sh.notes), tickets: sh.tickets, tracer: cfg.Tracer,
+		&resources{store: sh.space, authn: sh.authn, perms: sh.perms, welcome: welcomeOf(cfg, accountPages), browser: sh.browser, updatesVia: updatesVia(sh.notes), tickets: sh.tickets, tracer: cfg.Tracer,
 			maxPatch: cmp.Or(cfg.MaxPatchBytes, DefaultMaxPatchBytes)},
 	}
 	if sh.notes != nil {
@@ -460,7 +460,7 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 // newAccounts builds the account API and pages (server/accounts) over
 // the account store, which the OpenID provider shares; both nil when
 // accounts are off.
-func newAccounts(cfg Config, store storage.Backend, space *ldp.Store, logger *slog.Logger) (*accounts.Handler, *account.Store) {
+func newAccounts(cfg Config, store storage.Backend, space *ldp.Store, dataBrowser bool, logger *slog.Logger) (*accounts.Handler, *account.Store) {
 	if cfg.Accounts == nil {
 		return nil, nil
 	}
@@ -471,7 +471,7 @@ func newAccounts(cfg Config, store storage.Backend, space *ldp.Store, logger *sl
 	accountStore := account.New(store, opts)
 	return accounts.New(accounts.Config{
 		BaseURL: cfg.BaseURL, Accounts: accountStore, Space: space, Pods: cfg.Pods,
-		Mail: cfg.Mail, ResetTTL: opts.ResetTTL, Logger: logger,
+		Mail: cfg.Mail, ResetTTL: opts.ResetTTL, DataBrowser: dataBrowser, Logger: logger,
 	}), accountStore
 }
 

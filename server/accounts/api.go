@@ -93,6 +93,9 @@ type Config struct {
 	// ResetTTL is how long a password reset link is valid; zero means
 	// account.DefaultResetTTL.
 	ResetTTL time.Duration
+	// DataBrowser tells whether a pod's URL opens in the data browser
+	// (server/databrowser), which the welcome page says.
+	DataBrowser bool
 	// Logger receives the handler's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -104,6 +107,8 @@ type Handler struct {
 	pods     *provisioner
 	// podsEnabled tells whether pods can be created (Config.Pods).
 	podsEnabled bool
+	// dataBrowser is Config.DataBrowser.
+	dataBrowser bool
 	pages       *template.Template
 	logger      *slog.Logger
 	// mailer sends password reset mails (forgot.go); nil when the server
@@ -118,7 +123,7 @@ func New(cfg Config) *Handler {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{
-		base: cfg.BaseURL, accounts: cfg.Accounts, podsEnabled: cfg.Pods, pages: pageTemplates(), logger: logger,
+		base: cfg.BaseURL, accounts: cfg.Accounts, podsEnabled: cfg.Pods, dataBrowser: cfg.DataBrowser, pages: pageTemplates(), logger: logger,
 		pods: &provisioner{space: cfg.Space, accounts: cfg.Accounts, issuer: issuerOf(cfg.BaseURL), logger: logger},
 	}
 	if cfg.Mail.Sender != nil {

@@ -70,6 +70,9 @@ type pageData struct {
 	PodUsage map[string]string
 	// PodNames gives, by pod URL, the pod's name, for its delete form.
 	PodNames map[string]string
+	// Welcome page: whether someone is logged in, and whether pods open
+	// in the data browser.
+	LoggedIn, DataBrowser bool
 }
 
 // overviewNotice is news shown at the top of the overview.
@@ -448,6 +451,22 @@ func (h *Handler) overviewAction(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, accountRoot)
 }
 
+// Welcome answers a browser at the server root (the root is no one's
+// storage in pod mode): what this server is, sign-up and login, and for
+// a person who is logged in, their pods (which open in the data browser)
+// and their account.
+func (h *Handler) Welcome(c echo.Context) error {
+	acc, _, _, err := h.session(c)
+	if err != nil {
+		return err
+	}
+	d := pageData{Title: "Kluis", DataBrowser: h.dataBrowser}
+	if acc != nil {
+		d.LoggedIn, d.Account = true, *acc
+	}
+	return h.renderPage(c, http.StatusOK, "welcome", d)
+}
+
 // pagesHTML holds the templates of the account pages.
 const pagesHTML = `
 {{define "head"}}<!doctype html>
@@ -545,6 +564,20 @@ li form{display:inline}
 <button type="submit">Sign up</button>
 </form>
 <p>Have an account? <a href="/.account/login/{{if .Return}}?return={{.Return}}{{end}}">Log in</a>.</p>
+{{template "foot" .}}{{end}}
+
+{{define "welcome"}}{{template "head" .}}
+<p>This is a Solid pod server. Your pod is a place on the web for your own data: documents, photos, contacts, whatever your apps keep. You decide which people, apps and organisations may read or change what, and you can take it back.</p>
+{{if .LoggedIn}}<p>Logged in as {{.Account.Email}}.</p>
+<h2>Your pods</h2>
+{{if .Account.Pods}}{{if .DataBrowser}}<p class="hint">A pod opens in the data browser, where you can look at everything in it, add folders and notes, edit documents and share them.</p>{{end}}
+<ul>{{range .Account.Pods}}<li><a href="{{.}}">{{.}}</a></li>{{end}}</ul>
+{{else}}<p>You have no pod yet: make one on <a href="/.account/">your account page</a>.</p>{{end}}
+<p><a href="/.account/">Your account</a>: pods, WebIDs, passwords and client credentials.</p>
+{{else}}<p><a href="/.account/signup/">Sign up</a> for a pod, or <a href="/.account/login/">log in</a> to your account.</p>
+{{if .DataBrowser}}<p class="hint">Have a pod here already? Open its address in your browser to see it in the data browser, and log in from there.</p>{{end}}{{end}}
+<h2>Apps and scripts</h2>
+<p>Any Solid app works with pods here, from any web address, and so do scripts that speak the Solid Protocol. Log in to them with this server's address, <code>{{.BaseURL}}</code>.</p>
 {{template "foot" .}}{{end}}
 
 {{define "overview"}}{{template "head" .}}

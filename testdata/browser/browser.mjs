@@ -435,6 +435,12 @@ await part("the data browser on a pod", async () => {
 
   // Anonymous: the pod is private, so the page comes with the 401 and
   // offers to log in.
+  await page.goto(kluis);
+  await shot(page, "dana-welcome-anonymous");
+  let text = await bodyText(page);
+  check(text.includes("Solid pod server") && await page.locator('a[href="/.account/signup/"]').count() === 1,
+    "dana: the server root welcomes her with sign-up and log-in links", text);
+
   const first = await page.goto(pod);
   const headers = first.headers();
   check(first.status() === 401 && headers["content-type"]?.startsWith("text/html"),
@@ -543,6 +549,18 @@ await part("the data browser on a pod", async () => {
   expect(sockets.some((u) => u.includes("/.notifications/legacy?ticket=")),
     "dana: the data browser's WebSocket carries her ticket", sockets);
   expect(violations.length === 0, "dana: the data browser ran without content security policy violations", violations);
+
+  // Logged in on Kluis (she entered her password there), the server root
+  // lists her pod, which opens in the data browser.
+  await page.goto(kluis);
+  await shot(page, "dana-welcome-logged-in");
+  text = await bodyText(page);
+  check(text.includes(`Logged in as ${dana.email}`) && await page.locator(`a[href="${pod}"]`).count() === 1,
+    "dana: the server root lists her pod", text);
+  await page.click(`a[href="${pod}"]`);
+  await page.waitForFunction(() => /notes/.test(document.getElementById("MainContent")?.innerText ?? ""), null, { timeout: 20000 });
+  await shot(page, "dana-databrowser-from-welcome");
+  ok("dana: her pod opens from the welcome page in the data browser, still logged in");
   await session.logout();
   await context.close();
 });
