@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -55,6 +56,17 @@ func TestPodSubdomains(t *testing.T) {
 	// The base host keeps the account pages and the root.
 	if r := call(t, c, "GET", testBaseURL+".account/", nil, ""); r.status != 200 {
 		t.Errorf("the account API on the base host: %d", r.status)
+	}
+	// A browser on the pod's host gets the data browser, whose assets
+	// (its worker must be of the page's origin) come from the pod's host
+	// too, not from the pod.
+	r = call(t, c, "GET", podURL+"notes/", map[string]string{"authorization": owner, "accept": browserAccept}, "")
+	js := regexp.MustCompile(`src="(/\.databrowser/[^"]+/mashlib\.min\.js)"`).FindStringSubmatch(r.text)
+	if r.status != 200 || js == nil {
+		t.Fatalf("a browser on the pod's host: %d %.300s", r.status, r.text)
+	}
+	if a := call(t, c, "GET", podURL+strings.TrimPrefix(js[1], "/"), nil, ""); a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), "text/javascript") {
+		t.Errorf("the data browser's script on the pod's host: %d %s", a.status, a.header.Get("Content-Type"))
 	}
 	_ = ts
 }
