@@ -372,24 +372,7 @@ func TestNotificationsLegacy(t *testing.T) {
 	if conn.Subprotocol() != "solid-0.1" {
 		t.Errorf("subprotocol %q", conn.Subprotocol())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	read := func() string {
-		t.Helper()
-		_, data, err := conn.Read(ctx)
-		if err != nil {
-			t.Fatalf("legacy read: %v", err)
-		}
-		return string(data)
-	}
-	for _, u := range []string{"private/doc", "public/doc", "public/"} {
-		if err := conn.Write(ctx, websocket.MessageText, []byte("sub "+testBaseURL+u)); err != nil {
-			t.Fatal(err)
-		}
-		if got := read(); got != "ack "+testBaseURL+u {
-			t.Errorf("sub %s: %q", u, got)
-		}
-	}
+	read := legacySub(t, conn, "private/doc", "public/doc", "public/")
 	// A private change is not told; the public ones after it are, for the
 	// resource and for its container.
 	mustSend(t, ts, alice, "PUT", "/private/doc", "text/plain", "v2", 204)
@@ -401,6 +384,32 @@ func TestNotificationsLegacy(t *testing.T) {
 	if got := read(); got != "pub "+testBaseURL+"public/" {
 		t.Errorf("after a creation in the container: %q", got)
 	}
+}
+
+// legacySub subscribes a legacy connection to paths below the test base
+// URL, checking each ack, and returns a reader of its next message (5 s at
+// most, from now).
+func legacySub(t *testing.T, conn *websocket.Conn, paths ...string) func() string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	read := func() string {
+		t.Helper()
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("legacy read: %v", err)
+		}
+		return string(data)
+	}
+	for _, u := range paths {
+		if err := conn.Write(ctx, websocket.MessageText, []byte("sub "+testBaseURL+u)); err != nil {
+			t.Fatal(err)
+		}
+		if got := read(); got != "ack "+testBaseURL+u {
+			t.Fatalf("sub %s: %q", u, got)
+		}
+	}
+	return read
 }
 
 // TestNotificationsLegacyTicket: the Updates-Via of an answer to an
@@ -442,24 +451,7 @@ func TestNotificationsLegacyTicket(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conn := dial(t, wsURL+c.query, &websocket.DialOptions{Subprotocols: []string{"solid-0.1"}})
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			read := func() string {
-				t.Helper()
-				_, data, err := conn.Read(ctx)
-				if err != nil {
-					t.Fatalf("legacy read: %v", err)
-				}
-				return string(data)
-			}
-			for _, u := range []string{"private/doc", "public/doc"} {
-				if err := conn.Write(ctx, websocket.MessageText, []byte("sub "+testBaseURL+u)); err != nil {
-					t.Fatal(err)
-				}
-				if got := read(); got != "ack "+testBaseURL+u {
-					t.Fatalf("sub %s: %q", u, got)
-				}
-			}
+			read := legacySub(t, conn, "private/doc", "public/doc")
 			mustSend(t, ts, alice, "PUT", "/private/doc", "text/plain", "v-"+c.name, 204)
 			mustSend(t, ts, alice, "PUT", "/public/doc", "text/plain", "v-"+c.name, 204)
 			first := read()
