@@ -472,6 +472,7 @@ await part("the data browser on a pod", async () => {
   const allow = page.locator('button[name="decision"][value="allow"]');
   await shot(page, "dana-kluis-consent-for-databrowser");
   check(await allow.count() === 1, "dana: Kluis asks whether the data browser may act for her", await bodyText(page));
+  expect((await bodyText(page)).includes("The data browser of this server"), "dana: the consent page names the data browser", await bodyText(page));
   await Promise.all([page.waitForURL((u) => u.href.startsWith(pod)), allow.click()]);
   const main = page.locator("#MainContent");
   await page.waitForFunction(() => /profile/.test(document.getElementById("MainContent")?.innerText ?? ""), null, { timeout: 20000 });

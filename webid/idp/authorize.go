@@ -103,8 +103,10 @@ func (p *Provider) Authorize(ctx context.Context, query url.Values, session stri
 		hidden[k] = req.params.Get(k)
 	}
 	ru, _ := url.Parse(req.redirectURI)
+	iss, _ := url.Parse(p.issuer)
 	return p.render(http.StatusOK, "consent", consentPage{
 		Name:         req.client.Name,
+		OwnPage:      iss != nil && ru.Scheme == iss.Scheme && ru.Host == iss.Host,
 		Logo:         httpsLogo(req.client.LogoURI),
 		ClientID:     req.client.ID,
 		RedirectHost: ru.Host,

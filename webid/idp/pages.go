@@ -34,7 +34,7 @@ button{font:inherit;padding:.4rem 1rem}
 <h1>Authorize app</h1>
 <div class="app">
 {{if .Logo}}<img src="{{.Logo}}" alt="" referrerpolicy="no-referrer">{{end}}
-<div><strong>{{if .Name}}{{.Name}}{{else}}An application{{end}}</strong><br>
+<div><strong>{{if .Name}}{{.Name}}{{else if .OwnPage}}The data browser of this server{{else}}An application{{end}}</strong><br>
 <span class="note">client <code>{{.ClientID}}</code></span></div>
 </div>
 <p>wants to act on your behalf: to read and change the data you can access as the WebID below.
@@ -84,10 +84,14 @@ type Response struct {
 	EndSession bool
 }
 
-// consentPage is what the consent template shows.
+// consentPage is what the consent template shows. OwnPage tells that the
+// app returns to a page of this server's own origin: with no name of its
+// own, that is the data browser (server/databrowser), which registers
+// without one; nothing else on this origin runs scripts that could use a
+// code (a pod's uploaded HTML is served sandboxed).
 type consentPage struct {
 	Name, Logo, ClientID, RedirectHost, Action string
-	Verified, Offline                          bool
+	Verified, Offline, OwnPage                 bool
 	WebIDs                                     []string
 	Hidden                                     map[string]string
 }

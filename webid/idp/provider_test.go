@@ -169,6 +169,40 @@ func TestAuthorizeRequests(t *testing.T) {
 	}
 }
 
+// TestConsentNames: the consent page names the app by its registered
+// name; a client without one that returns to this server's own origin is
+// the data browser (mashlib registers no name); any other is "An
+// application".
+func TestConsentNames(t *testing.T) {
+	f := newFixture(t, nil)
+	_, challenge := pkce()
+	own := issuer + "alice/"
+	for _, c := range []struct {
+		name, redirect, clientName, want string
+	}{
+		{"named", redirect, "Test app", "<strong>Test app</strong>"},
+		{"unnamed, elsewhere", redirect, "", "<strong>An application</strong>"},
+		{"unnamed, this server's page", own, "", "<strong>The data browser of this server</strong>"},
+		{"named, this server's page", own, "Notes", "<strong>Notes</strong>"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			meta := map[string]any{"redirect_uris": []string{c.redirect}, "token_endpoint_auth_method": "none"}
+			if c.clientName != "" {
+				meta["client_name"] = c.clientName
+			}
+			q := authQuery(f.register(meta).ClientID, challenge)
+			q.Set("redirect_uri", c.redirect)
+			res, err := f.p.Authorize(context.Background(), q, session)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != 200 || !strings.Contains(string(res.Page), c.want) {
+				t.Errorf("%d, page lacks %s:\n%s", res.Status, c.want, res.Page)
+			}
+		})
+	}
+}
+
 // TestConsent: the consent form's decisions, WebID choice and CSRF.
 func TestConsent(t *testing.T) {
 	f := newFixture(t, nil)
