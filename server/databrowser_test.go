@@ -135,6 +135,21 @@ func TestDataBrowserNegotiation(t *testing.T) {
 		})
 	}
 
+	// What the data browser reads from its own fetches, as CORS lets a
+	// page read them (mashlib's page is same-origin in Kluis, but a copy
+	// on another origin works too).
+	res, _ := getAccept(t, ts, alice, "GET", "/notes/doc.ttl", rdflibAccept, "Origin", "http://pod.example")
+	exposed := strings.ToLower(res.Header.Get("Access-Control-Expose-Headers"))
+	for _, h := range []string{"Link", "WAC-Allow", "Updates-Via", "Accept-Patch", "Allow", "ETag"} {
+		if res.Header.Get(h) == "" || !strings.Contains(exposed, strings.ToLower(h)) {
+			t.Errorf("%s: %q, exposed %v", h, res.Header.Get(h), exposed != "")
+		}
+	}
+	if res.Header.Get("Access-Control-Allow-Origin") != "http://pod.example" || !strings.Contains(res.Header.Get("Updates-Via"), "?ticket=") ||
+		!strings.Contains(res.Header.Get("Link"), `rel="acl"`) || !strings.Contains(res.Header.Get("Accept-Patch"), "text/n3") {
+		t.Errorf("headers for the data browser: %v", res.Header)
+	}
+
 	// The root keeps its welcome page.
 	res, body := getAccept(t, ts, alice, "GET", "/", browserAccept)
 	if res.StatusCode != 200 || isPage(res, body) || !bytes.Contains(body, []byte("Kluis")) {
