@@ -55,9 +55,15 @@ type Config struct {
 // Handler serves the data browser's page and assets. It is read-only after
 // New.
 type Handler struct {
-	// assets are the files served under prefix, by name; nil when they
-	// come from a URL.
-	assets map[string]*asset
+	// files are the assets' files; nil when they come from a URL.
+	files fs.FS
+	// assets are the files served under prefix, by name, read from files
+	// once (loaded): at the first request for the embedded release, which
+	// every server start would otherwise copy (4 MB), and in New for a
+	// folder, whose errors are told at start.
+	once    sync.Once
+	loadErr error
+	assets  map[string]*asset
 	// prefix is the path of the assets' folder, ending in "/".
 	prefix string
 	// immutable tells whether the prefix names the version, so that the
@@ -118,30 +124,31 @@ func New(cfg Config) (*Handler, error) {
 		files, h.prefix = os.DirFS(src), Root+"local/"
 		base = h.prefix
 	}
-	if files != nil {
-		if err := h.load(files); err != nil {
+	h.files = files
+	pageHTML, err := fs.ReadFile(release, "mashlib/databrowser.html")
+	if err != nil {
+		return nil, err
+	}
+	if files != nil && !h.immutable {
+		// A folder: read now, so that a bad one stops the start.
+		if err := h.loaded(); err != nil {
 			return nil, err
 		}
-	}
-	page, ok := h.assets["databrowser.html"]
-	pageHTML := []byte(nil)
-	if ok {
-		pageHTML = page.data
-	} else {
-		// A URL's or a folder's copy without its own page uses the
-		// embedded release's.
-		b, err := fs.ReadFile(release, "mashlib/databrowser.html")
-		if err != nil {
-			return nil, err
+		if page, ok := h.assets["databrowser.html"]; ok {
+			pageHTML = page.data
 		}
-		pageHTML = b
 	}
-	var err error
 	if h.page, err = pointAt(pageHTML, base); err != nil {
 		return nil, err
 	}
 	h.csp = policy(h.page, base, cfg.BaseURL)
 	return h, nil
+}
+
+// loaded reads the assets once.
+func (h *Handler) loaded() error {
+	h.once.Do(func() { h.loadErr = h.load(h.files) })
+	return h.loadErr
 }
 
 // load reads the assets of files into memory, setting the entry script's
@@ -190,33 +197,56 @@ func (h *Handler) load(files fs.FS) error {
 		return errors.New("databrowser: the assets have no mash.css")
 	}
 	entry.data = publicPath(entry.data, h.prefix)
-	for _, a := range h.assets {
+	for name, a := range h.assets {
+		if h.immutable {
+			// The folder names the version: its files never change.
+			a.etag = `"` + h.Version + "-" + strings.ReplaceAll(name, `"`, "") + `"`
+			continue
+		}
 		sum := sha256.Sum256(a.data)
 		a.etag = `"` + hex.EncodeToString(sum[:12]) + `"`
 	}
 	return nil
 }
 
-// webpackRoot is the assignment of the webpack runtime's public path when
-// the build left it at "/" (the release's): `<name>.p="/"`.
-var webpackRoot = regexp.MustCompile(`\b[A-Za-z_$][\w$]*\.p="/"`)
+// webpackRoot is the end of the assignment of the webpack runtime's
+// public path when the build left it at "/" (the release's):
+// `<name>.p="/"`.
+const webpackRoot = `.p="/"`
 
 // publicPath sets the public path of a webpack entry script to prefix when
-// it is "/" in exactly one place; otherwise (a build with its own
-// PUBLIC_PATH) it leaves the script as it is.
+// it is "/" in exactly one place (an identifier, then webpackRoot);
+// otherwise (a build with its own PUBLIC_PATH) it leaves the script as it
+// is. It reads the script with bytes.Index, not a regular expression: the
+// release's entry script is 3 MB and every server start reads it.
 func publicPath(js []byte, prefix string) []byte {
-	found := webpackRoot.FindAllIndex(js, 2)
-	if len(found) != 1 {
+	at := -1
+	for from := 0; ; {
+		i := bytes.Index(js[from:], []byte(webpackRoot))
+		if i < 0 {
+			break
+		}
+		i += from
+		from = i + len(webpackRoot)
+		if i == 0 || !isIdent(js[i-1]) {
+			continue
+		}
+		if at >= 0 {
+			return js // twice: not the runtime's one assignment
+		}
+		at = i
+	}
+	if at < 0 {
 		return js
 	}
-	at := found[0]
-	assign := js[at[0]:at[1]]
-	name := assign[:bytes.IndexByte(assign, '.')]
 	out := make([]byte, 0, len(js)+len(prefix))
-	out = append(out, js[:at[0]]...)
-	out = append(out, name...)
+	out = append(out, js[:at]...)
 	out = append(out, `.p="`+prefix+`"`...)
-	return append(out, js[at[1]:]...)
+	return append(out, js[at+len(webpackRoot):]...)
+}
+
+func isIdent(b byte) bool {
+	return b == '_' || b == '$' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
 }
 
 // pointAt makes the page load mashlib.min.js and mash.css from base: the
@@ -279,7 +309,7 @@ func policy(page []byte, base string, baseURL *url.URL) string {
 
 // Mount serves the assets under their folder, when Kluis serves them.
 func (h *Handler) Mount(e *echo.Echo) {
-	if h.assets == nil {
+	if h.files == nil {
 		return
 	}
 	e.GET(h.prefix+"*", h.serveAsset)
@@ -292,6 +322,9 @@ func (h *Handler) Mount(e *echo.Echo) {
 func (h *Handler) serveAsset(c echo.Context) error {
 	r := c.Request()
 	name := strings.TrimPrefix(r.URL.Path, h.prefix)
+	if err := h.loaded(); err != nil {
+		return err
+	}
 	a, ok := h.assets[name]
 	if !ok || name == "" {
 		return echo.ErrNotFound
@@ -376,13 +409,13 @@ func (h *Handler) ServePage(c echo.Context, status int) error {
 // Serves tells whether path is one of the assets' paths, which a pod's own
 // host leaves to the data browser.
 func (h *Handler) Serves(path string) bool {
-	return h.assets != nil && strings.HasPrefix(path, h.prefix)
+	return h.files != nil && strings.HasPrefix(path, h.prefix)
 }
 
 // AssetPrefix is the folder the assets are served from ("" when they come
 // from a URL).
 func (h *Handler) AssetPrefix() string {
-	if h.assets == nil {
+	if h.files == nil {
 		return ""
 	}
 	return h.prefix
