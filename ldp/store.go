@@ -124,6 +124,8 @@ type Store struct {
 	describe func(descriptionIRI, storageIRI string) []rdfx.Triple
 	// podQuota is Config.PodQuota.
 	podQuota int64
+	// counters batches the changes of pods' usage counters (usage.go).
+	counters usageBatches
 }
 
 // New makes a Store and makes sure the root container exists.
