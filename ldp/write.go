@@ -473,9 +473,22 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 	if err := s.checkWritable(ctx, parent, "POST"); err != nil {
 		return WriteResult{}, err
 	}
-	st, _, err := s.current(ctx, parent)
-	if err != nil {
-		return WriteResult{}, err
+	// A container exists when its marker does. Only a conditional POST
+	// needs the container's tag, which takes a listing of every child:
+	// without conditions a POST into a large container costs one Stat,
+	// not a listing that grows with each POST.
+	var st state
+	if req.Conditions.none() {
+		if _, err := s.backend.Stat(ctx, parent.Key()); err == nil {
+			st.exists = true
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return WriteResult{}, err
+		}
+	} else {
+		var err error
+		if st, _, err = s.current(ctx, parent); err != nil {
+			return WriteResult{}, err
+		}
 	}
 	if !st.exists {
 		// §5.3: "When a POST method request targets a resource without an
