@@ -392,6 +392,17 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 		spaceCfg.OnChange = onChange(notes, &sh.space)
 		spaceCfg.Describe = describeServices(notes)
 	}
+	// The versions of ACL resources are kept between requests while the
+	// processes of the storage hear each other's changes (aclversions.go).
+	var versions *aclVersions
+	if feed, ok := cfg.Notifications.Broadcaster.(notify.Feed); ok && notes != nil && cfg.Permissions == nil {
+		versions = newACLVersions(feed, nil)
+		publish := spaceCfg.OnChange
+		spaceCfg.OnChange = func(c ldp.Change) {
+			versions.changed(c.Path, c.Type)
+			publish(c)
+		}
+	}
 
 	if sh.space, err = ldp.New(ctx, store, spaceCfg); err != nil {
 		return nil, err
@@ -418,8 +429,12 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 			return nil, err
 		}
 	}
+	if versions != nil {
+		space := sh.space
+		versions.feed.Watch(func(e notify.Event) { versions.heard(space, e) })
+	}
 	if sh.perms == nil {
-		sh.wac = NewWAC(sh.space, NewGroups(sh.space, fetchGroup), aclOpts)
+		sh.wac = newWAC(sh.space, NewGroups(sh.space, fetchGroup), aclOpts, versions)
 		sh.perms = sh.wac
 	}
 	return sh, nil
