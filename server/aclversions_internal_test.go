@@ -18,8 +18,8 @@ type fakeFeed struct {
 	hearing atomic.Bool
 }
 
-func (f *fakeFeed) Watch(func(notify.Event))  {}
-func (f *fakeFeed) Hearing() (uint64, bool) { return f.epoch.Load(), f.hearing.Load() }
+func (f *fakeFeed) Watch(func(notify.Event)) {}
+func (f *fakeFeed) Hearing() (uint64, bool)  { return f.epoch.Load(), f.hearing.Load() }
 
 // TestACLVersionsKeep checks when a kept ACL version answers instead of
 // the backend: only while the feed hears, in the epoch it was read in,
