@@ -126,6 +126,9 @@ type Store struct {
 	podQuota int64
 	// counters batches the changes of pods' usage counters (usage.go).
 	counters usageBatches
+	// touches shares the rewrites of a container's marker after
+	// deletions (write.go, touch).
+	touches coalescer
 }
 
 // New makes a Store and makes sure the root container exists.

@@ -197,3 +197,55 @@ func (s *Store) storeBatch(ctx context.Context, name string, pu *podUsage, batch
 	}
 	fail(&ConflictError{Reason: "too many concurrent changes of the usage of pod " + name + "; try again"})
 }
+
+// coalescer runs a job per key for many callers: a caller waits for the
+// next run that begins after it asked, and calls that arrive during a run
+// share the run after it.
+type coalescer struct {
+	mu   sync.Mutex
+	jobs map[Path]*coalesced
+}
+
+type coalesced struct {
+	waiting []chan struct{}
+}
+
+// do runs job for key, or waits for a run of another caller's job for
+// key that begins after this call; the jobs of one key must do the same.
+func (c *coalescer) do(key Path, job func()) {
+	done := make(chan struct{})
+	c.mu.Lock()
+	if c.jobs == nil {
+		c.jobs = make(map[Path]*coalesced)
+	}
+	j, running := c.jobs[key]
+	if !running {
+		j = &coalesced{}
+		c.jobs[key] = j
+	}
+	j.waiting = append(j.waiting, done)
+	c.mu.Unlock()
+	if !running {
+		go c.run(key, j, job)
+	}
+	<-done
+}
+
+// run runs job until no caller waits.
+func (c *coalescer) run(key Path, j *coalesced, job func()) {
+	for {
+		c.mu.Lock()
+		batch := j.waiting
+		j.waiting = nil
+		if len(batch) == 0 {
+			delete(c.jobs, key)
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		job()
+		for _, done := range batch {
+			close(done)
+		}
+	}
+}

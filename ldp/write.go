@@ -932,7 +932,17 @@ func (s *Store) deleteCounted(ctx context.Context, p Path) (int64, error) {
 // back when its newest child goes, and a client's If-Modified-Since would
 // wrongly answer 304. It is best effort: the deletion has happened, and a
 // concurrent writer of the marker has moved its time on anyway.
+//
+// Deletions in one container at the same time share touches: a deletion
+// waits for the next rewrite of the marker that begins after it (usage.go
+// batches the same way), so 32 deletions in parallel rewrite the marker a
+// few times, not 32 times against each other's conditional writes.
 func (s *Store) touch(ctx context.Context, c Path) {
+	s.touches.do(c, func() { s.touchNow(context.WithoutCancel(ctx), c) })
+}
+
+// touchNow rewrites the marker once.
+func (s *Store) touchNow(ctx context.Context, c Path) {
 	body, info, err := s.backend.Get(ctx, c.Key(), storage.GetOptions{})
 	if err != nil {
 		return
