@@ -56,16 +56,15 @@ func BenchmarkTable(b *testing.B) {
 	dur := time.Duration(secs * float64(time.Second))
 	t := &benchTable{b: b, dur: dur}
 
-	// The ceilings.
-	fsGet := t.ceilingFileServer()
-	fsWrite := t.ceilingFsync()
-	var s3Get, s3Put result
+	// The ceilings, each measured right before the Kluis scenario it is
+	// the ceiling of: on a shared machine the load changes within a run,
+	// and ratios of figures measured minutes apart would say little.
+	fsGet, fsWrite := t.ceilingFileServer(), t.ceilingFsync()
+	var s3Get, s3Put op
 	if s3test.Configured() {
 		s3Get, s3Put = t.ceilingMinio()
 	}
-
-	rows := []row{}
-	kluisFS := t.kluis("fs", func(b *testing.B) storage.Backend {
+	kluisFS := t.kluis("fs", fsGet, fsWrite, func(b *testing.B) storage.Backend {
 		store, err := filesystem.New(filepath.Join(b.TempDir(), "data"))
 		if err != nil {
 			b.Fatal(err)
@@ -73,40 +72,24 @@ func BenchmarkTable(b *testing.B) {
 		b.Cleanup(func() { store.Close() })
 		return store
 	})
-	var kluisS3 map[string]result
+	var kluisS3 map[string]measured
 	if s3test.Configured() {
-		kluisS3 = t.kluis("s3", func(b *testing.B) storage.Backend { return s3test.Open(b) })
+		kluisS3 = t.kluis("s3", s3Get, s3Put, func(b *testing.B) storage.Backend { return s3test.Open(b) })
 		if os.Getenv("KLUIS_NATS_URL") == "" {
 			b.Log("KLUIS_NATS_URL is not set: Kluis on S3 runs without NATS (bash .ci/bench starts one)")
 		}
 	}
-	for _, sc := range tableScenarios {
-		r := row{name: sc, fs: kluisFS[sc]}
-		if kluisS3 != nil {
-			r.s3 = kluisS3[sc]
-		}
-		switch sc {
-		case "GET Turtle", "GET container 1000":
-			r.fsCeil, r.s3Ceil = fsGet, s3Get
-		case "GET JSON-LD":
-			r.fsCeil, r.s3Ceil = kluisFS["GET Turtle"], kluisS3["GET Turtle"]
-			r.ceilName = "Kluis GET Turtle"
-		default:
-			r.fsCeil, r.s3Ceil = fsWrite, s3Put
-		}
-		rows = append(rows, r)
-	}
 	var out strings.Builder
-	fmt.Fprintf(&out, "\n%d clients, %.0f s per scenario; ratio = Kluis / ceiling; st/req = storage requests per HTTP request\n\n", benchClients, secs)
-	fmt.Fprintf(&out, "| scenario | Kluis fs | ratio | p99 | st/req | Kluis S3 | ratio | p99 | st/req |\n|---|---|---|---|---|---|---|---|---|\n")
-	for _, r := range rows {
-		fmt.Fprintf(&out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name,
-			r.fs.rate(), ratio(r.fs, r.fsCeil), r.fs.p99(), r.fs.storagePerOp(),
-			r.s3.rate(), ratio(r.s3, r.s3Ceil), r.s3.p99(), r.s3.storagePerOp())
+	fmt.Fprintf(&out, "\n%d clients, %.0f s per scenario; ratio = Kluis / its ceiling, measured just before it; st/req = storage requests per HTTP request\n\n", benchClients, secs)
+	fmt.Fprintf(&out, "| scenario | Kluis fs | ceiling | ratio | p99 | st/req | Kluis S3 | ceiling | ratio | p99 | st/req |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, sc := range tableScenarios {
+		f, s3 := kluisFS[sc], kluisS3[sc]
+		fmt.Fprintf(&out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", sc,
+			f.kluis.rate(), f.ceil.rate(), ratio(f.kluis, f.ceil), f.kluis.p99(), f.kluis.storagePerOp(),
+			s3.kluis.rate(), s3.ceil.rate(), ratio(s3.kluis, s3.ceil), s3.kluis.p99(), s3.kluis.storagePerOp())
 	}
-	fmt.Fprintf(&out, "\nceilings: static file server GET %s; temp file + write + fsync + rename %s; minio-go GetObject %s; PutObject %s\n",
-		fsGet.rate(), fsWrite.rate(), s3Get.rate(), s3Put.rate())
-	fmt.Fprintf(&out, "GET JSON-LD's ratio is to Kluis's GET Turtle on the same backend; GET container's ratio is to the ceiling of a small GET\n")
+	fmt.Fprintf(&out, "\nceilings: GET Turtle and GET container: a static file server's GET (fs), minio-go GetObject (S3); "+
+		"writes: temp file + write + fsync + rename (fs), minio-go PutObject (S3); GET JSON-LD: Kluis's GET Turtle of the same document\n")
 	fmt.Fprintf(&out, "peak RSS of this whole process (clients, servers and ceilings together): %d MB\n", peakRSS()>>20)
 	if !s3test.Configured() {
 		fmt.Fprintf(&out, "S3: not measured (KLUIS_S3_ENDPOINT not set; bash .ci/bench starts a MinIO)\n")
@@ -120,12 +103,12 @@ var tableScenarios = []string{
 	"POST", "GET container 1000", "DELETE",
 }
 
-type row struct {
-	name           string
-	fs, s3         result
-	fsCeil, s3Ceil result
-	ceilName       string
-}
+// op is one request of a scenario, from client w, the i-th of the run;
+// done tells that there is nothing left to do.
+type op func(w int, i int64) (done bool, err error)
+
+// measured is a Kluis scenario and its ceiling.
+type measured struct{ kluis, ceil result }
 
 // result is one scenario's run.
 type result struct {
@@ -186,7 +169,7 @@ type benchTable struct {
 
 // run calls op from benchClients goroutines for the table's duration, or
 // until op reports it has nothing left to do (done), and times each call.
-func (t *benchTable) run(op func(worker int, i int64) (done bool, err error)) result {
+func (t *benchTable) run(op op) result {
 	var (
 		n, errs atomic.Int64
 		mu      sync.Mutex
@@ -230,25 +213,27 @@ func (t *benchTable) run(op func(worker int, i int64) (done bool, err error)) re
 }
 
 // ceilingFileServer is net/http.FileServer serving the document from disk.
-func (t *benchTable) ceilingFileServer() result {
+func (t *benchTable) ceilingFileServer() op {
 	dir := t.b.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "card"), []byte(smallTurtle), 0o600); err != nil {
 		t.b.Fatal(err)
 	}
 	ts := httptest.NewServer(http.FileServer(http.Dir(dir)))
-	defer ts.Close()
+	t.b.Cleanup(ts.Close)
 	c := benchClient()
-	return t.run(func(int, int64) (bool, error) {
+	return func(int, int64) (bool, error) {
 		return false, do(c, "GET", ts.URL+"/card", "", nil, 200, "")
-	})
+	}
 }
 
 // ceilingFsync is what a durable write of the document costs on this disk:
 // a temp file written, synced and renamed into place, from 32 workers.
-func (t *benchTable) ceilingFsync() result {
+func (t *benchTable) ceilingFsync() op {
 	dir := t.b.TempDir()
 	data := []byte(smallTurtle)
-	return t.run(func(w int, i int64) (bool, error) {
+	var run atomic.Int64 // names stay fresh from one run to the next
+	return func(w int, i int64) (bool, error) {
+		i += run.Add(1) << 40
 		name := filepath.Join(dir, "doc-"+strconv.FormatInt(i, 10))
 		f, err := os.CreateTemp(dir, ".tmp-*")
 		if err != nil {
@@ -266,12 +251,12 @@ func (t *benchTable) ceilingFsync() result {
 			return false, err
 		}
 		return false, os.Rename(f.Name(), name)
-	})
+	}
 }
 
 // ceilingMinio is a bare minio-go client's GetObject and PutObject of the
 // document, against the MinIO Kluis uses.
-func (t *benchTable) ceilingMinio() (get, put result) {
+func (t *benchTable) ceilingMinio() (get, put op) {
 	raw := s3test.NewRaw(t.b)
 	s3test.Open(t.b) // makes the bucket when missing
 	ctx := context.Background()
@@ -279,18 +264,19 @@ func (t *benchTable) ceilingMinio() (get, put result) {
 	if err := raw.Put(ctx, "card", data); err != nil {
 		t.b.Fatal(err)
 	}
-	get = t.run(func(int, int64) (bool, error) {
+	get = func(int, int64) (bool, error) {
 		_, err := raw.Get(ctx, "card")
 		return false, err
-	})
-	put = t.run(func(w int, i int64) (bool, error) {
-		return false, raw.Put(ctx, "doc-"+strconv.FormatInt(i, 10), data)
-	})
+	}
+	var run atomic.Int64
+	put = func(w int, i int64) (bool, error) {
+		return false, raw.Put(ctx, "doc-"+strconv.FormatInt(run.Add(1), 10), data)
+	}
 	return get, put
 }
 
 // kluis runs every scenario against Kluis over the backend open makes.
-func (t *benchTable) kluis(label string, open func(*testing.B) storage.Backend) map[string]result {
+func (t *benchTable) kluis(label string, getCeil, writeCeil op, open func(*testing.B) storage.Backend) map[string]measured {
 	b := t.b
 	ctx := context.Background()
 	counted := &countingBackend{Backend: open(b)}
@@ -361,13 +347,22 @@ func (t *benchTable) kluis(label string, open func(*testing.B) storage.Backend) 
 		b.Fatal(err)
 	}
 
-	out := map[string]result{}
-	measure := func(name string, op func(w int, i int64) (bool, error)) {
+	out := map[string]measured{}
+	measure := func(name string, o op) {
+		var ceil result
+		switch name {
+		case "GET Turtle", "GET container 1000":
+			ceil = t.run(getCeil)
+		case "GET JSON-LD":
+			ceil = out["GET Turtle"].kluis
+		default:
+			ceil = t.run(writeCeil)
+		}
 		before := counted.n.Load()
 		counted.reset()
-		r := t.run(op)
+		r := t.run(o)
 		r.storage = counted.n.Load() - before
-		out[name] = r
+		out[name] = measured{kluis: r, ceil: ceil}
 		b.Logf("%s %s: %s", label, name, counted.breakdown(r.ops))
 	}
 	status := func(method, u, ct, body, accept string, want ...int) error {

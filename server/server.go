@@ -394,8 +394,14 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 	}
 	// The versions of ACL resources are kept between requests while the
 	// processes of the storage hear each other's changes (aclversions.go).
+	// So are container listings, for GET (ldp/listings.go).
 	var versions *aclVersions
-	if feed, ok := cfg.Notifications.Broadcaster.(notify.Feed); ok && notes != nil && cfg.Permissions == nil {
+	feed, hearing := cfg.Notifications.Broadcaster.(notify.Feed)
+	hearing = hearing && notes != nil
+	if hearing {
+		spaceCfg.Hearing = feed.Hearing
+	}
+	if hearing && cfg.Permissions == nil {
 		versions = newACLVersions(feed, nil)
 		publish := spaceCfg.OnChange
 		spaceCfg.OnChange = func(c ldp.Change) {
@@ -429,9 +435,16 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 			return nil, err
 		}
 	}
-	if versions != nil {
+	if hearing {
 		space := sh.space
-		versions.feed.Watch(func(e notify.Event) { versions.heard(space, e) })
+		feed.Watch(func(e notify.Event) {
+			if p, ok := space.PathOf(e.Object); ok {
+				space.Heard(p)
+			}
+			if versions != nil {
+				versions.heard(space, e)
+			}
+		})
 	}
 	if sh.perms == nil {
 		sh.wac = newWAC(sh.space, NewGroups(sh.space, fetchGroup), aclOpts, versions)

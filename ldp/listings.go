@@ -1,0 +1,102 @@
+package ldp
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Container listings kept between GETs.
+//
+// A GET of a container lists its children with their metadata (Solid
+// Protocol §4.2): on S3 one listing of 1,000 children takes the bucket
+// longer than hundreds of small GETs, since it reads every child's
+// metadata. When the Store hears every write that other processes make
+// to its storage (Config.Hearing, NATS in the server), a GET answers from
+// a listing read less than listingMaxAge ago, in the same epoch of
+// hearing, and not dropped since: every write through this Store drops
+// the listing of its container and its own (changed), and the server
+// hands each write heard from another process to Heard, which does the
+// same. So a container's representation follows a write through this
+// process at once, one through another as soon as its event arrives, and
+// one made without an event (a lost event, objects written to the bucket
+// by other means) within listingMaxAge. Only GET uses kept listings:
+// conditional writes and deletions always list afresh.
+type listings struct {
+	hearing func() (uint64, bool)
+	// drops counts the listings dropped: a listing read while one was
+	// dropped is not kept, since it may be older than the change.
+	drops atomic.Uint64
+
+	mu sync.RWMutex
+	m  map[Path]keptListing
+}
+
+type keptListing struct {
+	l     *listing
+	read  time.Time
+	epoch uint64
+}
+
+// listingMaxAge bounds how long a kept listing answers.
+const listingMaxAge = time.Second
+
+// maxListings bounds the listings kept; when full, all are dropped.
+const maxListings = 256
+
+// cachedList is list for GET: a kept listing of p when there is one.
+func (s *Store) cachedList(ctx context.Context, p Path) (*listing, error) {
+	k := &s.listings
+	if k.hearing == nil {
+		return s.list(ctx, p)
+	}
+	epoch, hearing := k.hearing()
+	now := time.Now()
+	if hearing {
+		k.mu.RLock()
+		e, ok := k.m[p]
+		k.mu.RUnlock()
+		if ok && e.epoch == epoch && now.Sub(e.read) < listingMaxAge && !now.Before(e.read) {
+			return e.l, nil
+		}
+	}
+	drops := k.drops.Load()
+	l, err := s.list(ctx, p)
+	if err != nil || !hearing {
+		return l, err
+	}
+	k.mu.Lock()
+	if k.drops.Load() == drops {
+		if k.m == nil || len(k.m) >= maxListings {
+			k.m = make(map[Path]keptListing)
+		}
+		k.m[p] = keptListing{l: l, read: now, epoch: epoch}
+	}
+	k.mu.Unlock()
+	return l, nil
+}
+
+// dropListings forgets what a write of p makes stale: the listing of
+// its container (its containment or its metadata there changed) and its
+// own, when it is a container.
+func (s *Store) dropListings(p Path) {
+	k := &s.listings
+	if k.hearing == nil {
+		return
+	}
+	k.mu.Lock()
+	k.drops.Add(1)
+	subject := p
+	if kind, sub := p.Aux(); kind != NotAux {
+		subject = sub // an auxiliary resource changes its subject's links
+	}
+	delete(k.m, subject.Parent())
+	delete(k.m, subject)
+	k.mu.Unlock()
+}
+
+// Heard tells the Store of a write another process made at p (a change
+// event heard over NATS), so that what it kept of p's container is
+// dropped.
+func (s *Store) Heard(p Path) { s.dropListings(p) }
