@@ -21,7 +21,9 @@ import (
 // same. So a container's representation follows a write through this
 // process at once, one through another as soon as its event arrives, and
 // one made without an event (a lost event, objects written to the bucket
-// by other means) within listingMaxAge. Only GET uses kept listings:
+// by other means) within listingMaxAge of the end of the listing (which,
+// of 10,000 children on a loaded bucket, can take seconds). Only GET uses
+// kept listings:
 // conditional writes and deletions always list afresh.
 type listings struct {
 	hearing func() (uint64, bool)
@@ -29,8 +31,9 @@ type listings struct {
 	// dropped is not kept, since it may be older than the change.
 	drops atomic.Uint64
 
-	mu sync.RWMutex
-	m  map[Path]keptListing
+	mu      sync.Mutex
+	m       map[Path]keptListing
+	flights map[Path]*flight
 }
 
 type keptListing struct {
@@ -46,35 +49,73 @@ const listingMaxAge = time.Second
 const maxListings = 256
 
 // cachedList is list for GET: a kept listing of p when there is one.
+// GETs that miss at the same time share one listing (a flight): 32
+// clients asking for a large container list it once, not 32 times over
+// a bucket that each listing slows. A GET joins a flight only when no
+// write was dropped since it began, and takes its result only when none
+// was dropped until it ended; otherwise it lists by itself.
 func (s *Store) cachedList(ctx context.Context, p Path) (*listing, error) {
 	k := &s.listings
 	if k.hearing == nil {
 		return s.list(ctx, p)
 	}
 	epoch, hearing := k.hearing()
-	now := time.Now()
-	if hearing {
-		k.mu.RLock()
-		e, ok := k.m[p]
-		k.mu.RUnlock()
-		if ok && e.epoch == epoch && now.Sub(e.read) < listingMaxAge && !now.Before(e.read) {
-			return e.l, nil
-		}
-	}
-	drops := k.drops.Load()
-	l, err := s.list(ctx, p)
-	if err != nil || !hearing {
-		return l, err
+	if !hearing {
+		return s.list(ctx, p)
 	}
 	k.mu.Lock()
-	if k.drops.Load() == drops {
+	e, ok := k.m[p]
+	if ok && e.epoch == epoch && time.Since(e.read) < listingMaxAge {
+		k.mu.Unlock()
+		return e.l, nil
+	}
+	drops := k.drops.Load()
+	f := k.flights[p]
+	if f != nil && f.drops == drops && f.epoch == epoch {
+		k.mu.Unlock()
+		<-f.done
+		if f.err == nil && f.kept {
+			return f.l, nil
+		}
+		return s.list(ctx, p)
+	}
+	f = &flight{drops: drops, epoch: epoch, done: make(chan struct{})}
+	if k.flights == nil {
+		k.flights = make(map[Path]*flight)
+	}
+	k.flights[p] = f
+	k.mu.Unlock()
+
+	f.l, f.err = s.list(context.WithoutCancel(ctx), p)
+	k.mu.Lock()
+	if k.flights[p] == f {
+		delete(k.flights, p)
+	}
+	if f.err == nil && k.drops.Load() == drops {
 		if k.m == nil || len(k.m) >= maxListings {
 			k.m = make(map[Path]keptListing)
 		}
-		k.m[p] = keptListing{l: l, read: now, epoch: epoch}
+		// Kept from the end of the listing: it shows every write that
+		// ended before the listing began, and a write without an event
+		// at most listingMaxAge after the listing ended.
+		k.m[p] = keptListing{l: f.l, read: time.Now(), epoch: epoch}
+		f.kept = true
 	}
 	k.mu.Unlock()
-	return l, nil
+	close(f.done)
+	return f.l, f.err
+}
+
+// flight is one listing that concurrent GETs share.
+type flight struct {
+	drops uint64
+	epoch uint64
+	done  chan struct{}
+	// l and err are the listing's outcome; kept tells that no write was
+	// dropped while it ran. Set before done is closed.
+	l    *listing
+	err  error
+	kept bool
 }
 
 // dropListings forgets what a write of p makes stale: the listing of
