@@ -50,6 +50,7 @@ type Change struct {
 
 // changed tells Config.OnChange of a write, if it is set.
 func (s *Store) changed(p Path, t ChangeType, etag string) {
+	s.dropListings(p)
 	if s.onChange == nil {
 		return
 	}

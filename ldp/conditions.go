@@ -29,6 +29,11 @@ type Conditions struct {
 	IfUnmodifiedSince time.Time
 }
 
+// none reports whether no condition is set.
+func (c Conditions) none() bool {
+	return c.IfMatch == nil && c.IfNoneMatch == nil && c.IfModifiedSince.IsZero() && c.IfUnmodifiedSince.IsZero()
+}
+
 // state is what the conditions are evaluated against.
 type state struct {
 	exists bool

@@ -118,7 +118,7 @@ func (s *Store) getContainer(ctx context.Context, p Path, req GetRequest) (*Repr
 	if err != nil {
 		return nil, fmt.Errorf("ldp: get %s: %w", p, err)
 	}
-	l, err := s.list(ctx, p)
+	l, err := s.cachedList(ctx, p)
 	if err != nil {
 		return nil, err
 	}

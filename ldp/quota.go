@@ -29,8 +29,11 @@ import (
 // ETag, If-None-Match when there was none; retried from a new read when
 // another writer came first), so its size delta (new size − old size; a
 // deletion frees the old size) is exact, in one process or several on one
-// backend. The counter is changed by a read, then a Put with If-Match,
-// retried likewise, and never goes below zero. Counting after the write
+// backend. The counter is changed by a Put with If-Match, retried
+// likewise, and never goes below zero; the changes that a process's
+// requests want of one counter at the same time are applied together, by
+// one conditional write (usage.go), so a pod's writers do not queue behind
+// one another's round trips to the backend. Counting after the write
 // uses a context that outlives the request, so a client going away does
 // not lose it.
 //
@@ -245,43 +248,22 @@ func (s *Store) loadUsage(ctx context.Context, name string) (usageRecord, storag
 	return usageRecord{}, storage.Info{}, &ConflictError{Reason: "too many concurrent changes of the usage of pod " + name + "; try again"}
 }
 
-// updateUsage changes the counter of a pod by a read, change and
-// conditional write, retried when another writer came first. A change
+// updateUsage changes the counter of a pod: the change joins the next
+// batch of the pod's changes, stored with one conditional write, retried
+// from a new read when another writer came first (usage.go). A change
 // that returns an error leaves the counter as it is. A missing counter is
 // made by counting the pod; change is applied to it only when fresh is
 // set (a change made before the write it is for), since a count made
 // after a write already includes it. The count never goes below zero.
 func (s *Store) updateUsage(ctx context.Context, name string, fresh bool, change func(*usageRecord) error) (usageRecord, storage.Info, error) {
-	for attempt := 0; attempt < usageAttempts; attempt++ {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return usageRecord{}, storage.Info{}, err
-			}
-		}
-		rec, info, err := readUsage(ctx, s.backend, name)
-		if errors.Is(err, storage.ErrNotFound) {
-			rec, info, err = s.loadUsage(ctx, name)
-			if err != nil || !fresh {
-				return rec, info, err
-			}
-		}
-		if err != nil {
-			return usageRecord{}, storage.Info{}, err
-		}
-		if err := change(&rec); err != nil {
-			return usageRecord{}, storage.Info{}, err
-		}
-		rec.Bytes = max(rec.Bytes, 0)
-		out, err := writeUsage(ctx, s.backend, name, rec, info.ETag)
-		if errors.Is(err, storage.ErrPreconditionFailed) {
-			continue
-		}
-		if err != nil {
-			return usageRecord{}, storage.Info{}, fmt.Errorf("ldp: usage of pod %s: %w", name, err)
-		}
-		return rec, out, nil
-	}
-	return usageRecord{}, storage.Info{}, &ConflictError{Reason: "too many concurrent changes of the usage of pod " + name + "; try again"}
+	return s.batchUsage(ctx, name, &usageOp{change: change, fresh: fresh})
+}
+
+// currentUsage returns the counter of a pod as it is now (read after the
+// call began), counting the pod and creating the counter when there is
+// none; concurrent callers share one read (usage.go).
+func (s *Store) currentUsage(ctx context.Context, name string) (usageRecord, storage.Info, error) {
+	return s.batchUsage(ctx, name, &usageOp{})
 }
 
 // meter is the quota state of one write into a pod, read before it.
@@ -301,7 +283,7 @@ func (s *Store) meter(ctx context.Context, p Path) (*meter, error) {
 		return nil, err
 	}
 	name := string(pl.root[1 : len(pl.root)-1])
-	rec, _, err := s.loadUsage(ctx, name)
+	rec, _, err := s.currentUsage(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -498,7 +480,7 @@ func (s *Store) PodUsage(ctx context.Context, name string) (Usage, error) {
 	if err := s.knownPod(ctx, name); err != nil {
 		return Usage{}, err
 	}
-	rec, info, err := s.loadUsage(ctx, name)
+	rec, info, err := s.currentUsage(ctx, name)
 	if err != nil {
 		return Usage{}, err
 	}
@@ -548,9 +530,6 @@ func (s *Store) SetPodQuota(ctx context.Context, name string, quota *int64) (Usa
 
 // setUsage changes the counter of a pod, making it first when missing.
 func (s *Store) setUsage(ctx context.Context, name string, change func(*usageRecord) error) (usageRecord, storage.Info, error) {
-	if _, _, err := s.loadUsage(ctx, name); err != nil {
-		return usageRecord{}, storage.Info{}, err
-	}
 	return s.updateUsage(ctx, name, true, change)
 }
 
@@ -580,7 +559,7 @@ func (s *Store) describeUsage(ctx context.Context, root Path) ([]rdfx.Triple, ti
 	if s.pods == nil || !ok || root != Path("/"+name+"/") {
 		return nil, time.Time{}, nil
 	}
-	rec, info, err := s.loadUsage(ctx, name)
+	rec, info, err := s.currentUsage(ctx, name)
 	if err != nil {
 		return nil, time.Time{}, err
 	}

@@ -93,6 +93,12 @@ type Config struct {
 	// PodQuota is the most bytes a pod may hold unless it has a quota of
 	// its own (SetPodQuota); 0 means no limit (quota.go).
 	PodQuota int64
+	// Hearing, when set, tells whether the Store hears every write that
+	// other processes make to its storage (the caller hands each to
+	// Heard), and an epoch that changes whenever it stopped hearing them;
+	// while it does, GETs of containers answer from listings kept up to a
+	// second (listings.go). Nil: every GET lists.
+	Hearing func() (epoch uint64, ok bool)
 }
 
 // Default limits.
@@ -124,6 +130,13 @@ type Store struct {
 	describe func(descriptionIRI, storageIRI string) []rdfx.Triple
 	// podQuota is Config.PodQuota.
 	podQuota int64
+	// counters batches the changes of pods' usage counters (usage.go).
+	counters usageBatches
+	// touches shares the rewrites of a container's marker after
+	// deletions (write.go, touch).
+	touches coalescer
+	// listings are the container listings kept for GET (listings.go).
+	listings listings
 }
 
 // New makes a Store and makes sure the root container exists.
@@ -148,6 +161,7 @@ func New(ctx context.Context, b storage.Backend, cfg Config) (*Store, error) {
 		onChange:    cfg.OnChange,
 		describe:    cfg.Describe,
 		podQuota:    max(0, cfg.PodQuota),
+		listings:    listings{hearing: cfg.Hearing},
 	}
 	if s.maxRDF <= 0 {
 		s.maxRDF = DefaultMaxRDFBytes

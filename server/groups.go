@@ -177,7 +177,7 @@ func (gs *Groups) groupUsable(ctx context.Context, doc string, p ldp.Path) error
 	gs.publicOnce.Do(func() {
 		// No groups: a public document is one the anonymous agent may
 		// read, and the anonymous agent is in no group.
-		gs.public = acl.NewEvaluator(aclSource{gs.store}, nil, acl.Options{})
+		gs.public = acl.NewEvaluator(aclSource{store: gs.store}, nil, acl.Options{})
 	})
 	m, err := gs.public.Modes(ctx, doc, acl.Agent{})
 	if err != nil {

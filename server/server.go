@@ -424,6 +424,23 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 		spaceCfg.OnChange = onChange(notes, &sh.space)
 		spaceCfg.Describe = describeServices(notes)
 	}
+	// The versions of ACL resources are kept between requests while the
+	// processes of the storage hear each other's changes (aclversions.go).
+	// So are container listings, for GET (ldp/listings.go).
+	var versions *aclVersions
+	feed, hearing := cfg.Notifications.Broadcaster.(notify.Feed)
+	hearing = hearing && notes != nil
+	if hearing {
+		spaceCfg.Hearing = feed.Hearing
+	}
+	if hearing && cfg.Permissions == nil {
+		versions = newACLVersions(feed, nil)
+		publish := spaceCfg.OnChange
+		spaceCfg.OnChange = func(c ldp.Change) {
+			versions.changed(c.Path, c.Type)
+			publish(c)
+		}
+	}
 
 	if sh.space, err = ldp.New(ctx, store, spaceCfg); err != nil {
 		return nil, err
@@ -450,8 +467,19 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 			return nil, err
 		}
 	}
+	if hearing {
+		space := sh.space
+		feed.Watch(func(e notify.Event) {
+			if p, ok := space.PathOf(e.Object); ok {
+				space.Heard(p)
+			}
+			if versions != nil {
+				versions.heard(space, e)
+			}
+		})
+	}
 	if sh.perms == nil {
-		sh.wac = NewWAC(sh.space, NewGroups(sh.space, fetchGroup), aclOpts)
+		sh.wac = newWAC(sh.space, NewGroups(sh.space, fetchGroup), aclOpts, versions)
 		sh.perms = sh.wac
 	}
 	return sh, nil

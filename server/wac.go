@@ -33,7 +33,13 @@ type WAC struct {
 // acl.OriginStrict it also reads the acl:trustedApp of pod owners' WebID
 // profiles.
 func NewWAC(store *ldp.Store, groups *Groups, opts acl.Options) *WAC {
-	w := &WAC{store: store, eval: acl.NewEvaluator(aclSource{store}, groups, opts), trusted: opts.TrustedOrigins, logger: opts.Logger}
+	return newWAC(store, groups, opts, nil)
+}
+
+// newWAC is NewWAC with the ACL versions kept between requests, when
+// versions is not nil (aclversions.go).
+func newWAC(store *ldp.Store, groups *Groups, opts acl.Options, versions *aclVersions) *WAC {
+	w := &WAC{store: store, eval: acl.NewEvaluator(aclSource{store, versions}, groups, opts), trusted: opts.TrustedOrigins, logger: opts.Logger}
 	if opts.OriginPolicy == acl.OriginStrict {
 		w.profiles = groups
 	}
@@ -155,6 +161,8 @@ func (w *WAC) Validate(turtle []byte, aclIRI string) error {
 // object of <r>.acl, of a container <c/> that of <c/>.acl.
 type aclSource struct {
 	store *ldp.Store
+	// versions keeps ACL versions between requests; nil: none are kept.
+	versions *aclVersions
 }
 
 // maxACLRead bounds what ReadACL reads; acl refuses larger documents.
@@ -168,25 +176,40 @@ func (s aclSource) aclPath(resourceIRI string) (ldp.Path, error) {
 	return p.ACL(), nil
 }
 
-// ACLVersion is a Stat of the ACL's object.
+// ACLVersion is a Stat of the ACL's object, or its version kept from an
+// earlier one (aclversions.go).
 func (s aclSource) ACLVersion(ctx context.Context, resourceIRI string) (string, error) {
 	p, err := s.aclPath(resourceIRI)
 	if err != nil {
 		return "", err
 	}
-	return s.version(ctx, p)
+	if s.versions == nil {
+		return s.version(ctx, p)
+	}
+	v, err := s.versions.version(ctx, p.Key(), s.read)
+	return v, s.noACL(p, err)
 }
 
-// version is the backend's cheap Version when it has one, else the ETag.
+// read is the backend's cheap Version when it has one, else the ETag.
+func (s aclSource) read(ctx context.Context, key string) (string, error) {
+	return storage.VersionOf(ctx, s.store.Backend(), key)
+}
+
+// version is read, with a missing ACL resource as acl.ErrNoACL.
 func (s aclSource) version(ctx context.Context, p ldp.Path) (string, error) {
-	v, err := storage.VersionOf(ctx, s.store.Backend(), p.Key())
+	v, err := s.read(ctx, p.Key())
+	return v, s.noACL(p, err)
+}
+
+// noACL turns a missing ACL resource into acl.ErrNoACL.
+func (s aclSource) noACL(p ldp.Path, err error) error {
 	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrInvalidKey) {
 		// A key that cannot be stored holds no ACL: a resource named so
 		// long, before such names were refused, that "<name>.acl" is over
 		// the key limit inherits its container's ACL.
-		return "", fmt.Errorf("server: %s: %w", p, acl.ErrNoACL)
+		return fmt.Errorf("server: %s: %w", p, acl.ErrNoACL)
 	}
-	return v, err
+	return err
 }
 
 // ReadACL reads the ACL's object.

@@ -476,8 +476,6 @@ func position(data []byte, offset int) (int, int) {
 // in subject order and values in object order, so the output is stable.
 func writeJSONLD(w io.Writer, g *Graph, prefixes map[string]string) error {
 	ts := g.Sorted()
-	expanded := expandedJSONLD(ts)
-	var out any = expanded
 	// A prefix named like the scheme of an IRI in the graph would make
 	// that IRI ambiguous (JSON-LD 1.1 API, "IRI confused with prefix").
 	schemes := make(map[string]bool)
@@ -494,17 +492,15 @@ func writeJSONLD(w io.Writer, g *Graph, prefixes map[string]string) error {
 			ctx[name] = ns
 		}
 	}
-	if len(ctx) > 0 && len(expanded) > 0 {
-		// Expanded JSON-LD is always correct, so it is the fallback should
-		// the processor refuse to compact.
-		if compacted, err := ld.NewJsonLdProcessor().Compact(expanded, map[string]any{"@context": ctx}, jsonldOptions("", nil)); err == nil {
-			out = compacted
-		}
+	if len(ctx) > 0 && len(ts) > 0 {
+		// Compacted directly (jsonld_write.go), not by the general
+		// algorithm.
+		return writeCompactJSONLD(w, ts, ctx)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return enc.Encode(expandedJSONLD(ts))
 }
 
 // expandedJSONLD builds expanded JSON-LD (JSON-LD 1.1 API §6.2 in reverse):

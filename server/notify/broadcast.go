@@ -19,6 +19,20 @@ type Broadcaster interface {
 	Subscribe(queue int) Subscription
 }
 
+// Feed is a Broadcaster that carries the changes of other processes
+// (natsbus.Bus): the server's caches of what other processes may change
+// (the versions of ACL resources) use one only while it hears them.
+type Feed interface {
+	// Watch calls fn with every event another process publishes, on the
+	// Feed's goroutine; fn must return quickly.
+	Watch(fn func(Event))
+	// Hearing reports whether the Feed hears the other processes now,
+	// and an epoch that changes whenever it stopped hearing them (a lost
+	// connection) or started again: what was learnt in one epoch may be
+	// trusted in that epoch only, since events may be missed between.
+	Hearing() (epoch uint64, ok bool)
+}
+
 // Subscription is one subscriber's view of a Broadcaster.
 type Subscription interface {
 	// Add subscribes to one more topic.

@@ -28,6 +28,8 @@ type Backend struct {
 	now      func() time.Time
 	bufs     sync.Pool // *[]byte of readSize, for headers and small bodies
 	copyBufs sync.Pool // *[]byte of copySize, for Put
+	// heads are the headers List read, kept by file identity (heads.go).
+	heads heads
 }
 
 // New opens (creating if needed) a filesystem backend rooted at dir. Several

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
 	"os"
 	"path/filepath"
@@ -83,6 +84,28 @@ func (b *Backend) statFile(path, key string) (storage.Info, error) {
 	}
 	b.putBuf(head.buf)
 	return head.info, nil
+}
+
+// listFile is statFile for List: the header kept from an earlier listing
+// when the file is the same (heads.go).
+func (b *Backend) listFile(e fs.DirEntry, path, key string) (storage.Info, error) {
+	fi, err := e.Info()
+	if err != nil {
+		return storage.Info{}, wrap("stat", key, err)
+	}
+	id, ok := identity(fi)
+	if !ok {
+		return b.statFile(path, key)
+	}
+	if info, ok := b.heads.get(path, id); ok {
+		info.Key = key
+		return info, nil
+	}
+	info, err := b.statFile(path, key)
+	if err == nil {
+		b.heads.put(path, id, info)
+	}
+	return info, err
 }
 
 // head is the start of an object file, read by readHead.
@@ -346,6 +369,7 @@ func (b *Backend) commit(key, path, tmp string, o storage.PutOptions) error {
 		}
 		err := os.Rename(tmp, path)
 		if err == nil {
+			b.heads.drop(path)
 			return nil
 		}
 		if !errors.Is(err, os.ErrNotExist) || attempt == 100 {
@@ -398,6 +422,7 @@ func (b *Backend) remove(key, path string, o storage.DeleteOptions) error {
 	if err := os.Remove(path); err != nil {
 		return wrap("delete", key, err)
 	}
+	b.heads.drop(path)
 	return nil
 }
 
@@ -437,7 +462,7 @@ func (b *Backend) List(ctx context.Context, prefix string) iter.Seq2[storage.Inf
 					info = storage.Info{Key: prefix + name + "/", IsPrefix: true}
 				case e.Type().IsRegular():
 					var err error
-					info, err = b.statFile(filepath.Join(dir, name), prefix+name)
+					info, err = b.listFile(e, filepath.Join(dir, name), prefix+name)
 					if errors.Is(err, storage.ErrNotFound) {
 						continue // deleted while listing
 					}

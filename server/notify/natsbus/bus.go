@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -76,6 +78,12 @@ type Bus struct {
 
 	proofSubject string
 	proofSub     *nats.Subscription // nil until OnProof
+
+	// epoch counts the losses and regains of the connection (Hearing).
+	epoch atomic.Uint64
+	// watchers hear the other processes' events (Watch).
+	mu       sync.RWMutex
+	watchers []func(notify.Event)
 }
 
 // Open connects to NATS and subscribes to the events of the other
@@ -97,11 +105,13 @@ func Open(cfg Config) (*Bus, error) {
 		nats.MaxReconnects(-1), // keep trying: events published meanwhile are buffered, then dropped
 		nats.ReconnectWait(time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			b.epoch.Add(1)
 			if err != nil {
 				b.logger.Warn("notifications: lost the NATS connection; other processes' events are missed until it is back", "error", err)
 			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) {
+			b.epoch.Add(1)
 			b.logger.Info("notifications: NATS connection regained")
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
@@ -159,9 +169,31 @@ func (b *Bus) receive(m *nats.Msg) {
 		b.logger.Warn("notifications: a NATS message on the events subject is not an event", "subject", m.Subject)
 		return
 	}
-	_ = b.hub.Publish(context.Background(), notify.Event{
+	e := notify.Event{
 		ID: w.ID, Type: w.Type, Object: w.Object, Target: w.Target, Topic: w.Topic, State: w.State, Published: w.Published,
-	})
+	}
+	b.mu.RLock()
+	for _, fn := range b.watchers {
+		fn(e)
+	}
+	b.mu.RUnlock()
+	_ = b.hub.Publish(context.Background(), e)
+}
+
+// Watch calls fn with every event of the other processes (notify.Feed),
+// before their subscribers hear of it.
+func (b *Bus) Watch(fn func(notify.Event)) {
+	b.mu.Lock()
+	b.watchers = append(b.watchers, fn)
+	b.mu.Unlock()
+}
+
+// Hearing reports whether the connection to NATS is up, and an epoch that
+// moves on whenever it is lost or regained (notify.Feed): events of other
+// processes published while it was down are never heard.
+func (b *Bus) Hearing() (uint64, bool) {
+	e := b.epoch.Load()
+	return e, b.conn.IsConnected() && b.epoch.Load() == e
 }
 
 // Subscribe returns a subscription of the local Hub.

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// aclStaleBound is the longest a process may answer with an ACL another
+// process has changed (server/aclversions.go, docs/limits.md).
+const aclStaleBound = time.Second
+
+// TestACLChangeTwoProcesses: two Kluis processes on one MinIO bucket,
+// sharing change events over a nats-server of the test's own. Each keeps
+// the versions of ACL resources between requests while it hears the
+// other. An ACL changed through one process takes effect on the next
+// request of that process, and on the other's within aclStaleBound: with
+// NATS up, while it is down, and after it came back (the processes
+// reconnect by themselves).
+func TestACLChangeTwoProcesses(t *testing.T) {
+	natsTestEnv(t) // skips without the .ci services, fails in CI
+	env := s3TestEnv(t)
+	natsBin := filepath.Join(goBin(t), "nats-server")
+	if _, err := os.Stat(natsBin); err != nil {
+		t.Fatalf("%s is missing: bash .ci/test installs it", natsBin)
+	}
+	natsAddr := freeAddr(t)
+	host, port, _ := net.SplitHostPort(natsAddr)
+	nats := &soakService{name: "nats-server", start: func() *exec.Cmd { return exec.Command(natsBin, "-a", host, "-p", port) }}
+	nats.run(t)
+	t.Cleanup(func() {
+		if nats.cmd != nil {
+			nats.kill()
+		}
+	})
+	waitListening(t, natsAddr, "nats-server")
+	env = append(env, "KLUIS_NATS_URL=nats://"+natsAddr)
+	env = append(env, natsTestEnv(t)...)
+	args := []string{"-addr", "127.0.0.1:0", "-base-url", "http://kluis.test/", "-log-level", "warn"}
+	procs := []*child{startChild(t, env, true, args...), startChild(t, env, true, args...)}
+
+	send := func(c *child, method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, c.url+path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "text/turtle")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, string(b)
+	}
+	if st, body := send(procs[0], "PUT", "shared/doc", `<#it> <http://example.org/ns#n> 1.`); st/100 != 2 {
+		t.Fatalf("PUT: %d %s", st, body)
+	}
+	// The document's own ACL grants everyone Control, and Read or not.
+	acl := func(read bool) string {
+		modes := "acl:Control"
+		if read {
+			modes += ", acl:Read"
+		}
+		return `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#all> a acl:Authorization; acl:agentClass <http://xmlns.com/foaf/0.1/Agent>; acl:accessTo <doc>; acl:mode ` + modes + `.`
+	}
+	want := func(read bool) int {
+		if read {
+			return 200
+		}
+		return 401
+	}
+	read := true
+	round := 0
+	// change sets the ACL through one process; the writer answers by it at
+	// once, the other within the bound. The other has read the document
+	// just before, so that it holds the old version.
+	change := func(phase string) {
+		t.Helper()
+		writer, other := procs[round%2], procs[(round+1)%2]
+		round++
+		for range 3 {
+			if st, _ := send(other, "GET", "shared/doc", ""); st != want(read) {
+				t.Fatalf("%s, round %d: GET through the other process before the change: %d, want %d", phase, round, st, want(read))
+			}
+		}
+		read = !read
+		if st, body := send(writer, "PUT", "shared/doc.acl", acl(read)); st/100 != 2 {
+			t.Fatalf("%s, round %d: PUT of the ACL: %d %s", phase, round, st, body)
+		}
+		changed := time.Now()
+		if st, _ := send(writer, "GET", "shared/doc", ""); st != want(read) {
+			t.Fatalf("%s, round %d: GET through the writing process right after the change: %d, want %d", phase, round, st, want(read))
+		}
+		// Before the bound the other process may answer either way;
+		// from the bound on, only by the new ACL.
+		early := 0
+		for time.Since(changed) < aclStaleBound {
+			st, _ := send(other, "GET", "shared/doc", "")
+			if st != want(read) && st != want(!read) {
+				t.Fatalf("%s, round %d: GET through the other process: %d", phase, round, st)
+			}
+			if st == want(!read) {
+				early++
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		for range 3 {
+			if st, _ := send(other, "GET", "shared/doc", ""); st != want(read) {
+				t.Fatalf("%s, round %d: GET through the other process %v after the change: %d, want %d (the old ACL)",
+					phase, round, time.Since(changed).Round(time.Millisecond), st, want(read))
+			}
+		}
+		t.Logf("%s, round %d: the other process answered by the old ACL %d times before the bound", phase, round, early)
+	}
+	for range 4 {
+		change("NATS up")
+	}
+	nats.kill()
+	nats.cmd = nil
+	for range 4 {
+		change("NATS down")
+	}
+	nats.run(t)
+	waitListening(t, natsAddr, "nats-server")
+	for range 4 {
+		change("NATS back")
+	}
+}

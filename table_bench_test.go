@@ -1,0 +1,529 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/server/notify/natsbus"
+	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/filesystem"
+	"github.com/weconomics/kluis/storage/s3/s3test"
+)
+
+// BenchmarkTable reproduces the table of issue 18 in one run: every
+// scenario at 32 clients against Kluis on the filesystem and (when
+// KLUIS_S3_ENDPOINT is set, as bash .ci/bench does) on MinIO, beside the
+// ceilings measured in the same run on the same machine: a static file
+// server for reads from disk, a temp-file write + fsync + rename for
+// durable writes, and a bare minio-go client for GetObject and PutObject.
+// Each Kluis figure is printed with its ratio to its ceiling, and with the
+// storage requests it cost per HTTP request (read from a counting wrapper
+// around the backend).
+//
+// On S3 Kluis shares change events over NATS when KLUIS_NATS_URL is set
+// (as bash .ci/bench does), as several processes of one bucket do.
+//
+// It is one run, not b.N runs: go test -run '^$' -bench '^BenchmarkTable$'
+// -benchtime 1x . (KLUIS_BENCH_SECONDS sets the seconds per scenario,
+// 3 by default). Kluis runs as a pod server (pods on, access control on,
+// anonymous clients allowed by a public ACL), as a hoster runs it.
+func BenchmarkTable(b *testing.B) {
+	secs := 3.0
+	if v := os.Getenv("KLUIS_BENCH_SECONDS"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			b.Fatalf("KLUIS_BENCH_SECONDS=%q: want a positive number", v)
+		}
+		secs = f
+	}
+	dur := time.Duration(secs * float64(time.Second))
+	t := &benchTable{b: b, dur: dur}
+
+	// The ceilings, each measured right before the Kluis scenario it is
+	// the ceiling of: on a shared machine the load changes within a run,
+	// and ratios of figures measured minutes apart would say little.
+	fsGet, fsWrite := t.ceilingFileServer(), t.ceilingFsync()
+	var s3Get, s3Put op
+	if s3test.Configured() {
+		s3Get, s3Put = t.ceilingMinio()
+	}
+	kluisFS := t.kluis("fs", fsGet, fsWrite, func(b *testing.B) storage.Backend {
+		store, err := filesystem.New(filepath.Join(b.TempDir(), "data"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { store.Close() })
+		return store
+	})
+	var kluisS3 map[string]measured
+	if s3test.Configured() {
+		kluisS3 = t.kluis("s3", s3Get, s3Put, func(b *testing.B) storage.Backend { return s3test.Open(b) })
+		if os.Getenv("KLUIS_NATS_URL") == "" {
+			b.Log("KLUIS_NATS_URL is not set: Kluis on S3 runs without NATS (bash .ci/bench starts one)")
+		}
+	}
+	var out strings.Builder
+	fmt.Fprintf(&out, "\n%d clients, %.0f s per scenario; ratio = Kluis / its ceiling, measured just before it; st/req = storage requests per HTTP request\n\n", benchClients, secs)
+	fmt.Fprintf(&out, "| scenario | Kluis fs | ceiling | ratio | p99 | st/req | Kluis S3 | ceiling | ratio | p99 | st/req |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, sc := range tableScenarios {
+		f, s3 := kluisFS[sc], kluisS3[sc]
+		fmt.Fprintf(&out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", sc,
+			f.kluis.rate(), f.ceil.rate(), ratio(f.kluis, f.ceil), f.kluis.p99(), f.kluis.storagePerOp(),
+			s3.kluis.rate(), s3.ceil.rate(), ratio(s3.kluis, s3.ceil), s3.kluis.p99(), s3.kluis.storagePerOp())
+	}
+	fmt.Fprintf(&out, "\nceilings: GET Turtle and GET container: a static file server's GET (fs), minio-go GetObject (S3); "+
+		"writes: temp file + write + fsync + rename (fs), minio-go PutObject (S3); GET JSON-LD: Kluis's GET Turtle of the same document\n")
+	fmt.Fprintf(&out, "peak RSS of this whole process (clients, servers and ceilings together): %d MB\n", peakRSS()>>20)
+	if !s3test.Configured() {
+		fmt.Fprintf(&out, "S3: not measured (KLUIS_S3_ENDPOINT not set; bash .ci/bench starts a MinIO)\n")
+	}
+	fmt.Print(out.String())
+}
+
+// tableScenarios are the rows of the table, in order.
+var tableScenarios = []string{
+	"GET Turtle", "GET JSON-LD", "PUT new", "PUT overwrite", "PATCH N3", "PATCH SPARQL",
+	"POST", "GET container 1000", "DELETE",
+}
+
+// op is one request of a scenario, from client w, the i-th of the run;
+// done tells that there is nothing left to do.
+type op func(w int, i int64) (done bool, err error)
+
+// measured is a Kluis scenario and its ceiling.
+type measured struct{ kluis, ceil result }
+
+// result is one scenario's run.
+type result struct {
+	ok       bool
+	ops      int64
+	errors   int64
+	elapsed  time.Duration
+	lat      []time.Duration
+	storage  int64 // storage requests during the run
+	firstErr error
+}
+
+func (r result) perSec() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.ops) / r.elapsed.Seconds()
+}
+
+func (r result) rate() string {
+	if !r.ok {
+		return "–"
+	}
+	s := fmt.Sprintf("%.0f/s", r.perSec())
+	if r.errors > 0 {
+		s += fmt.Sprintf(" (%d errors: %v)", r.errors, r.firstErr)
+	}
+	return s
+}
+
+func (r result) p99() string {
+	if !r.ok || len(r.lat) == 0 {
+		return "–"
+	}
+	l := slices.Clone(r.lat)
+	slices.Sort(l)
+	return l[len(l)*99/100].Round(time.Millisecond / 10).String()
+}
+
+func (r result) storagePerOp() string {
+	if !r.ok || r.ops == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", float64(r.storage)/float64(r.ops))
+}
+
+func ratio(r, ceil result) string {
+	if !r.ok || !ceil.ok || ceil.perSec() == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f%%", 100*r.perSec()/ceil.perSec())
+}
+
+type benchTable struct {
+	b   *testing.B
+	dur time.Duration
+}
+
+// run calls op from benchClients goroutines for the table's duration, or
+// until op reports it has nothing left to do (done), and times each call.
+func (t *benchTable) run(op op) result {
+	var (
+		n, errs atomic.Int64
+		mu      sync.Mutex
+		lat     []time.Duration
+		first   error
+		wg      sync.WaitGroup
+		stop    atomic.Bool
+	)
+	start := time.Now()
+	deadline := start.Add(t.dur)
+	for w := range benchClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for !stop.Load() && time.Now().Before(deadline) {
+				i := n.Add(1) - 1
+				t0 := time.Now()
+				done, err := op(w, i)
+				if done {
+					n.Add(-1)
+					stop.Store(true)
+					break
+				}
+				mine = append(mine, time.Since(t0))
+				if err != nil {
+					if errs.Add(1) == 1 {
+						mu.Lock()
+						first = err
+						mu.Unlock()
+					}
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return result{ok: true, ops: n.Load(), errors: errs.Load(), elapsed: time.Since(start), lat: lat, firstErr: first}
+}
+
+// ceilingFileServer is net/http.FileServer serving the document from disk.
+func (t *benchTable) ceilingFileServer() op {
+	dir := t.b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "card"), []byte(smallTurtle), 0o600); err != nil {
+		t.b.Fatal(err)
+	}
+	ts := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	t.b.Cleanup(ts.Close)
+	c := benchClient()
+	return func(int, int64) (bool, error) {
+		return false, do(c, "GET", ts.URL+"/card", "", nil, 200, "")
+	}
+}
+
+// ceilingFsync is what a durable write of the document costs on this disk:
+// a temp file written, synced and renamed into place, from 32 workers.
+func (t *benchTable) ceilingFsync() op {
+	dir := t.b.TempDir()
+	data := []byte(smallTurtle)
+	var run atomic.Int64 // names stay fresh from one run to the next
+	return func(w int, i int64) (bool, error) {
+		i += run.Add(1) << 40
+		name := filepath.Join(dir, "doc-"+strconv.FormatInt(i, 10))
+		f, err := os.CreateTemp(dir, ".tmp-*")
+		if err != nil {
+			return false, err
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return false, err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return false, err
+		}
+		if err := f.Close(); err != nil {
+			return false, err
+		}
+		return false, os.Rename(f.Name(), name)
+	}
+}
+
+// ceilingMinio is a bare minio-go client's GetObject and PutObject of the
+// document, against the MinIO Kluis uses.
+func (t *benchTable) ceilingMinio() (get, put op) {
+	raw := s3test.NewRaw(t.b)
+	s3test.Open(t.b) // makes the bucket when missing
+	ctx := context.Background()
+	data := []byte(smallTurtle)
+	if err := raw.Put(ctx, "card", data); err != nil {
+		t.b.Fatal(err)
+	}
+	get = func(int, int64) (bool, error) {
+		_, err := raw.Get(ctx, "card")
+		return false, err
+	}
+	var run atomic.Int64
+	put = func(w int, i int64) (bool, error) {
+		return false, raw.Put(ctx, "doc-"+strconv.FormatInt(run.Add(1), 10), data)
+	}
+	return get, put
+}
+
+// kluis runs every scenario against Kluis over the backend open makes.
+func (t *benchTable) kluis(label string, getCeil, writeCeil op, open func(*testing.B) storage.Backend) map[string]measured {
+	b := t.b
+	ctx := context.Background()
+	counted := &countingBackend{Backend: open(b)}
+	space, err := ldp.New(ctx, counted, ldp.Config{BaseURL: "http://kluis.test/", Pods: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := space.CreatePod(ctx, "alice", ldp.PodOwner{WebID: "https://alice.example/profile/card#me"}); err != nil {
+		b.Fatal(err)
+	}
+	// Everyone may do everything in /alice/bench/: the clients are
+	// anonymous, and access control is checked on every request.
+	public := `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#public> a acl:Authorization; acl:agentClass <http://xmlns.com/foaf/0.1/Agent>;
+  acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write.`
+	if _, err := counted.Put(ctx, "r/alice/bench/", strings.NewReader(""), storage.PutOptions{ContentType: "text/turtle"}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := counted.Put(ctx, "r/alice/bench/.acl", strings.NewReader(public), storage.PutOptions{ContentType: "text/turtle"}); err != nil {
+		b.Fatal(err)
+	}
+	ts := benchServerOn(b, counted, func(c *server.Config) {
+		c.Pods = true
+		// On S3, as a hoster of several processes runs it: sharing
+		// change events over NATS (when KLUIS_NATS_URL names one).
+		if url := os.Getenv("KLUIS_NATS_URL"); url != "" && label == "s3" {
+			bus, err := natsbus.Open(natsbus.Config{URL: url, Prefix: "kluisbench" + strconv.Itoa(os.Getpid())})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { bus.Close() })
+			c.Notifications.Broadcaster = bus
+		}
+	})
+	c := benchClient()
+	base := ts.URL + "/alice/bench/"
+	if err := do(c, "PUT", base+"card", "text/turtle", strings.NewReader(smallTurtle), 201, ""); err != nil {
+		b.Fatal(err)
+	}
+	for w := range benchClients {
+		if err := do(c, "PUT", fmt.Sprintf("%spatch/doc-%d", base, w), "text/turtle", strings.NewReader(smallTurtle), 201, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// A container of 1,000 children: 999 written straight to the backend
+	// by 32 workers, one through Kluis so that the container exists.
+	if err := do(c, "PUT", base+"posts/seed", "text/turtle", strings.NewReader(smallTurtle), 201, ""); err != nil {
+		b.Fatal(err)
+	}
+	if err := do(c, "PUT", base+"big/child-seed", "text/plain", strings.NewReader("x"), 201, ""); err != nil {
+		b.Fatal(err)
+	}
+	var fill sync.WaitGroup
+	var fillErr atomic.Value
+	for w := range benchClients {
+		fill.Add(1)
+		go func() {
+			defer fill.Done()
+			for i := w; i < 999; i += benchClients {
+				if _, err := counted.Put(ctx, fmt.Sprintf("r/alice/bench/big/child-%04d", i), strings.NewReader("x"), storage.PutOptions{ContentType: "text/plain"}); err != nil {
+					fillErr.Store(err)
+				}
+			}
+		}()
+	}
+	fill.Wait()
+	if err, _ := fillErr.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+
+	out := map[string]measured{}
+	measure := func(name string, o op) {
+		var ceil result
+		switch name {
+		case "GET Turtle", "GET container 1000":
+			ceil = t.run(getCeil)
+		case "GET JSON-LD":
+			ceil = out["GET Turtle"].kluis
+		default:
+			ceil = t.run(writeCeil)
+		}
+		before := counted.n.Load()
+		counted.reset()
+		r := t.run(o)
+		r.storage = counted.n.Load() - before
+		out[name] = measured{kluis: r, ceil: ceil}
+		b.Logf("%s %s: %s", label, name, counted.breakdown(r.ops))
+	}
+	status := func(method, u, ct, body, accept string, want ...int) error {
+		req, err := http.NewRequest(method, u, strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if !slices.Contains(want, res.StatusCode) {
+			return fmt.Errorf("%s %s: %d", method, u, res.StatusCode)
+		}
+		return nil
+	}
+	measure("GET Turtle", func(int, int64) (bool, error) {
+		return false, status("GET", base+"card", "", "", "text/turtle", 200)
+	})
+	measure("GET JSON-LD", func(int, int64) (bool, error) {
+		return false, status("GET", base+"card", "", "", "application/ld+json", 200)
+	})
+	var created atomic.Int64
+	measure("PUT new", func(_ int, i int64) (bool, error) {
+		created.Add(1)
+		return false, status("PUT", fmt.Sprintf("%snew/doc-%d", base, i), "text/turtle", smallTurtle, "", 201)
+	})
+	measure("PUT overwrite", func(w int, _ int64) (bool, error) {
+		return false, status("PUT", fmt.Sprintf("%snew/doc-%d", base, w), "text/turtle", smallTurtle, "", 204, 205, 200)
+	})
+	measure("PATCH N3", func(w int, i int64) (bool, error) {
+		patch := fmt.Sprintf(`@prefix solid: <http://www.w3.org/ns/solid/terms#>.
+_:p a solid:InsertDeletePatch; solid:inserts { <#n%d> <http://example.org/n> %d. }.`, i, i)
+		return false, status("PATCH", fmt.Sprintf("%spatch/doc-%d", base, w), "text/n3", patch, "", 200, 204, 205)
+	})
+	measure("PATCH SPARQL", func(w int, i int64) (bool, error) {
+		patch := fmt.Sprintf(`INSERT DATA { <#s%d> <http://example.org/n> %d. }`, i, i)
+		return false, status("PATCH", fmt.Sprintf("%spatch/doc-%d", base, w), "application/sparql-update", patch, "", 200, 204, 205)
+	})
+	measure("POST", func(int, int64) (bool, error) {
+		return false, status("POST", base+"posts/", "text/turtle", smallTurtle, "", 201)
+	})
+	measure("GET container 1000", func(int, int64) (bool, error) {
+		return false, status("GET", base+"big/", "", "", "text/turtle", 200)
+	})
+	n := created.Load()
+	measure("DELETE", func(_ int, i int64) (bool, error) {
+		if i >= n {
+			return true, nil
+		}
+		return false, status("DELETE", fmt.Sprintf("%snew/doc-%d", base, i), "", "", "", 200, 204, 205)
+	})
+	b.Logf("%s: %d storage requests in all", label, counted.n.Load())
+	return out
+}
+
+// countingBackend counts the requests made of a backend, in all and by
+// operation, kind of key and outcome.
+type countingBackend struct {
+	storage.Backend
+	n atomic.Int64
+
+	mu    sync.Mutex
+	kinds map[string]int64
+}
+
+// note counts one request.
+func (c *countingBackend) note(op, key string, err error) {
+	c.n.Add(1)
+	kind := "resource"
+	switch {
+	case strings.HasPrefix(key, "sys/usage/"):
+		kind = "usage"
+	case strings.HasPrefix(key, "sys/"):
+		kind = "sys"
+	case strings.HasSuffix(key, ".acl"):
+		kind = "acl"
+	case strings.HasSuffix(key, ".meta"):
+		kind = "meta"
+	case strings.HasSuffix(key, "/"):
+		kind = "container"
+	}
+	k := op + " " + kind
+	if err != nil {
+		k += " (" + storage.ErrorKind(err) + ")"
+	}
+	c.mu.Lock()
+	if c.kinds == nil {
+		c.kinds = map[string]int64{}
+	}
+	c.kinds[k]++
+	c.mu.Unlock()
+}
+
+func (c *countingBackend) reset() {
+	c.mu.Lock()
+	c.kinds = nil
+	c.mu.Unlock()
+}
+
+// breakdown tells the requests counted since reset, per HTTP request.
+func (c *countingBackend) breakdown(ops int64) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keys := slices.Sorted(maps.Keys(c.kinds))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, float64(c.kinds[k])/float64(max(ops, 1))))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (c *countingBackend) Get(ctx context.Context, key string, o storage.GetOptions) (io.ReadCloser, storage.Info, error) {
+	rc, info, err := c.Backend.Get(ctx, key, o)
+	c.note("get", key, err)
+	return rc, info, err
+}
+
+func (c *countingBackend) Stat(ctx context.Context, key string) (storage.Info, error) {
+	info, err := c.Backend.Stat(ctx, key)
+	c.note("stat", key, err)
+	return info, err
+}
+
+func (c *countingBackend) Put(ctx context.Context, key string, r io.Reader, o storage.PutOptions) (storage.Info, error) {
+	info, err := c.Backend.Put(ctx, key, r, o)
+	c.note("put", key, err)
+	return info, err
+}
+
+func (c *countingBackend) Delete(ctx context.Context, key string, o storage.DeleteOptions) error {
+	err := c.Backend.Delete(ctx, key, o)
+	c.note("delete", key, err)
+	return err
+}
+
+func (c *countingBackend) List(ctx context.Context, prefix string) iter.Seq2[storage.Info, error] {
+	c.note("list", prefix, nil)
+	return c.Backend.List(ctx, prefix)
+}
+
+// Version passes storage.Versioner through, counted.
+func (c *countingBackend) Version(ctx context.Context, key string) (string, error) {
+	v, err := storage.VersionOf(ctx, c.Backend, key)
+	c.note("version", key, err)
+	return v, err
+}
+
+// peakRSS is the most resident memory this process has used.
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Maxrss << 10 // kilobytes on Linux
+}
