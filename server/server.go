@@ -15,8 +15,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/acl"
+	"github.com/weconomics/kluis/credential"
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/server/accounts"
+	"github.com/weconomics/kluis/server/consent"
 	"github.com/weconomics/kluis/server/notifications"
 	"github.com/weconomics/kluis/server/notify"
 	"github.com/weconomics/kluis/server/oidc"
@@ -314,6 +316,10 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	if accountPages != nil {
 		mounts = append(mounts, accountPages)
 	}
+	if sh.grants != nil {
+		mounts = append(mounts, &consent.Handler{Service: sh.grants, Origin: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
+			Authenticate: consentAuthn(sh.oidc)})
+	}
 	if provider != nil {
 		if sh.sender != nil && sh.notes != nil {
 			// The webhook sender's WebID document.
@@ -350,6 +356,11 @@ type shared struct {
 	perms  Permissions
 	// wac is the access control in use, nil when Permissions were given.
 	wac *WAC
+	// grants are the access requests and grants (grants.go); nil when
+	// Permissions were given.
+	grants *credential.Service
+	// oidc authenticates by Solid-OIDC alone, without UMA tokens.
+	oidc Authenticator
 }
 
 // newShared builds the resource space over store, its notifications, and
@@ -418,9 +429,16 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 			return nil, err
 		}
 	}
+	sh.oidc = sh.authn
 	if sh.perms == nil {
 		sh.wac = NewWAC(sh.space, NewGroups(sh.space, fetchGroup), aclOpts)
 		sh.perms = sh.wac
+		// Access grants (grants.go) widen WAC by what a person grants.
+		if sh.grants, err = newGrants(cfg, sh); err != nil {
+			return nil, err
+		}
+		sh.authn = grantAuthn{inner: sh.authn, grants: sh.grants}
+		sh.perms = grantPermissions{inner: sh.perms, grants: sh.grants, space: sh.space}
 	}
 	return sh, nil
 }
@@ -477,6 +495,9 @@ func newRouter(cfg Config, sh *shared, logger *slog.Logger) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	errs := &errorResponder{logger: logger, challenge: challengeOf(sh.authn, cfg.BaseURL.String())}
+	if sh.grants != nil {
+		errs.uma = umaChallenge(sh.grants, strings.TrimSuffix(cfg.BaseURL.String(), "/"))
+	}
 	e.HTTPErrorHandler = errs.respond
 
 	// Hosting: the client behind trusted proxies (proxy.go) and metrics
