@@ -3,6 +3,7 @@ package credential
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -120,7 +121,7 @@ func (s *Service) Keys(ctx context.Context) ([]Key, error) {
 	}
 	out := make([]Key, 0, len(set.Keys))
 	for _, k := range set.Keys {
-		out = append(out, Key{ID: s.keyIRI(k.ID), Public: k.priv.Public().([]byte)})
+		out = append(out, Key{ID: s.keyIRI(k.ID), Public: k.priv.Public().(ed25519.PublicKey)})
 	}
 	return out, nil
 }
@@ -137,7 +138,7 @@ func (s *Service) KeysDocument(ctx context.Context) (map[string]any, error) {
 	for _, k := range set.Keys {
 		methods = append(methods, map[string]any{
 			"id": s.keyIRI(k.ID), "type": "Ed25519VerificationKey2020", "controller": s.cfg.Base + "keys",
-			"publicKeyMultibase": multibaseKey(k.priv.Public().([]byte)),
+			"publicKeyMultibase": multibaseKey(k.priv.Public().(ed25519.PublicKey)),
 		})
 		ids = append(ids, s.keyIRI(k.ID))
 	}

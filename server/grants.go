@@ -85,7 +85,12 @@ func (g grantPermissions) Check(ctx context.Context, a Agent, op Operation) (Gra
 	if a.Grant != "" {
 		acc, err := g.grants.Grant(ctx, a.Grant)
 		if err != nil {
-			return Grant{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+			if errors.Is(err, credential.ErrForbidden) || errors.Is(err, credential.ErrNotFound) {
+				// The token stands for a grant no longer active: it is
+				// no credential any more (RFC 6750 §3.1, invalid_token).
+				return Grant{}, fmt.Errorf("%w: %s", ErrUnauthenticated, err.Error())
+			}
+			return Grant{}, err
 		}
 		return g.covered(ctx, a, op, []*credential.Access{acc})
 	}
