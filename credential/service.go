@@ -232,6 +232,11 @@ func (s *Service) Issue(ctx context.Context, a Agent, body []byte) (map[string]a
 			return nil, nil, err
 		}
 	}
+	if acc.Kind != Request {
+		if err := s.recordAnswer(ctx, acc); err != nil {
+			return nil, nil, err
+		}
+	}
 	s.remember(id, &stored{doc: doc, access: acc})
 	return doc, acc, nil
 }

@@ -53,6 +53,7 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.POST(Prefix+"status", h.status)
 	e.POST(Prefix+"verify", h.verify)
 	e.POST(Prefix+"derive", h.derive)
+	e.GET(Prefix+"query", h.query)
 	e.POST(TokenPath, h.token)
 	// Nothing else under the prefixes is a resource.
 	e.Any(Prefix+"*", func(echo.Context) error { return credential.ErrNotFound })
@@ -343,4 +344,67 @@ func anyStrings(v any) []string {
 // parseForm reads an application/x-www-form-urlencoded body.
 func parseForm(raw []byte) (url.Values, error) {
 	return url.ParseQuery(strings.TrimSpace(string(raw)))
+}
+
+// query is the query service of the library's query() and
+// paginatedQuery(): filters in the query string, the caller's matching
+// credentials in "items", and first/prev/next/last pages in Link headers.
+func (h *Handler) query(c echo.Context) error {
+	a, err := h.agent(c)
+	if err != nil {
+		return err
+	}
+	in := c.QueryParams()
+	q := credential.Query{Type: credential.Kind(in.Get("type")), Status: in.Get("status"),
+		FromAgent: in.Get("fromAgent"), ToAgent: in.Get("toAgent"), Resource: in.Get("resource"), Purpose: in.Get("purpose")}
+	switch q.Type {
+	case "", credential.Request, credential.Grant, credential.Denial:
+	default:
+		return fmt.Errorf("%w: type %.40q", credential.ErrInvalid, q.Type)
+	}
+	if v := in.Get("issuedWithin"); v != "" {
+		if q.IssuedWithin, err = credential.ISODuration(v); err != nil {
+			return err
+		}
+	}
+	if v := in.Get("revokedWithin"); v != "" {
+		if q.RevokedWithin, err = credential.ISODuration(v); err != nil {
+			return err
+		}
+	}
+	if v := in.Get("pageSize"); v != "" {
+		if q.PageSize, err = strconv.Atoi(v); err != nil || q.PageSize < 1 {
+			return fmt.Errorf("%w: pageSize", credential.ErrInvalid)
+		}
+	}
+	if q.Page, err = credential.ParsePage(in.Get("page")); err != nil {
+		return err
+	}
+	res, err := h.Service.Query(c.Request().Context(), a, q)
+	if err != nil {
+		return err
+	}
+	link := func(rel string, page int) {
+		v := url.Values{}
+		for k, vs := range in {
+			if k != "page" {
+				v[k] = vs
+			}
+		}
+		v.Set("page", credential.PageString(page))
+		c.Response().Header().Add("Link", "<"+h.Service.Base()+"query?"+v.Encode()+">; rel=\""+rel+"\"")
+	}
+	link("first", 0)
+	link("last", res.Pages-1)
+	if res.Page > 0 {
+		link("prev", res.Page-1)
+	}
+	if res.Page+1 < res.Pages {
+		link("next", res.Page+1)
+	}
+	items := make([]any, len(res.Items))
+	for i, d := range res.Items {
+		items[i] = d
+	}
+	return writeJSON(c, http.StatusOK, jsonMediaType, map[string]any{"items": items})
 }
