@@ -2,6 +2,7 @@ package credential_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -76,5 +77,136 @@ func TestIssueSignVerify(t *testing.T) {
 	presented["credentialSubject"].(map[string]any)["providedConsent"].(map[string]any)["forPersonalData"] = []any{"https://pod.example/alice/"}
 	if v, _ := s.Verify(ctx, presented); len(v.Errors) == 0 {
 		t.Fatal("a tampered credential verifies")
+	}
+}
+
+// grantVP is the claim token of a presentation holding vcs.
+func grantVP(t *testing.T, vcs ...map[string]any) string {
+	t.Helper()
+	raw, err := json.Marshal(map[string]any{"type": "VerifiablePresentation", "verifiableCredential": vcs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
+// TestExchangeRefusals is the negative table of the UMA exchange that
+// needs a clock: expired, not yet valid, revoked, cancelled, a denial,
+// another issuer's credential, and a token used after revocation.
+func TestExchangeRefusals(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	s := newService(t, &now)
+	other := newService(t, &now) // another issuer with its own keys, same IRIs
+	ctx := context.Background()
+	asAlice, asOrg := credential.Agent{WebID: alice}, credential.Agent{WebID: org}
+	issue := func(s *credential.Service, kind, status, extra string) map[string]any {
+		t.Helper()
+		doc, _, err := s.Issue(ctx, asAlice, []byte(issueBody(kind, status, extra)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	const data = "https://pod.example/alice/data/x"
+	ticket := func() string {
+		tk, err := s.Ticket(ctx, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	grant := issue(s, "SolidAccessGrant", credential.StatusGiven, `"expirationDate": "2026-12-02T00:00:00Z",`)
+	later := issue(s, "SolidAccessGrant", credential.StatusGiven, `"issuanceDate": "2026-12-05T00:00:00Z", "expirationDate": "2026-12-09T00:00:00Z",`)
+	denial := issue(s, "SolidAccessDenial", credential.StatusDenied, "")
+	foreign := issue(other, "SolidAccessGrant", credential.StatusGiven, "")
+	request, _, err := s.Issue(ctx, asOrg, []byte(strings.Replace(issueBody("SolidAccessRequest", credential.StatusRequested, ""), "hasConsent", "hasConsent", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tok, _, err := s.Exchange(ctx, asOrg, ticket(), grantVP(t, grant))
+	if err != nil {
+		t.Fatalf("a valid grant: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		vc   map[string]any
+		want error
+	}{
+		{"not yet valid", later, credential.ErrForbidden},
+		{"a denial presented as a grant", denial, credential.ErrForbidden},
+		{"a request presented as a grant", request, credential.ErrForbidden},
+		{"another issuer's credential", foreign, credential.ErrProof},
+	} {
+		if _, _, err := s.Exchange(ctx, asOrg, ticket(), grantVP(t, c.vc)); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	// Cancelled requests and revoked grants.
+	if _, err := s.SetStatus(ctx, asOrg, []byte(`{"credentialId": "`+request["id"].(string)+`", "credentialStatus": [{"type": "RevocationList2020Status", "status": "1"}]}`)); err != nil {
+		t.Fatalf("cancel: %v", err)
+	}
+	if v, _ := s.Verify(ctx, request); len(v.Errors) == 0 {
+		t.Error("a cancelled request verifies")
+	}
+	// Expired: the clock moves past the grant's expiry.
+	now = now.Add(13 * time.Hour)
+	if _, _, err := s.Exchange(ctx, asOrg, ticket(), grantVP(t, grant)); !errors.Is(err, credential.ErrForbidden) {
+		t.Errorf("expired: %v", err)
+	}
+	if _, err := s.Grant(ctx, grant["id"].(string)); !errors.Is(err, credential.ErrForbidden) {
+		t.Errorf("an expired grant is active: %v", err)
+	}
+	now = now.Add(-13 * time.Hour)
+	// A token outlives nothing: after revocation the grant it names is
+	// not active, whatever the token says.
+	if _, err := s.SetStatus(ctx, asAlice, []byte(`{"credentialId": "`+grant["id"].(string)+`", "credentialStatus": [{"type": "RevocationList2020Status", "status": "1"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	t2, err := s.ReadToken(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Grant(ctx, t2.Grant); !errors.Is(err, credential.ErrForbidden) {
+		t.Errorf("the token's grant after revocation: %v", err)
+	}
+	// Tokens and tickets are not interchangeable, and expire.
+	if _, err := s.ReadToken(ctx, ticket()); !errors.Is(err, credential.ErrToken) {
+		t.Errorf("a ticket read as a token: %v", err)
+	}
+	now = now.Add(credential.DefaultTokenTTL + time.Second)
+	if _, err := s.ReadToken(ctx, tok); !errors.Is(err, credential.ErrToken) {
+		t.Errorf("an expired token: %v", err)
+	}
+}
+
+// TestKeyRotation: a new key signs after the rotation period; what the
+// old key signed still verifies while it is published.
+func TestKeyRotation(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	s := newService(t, &now)
+	ctx := context.Background()
+	asAlice := credential.Agent{WebID: alice}
+	first, _, err := s.Issue(ctx, asAlice, []byte(issueBody("SolidAccessGrant", credential.StatusGiven, `"expirationDate": "2027-06-01T00:00:00Z",`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(credential.DefaultKeyRotation + time.Hour)
+	second, _, err := s.Issue(ctx, asAlice, []byte(issueBody("SolidAccessGrant", credential.StatusGiven, `"expirationDate": "2027-06-01T00:00:00Z",`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := func(d map[string]any) string { return d["proof"].(map[string]any)["verificationMethod"].(string) }
+	if vm(first) == vm(second) {
+		t.Fatal("the key did not rotate")
+	}
+	keys, err := s.Keys(ctx)
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("published keys: %d %v", len(keys), err)
+	}
+	for _, d := range []map[string]any{first, second} {
+		if v, _ := s.Verify(ctx, d); len(v.Errors) != 0 {
+			t.Errorf("%s: %v", vm(d), v.Errors)
+		}
 	}
 }
