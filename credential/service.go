@@ -60,6 +60,10 @@ type Config struct {
 	// TokenTTL is the life of UMA tickets and access tokens.
 	TokenTTL time.Duration
 	Now      func() time.Time
+	// OnChange, when set, is told of every credential issued ("issued")
+	// and every status change ("revoked"), after it is stored: the
+	// records in the person's pod and the notifications.
+	OnChange func(ctx context.Context, acc *Access, event string)
 }
 
 // Service issues, stores, verifies and looks up access credentials.
@@ -238,6 +242,9 @@ func (s *Service) Issue(ctx context.Context, a Agent, body []byte) (map[string]a
 		}
 	}
 	s.remember(id, &stored{doc: doc, access: acc})
+	if s.cfg.OnChange != nil {
+		s.cfg.OnChange(ctx, acc, "issued")
+	}
 	return doc, acc, nil
 }
 
@@ -428,6 +435,9 @@ func (s *Service) SetStatus(ctx context.Context, a Agent, body []byte) (*Access,
 	stamp := []byte(s.now().UTC().Format(time.RFC3339))
 	if _, err := s.cfg.Store.Put(ctx, prefixStatus+id, bytes.NewReader(stamp), storage.PutOptions{ContentType: "text/plain"}); err != nil {
 		return nil, err
+	}
+	if s.cfg.OnChange != nil {
+		s.cfg.OnChange(ctx, st.access, "revoked")
 	}
 	return st.access, nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -22,11 +24,12 @@ import (
 
 // newGrants builds the credential service over the space, with inner as
 // the access control that says who controls a resource.
-func newGrants(cfg Config, sh *shared) (*credential.Service, error) {
+func newGrants(cfg Config, sh *shared, logger *slog.Logger) (*credential.Service, error) {
 	base := strings.TrimSuffix(cfg.BaseURL.String(), "/") + consent.Prefix
 	inner := sh.perms
+	records := &consent.Records{Space: sh.space, Logger: logger, Now: time.Now}
 	return credential.New(credential.Config{
-		Store: sh.space.Backend(), Base: base,
+		Store: sh.space.Backend(), Base: base, OnChange: records.Changed,
 		OnServer: func(iri string) bool { _, ok := sh.space.PathOf(iri); return ok },
 		Controls: func(ctx context.Context, a credential.Agent, iri string) error {
 			p, ok := sh.space.PathOf(iri)
@@ -82,6 +85,9 @@ type grantPermissions struct {
 }
 
 func (g grantPermissions) Check(ctx context.Context, a Agent, op Operation) (Grant, error) {
+	if err := g.recordsReadOnly(ctx, op); err != nil {
+		return Grant{}, err
+	}
 	if a.Grant != "" {
 		acc, err := g.grants.Grant(ctx, a.Grant)
 		if err != nil {
@@ -106,6 +112,23 @@ func (g grantPermissions) Check(ctx context.Context, a Agent, op Operation) (Gra
 		return res2, nil
 	}
 	return res, err
+}
+
+// recordsReadOnly refuses every write to a storage's access records
+// (server/consent.RecordsFolder), whoever asks: only Kluis writes them.
+func (g grantPermissions) recordsReadOnly(ctx context.Context, op Operation) error {
+	switch op.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return nil
+	}
+	if !strings.Contains(string(op.Path), "/"+consent.RecordsFolder) {
+		return nil
+	}
+	root, ok, err := g.space.StorageOf(ctx, op.Path)
+	if err != nil || !ok || !consent.RecordsPath(root, op.Path) {
+		return err
+	}
+	return fmt.Errorf("%w: the access records are written by the server only", ErrForbidden)
 }
 
 // covered allows op when one grant covers every requirement of it.

@@ -79,7 +79,7 @@ func TestAccessGrantsEndToEnd(t *testing.T) {
 	alice, org, eve := newGrantParty(t, issuer), newGrantParty(t, issuer), newGrantParty(t, issuer)
 	ts, _ := oidcServer(t, `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
 <#owner> a acl:Authorization; acl:agent <`+alice.webID+`>; acl:accessTo </>; acl:default </>; acl:mode acl:Read, acl:Write, acl:Control.`)
-	for _, p := range []string{"/data/doc", "/data/sub/deep", "/other/doc"} {
+	for _, p := range []string{"/data/doc", "/data/sub/deep", "/other/doc", "/inbox/"} {
 		if st, _, b := grantCall(t, ts, &alice, "PUT", p, "text/turtle", "<#a> <#b> <#c>."); st != 201 {
 			t.Fatalf("PUT %s: %d %s", p, st, b)
 		}
@@ -112,6 +112,10 @@ func TestAccessGrantsEndToEnd(t *testing.T) {
 		t.Fatalf("issue request: %d %s", st, b)
 	}
 	reqID := request["id"].(string)
+	// The request is delivered to the owner's inbox (LDN).
+	if st, _, b := grantCall(t, ts, &alice, "GET", "/inbox/", "", "", "Accept", "text/turtle"); st != 200 || !strings.Contains(b, "ldp:contains") && !strings.Contains(b, "http://www.w3.org/ns/ldp#contains") {
+		t.Errorf("the owner's inbox after a request: %d %s", st, b)
+	}
 	// The owner reads it; a third party does not see it.
 	if st, _, b := grantCall(t, ts, &alice, "GET", strings.TrimPrefix(reqID, ts.URL), "", ""); st != 200 {
 		t.Fatalf("owner reads the request: %d %s", st, b)
@@ -145,6 +149,21 @@ func TestAccessGrantsEndToEnd(t *testing.T) {
 	proof := grant["proof"].(map[string]any)
 	if proof["type"] != "Ed25519Signature2020" || !strings.HasPrefix(proof["verificationMethod"].(string), ts.URL+"/.vc/keys#") {
 		t.Fatalf("proof: %v", proof)
+	}
+
+	// The record in the person's pod: readable by the owner, written by
+	// no one but Kluis.
+	record := "/access-records/" + grantID[strings.LastIndex(grantID, "/")+1:]
+	if st, _, b := grantCall(t, ts, &alice, "GET", record, "", "", "Accept", "text/turtle"); st != 200 || !strings.Contains(b, "gc:ConsentStatusExplicitlyGiven") || !strings.Contains(b, "dpv:hasPurpose dpv:ServiceProvision") {
+		t.Fatalf("the grant's record: %d %s", st, b)
+	}
+	for _, m := range []string{"PUT", "DELETE", "PATCH"} {
+		if st, _, _ := grantCall(t, ts, &alice, m, record, "text/turtle", "<#a> <#b> <#c>."); st != 403 {
+			t.Errorf("the owner %s the record: %d", m, st)
+		}
+	}
+	if st, _, _ := grantCall(t, ts, &alice, "PUT", "/access-records/.acl", "text/turtle", "<#a> <#b> <#c>."); st != 403 {
+		t.Errorf("the owner rewrites the records' ACL: %d", st)
 	}
 
 	// The plain LDP way: the grantee's own DPoP requests.
@@ -266,6 +285,9 @@ func TestAccessGrantsEndToEnd(t *testing.T) {
 	body, _ = json.Marshal(map[string]any{"verifiableCredential": grant})
 	if st, _, b := grantCall(t, ts, &org, "POST", "/.vc/verify", "application/json", string(body)); st != 200 || !strings.Contains(b, "revoked") {
 		t.Fatalf("verify revoked: %d %s", st, b)
+	}
+	if st, _, b := grantCall(t, ts, &alice, "GET", record, "", "", "Accept", "text/turtle"); st != 200 || !strings.Contains(b, "gc:ConsentStatusWithdrawn") {
+		t.Fatalf("the record after revocation: %d %s", st, b)
 	}
 }
 

@@ -434,7 +434,7 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 		sh.wac = NewWAC(sh.space, NewGroups(sh.space, fetchGroup), aclOpts)
 		sh.perms = sh.wac
 		// Access grants (grants.go) widen WAC by what a person grants.
-		if sh.grants, err = newGrants(cfg, sh); err != nil {
+		if sh.grants, err = newGrants(cfg, sh, logger); err != nil {
 			return nil, err
 		}
 		sh.authn = grantAuthn{inner: sh.authn, grants: sh.grants}
