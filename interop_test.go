@@ -62,7 +62,7 @@ func TestAccessGrantsWithInruptLibrary(t *testing.T) {
 		t.Skipf("Node or the interop packages are missing (%v); bash .ci/test installs them", err)
 	}
 	c := startKluis(t, nil, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-log-level", "warn")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "grants.mjs")
 	cmd.Dir = interopDir

@@ -689,3 +689,50 @@ func withContexts(ctx any, add ...string) []any {
 	}
 	return out
 }
+
+// Decide answers the request iri for a, its owner: approve issues a
+// grant of what the request asks, deny a denial (the consent page's
+// two buttons). It returns the issued credential.
+func (s *Service) Decide(ctx context.Context, a Agent, iri string, approve bool) (map[string]any, *Access, error) {
+	st, err := s.load(ctx, iri)
+	if err != nil {
+		return nil, nil, err
+	}
+	req := st.access
+	if req.Kind != Request {
+		return nil, nil, fmt.Errorf("%w: not an access request", ErrInvalid)
+	}
+	if revoked, err := s.Revoked(ctx, iri); err != nil {
+		return nil, nil, err
+	} else if revoked {
+		return nil, nil, fmt.Errorf("%w: the request was cancelled", ErrForbidden)
+	}
+	kind, status := Grant, StatusGiven
+	if !approve {
+		kind, status = Denial, StatusDenied
+	}
+	consent := map[string]any{
+		"mode": req.Modes, "hasStatus": status, "forPersonalData": req.Resources,
+		"isProvidedTo": req.Requestor, "request": req.ID, "inherit": req.Inherit,
+	}
+	if len(req.Purposes) > 0 {
+		consent["forPurpose"] = req.Purposes
+	}
+	subject := map[string]any{"providedConsent": consent}
+	if req.Inbox != "" {
+		subject["inbox"] = req.Inbox
+	}
+	cred := map[string]any{
+		"@context":          []any{ContextVC, ContextInruptV2},
+		"type":              []any{"VerifiableCredential", string(kind)},
+		"credentialSubject": subject,
+	}
+	if !req.Expires.IsZero() {
+		cred["expirationDate"] = req.Expires.UTC().Format(time.RFC3339)
+	}
+	body, err := json.Marshal(map[string]any{"credential": cred})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.Issue(ctx, a, body)
+}

@@ -14,7 +14,10 @@ import (
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/credential"
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/ldp/rdfx"
+	"github.com/weconomics/kluis/server/accounts"
 	"github.com/weconomics/kluis/server/consent"
+	"github.com/weconomics/kluis/webid/account"
 )
 
 // This file is the seam between the access grants (credential,
@@ -215,5 +218,48 @@ func consentAuthn(inner Authenticator) func(r *http.Request) (credential.Agent, 
 	return func(r *http.Request) (credential.Agent, error) {
 		a, err := inner.Authenticate(r)
 		return credential.Agent{WebID: a.WebID, ClientID: a.ClientID, Issuer: a.Issuer}, err
+	}
+}
+
+// describeConsentUI adds the consent page to every storage description
+// (where @inrupt/solid-client-access-grants looks for
+// ess:ConsentManagementUI), after what next describes.
+func describeConsentUI(next func(description, storage string) []rdfx.Triple, page string) func(description, storage string) []rdfx.Triple {
+	return func(description, storage string) []rdfx.Triple {
+		var ts []rdfx.Triple
+		if next != nil {
+			ts = next(description, storage)
+		}
+		return append(ts, rdfx.Triple{S: rdfx.IRI(storage), P: rdfx.IRI(consent.ConsentUIPredicate), O: rdfx.IRI(page)})
+	}
+}
+
+// wellKnownConsentUI names the consent page in the origin's
+// /.well-known/solid, where the library looks first.
+func wellKnownConsentUI(page string) func(doc string) []rdfx.Triple {
+	return func(doc string) []rdfx.Triple {
+		return []rdfx.Triple{{S: rdfx.IRI(doc), P: rdfx.IRI(consent.ConsentUIPredicate), O: rdfx.IRI(page)}}
+	}
+}
+
+// accountSession is the consent page's view of the account sessions; nil
+// without accounts.
+func accountSession(store *account.Store) consent.Session {
+	if store == nil {
+		return nil
+	}
+	return func(r *http.Request) (string, []string, error) {
+		ck, err := r.Cookie(accounts.DefaultSessionCookie)
+		if err != nil || ck.Value == "" {
+			return "", nil, nil
+		}
+		acc, err := store.SessionAccount(r.Context(), ck.Value)
+		if errors.Is(err, account.ErrNoSession) {
+			return "", nil, nil
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		return ck.Value, acc.WebIDs, nil
 	}
 }

@@ -311,14 +311,15 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	}
 	if sh.notes != nil {
 		mounts = append(mounts, &notifications.Handler{Service: sh.notes, Store: sh.space,
-			Access: notificationAccess{store: sh.space, authn: sh.authn, perms: sh.perms}})
+			Access:   notificationAccess{store: sh.space, authn: sh.authn, perms: sh.perms},
+			Describe: wellKnownConsentUI(strings.TrimSuffix(cfg.BaseURL.String(), "/") + consent.PagePath)})
 	}
 	if accountPages != nil {
 		mounts = append(mounts, accountPages)
 	}
 	if sh.grants != nil {
 		mounts = append(mounts, &consent.Handler{Service: sh.grants, Origin: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
-			Authenticate: consentAuthn(sh.oidc)})
+			Authenticate: consentAuthn(sh.oidc), Session: accountSession(accountStore)})
 	}
 	if provider != nil {
 		if sh.sender != nil && sh.notes != nil {
@@ -403,6 +404,8 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 		spaceCfg.OnChange = onChange(notes, &sh.space)
 		spaceCfg.Describe = describeServices(notes)
 	}
+	// Storage descriptions name the consent page (grants.go).
+	spaceCfg.Describe = describeConsentUI(spaceCfg.Describe, strings.TrimSuffix(cfg.BaseURL.String(), "/")+consent.PagePath)
 
 	if sh.space, err = ldp.New(ctx, store, spaceCfg); err != nil {
 		return nil, err

@@ -39,6 +39,9 @@ type Handler struct {
 	// Authenticate finds the agent of a request by Solid-OIDC (DPoP); a
 	// request without credentials is the zero Agent and no error.
 	Authenticate func(r *http.Request) (credential.Agent, error)
+	// Session finds the person logged in to their account, for the
+	// consent page; nil when accounts are off (no page then).
+	Session Session
 }
 
 // Mount adds the routes to e: static paths, which win over the resource
@@ -55,6 +58,8 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.POST(Prefix+"derive", h.derive)
 	e.GET(Prefix+"query", h.query)
 	e.POST(TokenPath, h.token)
+	e.GET(PagePath, h.page)
+	e.POST(PagePath, h.decide)
 	// Nothing else under the prefixes is a resource.
 	e.Any(Prefix+"*", func(echo.Context) error { return credential.ErrNotFound })
 	e.Any("/.uma/*", func(echo.Context) error { return credential.ErrNotFound })

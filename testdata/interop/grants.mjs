@@ -12,6 +12,7 @@ import {
   issueAccessRequest, approveAccessRequest, denyAccessRequest, cancelAccessRequest,
   getAccessRequest, getAccessGrant, getAccessGrantAll, revokeAccessGrant, isValidAccessGrant,
   getFile, overwriteFile, getSolidDataset, getAccessApiEndpoint, query,
+  redirectToAccessManagementUi, getAccessGrantFromRedirectUrl, getAccessManagementUi,
   getResources, getPurposes, getRequestor, getResourceOwner, getAccessModes, getExpirationDate, getId, getTypes,
 } from "@inrupt/solid-client-access-grants";
 import { base, check, signUp, fails } from "./lib.mjs";
@@ -101,6 +102,48 @@ await cancelAccessRequest(getId(request3), asOrg);
 const cancelled = await query({ type: "SolidAccessRequest", status: "Canceled" }, { fetch: org.session.fetch, queryEndpoint: new URL(`${endpoint}query`) });
 check(cancelled.items.some((r) => getId(r) === getId(request3)), "org: request cancelled");
 check(await fails(approveAccessRequest(getId(request3), undefined, { ...asOrg, updateAcr: false })), "org: may not grant the person's data");
+
+// The redirect flow: the app sends the person to the consent page that
+// the library discovers, the person allows in their browser (an account
+// session, the page's form with its CSRF token), and the page sends them
+// back to the app with accessGrantUrl.
+const request4 = await issueAccessRequest({
+  access: { read: true }, resources: [`${shared}order.txt`], resourceOwner: person.webId, purpose: [PURPOSE], expirationDate: expires,
+}, asOrg);
+// The library's promise never settles once it has redirected (the page
+// is gone in a browser): the test waits for the callback instead.
+const consentUrl = await new Promise((resolve, reject) => {
+  redirectToAccessManagementUi(getId(request4), "https://app.example/callback", { ...asOrg, redirectCallback: resolve }).catch(reject);
+});
+check(consentUrl?.startsWith(`${base}.vc/consent?`), `redirect flow: the consent page is found from the resource (${consentUrl})`);
+const ui = await getAccessManagementUi(person.webId, asOrg);
+check(ui === `${base}.vc/consent`, `redirect flow: the consent page is found from the owner's WebID (${ui})`);
+const { controls } = await (await fetch(`${base}.account/`)).json();
+const login = await fetch(controls.password.login, {
+  method: "POST", headers: { "content-type": "application/json" },
+  body: JSON.stringify({ email: "person@example.org", password: "person-secret-password" }),
+});
+const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
+check(login.ok && cookie.startsWith("css-account="), "redirect flow: the person logs in to their account");
+const consentPage = await fetch(consentUrl, { headers: { cookie } });
+const html = await consentPage.text();
+check(consentPage.status === 200 && html.includes(org.webId) && html.includes("Service provision"), "redirect flow: the page shows who asks and why");
+const field = (name) => html.match(new RegExp(`name="${name}" value="([^"]*)"`))?.[1]?.replaceAll("&amp;", "&");
+const forged = await fetch(`${base}.vc/consent`, {
+  method: "POST", redirect: "manual",
+  headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" },
+  body: new URLSearchParams({ requestVcUrl: field("requestVcUrl"), redirectUrl: field("redirectUrl"), csrf: field("csrf"), decision: "approve" }),
+});
+check(forged.status === 403, `redirect flow: a post from another site is refused (${forged.status})`);
+const decided = await fetch(`${base}.vc/consent`, {
+  method: "POST", redirect: "manual",
+  headers: { cookie, origin: base.replace(/\/$/, ""), "content-type": "application/x-www-form-urlencoded" },
+  body: new URLSearchParams({ requestVcUrl: field("requestVcUrl"), redirectUrl: field("redirectUrl"), csrf: field("csrf"), decision: "approve" }),
+});
+const back = decided.headers.get("location") ?? "";
+check(decided.status === 303 && back.startsWith("https://app.example/callback?accessGrantUrl="), `redirect flow: back to the app (${decided.status})`);
+const redirectGrant = await getAccessGrantFromRedirectUrl(back, asOrg);
+check(await (await getFile(`${shared}order.txt`, redirectGrant, asOrg)).text() === "order 42, shipped", "redirect flow: the app reads with the grant");
 
 await person.session.logout();
 await org.session.logout();
