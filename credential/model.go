@@ -62,6 +62,24 @@ type Access struct {
 	Request string
 	// Issued is when it becomes valid; Expires when it stops (zero: never).
 	Issued, Expires time.Time
+	// Client and IdP, when set, pin the grant to one app (client_id) and
+	// one identity provider (token issuer), with the semantics of the WAC
+	// editor's draft's acl:ClientCondition and acl:IssuerCondition: the
+	// consent fields acl:client and acl:issuer.
+	Client, IdP string
+}
+
+// The consent fields that pin a grant (WAC editor's draft, "Access
+// Conditions": acl:client, acl:issuer).
+const (
+	PinClient = nsACL + "client"
+	PinIssuer = nsACL + "issuer"
+)
+
+// Admits reports whether the pins of the grant admit an agent acting
+// through client, with a token from issuer.
+func (a *Access) Admits(client, issuer string) bool {
+	return (a.Client == "" || a.Client == client) && (a.IdP == "" || a.IdP == issuer)
 }
 
 // Party reports whether webID is one of the two parties.
@@ -131,6 +149,7 @@ func parseAccess(doc map[string]any) (*Access, error) {
 		}
 	}
 	a.Resources = strings1(c["forPersonalData"])
+	a.Client, a.IdP = iriValue(c[PinClient]), iriValue(c[PinIssuer])
 	a.Purposes = strings1(c["forPurpose"])
 	switch st, _ := c["hasStatus"].(string); strings.TrimPrefix(strings.TrimPrefix(st, "gc:"), nsGC) {
 	case "ConsentStatusRequested":
@@ -214,4 +233,17 @@ func absoluteIRI(s string, web bool) bool {
 		return (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 	}
 	return true
+}
+
+// iriValue reads a JSON-LD value that names an IRI: a string or
+// {"@id": ...}.
+func iriValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any:
+		s, _ := v["@id"].(string)
+		return s
+	}
+	return ""
 }

@@ -269,6 +269,11 @@ func (s *Service) check(ctx context.Context, a Agent, acc *Access, now time.Time
 			return fmt.Errorf("%w: purpose %.200q is not an IRI", ErrInvalid, p)
 		}
 	}
+	for _, pin := range []string{acc.Client, acc.IdP} {
+		if pin != "" && !absoluteIRI(pin, true) {
+			return fmt.Errorf("%w: acl:client and acl:issuer are http(s) IRIs", ErrInvalid)
+		}
+	}
 	if acc.Inbox != "" && !absoluteIRI(acc.Inbox, true) {
 		return fmt.Errorf("%w: inbox is not an http(s) IRI", ErrInvalid)
 	}

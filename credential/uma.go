@@ -147,6 +147,8 @@ func (s *Service) Exchange(ctx context.Context, a Agent, ticket, claimToken stri
 			last = fmt.Errorf("%w: the grant is not for this agent", ErrForbidden)
 		case !acc.Covers(t.Resource):
 			last = fmt.Errorf("%w: the grant does not cover the ticket's resource", ErrForbidden)
+		case !acc.Admits(a.ClientID, a.Issuer):
+			last = fmt.Errorf("%w: the grant is for another app or identity provider", ErrForbidden)
 		default:
 			ttl := s.cfg.TokenTTL
 			if left := acc.Expires.Sub(s.now()); left < ttl {

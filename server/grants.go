@@ -148,7 +148,7 @@ func (g grantPermissions) covered(ctx context.Context, a Agent, op Operation, gr
 		return Grant{}, err
 	}
 	for _, acc := range grants {
-		if acc.Requestor != a.WebID {
+		if acc.Requestor != a.WebID || !acc.Admits(a.ClientID, a.Issuer) {
 			continue
 		}
 		modes := grantModes(acc)

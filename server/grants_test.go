@@ -182,6 +182,24 @@ func TestAccessGrantsEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A grant pinned to another app admits no request through this one;
+	// pinned to this app and issuer, it does.
+	pinned := func(pins string) {
+		t.Helper()
+		if st, _, b := grantCall(t, ts, &alice, "POST", "/.vc/issue", "application/json",
+			grantIssueBody("SolidAccessGrant", "ConsentStatusExplicitlyGiven", `"isProvidedTo": "`+org.webID+`", `+pins, `"`+ts.URL+`/other/"`, "")); st != 201 {
+			t.Fatalf("pinned grant: %d %s", st, b)
+		}
+	}
+	pinned(`"http://www.w3.org/ns/auth/acl#client": "https://other-app.example/id"`)
+	if st, _, _ := grantCall(t, ts, &org, "GET", "/other/doc", "", ""); st != 403 {
+		t.Errorf("a grant pinned to another app: %d", st)
+	}
+	pinned(`"http://www.w3.org/ns/auth/acl#client": {"@id": "https://app.example/id"}, "http://www.w3.org/ns/auth/acl#issuer": "` + issuer.URL + `"`)
+	if st, _, b := grantCall(t, ts, &org, "GET", "/other/doc", "", ""); st != 200 {
+		t.Errorf("a grant pinned to this app and issuer: %d %s", st, b)
+	}
+
 	// The library's way: ticket, token endpoint, bearer token.
 	vp := func(vcs ...map[string]any) string {
 		raw, _ := json.Marshal(map[string]any{"@context": []string{"https://www.w3.org/2018/credentials/v1"}, "type": []string{"VerifiablePresentation"}, "verifiableCredential": vcs})
