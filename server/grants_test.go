@@ -41,7 +41,8 @@ func grantCall(t *testing.T, ts *httptest.Server, p *grantParty, method, path, c
 	}
 	if p != nil {
 		req.Header.Set("Authorization", "DPoP "+p.token)
-		req.Header.Set("DPoP", p.client.Proof(method, ts.URL+path, p.token))
+		htu, _, _ := strings.Cut(ts.URL+path, "?") // RFC 9449 §4.2: htu without query
+		req.Header.Set("DPoP", p.client.Proof(method, htu, p.token))
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		req.Header.Set(extra[i], extra[i+1])
@@ -334,5 +335,51 @@ func TestAccessGrantIssueRefusals(t *testing.T) {
 		if st, _, b := grantCall(t, ts, c.p, "POST", "/.vc/issue", "application/json", c.body); st != c.want {
 			t.Errorf("%s: %d, want %d (%.200s)", c.name, st, c.want, b)
 		}
+	}
+}
+
+// TestAccessGrantQueryPaging: the query service pages with Link headers
+// that the library follows (first, next, prev, last).
+func TestAccessGrantQueryPaging(t *testing.T) {
+	issuer := webidtest.NewIssuer(t)
+	alice, org := newGrantParty(t, issuer), newGrantParty(t, issuer)
+	ts, _ := oidcServer(t, `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#owner> a acl:Authorization; acl:agent <`+alice.webID+`>; acl:accessTo </>; acl:default </>; acl:mode acl:Read, acl:Write, acl:Control.`)
+	for range 5 {
+		if st, _, b := grantCall(t, ts, &org, "POST", "/.vc/issue", "application/json",
+			grantIssueBody("SolidAccessRequest", "ConsentStatusRequested", `"isConsentForDataSubject": "`+alice.webID+`"`, `"`+ts.URL+`/data/"`, "")); st != 201 {
+			t.Fatalf("request: %d %s", st, b)
+		}
+	}
+	next := regexp.MustCompile(`<([^>]+)>; rel="next"`)
+	seen := map[string]bool{}
+	path := "/.vc/query?type=SolidAccessRequest&status=Pending&pageSize=2"
+	for pages := 0; path != ""; pages++ {
+		if pages > 3 {
+			t.Fatal("more pages than requests")
+		}
+		st, h, b := grantCall(t, ts, &alice, "GET", path, "", "")
+		var page struct {
+			Items []map[string]any `json:"items"`
+		}
+		if st != 200 || json.Unmarshal([]byte(b), &page) != nil || len(page.Items) == 0 || len(page.Items) > 2 {
+			t.Fatalf("query %s: %d %s", path, st, b)
+		}
+		for _, it := range page.Items {
+			seen[it["id"].(string)] = true
+		}
+		path = ""
+		if m := next.FindStringSubmatch(strings.Join(h.Values("Link"), ", ")); m != nil {
+			path = strings.TrimPrefix(m[1], ts.URL)
+		}
+	}
+	if len(seen) != 5 {
+		t.Fatalf("the pages held %d requests, want 5", len(seen))
+	}
+	if st, _, b := grantCall(t, ts, &alice, "GET", "/.vc/query?type=SolidAccessGrant&status=Active", "", ""); st != 200 || b != `{"items":[]}` {
+		t.Fatalf("no active grant: %d %s", st, b)
+	}
+	if st, _, _ := grantCall(t, ts, nil, "GET", "/.vc/query", "", ""); st != 401 {
+		t.Fatalf("anonymous query: %d", st)
 	}
 }
