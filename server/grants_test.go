@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -284,6 +286,39 @@ func TestAccessGrantsEndToEnd(t *testing.T) {
 		t.Fatalf("derive: %d %s", st, b)
 	}
 
+	// The status list the credential names: bit 0 clear, then set.
+	listBit := func() byte {
+		t.Helper()
+		status := grant["credentialStatus"].(map[string]any)
+		st, _, b := grantCall(t, ts, nil, "GET", strings.TrimPrefix(status["revocationListCredential"].(string), ts.URL), "", "")
+		var list struct {
+			Type              []string `json:"type"`
+			CredentialSubject struct {
+				EncodedList string `json:"encodedList"`
+			} `json:"credentialSubject"`
+			Proof map[string]any `json:"proof"`
+		}
+		if st != 200 || json.Unmarshal([]byte(b), &list) != nil || list.Proof["proofValue"] == nil {
+			t.Fatalf("status list: %d %s", st, b)
+		}
+		z, err := base64.RawURLEncoding.DecodeString(list.CredentialSubject.EncodedList)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := gzip.NewReader(bytes.NewReader(z))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bits, _ := io.ReadAll(r)
+		if len(bits) != 16<<10 {
+			t.Fatalf("status list of %d bytes", len(bits))
+		}
+		return bits[0] >> 7
+	}
+	if listBit() != 0 {
+		t.Fatal("an active grant's status bit is set")
+	}
+
 	// Only the issuing party revokes.
 	status := `{"credentialId": "` + grantID + `", "credentialStatus": [{"type": "RevocationList2020Status", "status": "1"}]}`
 	if st, _, _ := grantCall(t, ts, &org, "POST", "/.vc/status", "application/json", status); st != 403 {
@@ -294,6 +329,9 @@ func TestAccessGrantsEndToEnd(t *testing.T) {
 	}
 	if st, _, _ := grantCall(t, ts, &org, "GET", "/data/doc", "", ""); st != 403 {
 		t.Errorf("plain GET after revocation: %d", st)
+	}
+	if listBit() != 1 {
+		t.Error("a revoked grant's status bit is clear")
 	}
 	if st := bearer("GET", "/data/doc"); st != 401 {
 		t.Errorf("the UMA token after revocation: %d", st)

@@ -54,6 +54,7 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.POST(Prefix+"issue", h.issue)
 	e.GET(Prefix+"vc/:id", h.get)
 	e.POST(Prefix+"status", h.status)
+	e.GET(Prefix+"status/:id", h.statusList)
 	e.POST(Prefix+"verify", h.verify)
 	e.POST(Prefix+"derive", h.derive)
 	e.GET(Prefix+"query", h.query)
@@ -199,6 +200,16 @@ func (h *Handler) status(c echo.Context) error {
 	}
 	c.Response().Header().Set("Content-Length", "0")
 	return c.NoContent(http.StatusNoContent)
+}
+
+// statusList is the revocation list a credential's credentialStatus
+// names; public, like the lists of other issuers.
+func (h *Handler) statusList(c echo.Context) error {
+	doc, err := h.Service.StatusList(c.Request().Context(), h.Service.Base()+"status/"+c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, jsonMediaType, doc)
 }
 
 // verify is the VC API's verifier: 200 with the checks and errors.
