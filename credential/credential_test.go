@@ -210,3 +210,45 @@ func TestKeyRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepExpired: an expiry is told once, and not for a revoked grant.
+func TestSweepExpired(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	var told []string
+	s, err := credential.New(credential.Config{
+		Store: memory.New(), Base: base, Now: func() time.Time { return now },
+		Controls: func(context.Context, credential.Agent, string) error { return nil },
+		OnServer: func(string) bool { return true },
+		OnChange: func(_ context.Context, acc *credential.Access, event string) { told = append(told, event+" "+acc.ID) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	asAlice := credential.Agent{WebID: alice}
+	short, _, err := s.Issue(ctx, asAlice, []byte(issueBody("SolidAccessGrant", credential.StatusGiven, `"expirationDate": "2026-12-02T00:00:00Z",`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked, _, err := s.Issue(ctx, asAlice, []byte(issueBody("SolidAccessGrant", credential.StatusGiven, `"expirationDate": "2026-12-02T00:00:00Z",`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Issue(ctx, asAlice, []byte(issueBody("SolidAccessGrant", credential.StatusGiven, `"expirationDate": "2026-12-20T00:00:00Z",`))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetStatus(ctx, asAlice, []byte(`{"credentialId": "`+revoked["id"].(string)+`", "credentialStatus": [{"type": "RevocationList2020Status", "status": "1"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.SweepExpired(ctx); n != 0 || err != nil {
+		t.Fatalf("before any expiry: %d %v", n, err)
+	}
+	now = now.Add(48 * time.Hour)
+	told = nil
+	if n, err := s.SweepExpired(ctx); n != 1 || err != nil || len(told) != 1 || told[0] != "expired "+short["id"].(string) {
+		t.Fatalf("after the expiry: %d %v %v", n, err, told)
+	}
+	if n, err := s.SweepExpired(ctx); n != 0 || err != nil {
+		t.Fatalf("again: %d %v", n, err)
+	}
+}

@@ -234,3 +234,56 @@ func ParsePage(s string) (int, error) {
 	}
 	return n, nil
 }
+
+// prefixExpired marks the credentials whose expiry has been told
+// (OnChange "expired"), so that it is told once.
+const prefixExpired = "sys/consent/expired/"
+
+// SweepExpired tells OnChange ("expired") of every credential that has
+// expired since the last sweep and was not revoked or cancelled before,
+// once across all processes (a conditional write marks it). It returns
+// how many it told of; the server's housekeeping runs it.
+func (s *Service) SweepExpired(ctx context.Context) (int, error) {
+	now := s.now()
+	n := 0
+	for info, err := range s.cfg.Store.List(ctx, prefixCredentials) {
+		if err != nil {
+			return n, err
+		}
+		if info.IsPrefix {
+			continue
+		}
+		id := info.Key[len(prefixCredentials):]
+		st, err := s.load(ctx, s.cfg.Base+"vc/"+id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		acc := st.access
+		if acc.Expires.IsZero() || now.Before(acc.Expires) {
+			continue
+		}
+		if _, err := s.cfg.Store.Stat(ctx, prefixExpired+id); err == nil {
+			continue // told already
+		}
+		if revoked, err := s.Revoked(ctx, acc.ID); err != nil {
+			return n, err
+		} else if revoked {
+			continue // it ended by revocation, which was told
+		}
+		_, err = s.cfg.Store.Put(ctx, prefixExpired+id, strings.NewReader(now.UTC().Format(time.RFC3339)), storage.PutOptions{ContentType: "text/plain", IfNoneMatch: true})
+		if errors.Is(err, storage.ErrPreconditionFailed) {
+			continue // another process tells it
+		}
+		if err != nil {
+			return n, err
+		}
+		if s.cfg.OnChange != nil {
+			s.cfg.OnChange(ctx, acc, "expired")
+		}
+		n++
+	}
+	return n, nil
+}

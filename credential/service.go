@@ -60,9 +60,10 @@ type Config struct {
 	// TokenTTL is the life of UMA tickets and access tokens.
 	TokenTTL time.Duration
 	Now      func() time.Time
-	// OnChange, when set, is told of every credential issued ("issued")
-	// and every status change ("revoked"), after it is stored: the
-	// records in the person's pod and the notifications.
+	// OnChange, when set, is told of every credential issued ("issued"),
+	// every status change ("revoked"), after it is stored, and every
+	// expiry ("expired", by SweepExpired): the records in the person's
+	// pod and the notifications.
 	OnChange func(ctx context.Context, acc *Access, event string)
 }
 

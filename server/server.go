@@ -296,6 +296,11 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		sweeps = append(sweeps, provider.Provider().Sweep)
 	}
 
+	if sh.grants != nil {
+		// Records of expired grants and requests (credential).
+		sweeps = append(sweeps, sh.grants.SweepExpired)
+	}
+
 	readiness := cfg.ReadinessTimeout
 	if readiness <= 0 {
 		readiness = DefaultReadinessTimeout

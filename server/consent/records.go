@@ -48,8 +48,9 @@ type Records struct {
 	Now    func() time.Time
 }
 
-// Changed is told of every issued credential ("issued") and status
-// change ("revoked"): it writes the record and delivers the notification.
+// Changed is told of every issued credential ("issued"), status change
+// ("revoked") and expiry ("expired", by the housekeeping): it writes the
+// record and, for an issued one, delivers the notification.
 // Failures are logged: the credential stands whatever happens to them.
 func (r *Records) Changed(ctx context.Context, acc *credential.Access, event string) {
 	if len(acc.Resources) == 0 {
@@ -96,6 +97,10 @@ func (r *Records) record(acc *credential.Access, event string) *rdfx.Graph {
 	add(nsRDF+"type", rdfx.IRI(nsGC+"Consent"))
 	add(nsRDF+"type", rdfx.IRI("http://www.w3.org/ns/solid/vc#"+string(acc.Kind)))
 	status := acc.Status
+	if event == "expired" {
+		status = nsGC + "ConsentStatusExpired"
+		add(nsDCT+"modified", date(r.Now()))
+	}
 	if event == "revoked" {
 		status = nsGC + "ConsentStatusWithdrawn"
 		if acc.Kind == credential.Request {
