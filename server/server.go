@@ -315,9 +315,12 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 			maxPatch: cmp.Or(cfg.MaxPatchBytes, DefaultMaxPatchBytes)},
 	}
 	if sh.notes != nil {
-		mounts = append(mounts, &notifications.Handler{Service: sh.notes, Store: sh.space,
-			Access:   notificationAccess{store: sh.space, authn: sh.authn, perms: sh.perms},
-			Describe: wellKnownConsentUI(strings.TrimSuffix(cfg.BaseURL.String(), "/") + consent.PagePath)})
+		nh := &notifications.Handler{Service: sh.notes, Store: sh.space,
+			Access: notificationAccess{store: sh.space, authn: sh.authn, perms: sh.perms}}
+		if sh.grants != nil && accountStore != nil {
+			nh.Describe = wellKnownConsentUI(strings.TrimSuffix(cfg.BaseURL.String(), "/") + consent.PagePath)
+		}
+		mounts = append(mounts, nh)
 	}
 	if accountPages != nil {
 		mounts = append(mounts, accountPages)
@@ -409,8 +412,11 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 		spaceCfg.OnChange = onChange(notes, &sh.space)
 		spaceCfg.Describe = describeServices(notes)
 	}
-	// Storage descriptions name the consent page (grants.go).
-	spaceCfg.Describe = describeConsentUI(spaceCfg.Describe, strings.TrimSuffix(cfg.BaseURL.String(), "/")+consent.PagePath)
+	if cfg.Accounts != nil && cfg.Permissions == nil {
+		// Storage descriptions name the consent page, which needs the
+		// accounts' sessions (grants.go).
+		spaceCfg.Describe = describeConsentUI(spaceCfg.Describe, strings.TrimSuffix(cfg.BaseURL.String(), "/")+consent.PagePath)
+	}
 
 	if sh.space, err = ldp.New(ctx, store, spaceCfg); err != nil {
 		return nil, err
