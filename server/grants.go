@@ -85,6 +85,8 @@ type grantPermissions struct {
 	inner  Permissions
 	grants *credential.Service
 	space  *ldp.Store
+	// wac, when inner is WAC, answers the owner's Control directly.
+	wac *WAC
 }
 
 func (g grantPermissions) Check(ctx context.Context, a Agent, op Operation) (Grant, error) {
@@ -171,6 +173,12 @@ func (g grantPermissions) ownerControls(ctx context.Context, acc *credential.Acc
 	p, ok := g.space.PathOf(iri)
 	if !ok {
 		return false
+	}
+	if g.wac != nil {
+		// One evaluation of the one requirement, rather than the whole
+		// check of a GET of the ACL resource (WAC 1.0 §5.3.1).
+		iri := g.space.IRI(p)
+		return g.wac.eval.Check(withGroupScope(ctx, iri), []acl.Requirement{{IRI: iri, Modes: acl.Control}}, acl.Agent{WebID: acc.Owner}) == nil
 	}
 	_, err := g.inner.Check(ctx, Agent{WebID: acc.Owner}, Operation{Method: http.MethodGet, Path: p.ACL()})
 	return err == nil

@@ -452,7 +452,7 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 			return nil, err
 		}
 		sh.authn = grantAuthn{inner: sh.authn, grants: sh.grants}
-		sh.perms = grantPermissions{inner: sh.perms, grants: sh.grants, space: sh.space}
+		sh.perms = grantPermissions{inner: sh.perms, grants: sh.grants, space: sh.space, wac: sh.wac}
 	}
 	return sh, nil
 }
