@@ -67,8 +67,17 @@ func depRules() []depRule {
 			from: []string{"server/metrics/...", "server/tracing/...", "server/certs/..."}, transitive: true,
 			onlyKluis: []string{"storage"}, denyExternal: []string{"github.com/labstack/echo"}},
 		{name: "only ldp/rdfx imports the RDF libraries",
-			from: []string{"./..."}, except: []string{"ldp/rdfx/..."},
+			from: []string{"./..."}, except: []string{"ldp/rdfx/...", "credential"},
 			denyExternal: []string{"github.com/knakk/rdf", "github.com/piprate/json-gold"}},
+		// credential canonicalises credentials (URDNA2015) with a document
+		// loader that knows only its embedded contexts: that is a matter of
+		// credentials, not of the resource space's RDF, so it is the one
+		// other importer of json-gold, and of nothing but it.
+		{name: "credential imports json-gold alone of the RDF libraries",
+			from: []string{"credential/..."}, denyExternal: []string{"github.com/knakk/rdf"}},
+		{name: "credential depends on storage only",
+			from: []string{"credential/..."}, transitive: true,
+			onlyKluis: []string{"credential/...", "storage"}},
 		{name: "nothing imports server but main",
 			from: []string{"./..."}, except: []string{".", "server/..."},
 			denyKluis: []string{"server/..."}},

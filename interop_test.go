@@ -43,3 +43,33 @@ func TestInteropWithInruptClients(t *testing.T) {
 		t.Fatalf("interop.mjs failed: %v\nserver log:\n%s", err, c.stderr)
 	}
 }
+
+// TestAccessGrantsWithInruptLibrary runs testdata/interop/grants.mjs:
+// @inrupt/solid-client-access-grants 4.0.1, unchanged, against the real
+// Kluis binary: discovery, issue, approve (updateAcr: false), deny,
+// cancel, getAccessRequest, getAccessGrant, getAccessGrantAll, query,
+// isValidAccessGrant, getFile and overwriteFile with a grant (the UMA
+// exchange), plain DPoP reads covered by the grant, and revocation.
+func TestAccessGrantsWithInruptLibrary(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat(filepath.Join(interopDir, "node_modules", "@inrupt", "solid-client-access-grants"))
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but Node or the interop packages are missing (%v): bash .ci/test installs them", err)
+		}
+		t.Skipf("Node or the interop packages are missing (%v); bash .ci/test installs them", err)
+	}
+	c := startKluis(t, nil, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-log-level", "warn")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "grants.mjs")
+	cmd.Dir = interopDir
+	cmd.Env = append(os.Environ(), "KLUIS_URL="+c.url)
+	out, err := cmd.CombinedOutput()
+	t.Logf("grants.mjs:\n%s", out)
+	if err != nil {
+		t.Fatalf("grants.mjs failed: %v\nserver log:\n%s", err, c.stderr)
+	}
+}

@@ -16,6 +16,9 @@ type Agent struct {
 	WebID    string
 	ClientID string
 	Issuer   string
+	// Grant, when set, is the access grant a UMA access token is scoped
+	// to: the request is judged by that grant alone (grants.go).
+	Grant string
 }
 
 // Anonymous reports whether no one is authenticated.

@@ -22,6 +22,9 @@ type errorResponder struct {
 	// challenge is the WWW-Authenticate value of a 401 (Solid-OIDC, RFC
 	// 9449 §7.1), given the error; nil sends none.
 	challenge func(error) string
+	// uma, when set, is the UMA challenge sent first on a 401 from a
+	// resource route ("" for none; grants.go).
+	uma func(echo.Context) string
 	// observer, when set, counts refused credentials (observe.go).
 	observer Observer
 	// browser, when set, is the data browser, whose page answers a
@@ -78,11 +81,16 @@ func (r *errorResponder) respond(err error, c echo.Context) {
 	}
 	jsonErrors := problem.AnsweredAsJSON(c)
 	if p.Status == http.StatusUnauthorized && r.challenge != nil && h.Get("WWW-Authenticate") == "" && !jsonErrors {
+		if r.uma != nil {
+			if v := r.uma(c); v != "" {
+				h.Set("WWW-Authenticate", v)
+			}
+		}
 		var ae *webid.AuthError
 		if errors.As(err, &ae) {
-			h.Set("WWW-Authenticate", r.challenge(err))
+			h.Add("WWW-Authenticate", r.challenge(err))
 		} else {
-			h.Set("WWW-Authenticate", r.challenge(nil))
+			h.Add("WWW-Authenticate", r.challenge(nil))
 		}
 	}
 	text := p.Reason

@@ -8,9 +8,11 @@ import (
 	"io"
 	"iter"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -213,3 +215,14 @@ func (b brokenBackend) Get(ctx context.Context, key string, o storage.GetOptions
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
+
+// dpopChallenge is the DPoP challenge among a 401's WWW-Authenticate
+// values: the UMA challenge of access grants comes first (grants.go).
+func dpopChallenge(h http.Header) string {
+	for _, v := range h.Values("WWW-Authenticate") {
+		if strings.HasPrefix(v, "DPoP") {
+			return v
+		}
+	}
+	return ""
+}

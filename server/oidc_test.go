@@ -111,7 +111,7 @@ func TestSolidOIDCEndToEnd(t *testing.T) {
 	}
 	for _, r := range refusals {
 		res, body := request(r.method, r.path, r.token, r.proof)
-		wa := res.Header.Get("WWW-Authenticate")
+		wa := dpopChallenge(res.Header)
 		if res.StatusCode != 401 || !strings.HasPrefix(wa, "DPoP ") || !strings.Contains(wa, `error="invalid_token"`) {
 			t.Errorf("%s: %d, WWW-Authenticate %q (%s)", r.name, res.StatusCode, wa, strings.TrimSpace(body))
 		}
@@ -121,7 +121,7 @@ func TestSolidOIDCEndToEnd(t *testing.T) {
 	}
 	// Anonymous: a plain challenge, no error.
 	res, _ = request("GET", "/notes/one", "", "")
-	if wa := res.Header.Get("WWW-Authenticate"); res.StatusCode != 401 || !strings.HasPrefix(wa, "DPoP realm=") || strings.Contains(wa, "error=") {
+	if wa := dpopChallenge(res.Header); res.StatusCode != 401 || !strings.HasPrefix(wa, "DPoP realm=") || strings.Contains(wa, "error=") {
 		t.Errorf("anonymous: %d, WWW-Authenticate %q", res.StatusCode, wa)
 	}
 	// An Authorization header without credentials is no authentication:
@@ -146,7 +146,7 @@ func TestSolidOIDCEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			res.Body.Close()
-			if wa := res.Header.Get("WWW-Authenticate"); res.StatusCode != tc.want || tc.want == 401 && strings.Contains(wa, "error=") {
+			if wa := dpopChallenge(res.Header); res.StatusCode != tc.want || tc.want == 401 && strings.Contains(wa, "error=") {
 				t.Errorf("Authorization %q on %s: %d, WWW-Authenticate %q", empty, tc.path, res.StatusCode, wa)
 			}
 		}

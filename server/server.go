@@ -15,8 +15,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/acl"
+	"github.com/weconomics/kluis/credential"
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/server/accounts"
+	"github.com/weconomics/kluis/server/consent"
 	"github.com/weconomics/kluis/server/databrowser"
 	"github.com/weconomics/kluis/server/notifications"
 	"github.com/weconomics/kluis/server/notify"
@@ -311,6 +313,11 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		sweeps = append(sweeps, provider.Provider().Sweep)
 	}
 
+	if sh.grants != nil {
+		// Records of expired grants and requests (credential).
+		sweeps = append(sweeps, sh.grants.SweepExpired)
+	}
+
 	readiness := cfg.ReadinessTimeout
 	if readiness <= 0 {
 		readiness = DefaultReadinessTimeout
@@ -325,11 +332,19 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 			maxPatch: cmp.Or(cfg.MaxPatchBytes, DefaultMaxPatchBytes)},
 	}
 	if sh.notes != nil {
-		mounts = append(mounts, &notifications.Handler{Service: sh.notes, Store: sh.space,
-			Access: notificationAccess{store: sh.space, authn: sh.authn, perms: sh.perms, tickets: sh.tickets}})
+		nh := &notifications.Handler{Service: sh.notes, Store: sh.space,
+			Access: notificationAccess{store: sh.space, authn: sh.authn, perms: sh.perms, tickets: sh.tickets}}
+		if sh.grants != nil && accountStore != nil {
+			nh.Describe = wellKnownConsentUI(strings.TrimSuffix(cfg.BaseURL.String(), "/") + consent.PagePath)
+		}
+		mounts = append(mounts, nh)
 	}
 	if accountPages != nil {
 		mounts = append(mounts, accountPages)
+	}
+	if sh.grants != nil {
+		mounts = append(mounts, &consent.Handler{Service: sh.grants, Origin: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
+			Authenticate: consentAuthn(sh.oidc), Session: accountSession(accountStore)})
 	}
 	if provider != nil {
 		if sh.sender != nil && sh.notes != nil {
@@ -375,6 +390,11 @@ type shared struct {
 	// tickets name the agent of an authenticated answer in its
 	// Updates-Via (legacyticket.go).
 	tickets *legacyTickets
+	// grants are the access requests and grants (grants.go); nil when
+	// Permissions were given.
+	grants *credential.Service
+	// oidc authenticates by Solid-OIDC alone, without UMA tokens.
+	oidc Authenticator
 }
 
 // newShared builds the resource space over store, its notifications, and
@@ -423,6 +443,11 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 		sh.notes = notes
 		spaceCfg.OnChange = onChange(notes, &sh.space)
 		spaceCfg.Describe = describeServices(notes)
+	}
+	if cfg.Accounts != nil && cfg.Permissions == nil {
+		// Storage descriptions name the consent page, which needs the
+		// accounts' sessions (grants.go).
+		spaceCfg.Describe = describeConsentUI(spaceCfg.Describe, strings.TrimSuffix(cfg.BaseURL.String(), "/")+consent.PagePath)
 	}
 	// The versions of ACL resources are kept between requests while the
 	// processes of the storage hear each other's changes (aclversions.go).
@@ -478,9 +503,16 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 			}
 		})
 	}
+	sh.oidc = sh.authn
 	if sh.perms == nil {
 		sh.wac = newWAC(sh.space, NewGroups(sh.space, fetchGroup), aclOpts, versions)
 		sh.perms = sh.wac
+		// Access grants (grants.go) widen WAC by what a person grants.
+		if sh.grants, err = newGrants(cfg, sh, logger); err != nil {
+			return nil, err
+		}
+		sh.authn = grantAuthn{inner: sh.authn, grants: sh.grants}
+		sh.perms = grantPermissions{inner: sh.perms, grants: sh.grants, space: sh.space, wac: sh.wac}
 	}
 	return sh, nil
 }
@@ -537,6 +569,9 @@ func newRouter(cfg Config, sh *shared, logger *slog.Logger) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	errs := &errorResponder{logger: logger, challenge: challengeOf(sh.authn, cfg.BaseURL.String()), browser: sh.browser}
+	if sh.grants != nil {
+		errs.uma = umaChallenge(sh.grants, strings.TrimSuffix(cfg.BaseURL.String(), "/"))
+	}
 	e.HTTPErrorHandler = errs.respond
 
 	// Hosting: the client behind trusted proxies (proxy.go) and metrics

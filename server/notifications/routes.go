@@ -42,6 +42,10 @@ type Handler struct {
 	Store *ldp.Store
 	// Access authenticates subscribers and asks whether they may read.
 	Access Access
+	// Describe, when set, adds to the origin's /.well-known/solid
+	// statements about the document doc (such as the consent page of
+	// access grants, which clients look for there).
+	Describe func(doc string) []rdfx.Triple
 }
 
 // Mount adds the notification routes to e: static paths under
@@ -200,6 +204,11 @@ func (n *Handler) discovery(c echo.Context) error {
 	doc := n.Store.IRI(ldp.Path(wellKnownSolid))
 	g := rdfx.NewGraph(1)
 	g.Add(rdfx.Triple{S: rdfx.IRI(doc), P: rdfx.IRI(notify.GatewayPredicate), O: rdfx.IRI(n.Service.GatewayIRI())})
+	if n.Describe != nil {
+		for _, t := range n.Describe(doc) {
+			g.Add(t)
+		}
+	}
 	var buf bytes.Buffer
 	if err := rdfx.Serialize(&buf, g, rdfx.Turtle, doc, map[string]string{"solid": "http://www.w3.org/ns/solid/terms#"}); err != nil {
 		return err

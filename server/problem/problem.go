@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/acl"
+	"github.com/weconomics/kluis/credential"
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/ldp/rdfx"
 	"github.com/weconomics/kluis/server/notify"
@@ -125,6 +126,20 @@ func Classify(err error) Problem {
 		return Problem{Status: http.StatusBadRequest, Reason: "Pod creation failed: there already is a pod with this name."}
 	case errors.Is(err, ldp.ErrPodsDisabled):
 		return Problem{Status: http.StatusBadRequest, Reason: "Pod creation failed: this server does not host pods."}
+
+	// Access requests and grants (credential, server/consent).
+	case errors.Is(err, credential.ErrTooLarge):
+		return Problem{Status: http.StatusRequestEntityTooLarge, Reason: "The credential is too large."}
+	case errors.Is(err, credential.ErrInvalid), errors.Is(err, credential.ErrRemoteContext):
+		return Problem{Status: http.StatusBadRequest, Reason: err.Error()}
+	case errors.Is(err, credential.ErrUnauthenticated):
+		return Problem{Status: http.StatusUnauthorized, Reason: "Authentication needed."}
+	case errors.Is(err, credential.ErrForbidden), errors.Is(err, credential.ErrProof):
+		return Problem{Status: http.StatusForbidden, Reason: err.Error()}
+	case errors.Is(err, credential.ErrToken):
+		return Problem{Status: http.StatusUnauthorized, Reason: "The access token is invalid or expired."}
+	case errors.Is(err, credential.ErrNotFound):
+		return Problem{Status: http.StatusNotFound, Reason: "Not found."}
 
 	// Notifications (server/notifications): Solid Notifications Protocol §2.2
 	// answers 422 to a request it cannot process.

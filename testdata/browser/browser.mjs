@@ -566,6 +566,50 @@ await part("the data browser on a pod", async () => {
   await context.close();
 });
 
+await part("an organisation asks; alice allows on her consent page", async () => {
+  check(aliceIn, "alice: logged in to the app (and so to Kluis)");
+  const shop = await signUpByScript(kluis, { name: "shop", email: "shop@example.org", password: "shop-browser-password" });
+  const res = await shop.session.fetch(`${kluis}.vc/issue`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ credential: {
+      "@context": ["https://www.w3.org/2018/credentials/v1", "https://schema.inrupt.com/credentials/v2.jsonld"],
+      type: ["VerifiableCredential", "SolidAccessRequest"],
+      expirationDate: new Date(Date.now() + 24 * 3600 * 1000).toISOString(),
+      credentialSubject: { hasConsent: {
+        mode: ["Read"], hasStatus: "https://w3id.org/GConsent#ConsentStatusRequested",
+        forPersonalData: [notes], forPurpose: ["https://w3id.org/dpv#ServiceProvision"], isConsentForDataSubject: alice.webId,
+      } },
+    } }),
+  });
+  const request = await res.json();
+  check(res.status === 201 && request.id, "shop: issued an access request", request);
+  // A second page of alice's browser, so that the app's page stays.
+  const page = await A.context.newPage();
+  const consent = `${kluis}.vc/consent?` + new URLSearchParams({ requestVcUrl: request.id, redirectUrl: `${app}granted` });
+  await page.goto(consent);
+  if (page.url().startsWith(`${kluis}.account/login/`)) {
+    await page.fill("#email", alice.email);
+    await page.fill("#password", alice.password);
+    await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+  }
+  await shot(page, "alice-consent-page");
+  const text = await bodyText(page);
+  check(page.url().startsWith(`${kluis}.vc/consent`) && text.includes(shop.webId) && text.includes("Service provision") && text.includes("see"),
+    "alice: the consent page says who asks, what and why", `${page.url()}: ${text}`);
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(`${app}granted`)),
+    page.click('button:text-is("Allow")'),
+  ]);
+  const grantUrl = new URL(page.url()).searchParams.get("accessGrantUrl");
+  check(grantUrl?.startsWith(`${kluis}.vc/vc/`), "alice: allowed; back at the app with accessGrantUrl", page.url());
+  const grant = await shop.session.fetch(grantUrl);
+  check(grant.ok && (await grant.json()).type.includes("SolidAccessGrant"), "shop: reads its grant");
+  const read = await shop.session.fetch(`${notes}first`);
+  check(read.status === 200, `shop: reads alice's notes with the grant (${read.status})`);
+  await page.close();
+  await shop.session.logout();
+});
+
 await part("log out", async () => {
   for (const [who, pg, isIn] of [[alice, A.page, aliceIn], [bob, B.page, bobIn]]) {
     check(isIn, `${who.name}: logged in to the app`);

@@ -6,6 +6,7 @@
 // Run by the Go test TestInteropWithInruptClients with KLUIS_URL set; it
 // prints one line per check and exits non-zero on the first failure.
 import { Session } from "@inrupt/solid-client-authn-node";
+import { base, check, signUp, status } from "./lib.mjs";
 import { WebsocketNotification } from "@inrupt/solid-client-notifications";
 import {
   createContainerAt, createSolidDataset, createThing, buildThing, setThing,
@@ -13,45 +14,7 @@ import {
   overwriteFile, getFile, universalAccess,
 } from "@inrupt/solid-client";
 
-const base = process.env.KLUIS_URL; // ends in "/"
 const SCHEMA_NAME = "https://schema.org/name";
-
-function check(ok, what) {
-  if (!ok) {
-    console.error(`FAIL ${what}`);
-    process.exit(1);
-  }
-  console.log(`ok ${what}`);
-}
-
-async function json(res, what) {
-  const text = await res.text();
-  // Bodies hold tokens and secrets: shown only when something went wrong.
-  check(res.ok, `${what}: ${res.status}${res.ok ? "" : " " + text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : {};
-}
-
-// signUp follows the Community Solid Server's documented JSON API steps:
-// account, password login, pod, client credentials.
-async function signUp(name) {
-  const { controls } = await json(await fetch(`${base}.account/`), "controls");
-  const { authorization } = await json(await fetch(controls.account.create, { method: "POST" }), `${name}: create account`);
-  const headers = { authorization: `CSS-Account-Token ${authorization}`, "content-type": "application/json" };
-  const { controls: mine } = await json(await fetch(`${base}.account/`, { headers }), `${name}: account controls`);
-  await json(await fetch(mine.password.create, {
-    method: "POST", headers, body: JSON.stringify({ email: `${name}@example.org`, password: `${name}-secret-password` }),
-  }), `${name}: password login`);
-  const { webId, pod } = await json(await fetch(mine.account.pod, {
-    method: "POST", headers, body: JSON.stringify({ name }),
-  }), `${name}: pod`);
-  const { id, secret } = await json(await fetch(mine.account.clientCredentials, {
-    method: "POST", headers, body: JSON.stringify({ name: `${name}-script`, webId }),
-  }), `${name}: client credentials`);
-  const session = new Session();
-  await session.login({ clientId: id, clientSecret: secret, oidcIssuer: base, tokenType: "DPoP" });
-  check(session.info.isLoggedIn && session.info.webId === webId, `${name}: logged in as ${session.info.webId}`);
-  return { session, webId, pod, id, secret };
-}
 
 // bounded waits for promise at most ms milliseconds.
 async function bounded(promise, ms, what) {
@@ -65,15 +28,6 @@ async function bounded(promise, ms, what) {
     check(false, `${what}: ${e.message ?? e}`);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-async function status(promise) {
-  try {
-    await promise;
-    return 200;
-  } catch (e) {
-    return e.statusCode ?? e.response?.status ?? -1;
   }
 }
 

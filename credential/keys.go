@@ -1,0 +1,194 @@
+package credential
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/weconomics/kluis/storage"
+)
+
+// keyStorage is where the signing keys are stored.
+const keyStorage = "sys/consent/keys.json"
+
+// keyCacheTTL is how long a process trusts its copy of the key set before
+// reading storage again, to see a key another process made.
+const keyCacheTTL = time.Minute
+
+// storedKey is one Ed25519 key with its schedule: it signs from SignFrom
+// until SignUntil and is published until PublishUntil, when every
+// credential it signed has expired.
+type storedKey struct {
+	ID           string    `json:"kid"`
+	Seed         string    `json:"seed"` // base64url, in the clear, like the identity provider's keys without a secret key
+	SignFrom     time.Time `json:"sign_from"`
+	SignUntil    time.Time `json:"sign_until"`
+	PublishUntil time.Time `json:"publish_until"`
+
+	priv ed25519.PrivateKey
+}
+
+type keySet struct {
+	Keys []*storedKey `json:"keys"`
+}
+
+// Key is a published verification key.
+type Key struct {
+	ID     string
+	Public ed25519.PublicKey
+}
+
+// keyring keeps the signing keys in storage, rotated on a schedule that
+// is a pure function of the stored set and the clock, so every process
+// sharing the storage signs with the same key; a rotation is a
+// conditional write one process wins.
+type keyring struct {
+	store storage.Backend
+	now   func() time.Time
+	every time.Duration // how long a key signs
+	life  time.Duration // how long a credential may live
+
+	mu         sync.Mutex
+	set        *keySet
+	validUntil time.Time
+}
+
+// current returns the key set, rotating it when due.
+func (k *keyring) current(ctx context.Context) (*keySet, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	if k.set != nil && now.Before(k.validUntil) {
+		return k.set, nil
+	}
+	for range 5 {
+		var set keySet
+		etag, err := k.read(ctx, &set)
+		exists := err == nil
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+		if err := set.parse(); err != nil {
+			return nil, err
+		}
+		changed, err := set.maintain(now, k.every, k.life)
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			raw, err := json.Marshal(&set)
+			if err != nil {
+				return nil, err
+			}
+			_, err = k.store.Put(ctx, keyStorage, bytes.NewReader(raw), storage.PutOptions{ContentType: "application/json", IfMatch: etag, IfNoneMatch: !exists})
+			if errors.Is(err, storage.ErrPreconditionFailed) {
+				continue // another process rotated first
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		k.set = &set
+		k.validUntil = now.Add(keyCacheTTL)
+		if s := set.signing(now); s != nil && s.SignUntil.Before(k.validUntil) {
+			k.validUntil = s.SignUntil
+		}
+		return k.set, nil
+	}
+	return nil, errors.New("credential: signing keys: too many concurrent updates")
+}
+
+func (k *keyring) read(ctx context.Context, set *keySet) (string, error) {
+	rc, info, err := k.store.Get(ctx, keyStorage, storage.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	raw, err := io.ReadAll(io.LimitReader(rc, 1<<20))
+	if err != nil {
+		return "", err
+	}
+	if err := json.Unmarshal(raw, set); err != nil {
+		return "", fmt.Errorf("credential: stored keys unreadable: %w", err)
+	}
+	return info.ETag, nil
+}
+
+func (s *keySet) parse() error {
+	for _, sk := range s.Keys {
+		seed, err := base64.RawURLEncoding.DecodeString(sk.Seed)
+		if err != nil || len(seed) != ed25519.SeedSize {
+			return errors.New("credential: stored key unreadable")
+		}
+		sk.priv = ed25519.NewKeyFromSeed(seed)
+	}
+	return nil
+}
+
+// maintain drops keys past publication and makes a signing key when none
+// signs now.
+func (s *keySet) maintain(now time.Time, every, life time.Duration) (bool, error) {
+	changed := false
+	kept := s.Keys[:0]
+	for _, sk := range s.Keys {
+		if now.Before(sk.PublishUntil) {
+			kept = append(kept, sk)
+		} else {
+			changed = true
+		}
+	}
+	s.Keys = kept
+	if s.signing(now) != nil {
+		return changed, nil
+	}
+	seed := make([]byte, ed25519.SeedSize)
+	if _, err := rand.Read(seed); err != nil {
+		return false, err
+	}
+	id := make([]byte, 9)
+	if _, err := rand.Read(id); err != nil {
+		return false, err
+	}
+	sk := &storedKey{
+		ID: base64.RawURLEncoding.EncodeToString(id), Seed: base64.RawURLEncoding.EncodeToString(seed),
+		SignFrom: now, SignUntil: now.Add(every), PublishUntil: now.Add(every + life),
+		priv: ed25519.NewKeyFromSeed(seed),
+	}
+	s.Keys = append(s.Keys, sk)
+	return true, nil
+}
+
+// signing is the key that signs at now: the newest whose period holds it.
+func (s *keySet) signing(now time.Time) *storedKey {
+	var best *storedKey
+	for _, sk := range s.Keys {
+		if !now.Before(sk.SignFrom) && now.Before(sk.SignUntil) && (best == nil || sk.SignFrom.After(best.SignFrom)) {
+			best = sk
+		}
+	}
+	return best
+}
+
+func (s *keySet) find(id string) *storedKey {
+	for _, sk := range s.Keys {
+		if sk.ID == id {
+			return sk
+		}
+	}
+	return nil
+}
+
+// multibaseKey is the publicKeyMultibase of an Ed25519 public key: "z",
+// base58btc, over the multicodec prefix 0xed 0x01 and the key
+// (Ed25519VerificationKey2020).
+func multibaseKey(pub ed25519.PublicKey) string {
+	return "z" + base58Encode(append([]byte{0xed, 0x01}, pub...))
+}
