@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -231,20 +232,34 @@ func simulate(t *testing.T, backend string, n int, mio *minioServer) scaleResult
 	r.seed = time.Since(start)
 	t.Logf("%s N=%d: seeded in %s", backend, n, r.seed)
 
-	// Start: the real program, until its first answer; then idle.
-	started := time.Now()
-	c := startKluis(t, env)
-	for {
-		res, err := http.Get(base)
-		if err == nil {
-			res.Body.Close()
-			break
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	r.firstAnswer = time.Since(started)
+	// Start: the real program, until its first answer; then idle. Three
+	// times, for the median time (the first start also sweeps, under the
+	// lease, which the next ones find held).
 	metricsURL := "http://" + metricsAddr + metrics.Path
-	r.startOps = settle(t, metricsURL)
+	var times []time.Duration
+	var c *child
+	for i := range 3 {
+		if c != nil {
+			c.cmd.Process.Kill()
+			<-c.exited
+		}
+		started := time.Now()
+		c = startKluis(t, env)
+		for {
+			res, err := http.Get(base)
+			if err == nil {
+				res.Body.Close()
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		times = append(times, time.Since(started))
+		if ops := settle(t, metricsURL); i == 0 {
+			r.startOps = ops
+		}
+	}
+	slices.Sort(times)
+	r.firstAnswer = times[1]
 	r.rssKiB = rss(t, c.cmd.Process.Pid)
 
 	// A sign-up, a login, and the deletion of the account made, over HTTP.
