@@ -222,3 +222,27 @@ func TestMigrate(t *testing.T) {
 		})
 	}
 }
+
+// TestAddPodRefusedLeavesNoMarker: a pod the account may not add leaves
+// no marker in the pod's index.
+func TestAddPodRefusedLeavesNoMarker(t *testing.T) {
+	ctx := context.Background()
+	b := backends()[0].open(t)
+	s := newStore(b, newClock(), func(o *Options) { o.MaxPods = 1 })
+	a, err := s.Register(ctx, "a@example.org", "long enough", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddPod(ctx, a.ID, "https://pods.example/one/", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddPod(ctx, a.ID, "https://pods.example/two/", ""); !errors.Is(err, ErrTooMany) {
+		t.Fatalf("a second pod: %v, want ErrTooMany", err)
+	}
+	if got := keysUnder(t, b, byPodPrefix+digest("https://pods.example/two/")+"/"); len(got) != 0 {
+		t.Fatalf("markers of the refused pod: %v", got)
+	}
+	if got := keysUnder(t, b, byPodPrefix+digest("https://pods.example/one/")+"/"); len(got) != 1 {
+		t.Fatalf("markers of the pod: %v", got)
+	}
+}

@@ -645,6 +645,14 @@ func (s *Store) AddPod(ctx context.Context, id, podURL, webID string) error {
 		}
 		return nil
 	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		// The marker goes again unless the account holds the pod after
+		// all (from an earlier AddPod); a marker left over is harmless
+		// (ForgetPod drops it).
+		if r, _, rerr := s.read(ctx, id); errors.Is(rerr, ErrNotFound) || rerr == nil && !slices.Contains(r.Pods, podURL) {
+			_ = s.deleteKey(ctx, podKey(podURL, id))
+		}
+	}
 	return err
 }
 
