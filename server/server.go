@@ -3,6 +3,8 @@ package server
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +26,7 @@ import (
 	"github.com/weconomics/kluis/server/notify"
 	"github.com/weconomics/kluis/server/oidc"
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/expiry"
 	"github.com/weconomics/kluis/webid"
 	"github.com/weconomics/kluis/webid/account"
 	"github.com/weconomics/kluis/webid/fetch"
@@ -197,6 +200,10 @@ type Server struct {
 	// refresh-token families, sessions, password resets, empty accounts);
 	// nil when there is nothing to sweep.
 	sweep func(ctx context.Context) (int, error)
+	// lease lets one process of those sharing the storage sweep at a
+	// time; now is the clock it is taken by.
+	lease expiry.Lease
+	now   func() time.Time
 	// accounts serves /.account/; nil when accounts are off.
 	accounts *accounts.Handler
 	logger   *slog.Logger
@@ -208,8 +215,15 @@ type Server struct {
 // ends: it deletes the identity provider's expired authorization codes and
 // refresh-token families, and the accounts' expired sessions and password
 // resets, which are otherwise only refused, never removed, and accounts
-// left empty for a day (account.Store.Sweep).
-// Several processes may run it at once.
+// left empty for a day (account.Store.Sweep). Each sweep reads only what
+// expired, through expiry indexes (storage/expiry).
+//
+// Several processes may run it over one storage: at each tick, only the
+// one that takes the sweep lease (sys/sweep-lease, a conditional write)
+// sweeps, and holds it for nine tenths of the interval, so that the
+// processes together sweep about once an interval, not once each. When
+// the holder dies, the lease runs out and the next process to tick takes
+// it over.
 func (s *Server) Maintain(ctx context.Context, every time.Duration) {
 	if s.sweep == nil {
 		return
@@ -217,11 +231,7 @@ func (s *Server) Maintain(ctx context.Context, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		if n, err := s.sweep(ctx); err != nil && ctx.Err() == nil {
-			s.logger.Warn("housekeeping: sweeping expired identity records", "error", err)
-		} else if n > 0 {
-			s.logger.Info("housekeeping: expired identity records removed", "count", n)
-		}
+		s.maintainOnce(ctx, every-every/10)
 		select {
 		case <-ctx.Done():
 			return
@@ -229,6 +239,29 @@ func (s *Server) Maintain(ctx context.Context, every time.Duration) {
 		}
 	}
 }
+
+// maintainOnce sweeps if this process gets the lease, for hold.
+func (s *Server) maintainOnce(ctx context.Context, hold time.Duration) {
+	ok, err := s.lease.Acquire(ctx, s.now(), hold)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.logger.Warn("housekeeping: taking the sweep lease", "error", err)
+		}
+		return
+	}
+	if !ok {
+		return
+	}
+	if n, err := s.sweep(ctx); err != nil && ctx.Err() == nil {
+		s.logger.Warn("housekeeping: sweeping expired identity records", "error", err)
+	} else if n > 0 {
+		s.logger.Info("housekeeping: expired identity records removed", "count", n)
+	}
+}
+
+// sweepLeaseKey is the storage key of the sweep lease (Maintain), out of
+// reach of LDP requests like every sys/ key.
+const sweepLeaseKey = "sys/sweep-lease"
 
 // Stats are counters and levels of the running server, for metrics.
 type Stats struct {
@@ -366,7 +399,18 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		// trust rule sees the TCP peer.
 		handler = cfg.Tracer.Handler(e, trustedPeer(cfg.TrustedProxies), isProbe)
 	}
+	now := time.Now
+	switch {
+	case cfg.Accounts != nil && cfg.Accounts.Now != nil:
+		now = cfg.Accounts.Now
+	case cfg.IdP.Now != nil:
+		now = cfg.IdP.Now
+	}
+	var holder [12]byte
+	_, _ = rand.Read(holder[:])
+	lease := expiry.Lease{Backend: store, Key: sweepLeaseKey, Holder: hex.EncodeToString(holder[:])}
 	return &Server{handler: handler, notes: sh.notes, wac: sh.wac, fetcher: cfg.Fetcher, sweep: sweepAll(sweeps), logger: logger,
+		lease: lease, now: now,
 		accounts: accountPages,
 		conns:    connLimit{max: cmp.Or(cfg.MaxConnsPerClient, DefaultMaxConnsPerClient), exempt: cfg.TrustedProxies}}, nil
 }

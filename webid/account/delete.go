@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/weconomics/kluis/storage"
 )
@@ -40,6 +39,9 @@ func (s *Store) RemovePod(ctx context.Context, id, podURL string) error {
 	if err != nil {
 		return err
 	}
+	if err := s.deleteKey(ctx, podKey(podURL, id)); err != nil {
+		return fmt.Errorf("account: unindexing a pod: %w", err)
+	}
 	// Unlinked already, so they no longer work (ClientCredential checks
 	// the link); their records go too.
 	for _, c := range gone {
@@ -51,30 +53,46 @@ func (s *Store) RemovePod(ctx context.Context, id, podURL string) error {
 }
 
 // ForgetPod takes the pod at podURL off every account that holds it, as
-// RemovePod does, for a hoster deleting a pod by name. It reads every
-// account, so it is for the command line, not for requests.
+// RemovePod does, for a hoster deleting a pod by name. It finds them
+// through the pod's index (index.go): its work does not grow with the
+// number of accounts, except on a storage not yet migrated (Migrate),
+// where it reads every account.
 func (s *Store) ForgetPod(ctx context.Context, podURL string) error {
-	var ids []string
-	for info, err := range s.backend.List(ctx, accountPrefix) {
-		if err != nil {
-			return fmt.Errorf("account: listing accounts: %w", err)
-		}
-		if !info.IsPrefix {
-			ids = append(ids, strings.TrimPrefix(info.Key, accountPrefix))
-		}
+	migrated, err := s.isMigrated(ctx)
+	if err != nil {
+		return err
+	}
+	prefix := byPodPrefix + digest(podURL) + "/"
+	if !migrated {
+		prefix = accountPrefix
+	}
+	ids, err := s.listKeys(ctx, prefix)
+	if err != nil {
+		return err
 	}
 	for _, id := range ids {
-		r, _, err := s.read(ctx, id)
-		if errors.Is(err, ErrNotFound) {
+		if !validID(id) {
 			continue
+		}
+		if !migrated {
+			r, _, err := s.read(ctx, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(r.Pods, podURL) {
+				continue
+			}
+		}
+		err := s.RemovePod(ctx, id, podURL)
+		if errors.Is(err, ErrNotFound) {
+			// A marker without its pod: the account is gone, or a pod
+			// creation stopped half-way.
+			err = s.deleteKey(ctx, podKey(podURL, id))
 		}
 		if err != nil {
-			return err
-		}
-		if !slices.Contains(r.Pods, podURL) {
-			continue
-		}
-		if err := s.RemovePod(ctx, id, podURL); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}
@@ -88,7 +106,7 @@ func (s *Store) ForgetPod(ctx context.Context, podURL string) error {
 //
 // The credentials and the e-mail go first and the record last, so that a
 // deletion cut off half-way leaves an account that can be deleted again.
-// Finding the sessions reads every session of the server.
+// The account's sessions are found under it (index.go).
 func (s *Store) Delete(ctx context.Context, id string) error {
 	r, _, err := s.read(ctx, id)
 	if err != nil {
@@ -116,26 +134,47 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := s.deleteSessions(ctx, id); err != nil {
 		return fmt.Errorf("account %s: ending sessions: %w", id, err)
 	}
+	for _, pod := range r.Pods {
+		if err := s.deleteKey(ctx, podKey(pod, id)); err != nil {
+			return fmt.Errorf("account %s: unindexing a pod: %w", id, err)
+		}
+	}
 	if err := s.deleteKey(ctx, accountPrefix+id); err != nil {
 		return fmt.Errorf("account %s: %w", id, err)
 	}
 	return nil
 }
 
-// deleteSessions deletes the sessions of account id.
+// deleteSessions deletes the sessions of account id, found under it; on
+// a storage not yet migrated (Migrate), by reading every session.
 func (s *Store) deleteSessions(ctx context.Context, id string) error {
-	var keys []string
-	for info, err := range s.backend.List(ctx, sessionPrefix) {
+	migrated, err := s.isMigrated(ctx)
+	if err != nil {
+		return err
+	}
+	if migrated {
+		prefix := byAccountPrefix + id + "/session/"
+		digests, err := s.listKeys(ctx, prefix)
 		if err != nil {
 			return err
 		}
-		if !info.IsPrefix {
-			keys = append(keys, info.Key)
+		for _, d := range digests {
+			if err := s.deleteKey(ctx, sessionPrefix+d); err != nil {
+				return err
+			}
+			if err := s.deleteKey(ctx, prefix+d); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
-	for _, key := range keys {
+	keys, err := s.listKeys(ctx, sessionPrefix)
+	if err != nil {
+		return err
+	}
+	for _, d := range keys {
 		var rec sessionRecord
-		_, err := s.readJSON(ctx, key, &rec)
+		_, err := s.readJSON(ctx, sessionPrefix+d, &rec)
 		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}
@@ -145,7 +184,10 @@ func (s *Store) deleteSessions(ctx context.Context, id string) error {
 		if rec.Account != id {
 			continue
 		}
-		if err := s.deleteKey(ctx, key); err != nil {
+		if err := s.deleteKey(ctx, sessionPrefix+d); err != nil {
+			return err
+		}
+		if err := s.deleteKey(ctx, accountSessionKey(id, d)); err != nil {
 			return err
 		}
 	}

@@ -16,6 +16,16 @@
 //	sys/accounts/session/<sha256(token)>  a login session: account and expiry
 //	sys/accounts/credential/<sha256(id)>  a client credential: account, WebID, secret hash
 //	sys/accounts/reset/<sha256(token)>    a password reset: account, expiry, password stamp
+//	sys/accounts/by-account/<id>/session/<sha256(token)>  index: an account's sessions
+//	sys/accounts/by-pod/<sha256(pod URL)>/<id>            index: the accounts holding a pod
+//	sys/accounts/expiry/<hour>/<kind>.<name>              index: what expires in that hour
+//	sys/accounts/layout                   marks the records before the indexes indexed
+//
+// The indexes (index.go) keep every request and sweep from reading the
+// whole server: deleting an account lists its own sessions, deleting a pod
+// by name lists the accounts holding it, and a sweep reads what expired
+// (storage/expiry). Records stored before them are indexed once per
+// storage (Migrate).
 //
 // Secrets are never stored: a session token, a client secret or a
 // password reset token is kept as its SHA-256 (they are 256 random bits,
@@ -44,7 +54,7 @@
 //
 // # Boundaries
 //
-// account imports storage and ldp/rdfx (to read a WebID document when its
+// account imports storage (and storage/expiry) and ldp/rdfx (to read a WebID document when its
 // owner proves control of it) and nothing else of Kluis: not server, not
 // ldp, not the rest of webid. It knows no HTTP types: the server turns its
 // errors into statuses, and the fetch of a remote WebID document is

@@ -96,6 +96,9 @@ func (s *Store) NewReset(ctx context.Context, email string) (Reset, error) {
 	tok := newToken()
 	now := s.now().UTC()
 	rec := resetRecord{Account: r.ID, Created: now, Expires: now.Add(s.resetTTL), Stamp: digest(r.Password)}
+	if err := s.expiry.Add(ctx, rec.Expires, markerReset+digest(tok)); err != nil {
+		return Reset{}, err
+	}
 	if _, err := s.writeJSON(ctx, resetPrefix+digest(tok), rec, storage.PutOptions{IfNoneMatch: true}); err != nil {
 		return Reset{}, fmt.Errorf("account: storing a password reset: %w", err)
 	}
@@ -196,9 +199,7 @@ func (s *Store) ResetPassword(ctx context.Context, token, password, clientAddr s
 
 // SweepResets deletes the reset records that have expired, which are
 // otherwise only removed when their link is used, and returns how many it
-// deleted. Several processes may sweep at once.
+// deleted. It reads only what expired (Sweep).
 func (s *Store) SweepResets(ctx context.Context) (int, error) {
-	return sweep(ctx, s, resetPrefix, "password resets", func(r resetRecord, now time.Time) bool {
-		return !now.Before(r.Expires)
-	})
+	return s.sweepKinds(ctx, markerReset)
 }

@@ -73,6 +73,9 @@ func (s *Store) NewSession(ctx context.Context, id string) (Session, error) {
 			rec.Expires = end
 		}
 	}
+	if err := s.indexSession(ctx, digest(tok), rec); err != nil {
+		return Session{}, err
+	}
 	if _, err := s.writeJSON(ctx, sessionPrefix+digest(tok), rec, storage.PutOptions{IfNoneMatch: true}); err != nil {
 		return Session{}, fmt.Errorf("account: starting a session: %w", err)
 	}
@@ -96,7 +99,7 @@ func (s *Store) SessionAccount(ctx context.Context, token string) (Account, erro
 		return Account{}, fmt.Errorf("account: session: %w", err)
 	}
 	if !s.now().Before(rec.Expires) {
-		_ = s.backend.Delete(ctx, key, storage.DeleteOptions{IfMatch: etag})
+		s.dropSession(ctx, digest(token), rec.Account, etag)
 		return Account{}, ErrNoSession
 	}
 	r, _, err := s.read(ctx, rec.Account)
@@ -108,14 +111,16 @@ func (s *Store) SessionAccount(ctx context.Context, token string) (Account, erro
 	}
 	if rec.Gen != r.SessionGen {
 		// Ended by a password reset.
-		_ = s.backend.Delete(ctx, key, storage.DeleteOptions{IfMatch: etag})
+		s.dropSession(ctx, digest(token), rec.Account, etag)
 		return Account{}, ErrNoSession
 	}
 	if rec.Provisional && !r.empty() {
 		// The sign-up went on: the session gets its full lifetime. Losing
 		// a race with another request that does the same is fine.
 		rec.Provisional, rec.Expires = false, rec.Created.Add(s.session)
-		_, _ = s.writeJSON(ctx, key, rec, storage.PutOptions{IfMatch: etag})
+		if s.expiry.Add(ctx, rec.Expires, sessionMarker(rec.Account, digest(token))) == nil {
+			_, _ = s.writeJSON(ctx, key, rec, storage.PutOptions{IfMatch: etag})
+		}
 	}
 	return r.account(), nil
 }
@@ -126,9 +131,22 @@ func (s *Store) EndSession(ctx context.Context, token string) error {
 	if !validToken(token) {
 		return nil
 	}
-	err := s.backend.Delete(ctx, sessionPrefix+digest(token), storage.DeleteOptions{})
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	d := digest(token)
+	var rec sessionRecord
+	_, err := s.readJSON(ctx, sessionPrefix+d, &rec)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("account: ending a session: %w", err)
+	}
+	if err := s.deleteKey(ctx, sessionPrefix+d); err != nil {
+		return fmt.Errorf("account: ending a session: %w", err)
+	}
+	if validID(rec.Account) {
+		if err := s.deleteKey(ctx, accountSessionKey(rec.Account, d)); err != nil {
+			return fmt.Errorf("account: ending a session: %w", err)
+		}
 	}
 	return nil
 }

@@ -12,9 +12,11 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/expiry"
 )
 
 // Key prefixes (see doc.go).
@@ -25,6 +27,14 @@ const (
 	sessionPrefix = keyPrefix + "session/"
 	credPrefix    = keyPrefix + "credential/"
 	resetPrefix   = keyPrefix + "reset/"
+	// The indexes (index.go): an account's sessions, a pod's accounts,
+	// and what expires when.
+	byAccountPrefix = keyPrefix + "by-account/"
+	byPodPrefix     = keyPrefix + "by-pod/"
+	expiryPrefix    = keyPrefix + "expiry/"
+	// keyLayout marks that the records stored before the indexes existed
+	// have been indexed (Migrate).
+	keyLayout = keyPrefix + "layout"
 )
 
 // Limits of one account, so that its record stays small.
@@ -104,6 +114,10 @@ type Store struct {
 	pending *pendingAccounts
 	// hashing holds a token for each password hash being computed.
 	hashing chan struct{}
+	// expiry indexes what expires by the hour (index.go).
+	expiry expiry.Index
+	// migrated is set once the layout marker has been seen (Migrate).
+	migrated atomic.Bool
 }
 
 // New returns a Store over b.
@@ -111,6 +125,7 @@ func New(b storage.Backend, o Options) *Store {
 	s := &Store{
 		backend: b, now: o.Now, fetch: o.Fetch, session: o.SessionTTL, proofTTL: o.ProofTTL,
 		resetTTL: o.ResetTTL, maxPods: o.MaxPods, argon: o.Argon2.withDefaults(),
+		expiry: expiry.Index{Backend: b, Prefix: expiryPrefix},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -312,6 +327,9 @@ func (s *Store) update(ctx context.Context, id string, change func(*record) erro
 		if err := change(&r); err != nil {
 			return record{}, err
 		}
+		if err := s.indexAccount(ctx, r); err != nil {
+			return record{}, err
+		}
 		_, err = s.writeJSON(ctx, accountPrefix+id, r, storage.PutOptions{IfMatch: etag})
 		if errors.Is(err, storage.ErrPreconditionFailed) {
 			continue
@@ -368,6 +386,10 @@ func (s *Store) Create(ctx context.Context, clientAddr string) (Account, error) 
 	now := s.now().UTC()
 	r := record{ID: newID(), Created: now}
 	if err := s.pending.reserve(r.ID, addr, now, now.Add(emptyAccountLife)); err != nil {
+		return Account{}, err
+	}
+	if err := s.indexAccount(ctx, r); err != nil {
+		s.pending.release(r.ID)
 		return Account{}, err
 	}
 	if _, err := s.writeJSON(ctx, accountPrefix+r.ID, r, storage.PutOptions{IfNoneMatch: true}); err != nil {
@@ -605,6 +627,9 @@ func (s *Store) Authenticate(ctx context.Context, email, password, clientAddr st
 // AddPod records a pod the account created, at its base URL, and links
 // its WebID (when not empty) to the account.
 func (s *Store) AddPod(ctx context.Context, id, podURL, webID string) error {
+	if err := s.indexPod(ctx, podURL, id); err != nil {
+		return err
+	}
 	_, err := s.update(ctx, id, func(r *record) error {
 		if !slices.Contains(r.Pods, podURL) {
 			if len(r.Pods) >= s.maxPods {
@@ -620,6 +645,14 @@ func (s *Store) AddPod(ctx context.Context, id, podURL, webID string) error {
 		}
 		return nil
 	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		// The marker goes again unless the account holds the pod after
+		// all (from an earlier AddPod); a marker left over is harmless
+		// (ForgetPod drops it).
+		if r, _, rerr := s.read(ctx, id); errors.Is(rerr, ErrNotFound) || rerr == nil && !slices.Contains(r.Pods, podURL) {
+			_ = s.deleteKey(ctx, podKey(podURL, id))
+		}
+	}
 	return err
 }
 

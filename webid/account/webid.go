@@ -111,6 +111,9 @@ func (s *Store) prove(ctx context.Context, id, webID string, r record) error {
 		return nil
 	}
 	p := proof{Token: newID(), Expires: now.Add(s.proofTTL).UTC()}
+	if err := s.expiry.Add(ctx, p.Expires, markerProof+id); err != nil {
+		return err
+	}
 	_, err := s.update(ctx, id, func(r *record) error {
 		if r.Proofs == nil {
 			r.Proofs = map[string]proof{}

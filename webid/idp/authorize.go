@@ -160,6 +160,9 @@ func (p *Provider) Consent(ctx context.Context, form url.Values, session string)
 		DPoPJKT: req.dpopJKT, Scope: req.scope, Nonce: req.nonce, WebID: webid, AccountID: acct.ID,
 		AuthTime: now.UTC(), Expires: now.Add(p.cfg.CodeLifetime).UTC(),
 	}
+	if err := p.indexExpiring(ctx, markerCode+hashKey(code), rec.Expires); err != nil {
+		return nil, err
+	}
 	if _, err := putJSON(ctx, p.cfg.Store, prefixCodes+hashKey(code), rec, storage.PutOptions{IfNoneMatch: true}); err != nil {
 		return nil, fmt.Errorf("idp: storing code: %w", err)
 	}

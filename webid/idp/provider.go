@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -192,6 +193,9 @@ type Provider struct {
 	pages         *template.Template
 	logger        *slog.Logger
 	endpoint      endpoints
+	// indexed is set once the codes and refresh tokens stored before
+	// their expiry index are known to be indexed (sweep.go).
+	indexed atomic.Bool
 }
 
 // endpoints are the absolute URLs of the provider's endpoints.

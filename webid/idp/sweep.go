@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/expiry"
 )
 
 // sweepMargin is how long a spent or expired record is kept past its
@@ -19,46 +20,129 @@ const sweepMargin = time.Hour
 // (ClientLimits: unused, or not used for a login for a long time), and
 // returns how many it deleted. It is safe to run in several processes at
 // once (deletes are conditional on the ETag read); run it now and then,
-// say hourly. Clients are found through their expiry index, so a sweep
-// reads only the clients that expired, never all of them.
+// say hourly. Everything is found through an expiry index, so a sweep
+// reads only what expired, never all the codes, tokens or clients.
 func (p *Provider) Sweep(ctx context.Context) (int, error) {
-	cutoff := p.cfg.Now().Add(-sweepMargin)
+	if err := p.migrateExpiring(ctx); err != nil {
+		return 0, err
+	}
+	now := p.cfg.Now()
+	cutoff := now.Add(-sweepMargin)
 	n := 0
-	for _, prefix := range []string{prefixCodes, prefixRefresh} {
-		for info, err := range p.cfg.Store.List(ctx, prefix) {
-			if err != nil {
-				return n, err
-			}
-			if info.IsPrefix {
-				continue
-			}
-			var rec struct {
-				Expires time.Time `json:"expires"`
-			}
-			etag, err := getJSON(ctx, p.cfg.Store, info.Key, &rec)
-			if errors.Is(err, storage.ErrNotFound) {
-				continue
-			} else if err != nil {
-				return n, err
-			}
-			if !rec.Expires.Before(cutoff) {
-				continue
-			}
-			err = p.cfg.Store.Delete(ctx, info.Key, storage.DeleteOptions{IfMatch: etag})
-			switch {
-			case err == nil:
-				n++
-			case errors.Is(err, storage.ErrNotFound), errors.Is(err, storage.ErrPreconditionFailed):
-			default:
-				return n, err
-			}
+	err := p.expiryIndex().Sweep(ctx, now, func(ctx context.Context, name string) (bool, error) {
+		var key string
+		switch {
+		case strings.HasPrefix(name, markerCode):
+			key = prefixCodes + strings.TrimPrefix(name, markerCode)
+		case strings.HasPrefix(name, markerRefresh):
+			key = prefixRefresh + strings.TrimPrefix(name, markerRefresh)
+		default:
+			return true, nil
 		}
+		var rec struct {
+			Expires time.Time `json:"expires"`
+		}
+		etag, err := getJSON(ctx, p.cfg.Store, key, &rec)
+		if errors.Is(err, storage.ErrNotFound) {
+			return true, nil
+		} else if err != nil {
+			return false, err
+		}
+		if !rec.Expires.Before(cutoff) {
+			return false, nil
+		}
+		err = p.cfg.Store.Delete(ctx, key, storage.DeleteOptions{IfMatch: etag})
+		switch {
+		case err == nil:
+			n++
+			return true, nil
+		case errors.Is(err, storage.ErrNotFound):
+			return true, nil
+		case errors.Is(err, storage.ErrPreconditionFailed):
+			return false, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return n, err
 	}
 	if err := p.migrateClients(ctx); err != nil {
 		return n, err
 	}
 	m, err := p.sweepClients(ctx)
 	return n + m, err
+}
+
+// The expiry index of authorization codes and refresh-token families
+// (storage/expiry): a marker "code.<sha256(code)>" or "refresh.<family>"
+// in the hour their record may be swept (an hour after it expires),
+// written before the record.
+const (
+	prefixExpiry  = "sys/idp/expiry/"
+	markerCode    = "code."
+	markerRefresh = "refresh."
+	// keyExpiringIndexed marks that the codes and families stored before
+	// their index existed have been given markers.
+	keyExpiringIndexed = "sys/idp/expiry-migrated"
+)
+
+func (p *Provider) expiryIndex() expiry.Index {
+	return expiry.Index{Backend: p.cfg.Store, Prefix: prefixExpiry}
+}
+
+// indexExpiring writes the expiry marker of a record expiring at expires.
+func (p *Provider) indexExpiring(ctx context.Context, name string, expires time.Time) error {
+	if err := p.expiryIndex().Add(ctx, expires.Add(sweepMargin), name); err != nil {
+		return fmt.Errorf("idp: %w", err)
+	}
+	return nil
+}
+
+// migrateExpiring gives the codes and families stored before their index
+// existed a marker, once per storage (the last step marks it done; after
+// it, one Stat per process). Several processes may do it at once: the
+// markers are written with If-None-Match.
+func (p *Provider) migrateExpiring(ctx context.Context) error {
+	if p.indexed.Load() {
+		return nil
+	}
+	if _, err := p.cfg.Store.Stat(ctx, keyExpiringIndexed); err == nil {
+		p.indexed.Store(true)
+		return nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	for _, m := range [][2]string{{prefixCodes, markerCode}, {prefixRefresh, markerRefresh}} {
+		var keys []string
+		for info, err := range p.cfg.Store.List(ctx, m[0]) {
+			if err != nil {
+				return err
+			}
+			if !info.IsPrefix {
+				keys = append(keys, info.Key)
+			}
+		}
+		for _, key := range keys {
+			var rec struct {
+				Expires time.Time `json:"expires"`
+			}
+			if _, err := getJSON(ctx, p.cfg.Store, key, &rec); errors.Is(err, storage.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if err := p.indexExpiring(ctx, m[1]+strings.TrimPrefix(key, m[0]), rec.Expires); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := putJSON(ctx, p.cfg.Store, keyExpiringIndexed, struct {
+		Done time.Time `json:"done"`
+	}{p.cfg.Now().UTC()}, storage.PutOptions{}); err != nil {
+		return err
+	}
+	p.indexed.Store(true)
+	return nil
 }
 
 // The expiry index of registered clients: an empty object

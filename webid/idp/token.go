@@ -170,6 +170,9 @@ func (p *Provider) codeGrant(ctx context.Context, r *TokenRequest) (*TokenRespon
 		}
 		secret := randomToken(32)
 		fam.Current = hashKey(secret)
+		if err := p.indexExpiring(ctx, markerRefresh+rec.Family, fam.Expires); err != nil {
+			return nil, err
+		}
 		if _, err := putJSON(ctx, p.cfg.Store, prefixRefresh+rec.Family, fam, storage.PutOptions{IfNoneMatch: true}); err != nil {
 			return nil, fmt.Errorf("idp: storing refresh token: %w", err)
 		}
