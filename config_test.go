@@ -39,7 +39,7 @@ func TestLoadConfigGood(t *testing.T) {
 		{"defaults", nil, nil, func(t *testing.T, c Config) {
 			want := Config{Addr: ":3000", BaseURL: "http://localhost:3000/", Storage: "fs", Data: "./data",
 				S3: S3Config{TLS: true, PathStyle: true}, LogLevel: slog.LevelInfo, LogFormat: "text",
-				MaxBody: 1 << 30, ShutdownTimeout: 30 * time.Second, PodMode: "path", WACOrigin: "named",
+				MaxBody: 1 << 30, ShutdownTimeout: 30 * time.Second, PodMode: "path", WACOrigin: "named", DataBrowser: "embedded",
 				BodyTimeout: 30 * time.Second, BodyMinRate: 1 << 10, MaxPatch: 1 << 20, MaxConnsPerClient: 100,
 				MaxRDF: 16 << 20, MaxTriples: 200_000}
 			if fmt.Sprint(c) != fmt.Sprint(want) || c.S3 != want.S3 {
@@ -188,6 +188,8 @@ func TestLoadConfigBad(t *testing.T) {
 		{"pod mode unknown", []string{"-pod-mode", "subdomains"}, nil, []string{"-pod-mode", "not path, subdomain or none"}},
 		{"pod mode", nil, map[string]string{"KLUIS_POD_MODE": "everywhere"}, []string{"-pod-mode", "KLUIS_POD_MODE", `"everywhere"`}},
 		{"origin policy", nil, map[string]string{"KLUIS_WAC_ORIGIN": "lenient"}, []string{"-wac-origin", "KLUIS_WAC_ORIGIN", `"lenient"`, "not named or strict"}},
+		{"data browser, no such folder", nil, map[string]string{"KLUIS_DATA_BROWSER": "/no/such/mashlib"}, []string{"-data-browser", "KLUIS_DATA_BROWSER", `"/no/such/mashlib"`, "not embedded, off, a URL or a folder"}},
+		{"data browser, URL with a query", []string{"-data-browser", "https://cdn.example/m/?v=1"}, nil, []string{"-data-browser", "not a plain http(s) URL"}},
 		{"SMTP URL scheme", nil, map[string]string{"KLUIS_SMTP_URL": "https://u:s3cr3t-v4lue@mail.example", "KLUIS_MAIL_FROM": "noreply@pods.example"},
 			[]string{"KLUIS_SMTP_URL", "smtp://"}},
 		{"SMTP URL with a path", nil, map[string]string{"KLUIS_SMTP_URL": "smtp://u:s3cr3t-v4lue@mail.example/x", "KLUIS_MAIL_FROM": "noreply@pods.example"},
