@@ -5,11 +5,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
+	"iter"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/weconomics/kluis/credential"
+	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/memory"
 )
 
@@ -250,5 +253,77 @@ func TestSweepExpired(t *testing.T) {
 	}
 	if n, err := s.SweepExpired(ctx); n != 0 || err != nil {
 		t.Fatalf("again: %d %v", n, err)
+	}
+}
+
+// countingStore counts the objects a sweep reads: every Get, Stat and
+// listed entry.
+type countingStore struct {
+	storage.Backend
+	reads int
+}
+
+func (c *countingStore) Get(ctx context.Context, key string, o storage.GetOptions) (io.ReadCloser, storage.Info, error) {
+	c.reads++
+	return c.Backend.Get(ctx, key, o)
+}
+
+func (c *countingStore) Stat(ctx context.Context, key string) (storage.Info, error) {
+	c.reads++
+	return c.Backend.Stat(ctx, key)
+}
+
+func (c *countingStore) List(ctx context.Context, prefix string) iter.Seq2[storage.Info, error] {
+	return func(yield func(storage.Info, error) bool) {
+		for info, err := range c.Backend.List(ctx, prefix) {
+			c.reads++
+			if !yield(info, err) {
+				return
+			}
+		}
+	}
+}
+
+// TestSweepExpiredReadsWhatExpired: a sweep reads the credentials whose
+// expiry hour has begun, not every credential the server holds (issue
+// 19): with 1 or 40 credentials that have not expired beside it, the
+// sweep that tells the one expiry reads the same number of objects.
+func TestSweepExpiredReadsWhatExpired(t *testing.T) {
+	reads := func(others int) int {
+		now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+		store := &countingStore{Backend: memory.New()}
+		cfg := credential.Config{
+			Store: store, Base: base, Now: func() time.Time { return now },
+			Controls: func(context.Context, credential.Agent, string) error { return nil },
+			OnServer: func(string) bool { return true },
+		}
+		s, err := credential.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		asAlice := credential.Agent{WebID: alice}
+		if _, _, err := s.Issue(ctx, asAlice, []byte(issueBody("SolidAccessGrant", credential.StatusGiven, `"expirationDate": "2026-12-02T00:00:00Z",`))); err != nil {
+			t.Fatal(err)
+		}
+		for range others {
+			if _, _, err := s.Issue(ctx, asAlice, []byte(issueBody("SolidAccessGrant", credential.StatusGiven, `"expirationDate": "2026-12-20T00:00:00Z",`))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now = now.Add(48 * time.Hour)
+		// Another process: nothing in its memory.
+		fresh, err := credential.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.reads = 0
+		if n, err := fresh.SweepExpired(ctx); n != 1 || err != nil {
+			t.Fatalf("%d others: told %d, %v", others, n, err)
+		}
+		return store.reads
+	}
+	if one, many := reads(1), reads(40); one != many {
+		t.Errorf("a sweep read %d objects beside 1 live credential and %d beside 40", one, many)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/expiry"
 )
 
 // prefixAnswer records, for a request, the grant or denial that answers
@@ -243,47 +244,56 @@ const prefixExpired = "sys/consent/expired/"
 // expired since the last sweep and was not revoked or cancelled before,
 // once across all processes (a conditional write marks it). It returns
 // how many it told of; the server's housekeeping runs it.
+//
+// It reads only the credentials whose expiry hour has begun, through the
+// expiry index that Issue writes (storage/expiry): its work grows with
+// what expired, not with every credential the server holds (issue 19).
 func (s *Service) SweepExpired(ctx context.Context) (int, error) {
 	now := s.now()
 	n := 0
-	for info, err := range s.cfg.Store.List(ctx, prefixCredentials) {
-		if err != nil {
-			return n, err
-		}
-		if info.IsPrefix {
-			continue
-		}
-		id := info.Key[len(prefixCredentials):]
+	err := s.expiries().Sweep(ctx, now, func(ctx context.Context, id string) (bool, error) {
 		st, err := s.load(ctx, s.cfg.Base+"vc/"+id)
 		if errors.Is(err, ErrNotFound) {
-			continue
+			return true, nil
 		}
 		if err != nil {
-			return n, err
+			return false, err
 		}
 		acc := st.access
-		if acc.Expires.IsZero() || now.Before(acc.Expires) {
-			continue
+		if acc.Expires.IsZero() {
+			return true, nil
+		}
+		if now.Before(acc.Expires) {
+			return false, nil // later in this hour
 		}
 		if _, err := s.cfg.Store.Stat(ctx, prefixExpired+id); err == nil {
-			continue // told already
+			return true, nil // told already
 		}
 		if revoked, err := s.Revoked(ctx, acc.ID); err != nil {
-			return n, err
+			return false, err
 		} else if revoked {
-			continue // it ended by revocation, which was told
+			return true, nil // it ended by revocation, which was told
 		}
 		_, err = s.cfg.Store.Put(ctx, prefixExpired+id, strings.NewReader(now.UTC().Format(time.RFC3339)), storage.PutOptions{ContentType: "text/plain", IfNoneMatch: true})
 		if errors.Is(err, storage.ErrPreconditionFailed) {
-			continue // another process tells it
+			return true, nil // another process tells it
 		}
 		if err != nil {
-			return n, err
+			return false, err
 		}
 		if s.cfg.OnChange != nil {
 			s.cfg.OnChange(ctx, acc, "expired")
 		}
 		n++
-	}
-	return n, nil
+		return true, nil
+	})
+	return n, err
+}
+
+// prefixExpiries is the expiry index of the credentials: a marker per
+// credential under the hour it expires.
+const prefixExpiries = "sys/consent/expiries/"
+
+func (s *Service) expiries() expiry.Index {
+	return expiry.Index{Backend: s.cfg.Store, Prefix: prefixExpiries}
 }

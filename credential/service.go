@@ -229,6 +229,11 @@ func (s *Service) Issue(ctx context.Context, a Agent, body []byte) (map[string]a
 	if err != nil {
 		return nil, nil, err
 	}
+	// The expiry marker first, so that no stored credential is missing
+	// from the index SweepExpired reads.
+	if err := s.expiries().Add(ctx, acc.Expires, id); err != nil {
+		return nil, nil, err
+	}
 	if _, err := s.cfg.Store.Put(ctx, prefixCredentials+id, bytes.NewReader(raw), storage.PutOptions{ContentType: "application/json", IfNoneMatch: true}); err != nil {
 		return nil, nil, err
 	}
