@@ -75,22 +75,8 @@ func (s *Service) Query(ctx context.Context, a Agent, q Query) (QueryResult, err
 	}
 	size = min(size, MaxPageSize)
 	now := s.now()
-	type hit struct {
-		doc    map[string]any
-		issued time.Time
-	}
 	var hits []hit
-	for info, err := range s.cfg.Store.List(ctx, prefixParty+partyKey(a.WebID)+"/") {
-		if err != nil {
-			return QueryResult{}, err
-		}
-		if info.IsPrefix {
-			continue
-		}
-		st, err := s.load(ctx, s.cfg.Base+"vc/"+info.Key[strings.LastIndexByte(info.Key, '/')+1:])
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
+	for st, err := range s.partyCredentials(ctx, a.WebID) {
 		if err != nil {
 			return QueryResult{}, err
 		}
@@ -105,7 +91,7 @@ func (s *Service) Query(ctx context.Context, a Agent, q Query) (QueryResult, err
 			break
 		}
 	}
-	slices.SortStableFunc(hits, func(x, y hit) int { return y.issued.Compare(x.issued) })
+	sortNewestFirst(hits)
 	res := QueryResult{Page: q.Page, Pages: max(1, (len(hits)+size-1)/size)}
 	for i := q.Page * size; i < len(hits) && i < (q.Page+1)*size; i++ {
 		res.Items = append(res.Items, hits[i].doc)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"strings"
 	"sync"
@@ -521,21 +522,9 @@ func (s *Service) Derive(ctx context.Context, a Agent, f Filter) ([]map[string]a
 	if a.WebID == "" {
 		return nil, ErrUnauthenticated
 	}
-	var out []map[string]any
-	var issued []time.Time
+	var hits []hit
 	now := s.now()
-	for info, err := range s.cfg.Store.List(ctx, prefixParty+partyKey(a.WebID)+"/") {
-		if err != nil {
-			return nil, err
-		}
-		if info.IsPrefix {
-			continue
-		}
-		id := info.Key[strings.LastIndexByte(info.Key, '/')+1:]
-		st, err := s.load(ctx, s.cfg.Base+"vc/"+id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
+	for st, err := range s.partyCredentials(ctx, a.WebID) {
 		if err != nil {
 			return nil, err
 		}
@@ -550,22 +539,52 @@ func (s *Service) Derive(ctx context.Context, a Agent, f Filter) ([]map[string]a
 				continue
 			}
 		}
-		out = append(out, st.doc)
-		issued = append(issued, acc.Issued)
-		if len(out) >= 1000 {
+		hits = append(hits, hit{st.doc, acc.Issued})
+		if len(hits) >= 1000 {
 			break
 		}
 	}
-	idx := make([]int, len(out))
-	for i := range idx {
-		idx[i] = i
+	sortNewestFirst(hits)
+	out := make([]map[string]any, len(hits))
+	for i, h := range hits {
+		out[i] = h.doc
 	}
-	slices.SortStableFunc(idx, func(i, j int) int { return issued[j].Compare(issued[i]) })
-	sorted := make([]map[string]any, len(out))
-	for i, k := range idx {
-		sorted[i] = out[k]
+	return out, nil
+}
+
+// hit is a credential found by a lookup, with its issuance time.
+type hit struct {
+	doc    map[string]any
+	issued time.Time
+}
+
+// sortNewestFirst orders hits by issuance, newest first, keeping the
+// order of those issued at the same time.
+func sortNewestFirst(hits []hit) {
+	slices.SortStableFunc(hits, func(x, y hit) int { return y.issued.Compare(x.issued) })
+}
+
+// partyCredentials yields the credentials in which webID is a party,
+// through the party index, skipping those gone since they were indexed.
+func (s *Service) partyCredentials(ctx context.Context, webID string) iter.Seq2[*stored, error] {
+	return func(yield func(*stored, error) bool) {
+		for info, err := range s.cfg.Store.List(ctx, prefixParty+partyKey(webID)+"/") {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if info.IsPrefix {
+				continue
+			}
+			st, err := s.load(ctx, s.cfg.Base+"vc/"+info.Key[strings.LastIndexByte(info.Key, '/')+1:])
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if !yield(st, err) || err != nil {
+				return
+			}
+		}
 	}
-	return sorted, nil
 }
 
 func (f Filter) match(a *Access) bool {
@@ -599,18 +618,7 @@ func (f Filter) match(a *Access) bool {
 func (s *Service) Active(ctx context.Context, webID string) ([]*Access, error) {
 	var out []*Access
 	now := s.now()
-	for info, err := range s.cfg.Store.List(ctx, prefixParty+partyKey(webID)+"/") {
-		if err != nil {
-			return nil, err
-		}
-		if info.IsPrefix {
-			continue
-		}
-		id := info.Key[strings.LastIndexByte(info.Key, '/')+1:]
-		st, err := s.load(ctx, s.cfg.Base+"vc/"+id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
+	for st, err := range s.partyCredentials(ctx, webID) {
 		if err != nil {
 			return nil, err
 		}
