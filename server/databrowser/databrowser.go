@@ -28,9 +28,9 @@ import (
 //go:embed mashlib
 var release embed.FS
 
-// Root is the path under which the assets are served, on the base host
+// root is the path under which the assets are served, on the base host
 // and on every pod's host.
-const Root = "/.databrowser/"
+const root = "/.databrowser/"
 
 // Limits of a hoster's folder: the files read into memory at start.
 const (
@@ -72,8 +72,8 @@ type Handler struct {
 	// page is the data browser's HTML page, and csp its policy.
 	page []byte
 	csp  string
-	// Version is the embedded release's version, "" for another copy.
-	Version string
+	// version is the embedded release's version, "" for another copy.
+	version string
 }
 
 // asset is one file of the data browser.
@@ -104,8 +104,8 @@ func New(cfg Config) (*Handler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("databrowser: the embedded release has no pin: %w", err)
 		}
-		h.Version, _, _ = strings.Cut(strings.TrimSpace(string(pin)), " ")
-		files, h.prefix, h.immutable = sub, Root+"mashlib-"+h.Version+"/", true
+		h.version, _, _ = strings.Cut(strings.TrimSpace(string(pin)), " ")
+		files, h.prefix, h.immutable = sub, root+"mashlib-"+h.version+"/", true
 		base = h.prefix
 	case strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://"):
 		u, err := url.Parse(src)
@@ -121,7 +121,7 @@ func New(cfg Config) (*Handler, error) {
 		if !info.IsDir() {
 			return nil, fmt.Errorf("databrowser: %s is not a folder", src)
 		}
-		files, h.prefix = os.DirFS(src), Root+"local/"
+		files, h.prefix = os.DirFS(src), root+"local/"
 		base = h.prefix
 	}
 	h.files = files
@@ -200,7 +200,7 @@ func (h *Handler) load(files fs.FS) error {
 	for name, a := range h.assets {
 		if h.immutable {
 			// The folder names the version: its files never change.
-			a.etag = `"` + h.Version + "-" + strings.ReplaceAll(name, `"`, "") + `"`
+			a.etag = `"` + h.version + "-" + strings.ReplaceAll(name, `"`, "") + `"`
 			continue
 		}
 		sum := sha256.Sum256(a.data)
@@ -410,13 +410,4 @@ func (h *Handler) ServePage(c echo.Context, status int) error {
 // host leaves to the data browser.
 func (h *Handler) Serves(path string) bool {
 	return h.files != nil && strings.HasPrefix(path, h.prefix)
-}
-
-// AssetPrefix is the folder the assets are served from ("" when they come
-// from a URL).
-func (h *Handler) AssetPrefix() string {
-	if h.files == nil {
-		return ""
-	}
-	return h.prefix
 }

@@ -25,8 +25,8 @@ func TestEmbedded(t *testing.T) {
 	}
 	pin, _ := fs.ReadFile(release, "mashlib/PIN")
 	version := strings.Fields(string(pin))[0]
-	if h.Version != version || h.AssetPrefix() != "/.databrowser/mashlib-"+version+"/" {
-		t.Fatalf("version %q, prefix %q", h.Version, h.AssetPrefix())
+	if h.version != version || h.prefix != "/.databrowser/mashlib-"+version+"/" {
+		t.Fatalf("version %q, prefix %q", h.version, h.prefix)
 	}
 	for _, want := range []string{`src="` + h.prefix + `mashlib.min.js"`, `href="` + h.prefix + `mash.css"`} {
 		if !bytes.Contains(h.page, []byte(want)) {
@@ -119,7 +119,7 @@ func TestURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.files != nil || h.AssetPrefix() != "" || h.Serves("/.databrowser/x") {
+	if h.files != nil || h.prefix != "" || h.Serves("/.databrowser/x") {
 		t.Errorf("assets served for a URL source")
 	}
 	if !bytes.Contains(h.page, []byte(`src="https://cdn.example/npm/mashlib@2.3.3/dist/mashlib.min.js"`)) {
