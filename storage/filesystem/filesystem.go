@@ -30,6 +30,8 @@ type Backend struct {
 	copyBufs sync.Pool // *[]byte of copySize, for Put
 	// heads are the headers List read, kept by file identity (heads.go).
 	heads heads
+	// dirs are the listings of unchanged folders (dirs.go).
+	dirs dirs
 }
 
 // New opens (creating if needed) a filesystem backend rooted at dir. Several

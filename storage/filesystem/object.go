@@ -9,6 +9,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/weconomics/kluis/storage"
 )
@@ -438,6 +439,25 @@ func (b *Backend) List(ctx context.Context, prefix string) iter.Seq2[storage.Inf
 			return
 		}
 		dir := filepath.Join(b.objects, filepath.FromSlash(prefix))
+		// An unchanged folder is answered from what was read of it
+		// (dirs.go): one stat, not a read of every entry.
+		var id fileID
+		fi, err := os.Lstat(dir)
+		if err == nil {
+			var ok bool
+			if id, ok = identity(fi); ok {
+				if infos, ok := b.dirs.get(dir, id); ok {
+					for _, info := range infos {
+						info.Metadata = storage.CloneMetadata(info.Metadata)
+						if !yield(info, nil) {
+							return
+						}
+					}
+					return
+				}
+			}
+		}
+		start := time.Now()
 		f, err := os.Open(dir)
 		if err != nil {
 			if !notFound(err) {
@@ -446,6 +466,8 @@ func (b *Backend) List(ctx context.Context, prefix string) iter.Seq2[storage.Inf
 			return
 		}
 		defer f.Close()
+		keep := id != (fileID{})
+		var kept []storage.Info
 		for {
 			entries, err := f.ReadDir(1000)
 			for _, e := range entries {
@@ -464,9 +486,11 @@ func (b *Backend) List(ctx context.Context, prefix string) iter.Seq2[storage.Inf
 					var err error
 					info, err = b.listFile(e, filepath.Join(dir, name), prefix+name)
 					if errors.Is(err, storage.ErrNotFound) {
+						keep = false
 						continue // deleted while listing
 					}
 					if err != nil {
+						keep = false
 						if !yield(storage.Info{}, err) {
 							return
 						}
@@ -475,11 +499,25 @@ func (b *Backend) List(ctx context.Context, prefix string) iter.Seq2[storage.Inf
 				default:
 					continue
 				}
+				if keep {
+					k := info
+					k.Metadata = storage.CloneMetadata(info.Metadata)
+					kept = append(kept, k)
+				}
 				if !yield(info, nil) {
 					return
 				}
 			}
 			if err == io.EOF {
+				if keep {
+					// Kept only if nothing changed the folder while
+					// it was read.
+					if fi, err := f.Stat(); err == nil {
+						if after, ok := identity(fi); ok && after == id {
+							b.dirs.put(dir, id, start, kept)
+						}
+					}
+				}
 				return
 			}
 			if err != nil {
