@@ -136,6 +136,13 @@ func (s *Store) getContainer(ctx context.Context, p Path, req GetRequest) (*Repr
 	if err := req.Conditions.checkRead(p, state{exists: true, etag: rep.ETag, modified: rep.Modified}); err != nil {
 		return nil, notModified(err, rep)
 	}
+	if body, ok := s.bodies.get(p, rep.ETag); ok {
+		rep.Size, rep.TotalSize = int64(len(body)), int64(len(body))
+		if !req.Head {
+			rep.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		return rep, nil
+	}
 	own, err := s.containerTriples(ctx, p, l)
 	if err != nil {
 		return nil, err
@@ -166,6 +173,13 @@ func (s *Store) getContainer(ctx context.Context, p Path, req GetRequest) (*Repr
 		}
 	}
 	rep.Size, rep.TotalSize = int64(buf.Len()), int64(buf.Len())
+	if len(l.children) >= minKeptChildren {
+		s.bodies.put(p, rep.ETag, buf.Bytes())
+		if !req.Head {
+			rep.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
+		}
+		return rep, nil
+	}
 	if !req.Head {
 		rep.Body = io.NopCloser(&buf)
 	}

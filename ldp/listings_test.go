@@ -3,6 +3,7 @@ package ldp_test
 import (
 	"context"
 	"io"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -79,4 +80,85 @@ func TestContainerListingsKept(t *testing.T) {
 	}
 	hearing.Store(false)
 	check("while not hearing", "a,b,c")
+}
+
+// TestLargeContainerBodyKept: the representation of a large container is
+// kept under its ETag (bodies.go): every change another Store makes (a
+// new child, a deletion, a child rewritten, the container's own triples,
+// another media type) gives the next GET a new ETag and the body that
+// goes with it.
+func TestLargeContainerBodyKept(t *testing.T) {
+	ctx := context.Background()
+	b := memory.New()
+	s, err := ldp.New(ctx, b, ldp.Config{BaseURL: "https://pods.example/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := ldp.New(ctx, b, ldp.Config{BaseURL: "https://pods.example/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(p, ct, body string) {
+		t.Helper()
+		if _, err := other.Put(ctx, ldp.Path(p), ldp.WriteRequest{Body: strings.NewReader(body), ContentType: ct}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 100 {
+		put("/big/r"+strconv.Itoa(i), "text/plain", "x")
+	}
+	get := func(accept string) (string, string) {
+		t.Helper()
+		rep, err := s.Get(ctx, "/big/", ldp.GetRequest{Accept: accept})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rep.Body.Close()
+		var buf strings.Builder
+		if _, err := io.Copy(&buf, rep.Body); err != nil {
+			t.Fatal(err)
+		}
+		if int64(buf.Len()) != rep.Size {
+			t.Fatalf("body of %d bytes, Size %d", buf.Len(), rep.Size)
+		}
+		return rep.ETag, buf.String()
+	}
+	steps := []struct {
+		name   string
+		change func()
+		has    string
+	}{
+		{"a new child", func() { put("/big/new", "text/plain", "x") }, "<new>"},
+		{"a child rewritten with another type", func() { put("/big/r1", "text/turtle", "<a> <b> <c>.") }, "text/turtle"},
+		{"a larger child", func() { put("/big/r2", "text/plain", "twelve bytes") }, " 12"},
+		{"the container's own triples", func() { put("/big/", "text/turtle", "<> <http://example.org/p> \"own\".") }, `"own"`},
+		{"a deletion", func() {
+			if err := other.Delete(ctx, "/big/r3", ldp.Conditions{}); err != nil {
+				t.Fatal(err)
+			}
+		}, ""},
+	}
+	for _, st := range steps {
+		etag, body := get("text/turtle")
+		if again, body2 := get("text/turtle"); again != etag || body2 != body {
+			t.Fatalf("before %s: two GETs of an unchanged container differ", st.name)
+		}
+		st.change()
+		etag2, body2 := get("text/turtle")
+		if etag2 == etag {
+			t.Fatalf("after %s: the ETag did not change", st.name)
+		}
+		if st.has != "" && !strings.Contains(body2, st.has) {
+			t.Fatalf("after %s: the body lacks %s", st.name, st.has)
+		}
+		if st.has == "" && strings.Contains(body2, "<r3>") {
+			t.Fatalf("after %s: the deleted child is listed", st.name)
+		}
+	}
+	// Another media type is another body.
+	_, turtle := get("text/turtle")
+	_, jsonld := get("application/ld+json")
+	if turtle == jsonld || !strings.HasPrefix(strings.TrimSpace(jsonld), "[") && !strings.HasPrefix(strings.TrimSpace(jsonld), "{") {
+		t.Fatalf("the JSON-LD GET answered %.80q", jsonld)
+	}
 }

@@ -137,6 +137,8 @@ type Store struct {
 	touches coalescer
 	// listings are the container listings kept for GET (listings.go).
 	listings listings
+	// bodies are the representations of large containers (bodies.go).
+	bodies bodies
 }
 
 // New makes a Store and makes sure the root container exists.
