@@ -115,8 +115,8 @@ type Handler struct {
 	dataBrowser bool
 	// accessPage is Config.AccessPage.
 	accessPage string
-	pages       *template.Template
-	logger      *slog.Logger
+	pages      *template.Template
+	logger     *slog.Logger
 	// mailer sends password reset mails (forgot.go); nil when the server
 	// sends no mail.
 	mailer *resetMailer

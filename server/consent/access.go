@@ -143,7 +143,7 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem .
 </div>{{else}}<p>No requests are waiting.</p>{{end}}
 
 <h2 id="grants">Organisations you gave access</h2>
-{{range .Active}}<div class="item" data-testid="grant" data-iri="{{.IRI}}">
+{{range .Active}}<div class="item" data-testid="grant" data-state="active" data-iri="{{.IRI}}">
 <p><strong>{{.Org}}</strong>{{if ne .Org .OrgWebID}} (<code>{{.OrgWebID}}</code>){{end}} may {{.Modes}}:</p>
 <ul>{{range .Resources}}<li><code>{{.}}</code></li>{{end}}</ul>
 <p>For: {{range $i, $p := .Purposes}}{{if $i}}; {{end}}{{$p}}{{else}}no purpose given{{end}}. Until: {{.Until}}.</p>
@@ -151,7 +151,7 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem .
 <button type="submit" name="action" value="revoke">Revoke</button></form>
 </div>{{else}}<p>No organisation has a grant now.</p>{{end}}
 {{if .Ended}}<h3>Ended and refused</h3>
-{{range .Ended}}<div class="item" data-testid="{{.Kind}}" data-iri="{{.IRI}}"><p><strong>{{.Org}}</strong>: {{.State}}{{if .Changed}} on {{.Changed}}{{end}} — {{.Modes}} <code>{{index .Resources 0}}</code>{{if gt (len .Resources) 1}} and more{{end}}{{range .Purposes}}; {{.}}{{end}}.</p></div>{{end}}{{end}}
+{{range .Ended}}<div class="item" data-testid="{{.Kind}}" data-state="{{.State}}" data-iri="{{.IRI}}"><p><strong>{{.Org}}</strong>: {{.State}}{{if .Changed}} on {{.Changed}}{{end}} — {{.Modes}} <code>{{index .Resources 0}}</code>{{if gt (len .Resources) 1}} and more{{end}}{{range .Purposes}}; {{.}}{{end}}.</p></div>{{end}}{{end}}
 {{if .More}}<p class="hint">You have many grants and requests; only the latest are shown.</p>{{end}}
 
 <h2 id="rules">Who else can reach what</h2>
@@ -561,6 +561,13 @@ func (h *Handler) accessAction(c echo.Context) error {
 	}
 	r := c.Request()
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return tooLarge
+		}
+		return &problem.BadRequestError{Reason: "The form cannot be read."}
+	}
 	storageIRI := r.PostFormValue("storage")
 	root, owner, tok, refused, err := h.owner(c, storageIRI)
 	if err != nil {
