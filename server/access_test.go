@@ -157,6 +157,9 @@ func TestAccessPage(t *testing.T) {
 		"only through apps on https://app.example", "only with the app https://app.example/id", "only when logged in through https://idp.example/",
 		"https://carol.example/#me", "Service provision (https://w3id.org/dpv#ServiceProvision)", org,
 		"No organisation has a grant now.", "No one else has made requests to your pod.",
+		"<strong>everyone, also people not logged in</strong> may see this folder and everything in it.",
+		"may add to everything in this folder that has no rules of its own.",
+		"<strong>https://carol.example/#me</strong> may change and delete this folder, but not what is in it, only through apps on https://app.example, only with the app https://app.example/id.",
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the page lacks %q", want)
@@ -190,7 +193,7 @@ func TestAccessPage(t *testing.T) {
 	if !strings.Contains(html, `data-testid="grant" data-state="active" data-iri="`+grant+`"`) {
 		t.Errorf("the grant is not shown as active")
 	}
-	if !strings.Contains(html, "may see") || !strings.Contains(html, "refused") {
+	if !strings.Contains(html, "may see") || !strings.Contains(html, "You refused.") {
 		t.Errorf("after the decisions the page says:\n%s", html)
 	}
 	if r := call(t, api, "GET", alice.pod+"private/doc", testAuth(org), ""); r.status != 200 {
@@ -238,7 +241,7 @@ func TestAccessPage(t *testing.T) {
 		t.Errorf("the organisation reads after the revocation: %d", r.status)
 	}
 	html, _ = page(t, alice.browser, pagePath)
-	if ids := testids(html); len(ids["grant"]) != 1 || !strings.Contains(html, `data-testid="grant" data-state="revoked"`) || !strings.Contains(html, "revoked on") || !strings.Contains(html, "No organisation has a grant now.") {
+	if ids := testids(html); len(ids["grant"]) != 1 || !strings.Contains(html, `data-testid="grant" data-state="revoked"`) || !strings.Contains(html, "You revoked this grant on") || !strings.Contains(html, "No organisation has a grant now.") || !strings.Contains(html, "asked to see") {
 		t.Errorf("after the revocation: %v", ids)
 	}
 

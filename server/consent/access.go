@@ -44,6 +44,8 @@ const (
 	recentEnded = 20
 	// maxNameLookups bounds the profile reads for organisations' names.
 	maxNameLookups = 20
+	// maxOwned bounds the credentials read for one page.
+	maxOwned = 500
 )
 
 // accessDone are the messages after a form succeeded (the redirect names
@@ -69,6 +71,7 @@ type accessView struct {
 	Active   []credentialView
 	Ended    []credentialView
 	More     bool // the owner's credentials were not all read
+	MaxOwned int
 
 	LogOff      bool
 	LogError    string
@@ -151,8 +154,9 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem .
 <button type="submit" name="action" value="revoke">Revoke</button></form>
 </div>{{else}}<p>No organisation has a grant now.</p>{{end}}
 {{if .Ended}}<h3>Ended and refused</h3>
-{{range .Ended}}<div class="item" data-testid="{{.Kind}}" data-state="{{.State}}" data-iri="{{.IRI}}"><p><strong>{{.Org}}</strong>: {{.State}}{{if .Changed}} on {{.Changed}}{{end}} — {{.Modes}} <code>{{index .Resources 0}}</code>{{if gt (len .Resources) 1}} and more{{end}}{{range .Purposes}}; {{.}}{{end}}.</p></div>{{end}}{{end}}
-{{if .More}}<p class="hint">You have many grants and requests; only the latest are shown.</p>{{end}}
+{{range .Ended}}<div class="item" data-testid="{{.Kind}}" data-state="{{.State}}" data-iri="{{.IRI}}"><p><strong>{{.Org}}</strong> {{if eq .Kind "denial"}}asked to{{else}}could{{end}} {{.Modes}} <code>{{index .Resources 0}}</code>{{if gt (len .Resources) 1}} and {{len .Resources}} more{{end}}{{if .Purposes}}, for {{range $i, $p := .Purposes}}{{if $i}}; {{end}}{{$p}}{{end}}{{end}}.
+{{if eq .State "refused"}}You refused.{{else if eq .State "revoked"}}You revoked this grant{{if .Changed}} on {{.Changed}}{{end}}.{{else if eq .State "expired"}}This grant ended on {{.Until}}.{{end}}</p></div>{{end}}{{end}}
+{{if .More}}<p class="hint">You have more than {{.MaxOwned}} grants and requests; only {{.MaxOwned}} of them were looked at.</p>{{end}}
 
 <h2 id="rules">Who else can reach what</h2>
 <p class="hint">The access rules (ACL documents) in your pod. Removing a rule takes effect at the next request.</p>
@@ -255,11 +259,11 @@ func (h *Handler) renderAccess(c echo.Context, status int, v accessView) error {
 // accessView gathers what the page shows.
 func (h *Handler) accessView(ctx context.Context, root ldp.Path, owner, tok, logCursor string) (accessView, error) {
 	storageIRI := h.Space.IRI(root)
-	v := accessView{Storage: storageIRI, Owner: owner, CSRF: csrfOf(tok), Action: AccessPath}
+	v := accessView{Storage: storageIRI, Owner: owner, CSRF: csrfOf(tok), Action: AccessPath, MaxOwned: maxOwned}
 	names := &orgNames{space: h.Space, seen: map[string]string{}}
 
 	// Requests and grants.
-	owned, more, err := h.Service.Owner(ctx, owner, 0)
+	owned, more, err := h.Service.Owner(ctx, owner, maxOwned)
 	if err != nil {
 		return v, err
 	}
@@ -407,14 +411,18 @@ func (h *Handler) ruleGroup(d aclDoc, owner string) ruleGroup {
 		if len(rv.Who) == 0 {
 			rv.Who = []string{"no one (the rule names no one)"}
 		}
+		// WAC 1.0 §4.1: acl:accessTo names the resource itself,
+		// acl:default a container whose rules apply below it.
 		on, below := slices.Contains(a.AccessTo, subject), slices.Contains(a.Default, subject)
-		switch {
-		case on && below && d.Subject.IsContainer():
+		switch container := d.Subject.IsContainer(); {
+		case container && on && below:
 			rv.Scope = "this folder and everything in it"
-		case below:
+		case container && on:
+			rv.Scope = "this folder, but not what is in it"
+		case container && below:
 			rv.Scope = "everything in this folder that has no rules of its own"
 		case on:
-			rv.Scope = "this " + map[bool]string{true: "folder", false: "document"}[d.Subject.IsContainer()]
+			rv.Scope = "this document"
 		default:
 			rv.Scope = "nothing here (the rule names other resources)"
 		}
