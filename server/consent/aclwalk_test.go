@@ -1,15 +1,18 @@
 package consent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/ldp/rdfx"
+	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/memory"
 )
 
@@ -127,5 +130,66 @@ func TestRemoveAuthorization(t *testing.T) {
 	}
 	if err := removeAuthorization(ctx, space, "/nowhere/.acl", public.ID, walkOwner); !errors.Is(err, errGone) {
 		t.Errorf("a missing document: %v", err)
+	}
+}
+
+// raceBackend lets another writer change one key right after the first
+// read of it, as a concurrent edit between the page's read and its write.
+type raceBackend struct {
+	storage.Backend
+	key   string
+	write func()
+	done  bool
+}
+
+func (b *raceBackend) Get(ctx context.Context, key string, o storage.GetOptions) (io.ReadCloser, storage.Info, error) {
+	rc, info, err := b.Backend.Get(ctx, key, o)
+	if err == nil && key == b.key && !b.done {
+		b.done = true
+		raw, _ := io.ReadAll(rc)
+		rc.Close()
+		b.write()
+		return io.NopCloser(bytes.NewReader(raw)), info, nil
+	}
+	return rc, info, err
+}
+
+// TestRemoveAuthorizationRace: a write between the removal's read and
+// its write makes the conditional write fail; the removal reads again
+// and keeps the other writer's change.
+func TestRemoveAuthorizationRace(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.New()
+	rb := &raceBackend{Backend: mem, key: "r/f/.acl"}
+	space, err := ldp.New(ctx, rb, ldp.Config{BaseURL: "http://pod.example/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb.done = true
+	doc := func(extra string) string {
+		return `@prefix acl: <http://www.w3.org/ns/auth/acl#>. @prefix foaf: <http://xmlns.com/foaf/0.1/>.
+<#owner> a acl:Authorization; acl:agent <` + walkOwner + `>; acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control.
+<#public> a acl:Authorization; acl:agentClass foaf:Agent; acl:accessTo <./>; acl:mode acl:Read.` + extra
+	}
+	for _, pb := range [][2]string{{"/f/doc", "<#a> <#b> <#c>."}, {"/f/.acl", doc("")}} {
+		if _, err := space.Put(ctx, ldp.Path(pb[0]), ldp.WriteRequest{Body: strings.NewReader(pb[1]), ContentType: rdfx.Turtle}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writes := 0
+	rb.done, rb.write = false, func() {
+		writes++
+		if _, err := mem.Put(ctx, "r/f/.acl", strings.NewReader(doc("\n<#bob> a acl:Authorization; acl:agent <https://bob.example/#me>; acl:accessTo <./>; acl:mode acl:Append.")),
+			storage.PutOptions{ContentType: rdfx.Turtle}); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := removeAuthorization(ctx, space, "/f/.acl", "http://pod.example/f/.acl#public", walkOwner); err != nil {
+		t.Fatal(err)
+	}
+	d, err := readACL(ctx, space, "/f/.acl")
+	if err != nil || writes != 1 || len(d.Auths) != 2 || d.Auths[0].Public || d.Auths[1].Public ||
+		!strings.Contains(fmt.Sprint(d.Auths), "https://bob.example/#me") {
+		t.Fatalf("after a race: %d writes, %+v, %v", writes, d.Auths, err)
 	}
 }
