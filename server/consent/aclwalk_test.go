@@ -13,6 +13,7 @@ import (
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/ldp/rdfx"
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/filesystem"
 	"github.com/weconomics/kluis/storage/memory"
 )
 
@@ -191,5 +192,50 @@ func TestRemoveAuthorizationRace(t *testing.T) {
 	if err != nil || writes != 1 || len(d.Auths) != 2 || d.Auths[0].Public || d.Auths[1].Public ||
 		!strings.Contains(fmt.Sprint(d.Auths), "https://bob.example/#me") {
 		t.Fatalf("after a race: %d writes, %+v, %v", writes, d.Auths, err)
+	}
+}
+
+// BenchmarkWalkACLs walks a pod of n folders, each with a document and
+// an ACL, on the filesystem: past the bounds (500 folders, 200 ACLs) the
+// cost stops growing with the pod.
+func BenchmarkWalkACLs(b *testing.B) {
+	for _, n := range []int{100, 200, 1000, 5000} {
+		b.Run(fmt.Sprintf("folders=%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			fs, err := filesystem.New(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer fs.Close()
+			aclBody := `@prefix acl: <http://www.w3.org/ns/auth/acl#>. @prefix foaf: <http://xmlns.com/foaf/0.1/>.
+<#owner> a acl:Authorization; acl:agent <` + walkOwner + `>; acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control.
+<#public> a acl:Authorization; acl:agentClass foaf:Agent; acl:accessTo <./>; acl:mode acl:Read.`
+			put := func(key, ctype, body string) {
+				if _, err := fs.Put(ctx, key, strings.NewReader(body), storage.PutOptions{ContentType: ctype}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			put("r/", rdfx.Turtle, "")
+			put("r/.acl", rdfx.Turtle, aclBody)
+			for i := range n {
+				dir := fmt.Sprintf("r/f%05d/", i)
+				put(dir, rdfx.Turtle, "")
+				put(dir+"doc", rdfx.Turtle, "<#a> <#b> <#c>.")
+				put(dir+".acl", rdfx.Turtle, aclBody)
+			}
+			space, err := ldp.New(ctx, fs, ldp.Config{BaseURL: "http://pod.example/"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			docs := 0
+			for b.Loop() {
+				w, err := walkACLs(ctx, space, "/", defaultWalkLimits)
+				if err != nil {
+					b.Fatal(err)
+				}
+				docs = len(w.Docs)
+			}
+			b.ReportMetric(float64(docs), "acls")
+		})
 	}
 }
