@@ -216,7 +216,7 @@ func TestAccessPage(t *testing.T) {
 	if got := testids(html)["access"]; !slices.Equal(got, []string{alice.pod + ".access-log#e3", alice.pod + ".access-log#e2"}) {
 		t.Errorf("log entries on the page: %v", got)
 	}
-	for _, want := range []string{"under the grant " + grant, "someone not logged in", "refused", `href="` + alice.pod + `.access-log"`,
+	for _, want := range []string{`title="` + grant + `">under your grant</span>`, "for Service provision (https://w3id.org/dpv#ServiceProvision)", "someone not logged in", "refused", `href="` + alice.pod + `.access-log"`,
 		"By organisation and grant", "log=page2"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the log section lacks %q", want)
@@ -224,7 +224,7 @@ func TestAccessPage(t *testing.T) {
 	}
 	html, _ = page(t, alice.browser, pagePath+"&log=page2")
 	if got := testids(html)["access"]; !slices.Equal(got, []string{alice.pod + ".access-log#e1"}) || strings.Contains(html, "Older entries") ||
-		!strings.Contains(html, "by the access rule "+alice.pod+"shared/.acl#app") {
+		!strings.Contains(html, `title="`+alice.pod+`shared/.acl#app">by the rule shared/.acl#app</span>`) {
 		t.Errorf("the second page of the log: %v", got)
 	}
 	log.mu.Lock()

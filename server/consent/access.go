@@ -106,7 +106,10 @@ type credentialView struct {
 }
 
 type logView struct {
-	IRI, Time, Who, What, Resource, Outcome, Via string
+	// Resource is the IRI requested; Where says it within the pod.
+	IRI, Time, Who, What, Resource, Where, Outcome string
+	// Via says what allowed it; ViaIRI is that rule's or grant's IRI.
+	Via, ViaIRI string
 	Refused                                      bool
 	Purposes                                     []string
 }
@@ -128,7 +131,7 @@ h2{margin-top:2.2rem;border-bottom:1px solid #ccc}h3{margin:1.2rem 0 .3rem;font-
 .item form{display:inline}.hint{color:#555;font-size:.92rem}code{font-size:.9rem;word-break:break-all}
 button{font-size:.95rem;padding:.3rem .9rem;margin:.3rem .6rem 0 0}
 .refused{color:#8a1c1c}.ok{color:#1c5e20}[role=alert]{background:#fdecea;padding:.5rem .8rem}[role=status]{background:#e8f5e9;padding:.5rem .8rem}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #eee;vertical-align:top;font-size:.92rem}</style></head>
+table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #eee;vertical-align:top;font-size:.92rem}th:nth-child(1){width:18%}th:nth-child(2){width:27%}th:nth-child(3){width:27%}td{overflow-wrap:anywhere}</style></head>
 <body><main>
 <h1>Who can access your pod</h1>
 {{if .Refused}}<p role="alert"><strong>{{.Refused}}</strong></p><p><a href="/.account/">Your account</a></p>{{else}}
@@ -172,13 +175,14 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem .
 
 <h2 id="log">What was done with your data</h2>
 {{if .LogOff}}<p>The access log is off on this server: requests to your pod are not recorded.</p>{{else if .LogError}}<p role="alert">{{.LogError}}</p>{{else}}
+<p class="hint">Places are named within your pod: <code>notes/</code> is <code>{{.Storage}}notes/</code>.</p>
 {{if .ByGrant}}<h3>By organisation and grant</h3>
 {{range .ByGrant}}<div class="item"><p><strong>{{.Org}}</strong> under the grant <code>{{.Grant}}</code>{{range .Purposes}}; for {{.}}{{end}}:</p>
-<ul>{{range .Reads}}<li>{{.What}} <code>{{.Resource}}</code> at {{.Time}}{{if .Refused}} — <span class="refused">{{.Outcome}}</span>{{end}}</li>{{end}}</ul></div>{{end}}{{end}}
+<ul>{{range .Reads}}<li>{{.What}} <code title="{{.Resource}}">{{.Where}}</code> at {{.Time}}{{if .Refused}} — <span class="refused">{{.Outcome}}</span>{{end}}</li>{{end}}</ul></div>{{end}}{{end}}
 <h3>Latest requests to your pod</h3>
 {{if .Log}}<table><thead><tr><th>When</th><th>Who</th><th>What</th><th>Outcome</th></tr></thead><tbody>
-{{range .Log}}<tr data-testid="access" data-iri="{{.IRI}}"><td>{{.Time}}</td><td>{{.Who}}</td><td>{{.What}} <code>{{.Resource}}</code></td>
-<td>{{if .Refused}}<span class="refused">{{.Outcome}}</span>{{else}}<span class="ok">{{.Outcome}}</span>{{end}}{{if .Via}}<br><span class="hint">{{.Via}}{{range .Purposes}}; for {{.}}{{end}}</span>{{end}}</td></tr>{{end}}
+{{range .Log}}<tr data-testid="access" data-iri="{{.IRI}}"><td>{{.Time}}</td><td>{{.Who}}</td><td>{{.What}} <code title="{{.Resource}}">{{.Where}}</code></td>
+<td>{{if .Refused}}<span class="refused">{{.Outcome}}</span>{{else}}<span class="ok">{{.Outcome}}</span>{{end}}{{if .Via}}<br><span class="hint" title="{{.ViaIRI}}">{{.Via}}</span>{{end}}{{range .Purposes}}<br><span class="hint">for {{.}}</span>{{end}}</td></tr>{{end}}
 </tbody></table>{{else}}<p>No one else has made requests to your pod.</p>{{end}}
 {{if .LogNext}}<p><a href="{{.LogNext}}">Older entries</a></p>{{end}}
 <p><a href="{{.LogDownload}}">Download the whole log</a> (for scripts: an Activity Streams collection).</p>{{end}}
@@ -310,7 +314,7 @@ func (h *Handler) accessView(ctx context.Context, root ldp.Path, owner, tok, log
 	}
 	uses := map[[2]string]int{}
 	for _, e := range entries {
-		lv := logView{IRI: e.ID, Time: e.Time.UTC().Format("2 Jan 2006 15:04:05 MST"), Resource: e.Resource,
+		lv := logView{IRI: e.ID, Time: e.Time.UTC().Format("2 Jan 2006 15:04:05 MST"), Resource: e.Resource, Where: within(e.Resource, storageIRI),
 			What: logWhat(e), Refused: e.Status >= 400, Outcome: outcome(e.Status)}
 		lv.Who = "someone not logged in"
 		if e.Agent != "" {
@@ -318,9 +322,9 @@ func (h *Handler) accessView(ctx context.Context, root ldp.Path, owner, tok, log
 		}
 		switch {
 		case e.Grant != "":
-			lv.Via = "under the grant " + e.Grant
+			lv.Via, lv.ViaIRI = "under your grant", e.Grant
 		case e.Authorization != "":
-			lv.Via = "by the access rule " + e.Authorization
+			lv.Via, lv.ViaIRI = "by the rule "+within(e.Authorization, storageIRI), e.Authorization
 		}
 		for _, p := range e.Purposes {
 			lv.Purposes = append(lv.Purposes, purposeLabel(p))
@@ -345,6 +349,19 @@ func (h *Handler) walkLimits() walkLimits {
 		return *h.limits
 	}
 	return defaultWalkLimits
+}
+
+// within says where iri lies in the storage: its path below the root
+// ("notes/first"), "the pod itself" for the root, the IRI elsewhere.
+func within(iri, storageIRI string) string {
+	rest, ok := strings.CutPrefix(iri, storageIRI)
+	switch {
+	case !ok:
+		return iri
+	case rest == "":
+		return "the pod itself"
+	}
+	return rest
 }
 
 // inStorage reports whether one of the resources lies in the storage.

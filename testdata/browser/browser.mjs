@@ -648,7 +648,7 @@ await part("alice sees the grant on her access page and revokes it", async () =>
       return null;
     };
     if (logOn) {
-      const rows = await logged((r) => r.includes(`${notes}first`) && r.includes("Service provision") && r.includes("allowed"));
+      const rows = await logged((r) => r.includes("browser-notes/first") && r.includes("Service provision") && r.includes("allowed"));
       check(rows, "alice: the log shows shop's read under the grant, with its purpose", await bodyText(page));
       await shot(page, "alice-access-page-log");
     }
@@ -665,7 +665,7 @@ await part("alice sees the grant on her access page and revokes it", async () =>
     // THE LOG STEP again: the refused read is logged.
     if (logOn) {
       await page.reload();
-      const rows = await logged((r) => r.includes(`${notes}first`) && r.includes("refused"));
+      const rows = await logged((r) => r.includes("browser-notes/first") && r.includes("refused"));
       check(rows, "alice: the log shows shop's refused read", await bodyText(page));
       await shot(page, "alice-access-page-log-refused");
     }
