@@ -110,8 +110,8 @@ type logView struct {
 	IRI, Time, Who, What, Resource, Where, Outcome string
 	// Via says what allowed it; ViaIRI is that rule's or grant's IRI.
 	Via, ViaIRI string
-	Refused                                      bool
-	Purposes                                     []string
+	Refused     bool
+	Purposes    []string
 }
 
 // grantUse is what one organisation did under one grant, in the entries
