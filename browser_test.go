@@ -27,7 +27,8 @@ const chromiumPath = "/usr/bin/chromium"
 // @inrupt/solid-client-notifications, served from another site
 // (http://127.0.0.1:PORT/ against Kluis at http://localhost:PORT/): login
 // with the authorization code flow, reads and writes, sharing, a
-// WebSocket notification, an access request allowed on the consent page;
+// WebSocket notification, an access request allowed on the consent page,
+// and the grant seen and revoked on the person's access page;
 // and CORS, cross-site forms and KLUIS_WAC_ORIGIN=strict (on a second Kluis) as a browser meets them.
 // Screenshots of every page stay in a kluis-browser-* folder of the
 // temporary directory, which the test prints.

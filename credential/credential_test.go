@@ -327,3 +327,60 @@ func TestSweepExpiredReadsWhatExpired(t *testing.T) {
 		t.Errorf("a sweep read %d objects beside 1 live credential and %d beside 40", one, many)
 	}
 }
+
+// TestOwner: a person's credentials with their state, newest first; the
+// organisation's own are not the person's; the bound says so.
+func TestOwner(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	s := newService(t, &now)
+	ctx := context.Background()
+	asAlice, asOrg := credential.Agent{WebID: alice}, credential.Agent{WebID: org}
+	issue := func(a credential.Agent, kind, status, extra string) string {
+		t.Helper()
+		doc, _, err := s.Issue(ctx, a, []byte(issueBody(kind, status, extra)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Minute)
+		return doc["id"].(string)
+	}
+	pending := issue(asOrg, "SolidAccessRequest", credential.StatusRequested, "")
+	answered := issue(asOrg, "SolidAccessRequest", credential.StatusRequested, "")
+	denial, _, err := s.Decide(ctx, asAlice, answered, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+	active := issue(asAlice, "SolidAccessGrant", credential.StatusGiven, "")
+	revoked := issue(asAlice, "SolidAccessGrant", credential.StatusGiven, "")
+	expired := issue(asAlice, "SolidAccessGrant", credential.StatusGiven, `"expirationDate": "2026-12-01T12:30:00Z",`)
+	if _, err := s.SetStatus(ctx, asAlice, []byte(`{"credentialId": "`+revoked+`", "credentialStatus": [{"type": "RevocationList2020Status", "status": "1"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+
+	got, more, err := s.Owner(ctx, alice, 0)
+	if err != nil || more {
+		t.Fatal(more, err)
+	}
+	var states []string
+	for _, o := range got {
+		states = append(states, o.Access.ID+" "+o.State)
+	}
+	want := []string{expired + " Expired", revoked + " Revoked", active + " Active", denial["id"].(string) + " Active", answered + " Denied", pending + " Pending"}
+	if strings.Join(states, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(states, "\n"), strings.Join(want, "\n"))
+	}
+	if got[1].Changed.IsZero() || !got[0].Changed.IsZero() {
+		t.Errorf("changed: %v %v", got[1].Changed, got[0].Changed)
+	}
+	if got, _, _ := s.Owner(ctx, org, 0); len(got) != 0 {
+		t.Errorf("the organisation owns %d", len(got))
+	}
+	if got, more, err := s.Owner(ctx, alice, 2); !more || err != nil || len(got) > 2 {
+		t.Errorf("bounded: %d %v %v", len(got), more, err)
+	}
+	if _, _, err := s.Owner(ctx, "", 0); err == nil {
+		t.Error("no WebID")
+	}
+}

@@ -167,6 +167,10 @@ type Config struct {
 	// prefers HTML gets for a pod's containers and RDF documents; the
 	// zero value serves the embedded release.
 	DataBrowser DataBrowserConfig
+	// AccessLog is the pods' access log as the access page reads it
+	// (server/consent.AccessPath); nil when no log is kept, and the page
+	// then says so.
+	AccessLog consent.AccessLog
 }
 
 // DataBrowserConfig chooses the data browser (server/databrowser).
@@ -328,7 +332,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 
 	// Each audience's handler.
 	var sweeps []func(context.Context) (int, error)
-	accountPages, accountStore := newAccounts(cfg, store, sh.space, sh.browser != nil, logger)
+	accountPages, accountStore := newAccounts(cfg, store, sh.space, sh.browser != nil, sh.grants != nil, logger)
 	if accountStore != nil {
 		// Expired sessions and resets, and accounts left empty.
 		sweeps = append(sweeps, accountStore.Sweep)
@@ -377,7 +381,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	}
 	if sh.grants != nil {
 		mounts = append(mounts, &consent.Handler{Service: sh.grants, Origin: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
-			Authenticate: consentAuthn(sh.oidc), Session: accountSession(accountStore)})
+			Authenticate: consentAuthn(sh.oidc), Session: accountSession(accountStore), Space: sh.space, Log: cfg.AccessLog})
 	}
 	if provider != nil {
 		if sh.sender != nil && sh.notes != nil {
@@ -564,7 +568,7 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 // newAccounts builds the account API and pages (server/accounts) over
 // the account store, which the OpenID provider shares; both nil when
 // accounts are off.
-func newAccounts(cfg Config, store storage.Backend, space *ldp.Store, dataBrowser bool, logger *slog.Logger) (*accounts.Handler, *account.Store) {
+func newAccounts(cfg Config, store storage.Backend, space *ldp.Store, dataBrowser, accessPage bool, logger *slog.Logger) (*accounts.Handler, *account.Store) {
 	if cfg.Accounts == nil {
 		return nil, nil
 	}
@@ -576,6 +580,7 @@ func newAccounts(cfg Config, store storage.Backend, space *ldp.Store, dataBrowse
 	return accounts.New(accounts.Config{
 		BaseURL: cfg.BaseURL, Accounts: accountStore, Space: space, Pods: cfg.Pods,
 		Mail: cfg.Mail, ResetTTL: opts.ResetTTL, DataBrowser: dataBrowser, Logger: logger,
+		AccessPage: map[bool]string{true: consent.AccessPath}[accessPage],
 	}), accountStore
 }
 

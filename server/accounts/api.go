@@ -96,6 +96,10 @@ type Config struct {
 	// DataBrowser tells whether a pod's URL opens in the data browser
 	// (server/databrowser), which the welcome page says.
 	DataBrowser bool
+	// AccessPage, when set, is the path of the page on which a person
+	// sees and ends who can access a pod (server/consent.AccessPath); the
+	// account page links to it, with ?storage=<pod>, for each pod.
+	AccessPage string
 	// Logger receives the handler's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -109,8 +113,10 @@ type Handler struct {
 	podsEnabled bool
 	// dataBrowser is Config.DataBrowser.
 	dataBrowser bool
-	pages       *template.Template
-	logger      *slog.Logger
+	// accessPage is Config.AccessPage.
+	accessPage string
+	pages      *template.Template
+	logger     *slog.Logger
 	// mailer sends password reset mails (forgot.go); nil when the server
 	// sends no mail.
 	mailer *resetMailer
@@ -123,7 +129,7 @@ func New(cfg Config) *Handler {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{
-		base: cfg.BaseURL, accounts: cfg.Accounts, podsEnabled: cfg.Pods, dataBrowser: cfg.DataBrowser, pages: pageTemplates(), logger: logger,
+		base: cfg.BaseURL, accounts: cfg.Accounts, podsEnabled: cfg.Pods, dataBrowser: cfg.DataBrowser, accessPage: cfg.AccessPage, pages: pageTemplates(), logger: logger,
 		pods: &provisioner{space: cfg.Space, accounts: cfg.Accounts, issuer: issuerOf(cfg.BaseURL), logger: logger},
 	}
 	if cfg.Mail.Sender != nil {

@@ -70,6 +70,8 @@ type pageData struct {
 	PodUsage map[string]string
 	// PodNames gives, by pod URL, the pod's name, for its delete form.
 	PodNames map[string]string
+	// AccessPage is the path of the access page of a pod ("" none).
+	AccessPage string
 	// Welcome page: whether someone is logged in, and whether pods open
 	// in the data browser.
 	LoggedIn, DataBrowser bool
@@ -361,7 +363,7 @@ func (h *Handler) renderOverview(c echo.Context, status int, acc account.Account
 		return err
 	}
 	d := pageData{Title: "Your account", Account: acc, Credentials: creds, Notice: n, CSRF: sessionCSRF(tok),
-		PodUsage: h.podUsage(c.Request().Context(), acc.Pods), PodNames: h.podNames(acc.Pods)}
+		PodUsage: h.podUsage(c.Request().Context(), acc.Pods), PodNames: h.podNames(acc.Pods), AccessPage: h.accessPage}
 	return h.renderPage(c, status, "overview", d)
 }
 
@@ -591,6 +593,7 @@ li form{display:inline}
 
 <h2>Pods</h2>
 {{if .Account.Pods}}<ul>{{range .Account.Pods}}<li><a href="{{.}}">{{.}}</a>{{with index $.PodUsage .}} ({{.}}){{end}}
+{{if $.AccessPage}}— <a href="{{$.AccessPage}}?storage={{.}}" data-testid="access-page">who can access it</a>{{end}}
 {{with index $.PodNames .}}<details><summary>Delete this pod</summary>
 <form method="post" action="/.account/"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="action" value="delete-pod"><input type="hidden" name="pod" value="{{.}}">
 <label for="confirm-pod-{{.}}">This deletes everything in the pod, for good. Type <strong>{{.}}</strong> to confirm</label>

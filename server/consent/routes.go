@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/weconomics/kluis/credential"
+	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/server/problem"
 )
 
@@ -40,8 +41,18 @@ type Handler struct {
 	// request without credentials is the zero Agent and no error.
 	Authenticate func(r *http.Request) (credential.Agent, error)
 	// Session finds the person logged in to their account, for the
-	// consent page; nil when accounts are off (no page then).
+	// consent page and the access page; nil when accounts are off (no
+	// pages then).
 	Session Session
+	// Space is the resource space, for the access page (nil: no page).
+	Space *ldp.Store
+	// Log is the pod access log the access page shows; nil when the
+	// server keeps none (the page says the log is off).
+	Log AccessLog
+
+	// limits, when set, replaces the bounds of the access page's walk
+	// (tests).
+	limits *walkLimits
 }
 
 // Mount adds the routes to e: static paths, which win over the resource
@@ -61,6 +72,8 @@ func (h *Handler) Mount(e *echo.Echo) {
 	e.POST(TokenPath, h.token)
 	e.GET(PagePath, h.page)
 	e.POST(PagePath, h.decide)
+	e.GET(AccessPath, h.access)
+	e.POST(AccessPath, h.accessAction)
 	// Nothing else under the prefixes is a resource.
 	e.Any(Prefix+"*", func(echo.Context) error { return credential.ErrNotFound })
 	e.Any("/.uma/*", func(echo.Context) error { return credential.ErrNotFound })

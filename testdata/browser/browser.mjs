@@ -566,7 +566,7 @@ await part("the data browser on a pod", async () => {
   await context.close();
 });
 
-await part("an organisation asks; alice allows on her consent page", async () => {
+const granted = await part("an organisation asks; alice allows on her consent page", async () => {
   check(aliceIn, "alice: logged in to the app (and so to Kluis)");
   const shop = await signUpByScript(kluis, { name: "shop", email: "shop@example.org", password: "shop-browser-password" });
   const res = await shop.session.fetch(`${kluis}.vc/issue`, {
@@ -607,7 +607,72 @@ await part("an organisation asks; alice allows on her consent page", async () =>
   const read = await shop.session.fetch(`${notes}first`);
   check(read.status === 200, `shop: reads alice's notes with the grant (${read.status})`);
   await page.close();
-  await shop.session.logout();
+  // The next part ends the grant on alice's access page.
+  return { shop, grantUrl };
+});
+
+await part("alice sees the grant on her access page and revokes it", async () => {
+  check(granted, "shop holds a grant from the part before");
+  const { shop, grantUrl } = granted;
+  try {
+    const page = await A.context.newPage();
+    // From her account page, the link of her pod.
+    await page.goto(`${kluis}.account/`);
+    const link = page.locator('a[data-testid="access-page"]');
+    check(await link.count() === 1, "alice: her account page links the access page of her pod", await bodyText(page));
+    await Promise.all([page.waitForNavigation(), link.click()]);
+    await shot(page, "alice-access-page");
+    check(page.url().startsWith(`${kluis}.vc/access?`), `alice: the access page opens (${page.url()})`);
+    const grant = page.locator(`[data-testid="grant"][data-iri="${grantUrl}"]`);
+    check(await grant.count() === 1 && await grant.getAttribute("data-state") === "active",
+      "alice: the page shows shop's grant as active", await bodyText(page));
+    const grantText = (await grant.innerText()).replace(/\s+/g, " ");
+    check(grantText.includes(shop.webId) && grantText.includes("Service provision") && grantText.includes(notes) && grantText.includes("see"),
+      "alice: the grant says who, what, why (the DPV purpose's label)", grantText);
+    const rules = await page.locator('[data-testid="rule"]').count();
+    expect(rules > 0 && (await bodyText(page)).includes("everyone, also people not logged in"),
+      "alice: the page lists her pod's access rules in words (her public profile among them)", rules);
+
+    // THE LOG STEP, on when the page shows a log (the access log is merged
+    // apart from this page): the read under the grant, with its purpose.
+    // The lead makes it strict (no guard) once the log is in.
+    const logOn = await page.locator('#log').count() === 1 && !(await bodyText(page)).includes("The access log is off");
+    console.log(`  (the access log is ${logOn ? "on: its steps run" : "off: its steps are skipped"})`);
+    const logged = async (pred) => {
+      for (let i = 0; i < 20; i++) { // the log may write in batches
+        const rows = await page.locator('[data-testid="access"]').evaluateAll((els) => els.map((e) => e.innerText.replace(/\s+/g, " ")));
+        if (rows.some(pred)) return rows;
+        await page.waitForTimeout(250);
+        await page.reload();
+      }
+      return null;
+    };
+    if (logOn) {
+      const rows = await logged((r) => r.includes("browser-notes/first") && r.includes("Service provision") && r.includes("allowed"));
+      check(rows, "alice: the log shows shop's read under the grant, with its purpose", await bodyText(page));
+      await shot(page, "alice-access-page-log");
+    }
+
+    // Revoke, from the page.
+    await Promise.all([page.waitForNavigation(), grant.locator('button:text-is("Revoke")').click()]);
+    await shot(page, "alice-access-page-revoked");
+    const after = await bodyText(page);
+    check(after.includes("The grant was revoked") && await page.locator(`[data-testid="grant"][data-iri="${grantUrl}"]`).getAttribute("data-state") === "revoked",
+      "alice: revoked on the page, which now lists the grant as revoked", after);
+    const refused = await shop.session.fetch(`${notes}first`);
+    check(refused.status === 403, `shop: its next read of alice's notes is refused (${refused.status})`);
+
+    // THE LOG STEP again: the refused read is logged.
+    if (logOn) {
+      await page.reload();
+      const rows = await logged((r) => r.includes("browser-notes/first") && r.includes("refused"));
+      check(rows, "alice: the log shows shop's refused read", await bodyText(page));
+      await shot(page, "alice-access-page-log-refused");
+    }
+    await page.close();
+  } finally {
+    await shop.session.logout();
+  }
 });
 
 await part("log out", async () => {
