@@ -454,10 +454,10 @@ func entryDoc(logIRI string, e accesslog.Stored) map[string]any {
 		t = "Activity"
 	}
 	d := map[string]any{
-		"id":        entryIRI(logIRI, e.ID),
-		"type":      t,
-		"published": e.Time.Format(time.RFC3339Nano),
-		"object":    e.Resource,
+		"id":           entryIRI(logIRI, e.ID),
+		"type":         t,
+		"published":    e.Time.Format(time.RFC3339Nano),
+		"object":       e.Resource,
 		"result":       map[string]any{"type": "kluis:Outcome", "kluis:status": e.Status},
 		"kluis:method": e.Method,
 	}

@@ -424,7 +424,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	return &Server{handler: handler, notes: sh.notes, wac: sh.wac, fetcher: cfg.Fetcher, sweep: sweepAll(sweeps), logger: logger,
 		lease: lease, now: now,
 		accounts: accountPages, logs: sh.logs,
-		conns:    connLimit{max: cmp.Or(cfg.MaxConnsPerClient, DefaultMaxConnsPerClient), exempt: cfg.TrustedProxies}}, nil
+		conns: connLimit{max: cmp.Or(cfg.MaxConnsPerClient, DefaultMaxConnsPerClient), exempt: cfg.TrustedProxies}}, nil
 }
 
 // shared are the parts every request passes through: the resource space,

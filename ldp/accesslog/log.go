@@ -130,6 +130,9 @@ func New(cfg Config) *Log {
 func (l *Log) Record(pod string, e Entry) bool {
 	e.Time = l.cfg.Now()
 	select {
+	case <-l.done:
+		l.dropped.Add(1)
+		return false
 	case l.queue <- item{pod, e}:
 		return true
 	default:
@@ -164,8 +167,14 @@ func (l *Log) Flush(ctx context.Context) error {
 }
 
 // Close writes what is queued and stops the Log; later Records are
-// dropped. Call it on graceful shutdown, after the HTTP server stopped.
+// dropped. Call it on graceful shutdown, after the HTTP server stopped;
+// calling it again does nothing.
 func (l *Log) Close(ctx context.Context) error {
+	select {
+	case <-l.done:
+		return nil
+	default:
+	}
 	err := l.Flush(ctx)
 	l.closed.Do(func() { close(l.done) })
 	return err
