@@ -58,7 +58,7 @@ type Keys interface {
 
 // Defaults of Config.
 const (
-	DefaultBatchSize  = 256
+	DefaultBatchSize  = 1024
 	DefaultFlushEvery = time.Second
 	DefaultQueueSize  = 8192
 )
