@@ -15,6 +15,7 @@ import (
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/ldp/rdfx"
 	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/server/notify"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
 	"github.com/weconomics/kluis/webid/fetch"
@@ -343,5 +344,44 @@ func TestAccessLogRetention(t *testing.T) {
 	grantCall(t, ts, &alice, "PUT", "/alice/.access-log?retention", "application/json", `{"maxAgeDays": 365}`)
 	if st, _, b := grantCall(t, ts, &alice, "GET", "/alice/.access-log?retention", "", ""); st != 200 || !strings.Contains(b, `"kluis:maxAgeDays":30`) {
 		t.Fatalf("a longer retention than the server's: %d %s", st, b)
+	}
+}
+
+// TestAccessLogLive: the owner subscribes to the log with a WebSocket
+// channel and hears of an access when its batch is written; nobody else
+// may subscribe to it, whatever the pod's ACLs say.
+func TestAccessLogLive(t *testing.T) {
+	ctx := context.Background()
+	store, err := filesystem.New(filepath.Join(t.TempDir(), "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	pods, err := ldp.New(ctx, store, ldp.Config{BaseURL: testBaseURL, Pods: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pods.CreatePod(ctx, "alice", ldp.PodOwner{WebID: aliceID}); err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, store, func(cfg *server.Config) {
+		cfg.Authenticator = testAgents{}
+		cfg.Permissions = nil
+		cfg.Pods = true
+	})
+	// The pod's root is readable by Bob: still not its log.
+	mustSend(t, ts, alice, "PUT", "/alice/.acl", "text/turtle", strings.ReplaceAll(sharedACL, "<./>", "</alice/>"), 204)
+	for _, as := range []who{bob, {}} {
+		if st, d := subscribe(t, ts, as, notify.WebSocket, wsRequest(notify.WebSocket, "/alice/.access-log", "")); st != 403 && st != 401 {
+			t.Errorf("%q subscribes to the log: %d %v", as.webid, st, d)
+		}
+	}
+	conn := dialChannel(t, ts, alice, "/alice/.access-log", "")
+	mustSend(t, ts, bob, "GET", "/alice/profile/card", "", "", 200)
+	if err := ts.srv.FlushAccessLog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a := next(t, conn); a.Type != "Update" || a.Object != testBaseURL+"alice/.access-log" {
+		t.Errorf("notification %+v", a)
 	}
 }
