@@ -96,3 +96,18 @@ func (k *keyring) published(ctx context.Context) (*keySet, error) {
 	}
 	return &set, nil
 }
+
+// PublicKey is the Ed25519 public key of kid, while it is published, for
+// keeping with what it signed (the access log keeps the keys of its
+// segments, so that an exported log still verifies).
+func (d Detached) PublicKey(ctx context.Context, kid string) ([]byte, error) {
+	set, err := d.k.published(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sk := set.find(kid)
+	if sk == nil {
+		return nil, fmt.Errorf("%w: no published key %q", ErrSignature, kid)
+	}
+	return sk.priv.Public().(ed25519.PublicKey), nil
+}

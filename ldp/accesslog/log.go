@@ -94,6 +94,8 @@ type Log struct {
 	// chains are this process's chain per pod; only the writer touches it.
 	chains map[string]*chain
 	last   time.Time
+	// kept are the key ids whose public key is stored (move.go).
+	kept map[string]bool
 }
 
 type item struct {
@@ -120,7 +122,7 @@ func New(cfg Config) *Log {
 	id := make([]byte, 8)
 	_, _ = rand.Read(id)
 	l := &Log{cfg: cfg, process: hex.EncodeToString(id), queue: make(chan item, cfg.QueueSize),
-		flushes: make(chan chan error), done: make(chan struct{}), chains: map[string]*chain{}}
+		flushes: make(chan chan error), done: make(chan struct{}), chains: map[string]*chain{}, kept: map[string]bool{}}
 	go l.run()
 	return l
 }
@@ -346,6 +348,7 @@ func (l *Log) writeSegment(ctx context.Context, pod string, es []Entry) error {
 		return fmt.Errorf("accesslog: signing: %w", err)
 	}
 	seg.KeyID, seg.Sig = kid, base64.RawURLEncoding.EncodeToString(sig)
+	l.keepKey(ctx, kid)
 	data, err := json.Marshal(&seg)
 	if err != nil {
 		return err
