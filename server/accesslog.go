@@ -655,9 +655,6 @@ func writeJSONLD(c echo.Context, doc map[string]any) error {
 
 // --- Retention: <storage>.access-log?retention ---
 
-// retentionKey is where an owner's retention of a pod's log is kept.
-func retentionKey(pod string) string { return "sys/access-log-settings/" + pod }
-
 // podRetention is the stored form of an owner's retention.
 type podRetention struct {
 	MaxAgeDays int   `json:"maxAgeDays,omitempty"`
@@ -683,7 +680,7 @@ func (a *accessLog) retentionOf(ctx context.Context, pod string) (accesslog.Rete
 // readRetention reads the owner's retention of pod; zero when none.
 func (a *accessLog) readRetention(ctx context.Context, pod string) (podRetention, error) {
 	var pr podRetention
-	rc, _, err := a.space.Backend().Get(ctx, retentionKey(pod), storage.GetOptions{})
+	rc, _, err := a.space.Backend().Get(ctx, accesslog.RetentionKey(pod), storage.GetOptions{})
 	if errors.Is(err, storage.ErrNotFound) {
 		return pr, nil
 	}
@@ -719,7 +716,7 @@ func (a *accessLog) serveRetention(c echo.Context, pod, logIRI string) error {
 			return &problem.BadRequestError{Reason: `the retention is JSON: {"maxAgeDays": 30, "maxBytes": 1000000}`}
 		}
 		raw, _ := json.Marshal(pr)
-		if _, err := a.space.Backend().Put(ctx, retentionKey(pod), bytes.NewReader(raw), storage.PutOptions{ContentType: "application/json"}); err != nil {
+		if _, err := a.space.Backend().Put(ctx, accesslog.RetentionKey(pod), bytes.NewReader(raw), storage.PutOptions{ContentType: "application/json"}); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusNoContent)
@@ -777,11 +774,15 @@ func (v logView) Read(ctx context.Context, storageIRI string, q consent.LogQuery
 
 // AccessLog is the access page's view of the pods' access logs, nil when
 // the log is off. The caller checks that the person owns the pod.
-func (s *Server) AccessLog() consent.AccessLog {
-	if s.logs == nil {
+func (s *Server) AccessLog() consent.AccessLog { return s.logs.view() }
+
+// view is the access page's view of the logs (consent.AccessLog), nil
+// when the log is off: what server.New gives the page's handler.
+func (a *accessLog) view() consent.AccessLog {
+	if a == nil {
 		return nil
 	}
-	return logView{s.logs}
+	return logView{a}
 }
 
 // describeAccessLog links each storage to its access log in its storage

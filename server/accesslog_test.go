@@ -15,6 +15,7 @@ import (
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/ldp/rdfx"
 	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/server/consent"
 	"github.com/weconomics/kluis/server/notify"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
@@ -383,5 +384,27 @@ func TestAccessLogLive(t *testing.T) {
 	}
 	if a := next(t, conn); a.Type != "Update" || a.Object != testBaseURL+"alice/.access-log" {
 		t.Errorf("notification %+v", a)
+	}
+}
+
+// TestAccessLogView: the access page's view reads the same entries, with
+// their IRIs, by the pod's root IRI; another IRI is refused.
+func TestAccessLogView(t *testing.T) {
+	ctx := context.Background()
+	issuer := webidtest.NewIssuer(t)
+	alice, bob := newGrantParty(t, issuer), newGrantParty(t, issuer)
+	ts, srv, _ := logServer(t, alice.webID, nil)
+	grantCall(t, ts, &bob, "GET", "/alice/profile/card", "", "")
+	if err := srv.FlushAccessLog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v := srv.AccessLog()
+	es, next, err := v.Read(ctx, ts.URL+"/alice/", consent.LogQuery{Limit: 10})
+	if err != nil || next != "" || len(es) != 1 || es[0].Agent != bob.webID || es[0].Status != 200 || es[0].Mode != "Read" ||
+		!strings.HasPrefix(es[0].ID, ts.URL+"/alice/.access-log#") || !strings.HasPrefix(es[0].Authorization, ts.URL+"/alice/") {
+		t.Fatalf("view: %+v %q %v", es, next, err)
+	}
+	if _, _, err := v.Read(ctx, ts.URL+"/alice/profile/", consent.LogQuery{}); err == nil {
+		t.Errorf("a view of a non-root IRI")
 	}
 }
