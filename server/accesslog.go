@@ -220,27 +220,11 @@ func (a *accessLog) close(ctx context.Context) error {
 	return a.log.Close(ctx)
 }
 
-// sweep trims every pod's log to the retention (the owner's, within the
+// sweep trims the logs due (written in the last hour, of age, or whose
+// retention changed) to their retention (the owner's, within the
 // server's), for the housekeeping.
 func (a *accessLog) sweep(ctx context.Context) (int, error) {
-	pods, err := a.log.Pods(ctx)
-	if err != nil {
-		return 0, err
-	}
-	total := 0
-	now := time.Now()
-	for _, pod := range pods {
-		r, err := a.retentionOf(ctx, pod)
-		if err != nil {
-			return total, err
-		}
-		n, err := a.log.Trim(ctx, pod, r, now)
-		total += n
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
+	return a.log.Sweep(ctx, time.Now(), a.retentionOf)
 }
 
 // --- Serving the log: <storage>.access-log ---
@@ -717,6 +701,10 @@ func (a *accessLog) serveRetention(c echo.Context, pod, logIRI string) error {
 		}
 		raw, _ := json.Marshal(pr)
 		if _, err := a.space.Backend().Put(ctx, accesslog.RetentionKey(pod), bytes.NewReader(raw), storage.PutOptions{ContentType: "application/json"}); err != nil {
+			return err
+		}
+		// Applied at the next sweep.
+		if err := a.log.Touch(ctx, pod); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusNoContent)

@@ -366,3 +366,39 @@ func (k blockingKeys) SignDetached(ctx context.Context, msg []byte) (string, []b
 	<-k.release
 	return k.testKeys.SignDetached(ctx, msg)
 }
+
+// TestSweepReadsOnlyWhatIsDue: the sweep trims the logs written or
+// touched, comes back when their oldest hour is of age, and does nothing
+// when nothing is due.
+func TestSweepReadsOnlyWhatIsDue(t *testing.T) {
+	ctx := context.Background()
+	b := memory.New()
+	c := &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	l := newLog(b, c)
+	defer l.Close(ctx)
+	keep := func(context.Context, string) (accesslog.Retention, error) {
+		return accesslog.Retention{MaxAge: 60 * time.Hour}, nil
+	}
+	for day := range 3 {
+		l.Record("alice", entry("", fmt.Sprintf("https://pod.example/alice/%d", day), 401))
+		if err := l.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c.add(24 * time.Hour)
+	}
+	// Day 3: day 0 is older than 60 hours.
+	if n, err := l.Sweep(ctx, c.now(), keep); err != nil || n != 1 {
+		t.Fatalf("first sweep removed %d, %v; want 1", n, err)
+	}
+	if n, err := l.Sweep(ctx, c.now(), keep); err != nil || n != 0 {
+		t.Fatalf("a sweep with nothing due removed %d, %v", n, err)
+	}
+	// A day later the next oldest comes of age, with no write meanwhile.
+	c.add(24*time.Hour + time.Hour)
+	if n, err := l.Sweep(ctx, c.now(), keep); err != nil || n != 1 {
+		t.Fatalf("the sweep a day later removed %d, %v; want 1", n, err)
+	}
+	if page, _, _ := l.Read(ctx, "alice", accesslog.Query{}); len(page) != 1 || page[0].Resource != "https://pod.example/alice/2" {
+		t.Fatalf("kept: %+v", page)
+	}
+}

@@ -72,19 +72,6 @@ func (l *Log) Trim(ctx context.Context, pod string, r Retention, now time.Time) 
 	return removed, nil
 }
 
-// Pods yields the pods that have a log.
-func (l *Log) Pods(ctx context.Context) ([]string, error) {
-	var pods []string
-	for info, err := range l.cfg.Backend.List(ctx, Prefix) {
-		if err != nil {
-			return nil, err
-		}
-		if info.IsPrefix {
-			pods = append(pods, info.Key[len(Prefix):len(info.Key)-1])
-		}
-	}
-	return pods, nil
-}
 
 // RetentionKey is where the owner's retention of pod's log is kept (the
 // server reads and writes it).

@@ -96,6 +96,9 @@ type Log struct {
 	last   time.Time
 	// kept are the key ids whose public key is stored (move.go).
 	kept map[string]bool
+	// indexed is the last hour each pod was indexed for retention in
+	// (sweep.go).
+	indexed map[string]int64
 }
 
 type item struct {
@@ -122,7 +125,7 @@ func New(cfg Config) *Log {
 	id := make([]byte, 8)
 	_, _ = rand.Read(id)
 	l := &Log{cfg: cfg, process: hex.EncodeToString(id), queue: make(chan item, cfg.QueueSize),
-		flushes: make(chan chan error), done: make(chan struct{}), chains: map[string]*chain{}, kept: map[string]bool{}}
+		flushes: make(chan chan error), done: make(chan struct{}), chains: map[string]*chain{}, kept: map[string]bool{}, indexed: map[string]int64{}}
 	go l.run()
 	return l
 }
@@ -359,6 +362,7 @@ func (l *Log) writeSegment(ctx context.Context, pod string, es []Entry) error {
 	}
 	ch.seq, ch.head = seq, seg.Head
 	l.chains[pod] = ch
+	l.indexWrite(ctx, pod, es[len(es)-1].Time)
 	return nil
 }
 
