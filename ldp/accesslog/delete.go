@@ -72,7 +72,6 @@ func (l *Log) Trim(ctx context.Context, pod string, r Retention, now time.Time) 
 	return removed, nil
 }
 
-
 // RetentionKey is where the owner's retention of pod's log is kept (the
 // server reads and writes it).
 func RetentionKey(pod string) string { return "sys/access-log-settings/" + pod }
