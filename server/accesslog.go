@@ -367,7 +367,8 @@ func logURL(logIRI string, q url.Values, extra ...string) string {
 const maxBack = 16
 
 // collectionDoc is the log as an AS2 OrderedCollection, whose first page
-// holds the newest entries.
+// holds the newest entries (Activity Streams 2.0 Core §2.7 "Collections",
+// §2.7.1 "Collection Paging": first, next, prev, partOf).
 func collectionDoc(logIRI string, q url.Values) map[string]any {
 	return map[string]any{
 		"@context": logContext(),
@@ -606,7 +607,8 @@ func verificationDoc(logIRI string, rep accesslog.Report) map[string]any {
 }
 
 // writeLog answers a document of the log: JSON-LD unless Turtle is
-// preferred (Solid Protocol §5.2 negotiation of RDF).
+// preferred, the two representations an RDF source must offer (Solid
+// Protocol §5.5 "Resource Representations").
 func (a *accessLog) writeLog(c echo.Context, doc map[string]any) error {
 	vary(c.Response().Header(), "Accept")
 	mt, err := ldp.Negotiate(c.Request().Header.Get("Accept"), []string{rdfx.JSONLD, rdfx.Turtle})
