@@ -3,7 +3,8 @@
 // storage layout, its batching, its hash chains and their signatures, its
 // reading newest first, its verification and its retention. It knows
 // nothing of HTTP, ACLs or RDF: the server records entries and serves
-// them; it imports only storage.
+// them; it imports only storage and storage/expiry (the index of the logs
+// due for trimming).
 //
 // # Layout
 //
