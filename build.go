@@ -115,6 +115,9 @@ func build(ctx context.Context, cfg Config, baseURL *url.URL, store storage.Back
 		// the same accounts.
 		Pods: cfg.PodMode == "path" || cfg.PodMode == "subdomain", PodSubdomains: cfg.PodMode == "subdomain",
 		PodQuota: cfg.PodQuota,
+		// Each pod's access log (issue 17).
+		AccessLog: server.AccessLogConfig{Off: !cfg.AccessLog, IncludeOwners: cfg.AccessLogOwners,
+			MaxAge: cfg.AccessLogMaxAge, MaxBytes: cfg.AccessLogMaxSize},
 		// Web Access Control.
 		OriginPolicy: originPolicy(cfg.WACOrigin),
 		// The data browser (server/databrowser).

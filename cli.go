@@ -33,7 +33,7 @@ const commandUsage = `Usage:
         deletes the pod NAME with everything in it, its registry record
         and usage counter, and takes it off its account; the name is
         free again afterwards
-` + archiveUsage + quotaUsage
+` + archiveUsage + quotaUsage + logUsage
 
 // isCommand reports whether args name a command rather than flags.
 func isCommand(args []string) bool {
@@ -62,6 +62,9 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return podUsage(ctx, args[2:], getenv, stdout, stderr)
 	case "pod quota":
 		return podQuota(ctx, args[2:], getenv, stdout, stderr)
+	// The access log (cli_log.go).
+	case "log verify":
+		return logVerify(ctx, args[2:], getenv, stdout, stderr)
 	case "help", "help -h":
 		fmt.Fprint(stdout, commandUsage)
 		return nil

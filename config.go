@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weconomics/kluis/credential"
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/server/mail"
@@ -36,6 +37,12 @@ const (
 	defaultPodMode         = "path"
 	defaultWACOrigin       = "named"
 	defaultDataBrowser     = "embedded"
+	// defaultAccessLogMaxAge is server.DefaultAccessLogMaxAge; the most is
+	// how long the credential service publishes a key after it stops
+	// signing (credential.DefaultKeyRotation + DefaultMaxLifetime), so that
+	// every entry kept can still be verified.
+	defaultAccessLogMaxAge = server.DefaultAccessLogMaxAge
+	maxAccessLogAge        = credential.DefaultKeyRotation + credential.DefaultMaxLifetime
 	// The limits that bound a request's work before it is done (issue 13):
 	// server.Config says what each one bounds.
 	defaultBodyTimeout       = server.DefaultBodyTimeout
@@ -120,6 +127,16 @@ type Config struct {
 	// built into Kluis), "off", a folder holding a mashlib build, or the
 	// http(s) URL of one (server/databrowser).
 	DataBrowser string
+	// AccessLog keeps each pod's access log (-access-log,
+	// KLUIS_ACCESS_LOG; on by default); AccessLogOwners records the pod
+	// owners' own requests in it too (-access-log-owners,
+	// KLUIS_ACCESS_LOG_OWNERS). AccessLogMaxAge and AccessLogMaxSize are
+	// what is kept of each pod's log (-access-log-max-age,
+	// -access-log-max-size; an owner may ask for less).
+	AccessLog        bool
+	AccessLogOwners  bool
+	AccessLogMaxAge  time.Duration
+	AccessLogMaxSize int64
 	// Hosting is how the server is reached: TLS, ACME, the HTTP redirect
 	// listener, trusted proxies and metrics (hosting.go).
 	Hosting HostingConfig
@@ -329,6 +346,14 @@ func newLoader(cfg *Config, getenv func(string) string) *loader {
 		"how acl:origin restricts apps on other origins: named (only authorizations that name an origin) or strict (WAC 1.0, with the owner's acl:trustedApp)")
 	l.str(&cfg.DataBrowser, "data-browser", "KLUIS_DATA_BROWSER", defaultDataBrowser,
 		"the SolidOS data browser for browsers on a pod: embedded (the copy built in), off, or a `folder` or URL of another mashlib build")
+	parsedVar(l, &cfg.AccessLog, "access-log", "KLUIS_ACCESS_LOG", true, parseBool, strconv.FormatBool,
+		"keep each pod's access log: every request by someone other than its owner, readable by the owner at <pod>/.access-log")
+	parsedVar(l, &cfg.AccessLogOwners, "access-log-owners", "KLUIS_ACCESS_LOG_OWNERS", false, parseBool, strconv.FormatBool,
+		"record the pod owners' own requests in the access log too")
+	parsedVar(l, &cfg.AccessLogMaxAge, "access-log-max-age", "KLUIS_ACCESS_LOG_MAX_AGE", defaultAccessLogMaxAge, parseDuration, time.Duration.String,
+		"how long access log entries are kept: a `duration` such as 4320h (180 days), at most 9480h while the signing keys stay published")
+	parsedVar(l, &cfg.AccessLogMaxSize, "access-log-max-size", "KLUIS_ACCESS_LOG_MAX_SIZE", 0, parseSize, formatSize,
+		"most bytes of each pod's access log kept, the oldest removed first: a `size` such as 100MiB; 0: no bound")
 	declareHosting(l, &cfg.Hosting) // config_hosting.go
 	parsedVar(l, &cfg.NATS.URL, "nats-url", "KLUIS_NATS_URL", "", func(s string) (secret, error) {
 		return secret(strings.TrimSpace(s)), nil
@@ -637,6 +662,12 @@ func (c Config) Validate() error {
 	if c.PodQuota < 0 {
 		bad("-pod-quota ($KLUIS_POD_QUOTA): must not be negative")
 	}
+	if c.AccessLogMaxAge <= 0 || c.AccessLogMaxAge > maxAccessLogAge {
+		bad("-access-log-max-age ($KLUIS_ACCESS_LOG_MAX_AGE): must be more than 0 and at most %s, while the keys that sign the log stay published", maxAccessLogAge)
+	}
+	if c.AccessLogMaxSize < 0 {
+		bad("-access-log-max-size ($KLUIS_ACCESS_LOG_MAX_SIZE): must not be negative (0: no bound)")
+	}
 	if c.NATS.URL != "" {
 		if err := checkNATSURL(string(c.NATS.URL)); err != nil {
 			bad("-nats-url ($KLUIS_NATS_URL): %v", err)
@@ -764,6 +795,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("data_browser", c.DataBrowser),
 		slog.String("max_body", formatSize(c.MaxBody)),
 		slog.String("pod_quota", formatSize(c.PodQuota)),
+		slog.Bool("access_log", c.AccessLog),
+		slog.Bool("access_log_owners", c.AccessLogOwners),
+		slog.Duration("access_log_max_age", c.AccessLogMaxAge),
+		slog.String("access_log_max_size", formatSize(c.AccessLogMaxSize)),
 		slog.Duration("body_timeout", c.BodyTimeout),
 		slog.String("body_min_rate", formatSize(c.BodyMinRate)),
 		slog.String("max_patch", formatSize(c.MaxPatch)),

@@ -40,6 +40,7 @@ func TestLoadConfigGood(t *testing.T) {
 			want := Config{Addr: ":3000", BaseURL: "http://localhost:3000/", Storage: "fs", Data: "./data",
 				S3: S3Config{TLS: true, PathStyle: true}, LogLevel: slog.LevelInfo, LogFormat: "text",
 				MaxBody: 1 << 30, ShutdownTimeout: 30 * time.Second, PodMode: "path", WACOrigin: "named", DataBrowser: "embedded",
+				AccessLog: true, AccessLogMaxAge: 180 * 24 * time.Hour,
 				BodyTimeout: 30 * time.Second, BodyMinRate: 1 << 10, MaxPatch: 1 << 20, MaxConnsPerClient: 100,
 				MaxRDF: 16 << 20, MaxTriples: 200_000}
 			if fmt.Sprint(c) != fmt.Sprint(want) || c.S3 != want.S3 {
@@ -189,6 +190,8 @@ func TestLoadConfigBad(t *testing.T) {
 		{"pod mode", nil, map[string]string{"KLUIS_POD_MODE": "everywhere"}, []string{"-pod-mode", "KLUIS_POD_MODE", `"everywhere"`}},
 		{"origin policy", nil, map[string]string{"KLUIS_WAC_ORIGIN": "lenient"}, []string{"-wac-origin", "KLUIS_WAC_ORIGIN", `"lenient"`, "not named or strict"}},
 		{"data browser, no such folder", nil, map[string]string{"KLUIS_DATA_BROWSER": "/no/such/mashlib"}, []string{"-data-browser", "KLUIS_DATA_BROWSER", `"/no/such/mashlib"`, "not embedded, off, a URL or a folder"}},
+		{"access log kept past its keys", nil, map[string]string{"KLUIS_ACCESS_LOG_MAX_AGE": "20000h"}, []string{"-access-log-max-age", "KLUIS_ACCESS_LOG_MAX_AGE", "at most 9480h"}},
+		{"access log, negative size", []string{"-access-log-max-size", "-1"}, nil, []string{"-access-log-max-size"}},
 		{"data browser, URL with a query", []string{"-data-browser", "https://cdn.example/m/?v=1"}, nil, []string{"-data-browser", "not a plain http(s) URL"}},
 		{"SMTP URL scheme", nil, map[string]string{"KLUIS_SMTP_URL": "https://u:s3cr3t-v4lue@mail.example", "KLUIS_MAIL_FROM": "noreply@pods.example"},
 			[]string{"KLUIS_SMTP_URL", "smtp://"}},

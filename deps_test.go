@@ -81,9 +81,14 @@ func depRules() []depRule {
 		{name: "nothing imports server but main",
 			from: []string{"./..."}, except: []string{".", "server/..."},
 			denyKluis: []string{"server/..."}},
-		{name: "ldp depends on storage and itself only",
+		// The access log (ldp/accesslog) finds the logs due for trimming
+		// through storage's expiry index.
+		{name: "ldp depends on storage (and its expiry index) and itself only",
 			from: []string{"ldp/..."}, transitive: true,
-			onlyKluis: []string{"ldp/...", "storage"}},
+			onlyKluis: []string{"ldp/...", "storage", "storage/expiry"}},
+		{name: "the access log depends on storage (and its expiry index) only",
+			from: []string{"ldp/accesslog/..."}, transitive: true,
+			onlyKluis: []string{"ldp/accesslog/...", "storage", "storage/expiry"}},
 		{name: "acl depends on no storage, server or LDP semantics",
 			from: []string{"acl/..."}, transitive: true,
 			denyKluis: []string{"storage/...", "server/...", "ldp"}},

@@ -100,13 +100,16 @@ func serve(ctx context.Context, cfg Config, l listening, b *built, stdout io.Wri
 	defer cancel()
 	if err := httpSrv.Shutdown(sctx); err != nil {
 		httpSrv.Close()
+		// The access log entries of the requests answered are still
+		// written, within what is left of the timeout.
+		_ = srv.Drain(sctx)
 		return fmt.Errorf("shutting down: requests still in flight after %s: %w", cfg.ShutdownTimeout, err)
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)
 	}
 	if err := srv.Drain(sctx); err != nil {
-		logger.Warn("password reset mails still under way were given up", "error", err)
+		logger.Warn("password reset mails or access log entries still under way were given up", "error", err)
 	}
 	hosted.shutdown(sctx)
 	logger.Info("stopped")

@@ -195,15 +195,31 @@ func (e *Evaluator) Modes(ctx context.Context, resourceIRI string, a Agent) (Mod
 // come from one resolution of the effective ACL, and user is exactly what
 // Modes returns for a: never wider than what a request would be granted.
 func (e *Evaluator) Allowed(ctx context.Context, resourceIRI string, a Agent) (user, public Mode, err error) {
+	user, public, _, err = e.allowed(ctx, resourceIRI, a, 0)
+	return user, public, err
+}
+
+// AllowedBy is Allowed that also names the authorization that grants
+// the agent need on the resource (the first in its ACL document), "" when
+// none does: what allowed a request, for the access log. It costs one
+// more pass over the authorizations already resolved.
+func (e *Evaluator) AllowedBy(ctx context.Context, resourceIRI string, a Agent, need Mode) (user, public Mode, by string, err error) {
+	return e.allowed(ctx, resourceIRI, a, need)
+}
+
+func (e *Evaluator) allowed(ctx context.Context, resourceIRI string, a Agent, need Mode) (user, public Mode, by string, err error) {
 	subject, kind := subjectOf(resourceIRI)
 	w, err := e.resolve(ctx, subject)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, "", err
 	}
 	defer e.release(w)
 	rules, err := e.rulesAt(ctx, w, 0)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, "", err
+	}
+	if kind == aclAux && need != 0 {
+		need = Control // WAC 1.0 §5.3.1: Control on the subject gives the ACL
 	}
 	// The public's modes are for the request's own origin, as the agent's
 	// are, so that neither promises what that origin would be refused.
@@ -211,10 +227,17 @@ func (e *Evaluator) Allowed(ctx context.Context, resourceIRI string, a Agent) (u
 	pm := e.matcher(ctx, anon, true)
 	public = auxModes(pm.grant(rules), kind)
 	if a == anon {
-		return public, public, nil
+		if need != 0 {
+			by = pm.grantedBy(rules, need)
+		}
+		return public, public, by, nil
 	}
 	um := e.matcher(ctx, a, true)
-	return auxModes(um.grant(rules), kind), public, nil
+	user = auxModes(um.grant(rules), kind)
+	if need != 0 {
+		by = um.grantedBy(rules, need)
+	}
+	return user, public, by, nil
 }
 
 // Check returns nil when the agent satisfies every requirement (as from
@@ -227,6 +250,19 @@ func (e *Evaluator) Allowed(ctx context.Context, resourceIRI string, a Agent) (u
 // and 403 otherwise; DeniedError.Origin tells when only the Origin was
 // refused.
 func (e *Evaluator) Check(ctx context.Context, reqs []Requirement, a Agent) error {
+	return e.check(ctx, reqs, a, nil)
+}
+
+// CheckBy is Check that also names the authorization that satisfied the
+// first requirement (the request's target), "" when none is known: what
+// allowed a request, for the access log.
+func (e *Evaluator) CheckBy(ctx context.Context, reqs []Requirement, a Agent) (string, error) {
+	var by string
+	err := e.check(ctx, reqs, a, &by)
+	return by, err
+}
+
+func (e *Evaluator) check(ctx context.Context, reqs []Requirement, a Agent, by *string) error {
 	var w *walk
 	defer func() {
 		if w != nil {
@@ -256,6 +292,13 @@ func (e *Evaluator) Check(ctx context.Context, reqs []Requirement, a Agent) erro
 		}
 		granted := auxModes(m.grant(rules), kind)
 		if r.SatisfiedBy(granted) {
+			if by != nil && *by == "" {
+				need := r.Modes
+				if kind == aclAux {
+					need = Control
+				}
+				*by = m.grantedBy(rules, need)
+			}
 			continue
 		}
 		denied := &DeniedError{Requirement: r, Granted: granted}

@@ -73,6 +73,25 @@ func (m *matcher) grant(rules []*rule) Mode {
 	return granted
 }
 
+// grantedBy returns the first authorization of rules, in document order,
+// that grants the agent one of need: the one that allowed a request,
+// for the access log. "" when none does.
+func (m *matcher) grantedBy(rules []*rule, need Mode) string {
+	for _, r := range rules {
+		modes := r.modes
+		if !m.originAllows(r) {
+			modes &= m.agent.OriginModes
+			if !m.strict {
+				modes = 0
+			}
+		}
+		if modes&need != 0 && m.matches(r) {
+			return r.iri
+		}
+	}
+	return ""
+}
+
 // originAllows applies WAC 1.0 §5.3.2 "Web Origin Authorization" to one
 // authorization. When the request has an Origin that is not trusted, an
 // authorization grants only if it lists that origin in acl:origin, or if it

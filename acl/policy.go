@@ -25,6 +25,9 @@ type policy struct {
 // rule is one authorization that can grant something: it has modes, at
 // least one agent subject, and only conditions Kluis supports.
 type rule struct {
+	// iri names the authorization: its node, or the ACL document when
+	// the node is blank.
+	iri   string
 	modes Mode
 	// Access subjects (WAC 1.0 §4.3).
 	public        bool // acl:agentClass foaf:Agent
@@ -73,6 +76,10 @@ func compile(g *rdfx.Graph, resource, aclIRI string, co compileOptions) *policy 
 		r, accessTo, def := compileRule(n, props, resource)
 		if r == nil {
 			continue
+		}
+		r.iri = aclIRI
+		if n.IsIRI() {
+			r.iri = n.Value()
 		}
 		if accessTo {
 			pol.own = append(pol.own, r)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/weconomics/kluis/ldp/accesslog"
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -21,7 +22,7 @@ import (
 // DeletePod removes the pod called name and everything in it: every key
 // under r/<name>/ (deepest first, each container's marker after what it
 // contains), the pod's usage counter sys/usage/<name> and its registry
-// record sys/pods/<name>. Afterwards the name is free: CreatePod makes a
+// record sys/pods/<name>, and the pod's access log. Afterwards the name is free: CreatePod makes a
 // new, empty pod of it. An unregistered name is ErrNoPod, a Store without
 // pods ErrPodsDisabled.
 //
@@ -59,6 +60,10 @@ func (s *Store) DeletePod(ctx context.Context, name string) error {
 		if pass == maxDeletePasses {
 			return fmt.Errorf("ldp: deleting pod %s: objects are still being written into it; run the deletion again", name)
 		}
+	}
+	// Its access log goes with it (ldp/accesslog).
+	if err := accesslog.Delete(ctx, s.backend, name); err != nil {
+		return fmt.Errorf("ldp: deleting pod %s: its access log: %w", name, err)
 	}
 	for _, key := range []string{root.Key(), usageKey(name), PodRegistryKey(name)} {
 		if err := s.backend.Delete(ctx, key, storage.DeleteOptions{}); err != nil && !errors.Is(err, storage.ErrNotFound) {

@@ -86,6 +86,12 @@ func TestDeletePod(t *testing.T) {
 			if _, err := s.PodUsage(ctx, "alice"); err != nil {
 				t.Fatal(err)
 			}
+			// An access log segment and an owner's retention.
+			for _, k := range []string{"sys/access-log/alice/99970000/seg", "sys/access-log-settings/alice"} {
+				if _, err := b.Put(ctx, k, strings.NewReader("{}"), storage.PutOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			bobBefore := keysUnder(t, b, "r/bob/")
 
 			if err := s.DeletePod(ctx, "alice"); err != nil {
@@ -94,7 +100,7 @@ func TestDeletePod(t *testing.T) {
 			if left := keysUnder(t, b, "r/alice/"); len(left) != 0 {
 				t.Fatalf("left behind: %v", left)
 			}
-			for _, k := range []string{"r/alice/", "sys/pods/alice", "sys/usage/alice"} {
+			for _, k := range []string{"r/alice/", "sys/pods/alice", "sys/usage/alice", "sys/access-log-settings/alice", "sys/access-log/alice/99970000/seg"} {
 				if exists(t, b, k) {
 					t.Errorf("%s is still there", k)
 				}

@@ -48,6 +48,11 @@ const OwnerRel = nsSolid + "owner"
 // the storage root.
 const storageDescriptionName = ".well-known/solid"
 
+// AccessLogName is the access log of a storage, relative to its root
+// (<storage>.access-log): the server serves it, and no client may write
+// a resource there.
+const AccessLogName = ".access-log"
+
 // prefixes are those Kluis writes Turtle with.
 var defaultPrefixes = map[string]string{
 	"ldp": nsLDP, "pim": nsPIM, "solid": nsSolid, "dcterms": nsDCTerms,

@@ -178,6 +178,10 @@ func (s *Store) checkWritable(ctx context.Context, p Path, method string) error 
 	if pl.ok && p == sd {
 		return &MethodNotAllowedError{Method: method, Allow: []string{"GET", "HEAD", "OPTIONS"}}
 	}
+	if log := pl.root + AccessLogName; pl.ok && (p == log || strings.HasPrefix(string(p), string(log)+"/")) {
+		// The access log is the server's; nobody writes it.
+		return &MethodNotAllowedError{Method: method, Allow: []string{"GET", "HEAD", "OPTIONS", "DELETE"}}
+	}
 	if pl.ok && strings.HasPrefix(string(p), string(sd)+"/") {
 		// §3.1: the storage description is a document, though it has no
 		// object, so /.well-known/solid/ cannot exist beside it.

@@ -88,7 +88,7 @@ func testids(html string) map[string][]string {
 // another site too.
 func TestAccessPage(t *testing.T) {
 	log := &fakeLog{}
-	ts, _ := accountServer(t, backends()[0].open(t), func(c *server.Config) { c.AccessLog = log })
+	ts, _ := accountServer(t, backends()[0].open(t), func(c *server.Config) { c.AccessLog.Reader = log })
 	alice := signUpWithPod(t, ts, "alice")
 	bob := signUpWithPod(t, ts, "bob")
 	api := publicClient(ts, false)
@@ -328,7 +328,7 @@ func TestAccessPage(t *testing.T) {
 
 // TestAccessPageLogOff: without an access log the page says so.
 func TestAccessPageLogOff(t *testing.T) {
-	ts, _ := accountServer(t, backends()[0].open(t), nil)
+	ts, _ := accountServer(t, backends()[0].open(t), func(c *server.Config) { c.AccessLog.Off = true })
 	alice := signUpWithPod(t, ts, "alice")
 	html, _ := page(t, alice.browser, "/.vc/access?"+url.Values{"storage": {alice.pod}}.Encode())
 	if !strings.Contains(html, "The access log is off on this server") || strings.Contains(html, ".access-log") {

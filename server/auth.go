@@ -55,6 +55,13 @@ type Grant struct {
 	// WACAllow is the value of the WAC-Allow header for GET and HEAD
 	// (WAC 1.0 §6.1), "" when unknown.
 	WACAllow string
+	// Authorization is the ACL authorization that allowed the request,
+	// when the access log asks (WAC.by); "" otherwise.
+	Authorization string
+	// AccessGrant is the access grant that allowed the request, with its
+	// Purposes; "" when none did.
+	AccessGrant string
+	Purposes    []string
 }
 
 // Permissions is the seam where access control decides. Check returns nil

@@ -162,7 +162,7 @@ func (g grantPermissions) covered(ctx context.Context, a Agent, op Operation, gr
 			}
 		}
 		if ok {
-			return Grant{WACAllow: acl.WACAllow(modes, 0)}, nil
+			return Grant{WACAllow: acl.WACAllow(modes, 0), AccessGrant: acc.ID, Purposes: acc.Purposes}, nil
 		}
 	}
 	return Grant{}, fmt.Errorf("%w: no grant covers this request", ErrForbidden)

@@ -50,6 +50,8 @@ func newTestServer(t *testing.T, store storage.Backend, mutate func(*server.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The access log's entries are written before the storage goes.
+	t.Cleanup(func() { _ = srv.Drain(context.Background()) })
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return &testServer{Server: ts, logs: logs, srv: srv}

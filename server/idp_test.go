@@ -181,6 +181,7 @@ func newIDPHarness(t *testing.T) *idpHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = srv.Drain(context.Background()) })
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)

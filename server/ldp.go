@@ -51,6 +51,9 @@ type resources struct {
 	// tracer gives authentication and authorization spans of their own;
 	// nil when tracing is off.
 	tracer Tracer
+	// logs records each request to a pod and serves the pods' access
+	// logs (accesslog.go); nil when the log is off.
+	logs *accessLog
 }
 
 // span starts a span for a step of the request when tracing is on.
@@ -65,13 +68,13 @@ func (h *resources) Mount(e *echo.Echo) {
 	// Middleware runs for echo's own 405 answers too, which no route
 	// handler sees.
 	e.Use(h.unsupportedMethods)
-	e.GET("/*", h.get)
-	e.HEAD("/*", h.get)
-	e.OPTIONS("/*", h.options)
-	e.PUT("/*", h.put)
-	e.POST("/*", h.post)
-	e.PATCH("/*", h.patch)
-	e.DELETE("/*", h.delete)
+	e.GET("/*", h.logged(h.get))
+	e.HEAD("/*", h.logged(h.get))
+	e.OPTIONS("/*", h.logged(h.options))
+	e.PUT("/*", h.logged(h.put))
+	e.POST("/*", h.logged(h.post))
+	e.PATCH("/*", h.logged(h.patch))
+	e.DELETE("/*", h.logged(h.delete))
 }
 
 // unsupportedMethods answers a method that no resource supports (PROPFIND,
@@ -140,6 +143,9 @@ func (h *resources) authenticate(c echo.Context, p ldp.Path) (Agent, error) {
 	}
 	agent, err := h.authn.Authenticate(areq)
 	end(err)
+	if h.logs != nil && err == nil {
+		h.logs.note(c, agent, Grant{})
+	}
 	if err != nil {
 		h.setRefusalLinks(req.Context(), c.Response().Header(), p)
 		return Agent{}, err
@@ -154,6 +160,9 @@ func (h *resources) permit(c echo.Context, agent Agent, op Operation) error {
 	ctx, end := h.span(req.Context(), "authorize")
 	grant, err := h.perms.Check(ctx, agent, op)
 	end(err)
+	if h.logs != nil {
+		h.logs.note(c, agent, grant)
+	}
 	if grant.WACAllow != "" && (err != nil || op.Method == http.MethodGet || op.Method == http.MethodHead) {
 		// On a refusal too: WAC 1.0 §6.1, what the agent and the public
 		// may do here, for the request's origin.

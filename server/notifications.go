@@ -160,6 +160,9 @@ type notificationAccess struct {
 	perms Permissions
 	// tickets open the tickets of the legacy WebSocket's URL.
 	tickets *legacyTickets
+	// logs, when set, make the pods' access logs topics for their owners
+	// only.
+	logs *accessLog
 }
 
 func (a notificationAccess) Authenticate(req *http.Request) (string, func(context.Context, ldp.Path) error, error) {
@@ -190,6 +193,18 @@ func (a notificationAccess) Legacy(req *http.Request) func(context.Context, ldp.
 // the refusal (ErrUnauthenticated, ErrForbidden).
 func (a notificationAccess) canRead(agent Agent, origin string) func(context.Context, ldp.Path) error {
 	return func(ctx context.Context, p ldp.Path) error {
+		if a.logs != nil {
+			if _, _, owner, ok := a.logs.logPath(ctx, p); ok {
+				// A pod's access log: its owner's only (accesslog.go).
+				switch {
+				case agent.WebID == owner && agent.Grant == "":
+					return nil
+				case agent.Anonymous():
+					return ErrUnauthenticated
+				}
+				return ErrForbidden
+			}
+		}
 		_, err := a.store.Backend().Stat(ctx, p.Key())
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err

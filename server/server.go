@@ -167,10 +167,12 @@ type Config struct {
 	// prefers HTML gets for a pod's containers and RDF documents; the
 	// zero value serves the embedded release.
 	DataBrowser DataBrowserConfig
-	// AccessLog is the pods' access log as the access page reads it
-	// (server/consent.AccessPath); nil when no log is kept, and the page
-	// then says so.
-	AccessLog consent.AccessLog
+
+	// --- The access log (accesslog.go, ldp/accesslog) ---
+
+	// AccessLog configures each pod's access log, kept with pods and Web
+	// Access Control; the zero value keeps it with the defaults.
+	AccessLog AccessLogConfig
 }
 
 // DataBrowserConfig chooses the data browser (server/databrowser).
@@ -213,6 +215,8 @@ type Server struct {
 	logger   *slog.Logger
 	// conns bounds the connections per client address (Listener).
 	conns connLimit
+	// logs are the pods' access logs; nil when off.
+	logs *accessLog
 }
 
 // Maintain runs the server's periodic housekeeping every interval until ctx
@@ -354,6 +358,10 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 		// Records of expired grants and requests (credential).
 		sweeps = append(sweeps, sh.grants.SweepExpired)
 	}
+	if sh.logs != nil {
+		// Access log segments past their retention.
+		sweeps = append(sweeps, sh.logs.sweep)
+	}
 
 	readiness := cfg.ReadinessTimeout
 	if readiness <= 0 {
@@ -365,12 +373,12 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	e := newRouter(cfg, sh, logger)
 	mounts := []mounter{
 		&health{store: store, timeout: readiness, logger: logger},
-		&resources{store: sh.space, authn: sh.authn, perms: sh.perms, welcome: welcomeOf(cfg, accountPages), browser: sh.browser, updatesVia: updatesVia(sh.notes), tickets: sh.tickets, tracer: cfg.Tracer,
+		&resources{store: sh.space, authn: sh.authn, perms: sh.perms, welcome: welcomeOf(cfg, accountPages), browser: sh.browser, updatesVia: updatesVia(sh.notes), tickets: sh.tickets, tracer: cfg.Tracer, logs: sh.logs,
 			maxPatch: cmp.Or(cfg.MaxPatchBytes, DefaultMaxPatchBytes)},
 	}
 	if sh.notes != nil {
 		nh := &notifications.Handler{Service: sh.notes, Store: sh.space,
-			Access: notificationAccess{store: sh.space, authn: sh.authn, perms: sh.perms, tickets: sh.tickets}}
+			Access: notificationAccess{store: sh.space, authn: sh.authn, perms: sh.perms, tickets: sh.tickets, logs: sh.logs}}
 		if sh.grants != nil && accountStore != nil {
 			nh.Describe = wellKnownConsentUI(strings.TrimSuffix(cfg.BaseURL.String(), "/") + consent.PagePath)
 		}
@@ -381,7 +389,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	}
 	if sh.grants != nil {
 		mounts = append(mounts, &consent.Handler{Service: sh.grants, Origin: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
-			Authenticate: consentAuthn(sh.oidc), Session: accountSession(accountStore), Space: sh.space, Log: cfg.AccessLog})
+			Authenticate: consentAuthn(sh.oidc), Session: accountSession(accountStore), Space: sh.space, Log: cmp.Or(cfg.AccessLog.Reader, sh.logs.view())})
 	}
 	if provider != nil {
 		if sh.sender != nil && sh.notes != nil {
@@ -415,8 +423,8 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	lease := expiry.Lease{Backend: store, Key: sweepLeaseKey, Holder: hex.EncodeToString(holder[:])}
 	return &Server{handler: handler, notes: sh.notes, wac: sh.wac, fetcher: cfg.Fetcher, sweep: sweepAll(sweeps), logger: logger,
 		lease: lease, now: now,
-		accounts: accountPages,
-		conns:    connLimit{max: cmp.Or(cfg.MaxConnsPerClient, DefaultMaxConnsPerClient), exempt: cfg.TrustedProxies}}, nil
+		accounts: accountPages, logs: sh.logs,
+		conns: connLimit{max: cmp.Or(cfg.MaxConnsPerClient, DefaultMaxConnsPerClient), exempt: cfg.TrustedProxies}}, nil
 }
 
 // shared are the parts every request passes through: the resource space,
@@ -443,6 +451,8 @@ type shared struct {
 	grants *credential.Service
 	// oidc authenticates by Solid-OIDC alone, without UMA tokens.
 	oidc Authenticator
+	// logs are the pods' access logs; nil when off.
+	logs *accessLog
 }
 
 // newShared builds the resource space over store, its notifications, and
@@ -496,6 +506,10 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 		// Storage descriptions name the consent page, which needs the
 		// accounts' sessions (grants.go).
 		spaceCfg.Describe = describeConsentUI(spaceCfg.Describe, strings.TrimSuffix(cfg.BaseURL.String(), "/")+consent.PagePath)
+	}
+	if !cfg.AccessLog.Off && cfg.Pods && cfg.Permissions == nil {
+		// Storage descriptions link the access log (accesslog.go).
+		spaceCfg.Describe = describeAccessLog(spaceCfg.Describe)
 	}
 	// The versions of ACL resources are kept between requests while the
 	// processes of the storage hear each other's changes (aclversions.go).
@@ -561,6 +575,7 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 		}
 		sh.authn = grantAuthn{inner: sh.authn, grants: sh.grants}
 		sh.perms = grantPermissions{inner: sh.perms, grants: sh.grants, space: sh.space, wac: sh.wac}
+		sh.logs = newAccessLog(cfg, sh, logger)
 	}
 	return sh, nil
 }
@@ -680,13 +695,19 @@ func sweepAll(sweeps []func(context.Context) (int, error)) func(context.Context)
 
 // Drain waits until the work that requests left running in the background
 // is done, or ctx ends (then it returns ctx's error): the password reset
-// mails being sent, each within its MailConfig.Timeout. Call it after the
+// mails being sent, each within its MailConfig.Timeout, and the access log
+// entries still in memory, which it writes (then the log takes no more). Call it after the
 // HTTP server has shut down, so that no mail asked for is lost.
 func (s *Server) Drain(ctx context.Context) error {
-	if s.accounts == nil {
-		return nil
+	var err error
+	if s.accounts != nil {
+		err = s.accounts.Drain(ctx)
 	}
-	return s.accounts.Drain(ctx)
+	if s.logs != nil {
+		// The access log entries still in memory (accesslog.go).
+		err = errors.Join(err, s.logs.close(ctx))
+	}
+	return err
 }
 
 // Handler returns the http.Handler that serves every request.

@@ -26,6 +26,9 @@ type WAC struct {
 	profiles *Groups
 	trusted  []string // origins acl:origin never restricts (the server's)
 	logger   *slog.Logger
+	// by names the authorization that allowed a request in its Grant,
+	// for the access log; set before the first request.
+	by bool
 }
 
 // NewWAC builds the access control of store. groups resolves
@@ -107,19 +110,24 @@ func (w *WAC) Check(ctx context.Context, a Agent, op Operation) (Grant, error) {
 		// WAC-Allow; Check runs only where Allowed cannot decide (a
 		// requirement on another resource, an ACL's subject) or to say
 		// why a request is refused.
-		user, public, err := w.eval.Allowed(ctx, iri, agent)
+		var need acl.Mode
+		if w.by {
+			need = acl.Read
+		}
+		user, public, by, err := w.eval.AllowedBy(ctx, iri, agent, need)
 		if err != nil {
 			return Grant{}, err
 		}
-		g := Grant{WACAllow: acl.WACAllow(user, public)}
+		g := Grant{WACAllow: acl.WACAllow(user, public), Authorization: by}
 		for _, r := range reqs {
 			if r.IRI != iri || !r.SatisfiedBy(user) {
-				return g, w.check(ctx, a, agent, reqs)
+				g.Authorization, err = w.check(ctx, a, agent, reqs)
+				return g, err
 			}
 		}
 		return g, nil
 	}
-	if err := w.check(ctx, a, agent, reqs); err != nil {
+	if by, err := w.check(ctx, a, agent, reqs); err != nil {
 		// A refusal says what the agent may do here, for the request's
 		// origin, so that an app can act on it (WAC 1.0 §6.1).
 		g := Grant{}
@@ -129,17 +137,25 @@ func (w *WAC) Check(ctx context.Context, a Agent, op Operation) (Grant, error) {
 			}
 		}
 		return g, err
+	} else {
+		return Grant{Authorization: by}, nil
 	}
-	return Grant{}, nil
 }
 
-// check runs the evaluator's Check and turns a denial into a refusal.
-func (w *WAC) check(ctx context.Context, a Agent, agent acl.Agent, reqs []acl.Requirement) error {
-	err := w.eval.Check(ctx, reqs, agent)
-	if err == nil || !errors.Is(err, acl.ErrDenied) {
-		return err
+// check runs the evaluator's Check and turns a denial into a refusal; it
+// names the authorization that allowed when the access log asks.
+func (w *WAC) check(ctx context.Context, a Agent, agent acl.Agent, reqs []acl.Requirement) (string, error) {
+	var by string
+	var err error
+	if w.by {
+		by, err = w.eval.CheckBy(ctx, reqs, agent)
+	} else {
+		err = w.eval.Check(ctx, reqs, agent)
 	}
-	return refusal(a, err)
+	if err == nil || !errors.Is(err, acl.ErrDenied) {
+		return by, err
+	}
+	return "", refusal(a, err)
 }
 
 // refusal turns a denial into 401 for an anonymous agent, 403 otherwise

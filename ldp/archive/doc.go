@@ -57,5 +57,14 @@
 // anew (comments and prefix choices are lost); a Turtle document with no
 // IRI to rewrite is kept byte for byte. Literals are never changed.
 //
-// The package imports ldp, ldp/rdfx and storage only.
+// # The access log
+//
+// After the pod's resources come the files of its access log
+// (ldp/accesslog), unchanged: access-log/<hour>/<segment>, one per
+// segment, and access-log/keys.json, the pod's name and the public keys
+// that signed the segments. Import stores them as the new pod's log, so
+// that its hash chains and signatures still verify, against the keys the
+// archive carried (accesslog.Report.Carried).
+//
+// The package imports ldp, ldp/accesslog, ldp/rdfx and storage only.
 package archive

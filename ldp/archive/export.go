@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/ldp/accesslog"
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -48,6 +49,18 @@ func Export(ctx context.Context, b storage.Backend, pod string, w io.Writer) err
 	e := &exporter{backend: b, tw: tw, rootKey: p.Root.Key()}
 	if err := e.container(ctx, p.Root.Key()); err != nil {
 		return err
+	}
+	// The pod's access log, byte for byte, with the keys that signed it.
+	if err := accesslog.Export(ctx, b, pod, func(name string, data []byte) error {
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: logDir + name, Size: int64(len(data)), Mode: 0o644,
+			PAXRecords: map[string]string{paxContentType: "application/json"}, Format: tar.FormatPAX}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return fmt.Errorf("archive: %w", err)
+		}
+		_, err := tw.Write(data)
+		return err
+	}); err != nil {
+		return fmt.Errorf("archive: the access log: %w", err)
 	}
 	if err := tw.Close(); err != nil {
 		return fmt.Errorf("archive: %w", err)

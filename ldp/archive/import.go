@@ -12,14 +12,17 @@ import (
 	"time"
 
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/ldp/accesslog"
 	"github.com/weconomics/kluis/ldp/rdfx"
 	"github.com/weconomics/kluis/storage"
 )
 
 // Names and records of the archive format (see the package comment).
 const (
-	manifestName   = "kluis-pod.json"
-	podDir         = "pod/"
+	manifestName = "kluis-pod.json"
+	podDir       = "pod/"
+	// logDir holds the pod's access log (ldp/accesslog.Export).
+	logDir         = "access-log/"
 	paxContentType = "SCHILY.xattr.user.mime_type"
 	paxBody        = "KLUIS.body"
 	formatName     = "kluis-pod"
@@ -190,6 +193,9 @@ func importEntries(ctx context.Context, w *podWriter, tr *tar.Reader, opts Optio
 }
 
 func importEntry(ctx context.Context, w *podWriter, tr *tar.Reader, hdr *tar.Header, opts Options) error {
+	if name, ok := strings.CutPrefix(hdr.Name, logDir); ok {
+		return importLog(ctx, w, tr, hdr, name, opts)
+	}
 	rel, ok := strings.CutPrefix(hdr.Name, podDir)
 	if !ok {
 		return fmt.Errorf("%w: %q is outside %s", ErrUnsafeEntry, truncate(hdr.Name), podDir)
@@ -240,6 +246,35 @@ func importEntry(ctx context.Context, w *podWriter, tr *tar.Reader, hdr *tar.Hea
 	default:
 		return fmt.Errorf("%w: %q is of tar type %q (only files and directories are imported)", ErrUnsafeEntry, truncate(hdr.Name), hdr.Typeflag)
 	}
+}
+
+// importLog stores a file of the pod's access log, unchanged: its hash
+// chains and signatures say whether it is the log that was exported.
+func importLog(ctx context.Context, w *podWriter, tr *tar.Reader, hdr *tar.Header, name string, opts Options) error {
+	if hdr.Typeflag != tar.TypeReg {
+		return fmt.Errorf("%w: %q is not a file", ErrUnsafeEntry, truncate(hdr.Name))
+	}
+	if hdr.Size < 0 || hdr.Size > opts.MaxEntryBytes {
+		return fmt.Errorf("%w: %s is %d bytes, more than %d", ErrTooLarge, truncate(hdr.Name), hdr.Size, opts.MaxEntryBytes)
+	}
+	if len(w.written) >= w.maxEntries {
+		return fmt.Errorf("%w: more than %d entries", ErrTooLarge, w.maxEntries)
+	}
+	data, err := io.ReadAll(&exactReader{r: tr, left: hdr.Size, name: hdr.Name})
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrFormat, truncate(hdr.Name), err)
+	}
+	key, err := accesslog.Import(ctx, w.backend, w.pod.Name, name, data)
+	if key != "" && err == nil {
+		w.written = append(w.written, key)
+	}
+	if err != nil && !errors.Is(err, storage.ErrPreconditionFailed) {
+		return fmt.Errorf("%w: %v", ErrUnsafeEntry, err)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s twice", ErrUnsafeEntry, truncate(hdr.Name))
+	}
+	return nil
 }
 
 // exactReader passes on a tar entry's data and fails when it ends short,

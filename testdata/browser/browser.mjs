@@ -633,11 +633,9 @@ await part("alice sees the grant on her access page and revokes it", async () =>
     expect(rules > 0 && (await bodyText(page)).includes("everyone, also people not logged in"),
       "alice: the page lists her pod's access rules in words (her public profile among them)", rules);
 
-    // THE LOG STEP, on when the page shows a log (the access log is merged
-    // apart from this page): the read under the grant, with its purpose.
-    // The lead makes it strict (no guard) once the log is in.
+    // The access log: the read under the grant, with its purpose.
     const logOn = await page.locator('#log').count() === 1 && !(await bodyText(page)).includes("The access log is off");
-    console.log(`  (the access log is ${logOn ? "on: its steps run" : "off: its steps are skipped"})`);
+    check(logOn, "alice: the access page shows the pod's access log", await bodyText(page));
     const logged = async (pred) => {
       for (let i = 0; i < 20; i++) { // the log may write in batches
         const rows = await page.locator('[data-testid="access"]').evaluateAll((els) => els.map((e) => e.innerText.replace(/\s+/g, " ")));
@@ -647,7 +645,7 @@ await part("alice sees the grant on her access page and revokes it", async () =>
       }
       return null;
     };
-    if (logOn) {
+    {
       const rows = await logged((r) => r.includes("browser-notes/first") && r.includes("Service provision") && r.includes("allowed"));
       check(rows, "alice: the log shows shop's read under the grant, with its purpose", await bodyText(page));
       await shot(page, "alice-access-page-log");
@@ -662,8 +660,8 @@ await part("alice sees the grant on her access page and revokes it", async () =>
     const refused = await shop.session.fetch(`${notes}first`);
     check(refused.status === 403, `shop: its next read of alice's notes is refused (${refused.status})`);
 
-    // THE LOG STEP again: the refused read is logged.
-    if (logOn) {
+    // The refused read is logged too.
+    {
       await page.reload();
       const rows = await logged((r) => r.includes("browser-notes/first") && r.includes("refused"));
       check(rows, "alice: the log shows shop's refused read", await bodyText(page));
