@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -232,6 +233,24 @@ func TestAccessPage(t *testing.T) {
 		t.Errorf("the log was asked %+v for %v", last, log.storage)
 	}
 	log.mu.Unlock()
+
+	// The organisation's requests alone: from its grant, the log filtered
+	// on it, and the filter kept on the next page.
+	whoLink := "/.vc/access?" + url.Values{"storage": {alice.pod}, "who": {org}}.Encode() + "#log"
+	html, _ = page(t, alice.browser, pagePath)
+	if !strings.Contains(html, `href="`+template.HTMLEscapeString(whoLink)+`">What it did</a>`) {
+		t.Errorf("the grant does not link its organisation's requests (%s)", whoLink)
+	}
+	html, _ = page(t, alice.browser, pagePath+"&who="+url.QueryEscape(org))
+	log.mu.Lock()
+	if last := log.asked[len(log.asked)-1]; last.Agent != org {
+		t.Errorf("the filtered page asked the log %+v", last)
+	}
+	log.mu.Unlock()
+	if !strings.Contains(html, "Requests by ") || !strings.Contains(html, "requests</a>") ||
+		!strings.Contains(html, "log=page2&amp;storage="+url.QueryEscape(alice.pod)+"&amp;who="+url.QueryEscape(org)+"#log") {
+		t.Errorf("the page filtered on the organisation:\n%s", html)
+	}
 
 	// Revoke: the organisation's next read fails.
 	if r := postForm(t, alice.browser, "/.vc/access", form(url.Values{"action": {"revoke"}, "grant": {grant}}), ""); r.status != 303 {

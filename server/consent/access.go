@@ -46,6 +46,9 @@ const (
 	maxNameLookups = 20
 	// maxOwned bounds the credentials read for one page.
 	maxOwned = 500
+	// maxWhoLength bounds the WebID the log is filtered on; a longer one
+	// shows everyone's requests.
+	maxWhoLength = 2048
 )
 
 // accessDone are the messages after a form succeeded (the redirect names
@@ -79,6 +82,9 @@ type accessView struct {
 	LogNext     string // the URL of the next page of the log
 	LogDownload string
 	ByGrant     []grantUse
+	// LogWho is the agent the log is filtered on ("" everyone), LogWhoName
+	// its name, LogAll the page's URL without the filter.
+	LogWho, LogWhoName, LogAll string
 }
 
 // ruleGroup is the authorizations of one ACL document.
@@ -101,6 +107,8 @@ type ruleView struct {
 
 type credentialView struct {
 	IRI, Org, OrgWebID, Modes, Until, State, Changed string
+	// LogOf is the page's URL with the log filtered on the organisation.
+	LogOf string
 	Resources, Purposes                              []string
 	Kind                                             string
 }
@@ -118,6 +126,7 @@ type logView struct {
 // shown.
 type grantUse struct {
 	Org, Grant string
+	LogOf      string // the page's URL with the log filtered on the organisation
 	Purposes   []string
 	Reads      []logView
 }
@@ -154,7 +163,7 @@ table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{text-align:le
 <ul>{{range .Resources}}<li><code>{{.}}</code></li>{{end}}</ul>
 <p>For: {{range $i, $p := .Purposes}}{{if $i}}; {{end}}{{$p}}{{else}}no purpose given{{end}}. Until: {{.Until}}.</p>
 <form method="post" action="{{$.Action}}"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="storage" value="{{$.Storage}}"><input type="hidden" name="grant" value="{{.IRI}}">
-<button type="submit" name="action" value="revoke">Revoke</button></form>
+<button type="submit" name="action" value="revoke">Revoke</button></form>{{if not $.LogOff}} <a href="{{.LogOf}}">What it did</a>{{end}}
 </div>{{else}}<p>No organisation has a grant now.</p>{{end}}
 {{if .Ended}}<h3>Ended and refused</h3>
 {{range .Ended}}<div class="item" data-testid="{{.Kind}}" data-state="{{.State}}" data-iri="{{.IRI}}"><p><strong>{{.Org}}</strong> {{if eq .Kind "denial"}}asked to{{else}}could{{end}} {{.Modes}} <code>{{index .Resources 0}}</code>{{if gt (len .Resources) 1}} and {{len .Resources}} more{{end}}{{if .Purposes}}, for {{range $i, $p := .Purposes}}{{if $i}}; {{end}}{{$p}}{{end}}{{end}}.
@@ -177,9 +186,10 @@ table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{text-align:le
 {{if .LogOff}}<p>The access log is off on this server: requests to your pod are not recorded.</p>{{else if .LogError}}<p role="alert">{{.LogError}}</p>{{else}}
 <p class="hint">Places are named within your pod: <code>notes/</code> is <code>{{.Storage}}notes/</code>.</p>
 {{if .ByGrant}}<h3>By organisation and grant</h3>
-{{range .ByGrant}}<div class="item"><p><strong>{{.Org}}</strong> under the grant <code>{{.Grant}}</code>{{range .Purposes}}; for {{.}}{{end}}:</p>
+{{range .ByGrant}}<div class="item"><p><strong><a href="{{.LogOf}}">{{.Org}}</a></strong> under the grant <code>{{.Grant}}</code>{{range .Purposes}}; for {{.}}{{end}}:</p>
 <ul>{{range .Reads}}<li>{{.What}} <code title="{{.Resource}}">{{.Where}}</code> at {{.Time}}{{if .Refused}} — <span class="refused">{{.Outcome}}</span>{{end}}</li>{{end}}</ul></div>{{end}}{{end}}
-<h3>Latest requests to your pod</h3>
+{{if .LogWho}}<h3>Requests by {{.LogWhoName}}</h3>
+<p class="hint"><code>{{.LogWho}}</code> only. <a href="{{.LogAll}}">Everyone's requests</a></p>{{else}}<h3>Latest requests to your pod</h3>{{end}}
 {{if .Log}}<table><thead><tr><th>When</th><th>Who</th><th>What</th><th>Outcome</th></tr></thead><tbody>
 {{range .Log}}<tr data-testid="access" data-iri="{{.IRI}}"><td>{{.Time}}</td><td>{{.Who}}</td><td>{{.What}} <code title="{{.Resource}}">{{.Where}}</code></td>
 <td>{{if .Refused}}<span class="refused">{{.Outcome}}</span>{{else}}<span class="ok">{{.Outcome}}</span>{{end}}{{if .Via}}<br><span class="hint" title="{{.ViaIRI}}">{{.Via}}</span>{{end}}{{range .Purposes}}<br><span class="hint">for {{.}}</span>{{end}}</td></tr>{{end}}
@@ -237,7 +247,7 @@ func (h *Handler) access(c echo.Context) error {
 	if refused != "" {
 		return h.renderAccess(c, http.StatusForbidden, accessView{Refused: refused})
 	}
-	v, err := h.accessView(c.Request().Context(), root, owner, tok, c.QueryParam("log"))
+	v, err := h.accessView(c.Request().Context(), root, owner, tok, c.QueryParam("log"), c.QueryParam("who"))
 	if err != nil {
 		return err
 	}
@@ -261,8 +271,19 @@ func (h *Handler) renderAccess(c echo.Context, status int, v accessView) error {
 }
 
 // accessView gathers what the page shows.
-func (h *Handler) accessView(ctx context.Context, root ldp.Path, owner, tok, logCursor string) (accessView, error) {
+func (h *Handler) accessView(ctx context.Context, root ldp.Path, owner, tok, logCursor, who string) (accessView, error) {
 	storageIRI := h.Space.IRI(root)
+	// logOf is this page with the log filtered on agent (and at cursor).
+	logOf := func(agent, cursor string) string {
+		q := url.Values{"storage": {storageIRI}}
+		if agent != "" {
+			q.Set("who", agent)
+		}
+		if cursor != "" {
+			q.Set("log", cursor)
+		}
+		return AccessPath + "?" + q.Encode() + "#log"
+	}
 	v := accessView{Storage: storageIRI, Owner: owner, CSRF: csrfOf(tok), Action: AccessPath, MaxOwned: maxOwned}
 	names := &orgNames{space: h.Space, seen: map[string]string{}}
 
@@ -278,6 +299,7 @@ func (h *Handler) accessView(ctx context.Context, root ldp.Path, owner, tok, log
 			continue
 		}
 		cv := h.credentialView(ctx, names, o)
+		cv.LogOf = logOf(acc.Requestor, "")
 		switch {
 		case acc.Kind == credential.Request && o.State == "Pending":
 			v.Requests = append(v.Requests, cv)
@@ -304,13 +326,19 @@ func (h *Handler) accessView(ctx context.Context, root ldp.Path, owner, tok, log
 		return v, nil
 	}
 	v.LogDownload = storageIRI + ".access-log"
-	entries, next, err := h.Log.Read(ctx, storageIRI, LogQuery{Cursor: logCursor, Limit: logPageSize})
+	if len(who) > maxWhoLength {
+		who = ""
+	}
+	if who != "" {
+		v.LogWho, v.LogWhoName, v.LogAll = who, names.name(ctx, who), logOf("", "")
+	}
+	entries, next, err := h.Log.Read(ctx, storageIRI, LogQuery{Agent: who, Cursor: logCursor, Limit: logPageSize})
 	if err != nil {
 		v.LogError = "The access log cannot be read just now; try again later."
 		return v, nil
 	}
 	if next != "" {
-		v.LogNext = AccessPath + "?" + url.Values{"storage": {storageIRI}, "log": {next}}.Encode() + "#log"
+		v.LogNext = logOf(who, next)
 	}
 	uses := map[[2]string]int{}
 	for _, e := range entries {
@@ -336,7 +364,7 @@ func (h *Handler) accessView(ctx context.Context, root ldp.Path, owner, tok, log
 			if !ok {
 				i = len(v.ByGrant)
 				uses[k] = i
-				v.ByGrant = append(v.ByGrant, grantUse{Org: lv.Who, Grant: e.Grant, Purposes: lv.Purposes})
+				v.ByGrant = append(v.ByGrant, grantUse{Org: lv.Who, Grant: e.Grant, Purposes: lv.Purposes, LogOf: logOf(e.Agent, "")})
 			}
 			v.ByGrant[i].Reads = append(v.ByGrant[i].Reads, lv)
 		}
@@ -607,7 +635,7 @@ func (h *Handler) accessAction(c echo.Context) error {
 	ctx := r.Context()
 	storageIRI = h.Space.IRI(root)
 	fail := func(status int, msg string) error {
-		v, err := h.accessView(ctx, root, owner, tok, "")
+		v, err := h.accessView(ctx, root, owner, tok, "", "")
 		if err != nil {
 			return err
 		}
