@@ -156,7 +156,7 @@ func New(ctx context.Context, b storage.Backend, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("ldp: base URL %q: Kluis must be served at the root path", cfg.BaseURL)
 	}
 	s := &Store{
-		backend:     b,
+		backend:     memoBackend{b},
 		origin:      u.Scheme + "://" + u.Host,
 		scheme:      u.Scheme,
 		host:        u.Host,

@@ -597,6 +597,9 @@ func requestBody(req *http.Request) (io.Reader, string, error) {
 // Content-Type, the authorization of the method on the target, and the
 // preconditions.
 func (h *resources) writeRequest(c echo.Context) (ldp.Path, ldp.WriteRequest, error) {
+	// What authorization asks of storage, Put and Post ask again
+	// (ldp.WithStatMemo).
+	c.SetRequest(c.Request().WithContext(ldp.WithStatMemo(c.Request().Context())))
 	req := c.Request()
 	p, err := target(req)
 	if err != nil {
@@ -636,7 +639,7 @@ func (h *resources) put(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.store.Put(req.Context(), p, w)
+	res, err := h.store.Put(c.Request().Context(), p, w)
 	if err != nil {
 		return bodyError(w.Body, err)
 	}
@@ -656,7 +659,7 @@ func (h *resources) post(c echo.Context) error {
 			preq.Container = true
 		}
 	}
-	res, err := h.store.Post(req.Context(), p, preq)
+	res, err := h.store.Post(c.Request().Context(), p, preq)
 	if err != nil {
 		return bodyError(w.Body, err)
 	}
@@ -734,6 +737,7 @@ func (h *resources) patch(c echo.Context) error {
 
 // delete removes a resource (Solid Protocol §5.4).
 func (h *resources) delete(c echo.Context) error {
+	c.SetRequest(c.Request().WithContext(ldp.WithStatMemo(c.Request().Context())))
 	req := c.Request()
 	p, err := target(req)
 	if err != nil {

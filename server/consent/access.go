@@ -108,9 +108,9 @@ type ruleView struct {
 type credentialView struct {
 	IRI, Org, OrgWebID, Modes, Until, State, Changed string
 	// LogOf is the page's URL with the log filtered on the organisation.
-	LogOf string
-	Resources, Purposes                              []string
-	Kind                                             string
+	LogOf               string
+	Resources, Purposes []string
+	Kind                string
 }
 
 type logView struct {
