@@ -109,14 +109,16 @@ func newAccessLog(cfg Config, sh *shared, logger *slog.Logger) *accessLog {
 type accessNote struct {
 	agent Agent
 	grant Grant
+	// patch is what a PATCH was last checked for, nil otherwise.
+	patch *rdfx.Access
 }
 
 // ctxKeyAccessNote holds the *accessNote of a request in echo's context.
 const ctxKeyAccessNote = "kluis.accessNote"
 
 // note keeps what permit learnt, for the log entry.
-func (a *accessLog) note(c echo.Context, agent Agent, g Grant) {
-	c.Set(ctxKeyAccessNote, &accessNote{agent: agent, grant: g})
+func (a *accessLog) note(c echo.Context, agent Agent, g Grant, patch *rdfx.Access) {
+	c.Set(ctxKeyAccessNote, &accessNote{agent: agent, grant: g, patch: patch})
 }
 
 // podOf returns the pod name and owner of the storage holding p, when p
@@ -162,16 +164,21 @@ func (a *accessLog) record(c echo.Context, status int) {
 	}
 	a.log.Record(pod, accesslog.Entry{
 		Agent: n.agent.WebID, Client: n.agent.ClientID, Issuer: n.agent.Issuer,
-		Resource: a.space.IRI(p), Method: req.Method, Mode: modeOf(req.Method, p), Status: status,
+		Resource: a.space.IRI(p), Method: req.Method, Mode: modeOf(req.Method, p, n.patch), Status: status,
 		Authorization: n.grant.Authorization, Grant: n.grant.AccessGrant, Purposes: n.grant.Purposes,
 	})
 }
 
 // modeOf is the mode a method needs on its target (WAC 1.0 §5.3.1), as
-// the log tells it: Control for an ACL resource.
-func modeOf(method string, p ldp.Path) string {
+// the log tells it: Control for an ACL resource; for a PATCH, what its
+// content needs (Solid Protocol §5.3.1: Append for a patch that only
+// inserts), as far as it was read.
+func modeOf(method string, p ldp.Path, patch *rdfx.Access) string {
 	if kind, _ := p.Aux(); kind == ldp.ACL {
 		return "Control"
+	}
+	if method == http.MethodPatch && patch != nil && !patch.Write && !patch.Read {
+		return "Append"
 	}
 	switch method {
 	case http.MethodGet, http.MethodHead:
@@ -250,7 +257,7 @@ func (h *resources) serveLog(c echo.Context, root ldp.Path, pod, owner string) e
 	if err != nil {
 		return err
 	}
-	h.logs.note(c, agent, Grant{})
+	h.logs.note(c, agent, Grant{}, nil)
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete:
 	case http.MethodPut:

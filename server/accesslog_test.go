@@ -408,3 +408,38 @@ func TestAccessLogView(t *testing.T) {
 		t.Errorf("a view of a non-root IRI")
 	}
 }
+
+// TestAccessLogPatchMode: a PATCH is logged with the mode its content
+// needs: Append for one that only inserts, Write for one that deletes.
+func TestAccessLogPatchMode(t *testing.T) {
+	ctx := context.Background()
+	issuer := webidtest.NewIssuer(t)
+	alice, bob := newGrantParty(t, issuer), newGrantParty(t, issuer)
+	ts, srv, _ := logServer(t, alice.webID, nil)
+	const prefixes = "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n"
+	for path, body := range map[string]string{
+		"/alice/drop/doc": "<#a> <#b> <#c>.",
+		"/alice/drop/.acl": prefixes + `<#owner> a acl:Authorization; acl:agent <` + alice.webID + `>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control.
+<#bob> a acl:Authorization; acl:agent <` + bob.webID + `>; acl:default <./>; acl:mode acl:Append.`,
+	} {
+		if st, _, b := grantCall(t, ts, &alice, "PUT", path, "text/turtle", body); st/100 != 2 {
+			t.Fatalf("PUT %s: %d %s", path, st, b)
+		}
+	}
+	const patchType = "text/n3"
+	insert := `@prefix solid: <http://www.w3.org/ns/solid/terms#>. _:p a solid:InsertDeletePatch; solid:inserts { <#x> <#y> <#z>. }.`
+	remove := `@prefix solid: <http://www.w3.org/ns/solid/terms#>. _:p a solid:InsertDeletePatch; solid:deletes { <#a> <#b> <#c>. }.`
+	if st, _, b := grantCall(t, ts, &bob, "PATCH", "/alice/drop/doc", patchType, insert); st/100 != 2 {
+		t.Fatalf("bob's insert: %d %s", st, b)
+	}
+	if st, _, b := grantCall(t, ts, &bob, "PATCH", "/alice/drop/doc", patchType, remove); st != 403 {
+		t.Fatalf("bob's delete: %d %s", st, b)
+	}
+	if err := srv.FlushAccessLog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, items := logPage(t, ts, &alice, "page=first")
+	if len(items) != 2 || items[0]["kluis:mode"] != "acl:Write" || items[1]["kluis:mode"] != "acl:Append" {
+		t.Fatalf("the PATCHes' modes, newest first: %v", items)
+	}
+}

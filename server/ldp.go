@@ -144,7 +144,7 @@ func (h *resources) authenticate(c echo.Context, p ldp.Path) (Agent, error) {
 	agent, err := h.authn.Authenticate(areq)
 	end(err)
 	if h.logs != nil && err == nil {
-		h.logs.note(c, agent, Grant{})
+		h.logs.note(c, agent, Grant{}, nil)
 	}
 	if err != nil {
 		h.setRefusalLinks(req.Context(), c.Response().Header(), p)
@@ -161,7 +161,7 @@ func (h *resources) permit(c echo.Context, agent Agent, op Operation) error {
 	grant, err := h.perms.Check(ctx, agent, op)
 	end(err)
 	if h.logs != nil {
-		h.logs.note(c, agent, grant)
+		h.logs.note(c, agent, grant, op.Patch)
 	}
 	if grant.WACAllow != "" && (err != nil || op.Method == http.MethodGet || op.Method == http.MethodHead) {
 		// On a refusal too: WAC 1.0 §6.1, what the agent and the public
