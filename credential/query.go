@@ -203,8 +203,11 @@ func (s *Service) recordAnswer(ctx context.Context, acc *Access) error {
 	if err != nil || req.access.Kind != Request || req.access.Requestor != acc.Requestor {
 		return nil
 	}
-	_, err = s.cfg.Store.Put(ctx, prefixAnswer+id, strings.NewReader(acc.ID), storage.PutOptions{ContentType: "text/plain"})
-	return err
+	if _, err = s.cfg.Store.Put(ctx, prefixAnswer+id, strings.NewReader(acc.ID), storage.PutOptions{ContentType: "text/plain"}); err != nil {
+		return err
+	}
+	s.dropLive(ctx, req.access) // answered: no longer live
+	return nil
 }
 
 // PageString and ParsePage keep page tokens opaque to the client.
@@ -267,6 +270,7 @@ func (s *Service) SweepExpired(ctx context.Context) (int, error) {
 		if err != nil {
 			return false, err
 		}
+		s.dropLive(ctx, acc)
 		if s.cfg.OnChange != nil {
 			s.cfg.OnChange(ctx, acc, "expired")
 		}

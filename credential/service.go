@@ -60,7 +60,13 @@ type Config struct {
 	KeyRotation time.Duration
 	// TokenTTL is the life of UMA tickets and access tokens.
 	TokenTTL time.Duration
-	Now      func() time.Time
+	// MaxRequestsPerRequestor, MaxRequestsPerOwner and MaxGrantsPerOwner
+	// bound the live requests an agent has asked for, the live requests
+	// addressed to one person, and the active grants one person has given
+	// (DefaultMaxRequestsPerRequestor and the others; live.go): Issue
+	// refuses one more with ErrTooMany.
+	MaxRequestsPerRequestor, MaxRequestsPerOwner, MaxGrantsPerOwner int
+	Now                                                             func() time.Time
 	// OnChange, when set, is told of every credential issued ("issued"),
 	// every status change ("revoked"), after it is stored, and every
 	// expiry ("expired", by SweepExpired): the records in the person's
@@ -105,6 +111,15 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.MaxRequestsPerRequestor <= 0 {
+		cfg.MaxRequestsPerRequestor = DefaultMaxRequestsPerRequestor
+	}
+	if cfg.MaxRequestsPerOwner <= 0 {
+		cfg.MaxRequestsPerOwner = DefaultMaxRequestsPerOwner
+	}
+	if cfg.MaxGrantsPerOwner <= 0 {
+		cfg.MaxGrantsPerOwner = DefaultMaxGrantsPerOwner
 	}
 	l, err := newLoader()
 	if err != nil {
@@ -207,6 +222,9 @@ func (s *Service) Issue(ctx context.Context, a Agent, body []byte) (map[string]a
 		acc.Expires = acc.Issued.Add(s.cfg.MaxLifetime)
 		doc["expirationDate"] = acc.Expires.UTC().Format(time.RFC3339)
 	}
+	if err := s.checkCaps(ctx, acc); err != nil {
+		return nil, nil, err
+	}
 
 	id, err := randomID()
 	if err != nil {
@@ -247,6 +265,9 @@ func (s *Service) Issue(ctx context.Context, a Agent, body []byte) (map[string]a
 		if err := s.recordAnswer(ctx, acc); err != nil {
 			return nil, nil, err
 		}
+	}
+	if err := s.addLive(ctx, acc, id); err != nil {
+		return nil, nil, err
 	}
 	s.remember(id, &stored{doc: doc, access: acc})
 	if s.cfg.OnChange != nil {
@@ -300,7 +321,9 @@ func (s *Service) check(ctx context.Context, a Agent, acc *Access, now time.Time
 		if acc.Status != StatusRequested {
 			return fmt.Errorf("%w: a request's status is ConsentStatusRequested", ErrInvalid)
 		}
-		if acc.Owner != "" && !absoluteIRI(acc.Owner, true) {
+		// The owner is named (the library's resourceOwner is required):
+		// the request is addressed to, and readable by, that person.
+		if !absoluteIRI(acc.Owner, true) {
 			return fmt.Errorf("%w: isConsentForDataSubject is not a WebID", ErrInvalid)
 		}
 	case Grant, Denial:
@@ -323,8 +346,12 @@ func (s *Service) check(ctx context.Context, a Agent, acc *Access, now time.Time
 	return nil
 }
 
-// Get returns the credential id (its IRI) for a, one of its parties, or
-// an agent that controls a resource it names.
+// Get returns the credential id (its IRI) for a when a is one of its
+// two parties: the requestor, or the owner (the data subject a request
+// is addressed to, the person who gave a grant or denial). Anyone else,
+// even an agent with acl:Control on a resource it names, gets
+// ErrNotFound: what an organisation asked of a person is theirs alone.
+// The library's approve flow reads the request as its owner.
 func (s *Service) Get(ctx context.Context, a Agent, iri string) (map[string]any, *Access, error) {
 	if a.WebID == "" {
 		return nil, nil, ErrUnauthenticated
@@ -333,19 +360,10 @@ func (s *Service) Get(ctx context.Context, a Agent, iri string) (map[string]any,
 	if err != nil {
 		return nil, nil, err
 	}
-	if !st.access.Party(a.WebID) && !s.controlsAny(ctx, a, st.access) {
+	if !st.access.Party(a.WebID) {
 		return nil, nil, ErrNotFound
 	}
 	return st.doc, st.access, nil
-}
-
-func (s *Service) controlsAny(ctx context.Context, a Agent, acc *Access) bool {
-	for _, r := range acc.Resources {
-		if s.cfg.Controls(ctx, a, r) == nil {
-			return true
-		}
-	}
-	return false
 }
 
 // load reads a credential by IRI.
@@ -448,6 +466,7 @@ func (s *Service) SetStatus(ctx context.Context, a Agent, body []byte) (*Access,
 	if _, err := s.cfg.Store.Put(ctx, prefixStatus+id, bytes.NewReader(stamp), storage.PutOptions{ContentType: "text/plain"}); err != nil {
 		return nil, err
 	}
+	s.dropLive(ctx, st.access)
 	if s.cfg.OnChange != nil {
 		s.cfg.OnChange(ctx, st.access, "revoked")
 	}
@@ -611,29 +630,6 @@ func (f Filter) match(a *Access) bool {
 		}
 	}
 	return true
-}
-
-// Active returns the grants given to webID that are valid now and not
-// revoked, for the plain-LDP way of using a grant.
-func (s *Service) Active(ctx context.Context, webID string) ([]*Access, error) {
-	var out []*Access
-	now := s.now()
-	for st, err := range s.partyCredentials(ctx, webID) {
-		if err != nil {
-			return nil, err
-		}
-		acc := st.access
-		if acc.Kind != Grant || acc.Status != StatusGiven || acc.Requestor != webID || !acc.ValidAt(now) {
-			continue
-		}
-		if revoked, err := s.Revoked(ctx, acc.ID); err != nil {
-			return nil, err
-		} else if revoked {
-			continue
-		}
-		out = append(out, acc)
-	}
-	return out, nil
 }
 
 // Grant returns the grant iri when it is active now: stored, a grant,

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weconomics/kluis/credential"
 	"github.com/weconomics/kluis/webid/webidtest"
 )
 
@@ -80,8 +81,11 @@ var umaTicket = regexp.MustCompile(`ticket="([^"]+)"`)
 func TestAccessGrantsEndToEnd(t *testing.T) {
 	issuer := webidtest.NewIssuer(t)
 	alice, org, eve := newGrantParty(t, issuer), newGrantParty(t, issuer), newGrantParty(t, issuer)
+	// carol controls the pod too, but is party to no credential.
+	carol := newGrantParty(t, issuer)
 	ts, _ := oidcServer(t, `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
-<#owner> a acl:Authorization; acl:agent <`+alice.webID+`>; acl:accessTo </>; acl:default </>; acl:mode acl:Read, acl:Write, acl:Control.`)
+<#owner> a acl:Authorization; acl:agent <`+alice.webID+`>; acl:accessTo </>; acl:default </>; acl:mode acl:Read, acl:Write, acl:Control.
+<#co> a acl:Authorization; acl:agent <`+carol.webID+`>; acl:accessTo </>; acl:default </>; acl:mode acl:Control.`)
 	for _, p := range []string{"/data/doc", "/data/sub/deep", "/other/doc", "/inbox/"} {
 		if st, _, b := grantCall(t, ts, &alice, "PUT", p, "text/turtle", "<#a> <#b> <#c>."); st != 201 {
 			t.Fatalf("PUT %s: %d %s", p, st, b)
@@ -125,6 +129,11 @@ func TestAccessGrantsEndToEnd(t *testing.T) {
 	}
 	if st, _, _ := grantCall(t, ts, &eve, "GET", strings.TrimPrefix(reqID, ts.URL), "", ""); st != 404 {
 		t.Fatalf("a third party reads the request: %d", st)
+	}
+	// Control on the resources it names is not enough: a credential is
+	// read by its two parties only.
+	if st, _, _ := grantCall(t, ts, &carol, "GET", strings.TrimPrefix(reqID, ts.URL), "", ""); st != 404 {
+		t.Fatalf("another controller of the pod reads the request: %d", st)
 	}
 
 	grantFor := func(p grantParty, resources, extra string) (int, map[string]any, string) {
@@ -369,10 +378,37 @@ func TestAccessGrantIssueRefusals(t *testing.T) {
 		{"a purpose that is no IRI", &alice, strings.Replace(req, "https://w3id.org/dpv#ServiceProvision", "marketing", 1), 400},
 		{"issuer-set fields", &alice, strings.Replace(req, `"type"`, `"proof": {}, "type"`, 1), 400},
 		{"not JSON", &alice, "{", 400},
+		{"a request to no one", &alice, strings.Replace(req, `"isConsentForDataSubject": "`+alice.webID+`"`, `"x": "y"`, 1), 400},
 	} {
 		if st, _, b := grantCall(t, ts, c.p, "POST", "/.vc/issue", "application/json", c.body); st != c.want {
 			t.Errorf("%s: %d, want %d (%.200s)", c.name, st, c.want, b)
 		}
+	}
+
+	// An agent at the bound of its live requests is refused one more,
+	// with a 429 that says why; cancelling one frees its place.
+	org := newGrantParty(t, issuer)
+	var last string
+	for i := range credential.DefaultMaxRequestsPerRequestor {
+		st, _, b := grantCall(t, ts, &org, "POST", "/.vc/issue", "application/json", req)
+		if st != 201 {
+			t.Fatalf("request %d: %d %s", i, st, b)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(b), &doc); err != nil {
+			t.Fatal(err)
+		}
+		last = doc["id"].(string)
+	}
+	if st, _, b := grantCall(t, ts, &org, "POST", "/.vc/issue", "application/json", req); st != 429 || !strings.Contains(b, "live access requests") {
+		t.Fatalf("a request past the bound: %d %s", st, b)
+	}
+	if st, _, b := grantCall(t, ts, &org, "POST", "/.vc/status", "application/json",
+		`{"credentialId": "`+last+`", "credentialStatus": [{"type": "RevocationList2020Status", "status": "1"}]}`); st/100 != 2 {
+		t.Fatalf("cancel: %d %s", st, b)
+	}
+	if st, _, b := grantCall(t, ts, &org, "POST", "/.vc/issue", "application/json", req); st != 201 {
+		t.Fatalf("a request after a cancellation: %d %s", st, b)
 	}
 }
 

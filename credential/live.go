@@ -1,0 +1,205 @@
+package credential
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/weconomics/kluis/storage"
+)
+
+// Defaults of Config's bounds on live credentials.
+const (
+	// DefaultMaxRequestsPerRequestor bounds the live requests one agent
+	// has asked for.
+	DefaultMaxRequestsPerRequestor = 100
+	// DefaultMaxRequestsPerOwner bounds the live requests addressed to one
+	// person (isConsentForDataSubject).
+	DefaultMaxRequestsPerOwner = 1000
+	// DefaultMaxGrantsPerOwner bounds the active grants one person has
+	// given.
+	DefaultMaxGrantsPerOwner = 1000
+)
+
+// prefixLive indexes the live credentials of each party by role:
+//
+//	sys/consent/live/<role>/<party key>/<credential id>
+//
+// an empty marker per credential, written after the credential and
+// removed when it ends (revoked, cancelled, answered, expired). A role's
+// listing is what a cap counts and what Active reads, so their work
+// grows with what is live for that party, never with every credential it
+// was ever a party to (those stay in the party index, for Query and
+// Derive). A marker whose credential has ended but is still listed (its
+// removal failed, or it expired since the last sweep) is removed by the
+// first listing that meets it.
+const prefixLive = "sys/consent/live/"
+
+// The roles of the live index.
+const (
+	roleAsks  = "asks"  // the requestor of a live request
+	roleAsked = "asked" // the owner a live request is addressed to
+	roleHolds = "holds" // the grantee of an active grant (Active)
+	roleGives = "gives" // the owner of an active grant
+)
+
+type liveEntry struct{ role, party string }
+
+// liveRoles are the entries of acc in the live index: a request is live
+// for its requestor and its owner, a grant (given) for its grantee and
+// its owner; denials are never live.
+func liveRoles(acc *Access) []liveEntry {
+	var out []liveEntry
+	switch {
+	case acc.Kind == Request:
+		out = append(out, liveEntry{roleAsks, acc.Requestor})
+		if acc.Owner != "" {
+			out = append(out, liveEntry{roleAsked, acc.Owner})
+		}
+	case acc.Kind == Grant && acc.Status == StatusGiven:
+		out = append(out, liveEntry{roleHolds, acc.Requestor}, liveEntry{roleGives, acc.Owner})
+	}
+	return out
+}
+
+func liveKey(e liveEntry, id string) string {
+	return prefixLive + e.role + "/" + partyKey(e.party) + "/" + id
+}
+
+// capOf is the bound of a role, 0 when it has none.
+func (s *Service) capOf(role string) int {
+	switch role {
+	case roleAsks:
+		return s.cfg.MaxRequestsPerRequestor
+	case roleAsked:
+		return s.cfg.MaxRequestsPerOwner
+	case roleGives:
+		return s.cfg.MaxGrantsPerOwner
+	}
+	return 0
+}
+
+// checkCaps refuses to issue acc when one of its parties has reached the
+// bound of its role. Two issues racing past the count may each succeed:
+// the bound can be passed by the number of concurrent issues.
+func (s *Service) checkCaps(ctx context.Context, acc *Access) error {
+	for _, e := range liveRoles(acc) {
+		limit := s.capOf(e.role)
+		if limit <= 0 {
+			continue
+		}
+		n := 0
+		for _, err := range s.live(ctx, e) {
+			if err != nil {
+				return err
+			}
+			if n++; n >= limit {
+				return fmt.Errorf("%w: %s has %d live %s; cancel or revoke some, or wait until they expire", ErrTooMany, e.party, limit, describeRole(e.role))
+			}
+		}
+	}
+	return nil
+}
+
+func describeRole(role string) string {
+	switch role {
+	case roleAsks:
+		return "access requests of its own"
+	case roleAsked:
+		return "access requests addressed to it"
+	}
+	return "access grants given"
+}
+
+// addLive writes acc's markers in the live index.
+func (s *Service) addLive(ctx context.Context, acc *Access, id string) error {
+	for _, e := range liveRoles(acc) {
+		if _, err := s.cfg.Store.Put(ctx, liveKey(e, id), strings.NewReader(""), storage.PutOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropLive removes acc's markers; a failure leaves a marker that the next
+// listing removes.
+func (s *Service) dropLive(ctx context.Context, acc *Access) {
+	id, ok := strings.CutPrefix(acc.ID, s.cfg.Base+"vc/")
+	if !ok {
+		return
+	}
+	for _, e := range liveRoles(acc) {
+		_ = s.cfg.Store.Delete(ctx, liveKey(e, id), storage.DeleteOptions{})
+	}
+}
+
+// live yields the credentials live for e, removing the markers of those
+// that have ended.
+func (s *Service) live(ctx context.Context, e liveEntry) func(yield func(*Access, error) bool) {
+	return func(yield func(*Access, error) bool) {
+		now := s.now()
+		for info, err := range s.cfg.Store.List(ctx, prefixLive+e.role+"/"+partyKey(e.party)+"/") {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if info.IsPrefix {
+				continue
+			}
+			st, err := s.load(ctx, s.cfg.Base+"vc/"+info.Key[strings.LastIndexByte(info.Key, '/')+1:])
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			acc := st.access
+			ended := !acc.Expires.IsZero() && !now.Before(acc.Expires)
+			if !ended {
+				if ended, err = s.Revoked(ctx, acc.ID); err != nil {
+					yield(nil, err)
+					return
+				}
+			}
+			if !ended && acc.Kind == Request {
+				ended = s.answered(ctx, acc.ID)
+			}
+			if ended {
+				_ = s.cfg.Store.Delete(ctx, info.Key, storage.DeleteOptions{})
+				continue
+			}
+			if !yield(acc, nil) {
+				return
+			}
+		}
+	}
+}
+
+// answered reports whether the request iri has been answered.
+func (s *Service) answered(ctx context.Context, iri string) bool {
+	_, err := s.cfg.Store.Stat(ctx, prefixAnswer+strings.TrimPrefix(iri, s.cfg.Base+"vc/"))
+	return err == nil
+}
+
+// Active returns the grants given to webID that are valid now and not
+// revoked, for the plain-LDP way of using a grant. It reads the live
+// index of webID's grants, so its work grows with the grants active for
+// webID (and the status of each, read from storage at every call), not
+// with the credentials webID was ever a party to: the access control
+// calls it on every request it refuses.
+func (s *Service) Active(ctx context.Context, webID string) ([]*Access, error) {
+	var out []*Access
+	now := s.now()
+	for acc, err := range s.live(ctx, liveEntry{roleHolds, webID}) {
+		if err != nil {
+			return nil, err
+		}
+		if acc.Kind != Grant || acc.Status != StatusGiven || acc.Requestor != webID || !acc.ValidAt(now) {
+			continue
+		}
+		out = append(out, acc)
+	}
+	return out, nil
+}

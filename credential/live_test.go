@@ -1,0 +1,182 @@
+package credential_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weconomics/kluis/credential"
+	"github.com/weconomics/kluis/storage/memory"
+)
+
+func revokeBody(iri string) []byte {
+	return []byte(`{"credentialId": "` + iri + `", "credentialStatus": [{"type": "RevocationList2020Status", "status": "1"}]}`)
+}
+
+// TestLiveCaps: an agent at the bound of its live requests, or a person
+// at the bound of the grants they have given, is refused one more with
+// ErrTooMany; a cancelled, revoked, answered or expired credential frees
+// its place.
+func TestLiveCaps(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	s, err := credential.New(credential.Config{
+		Store: memory.New(), Base: base, Now: func() time.Time { return now },
+		Controls: func(_ context.Context, a credential.Agent, _ string) error {
+			if a.WebID == alice {
+				return nil
+			}
+			return errors.New("no control")
+		},
+		OnServer:                func(iri string) bool { return strings.HasPrefix(iri, "https://pod.example/") },
+		MaxRequestsPerRequestor: 3, MaxRequestsPerOwner: 5, MaxGrantsPerOwner: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	asOrg, asAlice := credential.Agent{WebID: org}, credential.Agent{WebID: alice}
+	request := func(who credential.Agent, expires string) (string, error) {
+		doc, _, err := s.Issue(ctx, who, []byte(issueBody("SolidAccessRequest", credential.StatusRequested, `"expirationDate": "`+expires+`",`)))
+		if err != nil {
+			return "", err
+		}
+		return doc["id"].(string), nil
+	}
+	grant := func() (string, error) {
+		doc, _, err := s.Issue(ctx, asAlice, []byte(issueBody("SolidAccessGrant", credential.StatusGiven, `"expirationDate": "2026-12-20T00:00:00Z",`)))
+		if err != nil {
+			return "", err
+		}
+		return doc["id"].(string), nil
+	}
+
+	// Per requestor: 3 live requests, then no more.
+	var reqs []string
+	for i := range 3 {
+		expires := "2026-12-20T00:00:00Z"
+		if i == 0 {
+			expires = "2026-12-02T00:00:00Z"
+		}
+		id, err := request(asOrg, expires)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, id)
+	}
+	if _, err := request(asOrg, "2026-12-20T00:00:00Z"); !errors.Is(err, credential.ErrTooMany) {
+		t.Fatalf("a 4th live request: %v, want ErrTooMany", err)
+	}
+	// Cancelled frees a place.
+	if _, err := s.SetStatus(ctx, asOrg, revokeBody(reqs[1])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := request(asOrg, "2026-12-20T00:00:00Z"); err != nil {
+		t.Fatalf("after a cancellation: %v", err)
+	}
+	if _, err := request(asOrg, "2026-12-20T00:00:00Z"); !errors.Is(err, credential.ErrTooMany) {
+		t.Fatalf("full again: %v, want ErrTooMany", err)
+	}
+	// Answered frees a place.
+	if _, _, err := s.Decide(ctx, asAlice, reqs[2], false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := request(asOrg, "2026-12-20T00:00:00Z"); err != nil {
+		t.Fatalf("after an answer: %v", err)
+	}
+	// Expired frees a place, sweep or no sweep.
+	now = now.Add(24 * time.Hour)
+	if _, err := request(asOrg, "2026-12-20T00:00:00Z"); err != nil {
+		t.Fatalf("after an expiry: %v", err)
+	}
+
+	// Per owner: alice has 3 live requests addressed to her (bound 5);
+	// another requestor adds 2, a third is refused.
+	other := credential.Agent{WebID: "https://other.example/id#me"}
+	for range 2 {
+		if _, err := request(other, "2026-12-20T00:00:00Z"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := request(other, "2026-12-20T00:00:00Z"); !errors.Is(err, credential.ErrTooMany) {
+		t.Fatalf("a 6th live request to alice: %v, want ErrTooMany", err)
+	}
+
+	// Grants given: 2, then no more until one is revoked.
+	g1, err := grant()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := grant(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := grant(); !errors.Is(err, credential.ErrTooMany) {
+		t.Fatalf("a 3rd active grant: %v, want ErrTooMany", err)
+	}
+	if _, err := s.SetStatus(ctx, asAlice, revokeBody(g1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := grant(); err != nil {
+		t.Fatalf("after a revocation: %v", err)
+	}
+}
+
+// TestActiveReadsActiveGrantsOnly: what the access control asks on every
+// request it refuses (Active) reads the grants active for the agent, not
+// the credentials it was ever a party to: with 1 or 40 revoked, expired,
+// denied and requested credentials beside one active grant, a process
+// with nothing in its memory reads the same number of objects, and finds
+// the one grant.
+func TestActiveReadsActiveGrantsOnly(t *testing.T) {
+	reads := func(old int) int {
+		now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+		store := &countingStore{Backend: memory.New()}
+		cfg := credential.Config{
+			Store: store, Base: base, Now: func() time.Time { return now },
+			Controls: func(context.Context, credential.Agent, string) error { return nil },
+			OnServer: func(string) bool { return true },
+		}
+		s, err := credential.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		asAlice := credential.Agent{WebID: alice}
+		issue := func(who credential.Agent, kind, status, expires string) string {
+			t.Helper()
+			doc, _, err := s.Issue(ctx, who, []byte(issueBody(kind, status, `"expirationDate": "`+expires+`",`)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return doc["id"].(string)
+		}
+		active := issue(asAlice, "SolidAccessGrant", credential.StatusGiven, "2026-12-20T00:00:00Z")
+		for range old {
+			issue(asAlice, "SolidAccessGrant", credential.StatusGiven, "2026-12-02T00:00:00Z")
+			revoked := issue(asAlice, "SolidAccessGrant", credential.StatusGiven, "2026-12-20T00:00:00Z")
+			if _, err := s.SetStatus(ctx, asAlice, revokeBody(revoked)); err != nil {
+				t.Fatal(err)
+			}
+			issue(asAlice, "SolidAccessDenial", credential.StatusDenied, "2026-12-20T00:00:00Z")
+			issue(credential.Agent{WebID: org}, "SolidAccessRequest", credential.StatusRequested, "2026-12-02T00:00:00Z")
+		}
+		now = now.Add(48 * time.Hour)
+		if _, err := s.SweepExpired(ctx); err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := credential.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.reads = 0
+		got, err := fresh.Active(ctx, org)
+		if err != nil || len(got) != 1 || got[0].ID != active {
+			t.Fatalf("%d old: active %v, %v", old, got, err)
+		}
+		return store.reads
+	}
+	if one, many := reads(1), reads(40); one != many {
+		t.Errorf("Active read %d objects beside 1 old credential of each kind and %d beside 40", one, many)
+	}
+}
