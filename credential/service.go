@@ -66,7 +66,8 @@ type Config struct {
 	// (DefaultMaxRequestsPerRequestor and the others; live.go): Issue
 	// refuses one more with ErrTooMany.
 	MaxRequestsPerRequestor, MaxRequestsPerOwner, MaxGrantsPerOwner int
-	Now                                                             func() time.Time
+
+	Now func() time.Time
 	// OnChange, when set, is told of every credential issued ("issued"),
 	// every status change ("revoked"), after it is stored, and every
 	// expiry ("expired", by SweepExpired): the records in the person's
