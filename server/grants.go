@@ -30,7 +30,10 @@ import (
 func newGrants(cfg Config, sh *shared, logger *slog.Logger) (*credential.Service, error) {
 	base := strings.TrimSuffix(cfg.BaseURL.String(), "/") + consent.Prefix
 	inner := sh.perms
-	records := &consent.Records{Space: sh.space, Logger: logger, Now: time.Now}
+	// Decisions go to the requestor's inbox wherever it is, through the
+	// safe fetcher (never to a private address unless the hoster allows).
+	records := &consent.Records{Space: sh.space, Logger: logger, Now: time.Now,
+		Outbox: &consent.Outbox{Client: cfg.Fetcher.HTTPClient(), Logger: logger}}
 	return credential.New(credential.Config{
 		Store: sh.space.Backend(), Base: base, OnChange: records.Changed,
 		OnServer: func(iri string) bool { _, ok := sh.space.PathOf(iri); return ok },

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/weconomics/kluis/credential"
+	"github.com/weconomics/kluis/server/consent"
+	"github.com/weconomics/kluis/webid/fetch"
 	"github.com/weconomics/kluis/webid/webidtest"
 )
 
@@ -455,5 +458,61 @@ func TestAccessGrantQueryPaging(t *testing.T) {
 	}
 	if st, _, _ := grantCall(t, ts, nil, "GET", "/.vc/query", "", ""); st != 401 {
 		t.Fatalf("anonymous query: %d", st)
+	}
+}
+
+// TestAccessGrantRemoteInbox: a decision is delivered to the requestor's
+// inbox on another server, as JSON-LD through the safe fetcher (here
+// allowed to reach loopback, as a test setting); the same post through
+// a fetcher left at its defaults is refused, and nothing arrives.
+func TestAccessGrantRemoteInbox(t *testing.T) {
+	type note struct {
+		Type, Object, Actor, ctype string
+	}
+	got := make(chan note, 4)
+	inbox := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n note
+		_ = json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&n)
+		n.ctype = r.Header.Get("Content-Type")
+		got <- n
+		w.WriteHeader(http.StatusCreated)
+	}))
+	t.Cleanup(inbox.Close)
+
+	issuer := webidtest.NewIssuer(t)
+	alice, org := newGrantParty(t, issuer), newGrantParty(t, issuer)
+	ts, _ := oidcServer(t, `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#owner> a acl:Authorization; acl:agent <`+alice.webID+`>; acl:accessTo </>; acl:default </>; acl:mode acl:Read, acl:Write, acl:Control.`)
+	body := strings.Replace(grantIssueBody("SolidAccessGrant", "ConsentStatusExplicitlyGiven", `"isProvidedTo": "`+org.webID+`"`, `"`+ts.URL+`/data/"`, ""),
+		"https://org.example/inbox/", inbox.URL+"/inbox/", 1)
+	st, _, b := grantCall(t, ts, &alice, "POST", "/.vc/issue", "application/json", body)
+	var grant map[string]any
+	if st != 201 || json.Unmarshal([]byte(b), &grant) != nil {
+		t.Fatalf("grant: %d %s", st, b)
+	}
+	select {
+	case n := <-got:
+		if n.Type != "Accept" || n.Object != grant["id"] || n.Actor != alice.webID || n.ctype != "application/ld+json" {
+			t.Errorf("the requestor's inbox got %+v", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification in the requestor's inbox")
+	}
+
+	// Without the test setting, a private address is refused.
+	strict, err := fetch.New(fetch.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &consent.Outbox{Client: strict.HTTPClient()}
+	if err := out.Post(t.Context(), inbox.URL+"/inbox/", []byte(`{}`)); !errors.Is(err, fetch.ErrAddressNotAllowed) {
+		t.Fatalf("a post to a loopback inbox: %v, want ErrAddressNotAllowed", err)
+	}
+	out.Send(t.Context(), inbox.URL+"/inbox/", []byte(`{}`))
+	out.Wait()
+	select {
+	case n := <-got:
+		t.Fatalf("a refused inbox got %+v", n)
+	default:
 	}
 }
