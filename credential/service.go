@@ -187,7 +187,13 @@ func (s *Service) Issue(ctx context.Context, a Agent, body []byte) (map[string]a
 	if err := decode(body, &req); err != nil {
 		return nil, nil, err
 	}
-	doc := req.Credential
+	return s.issue(ctx, a, req.Credential, false)
+}
+
+// issue issues doc as a; moved is a grant re-issued by a pod's move
+// (ImportPod), which the hoster's command makes: its Control was checked
+// when it was first issued, and is checked again at every use.
+func (s *Service) issue(ctx context.Context, a Agent, doc map[string]any, moved bool) (map[string]any, *Access, error) {
 	if doc == nil {
 		return nil, nil, fmt.Errorf("%w: no credential", ErrInvalid)
 	}
@@ -216,7 +222,7 @@ func (s *Service) Issue(ctx context.Context, a Agent, body []byte) (map[string]a
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.check(ctx, a, acc, now); err != nil {
+	if err := s.check(ctx, a, acc, now, moved); err != nil {
 		return nil, nil, err
 	}
 	if acc.Expires.IsZero() {
@@ -278,7 +284,7 @@ func (s *Service) Issue(ctx context.Context, a Agent, body []byte) (map[string]a
 }
 
 // check applies the issuing rules to a credential a is about to issue.
-func (s *Service) check(ctx context.Context, a Agent, acc *Access, now time.Time) error {
+func (s *Service) check(ctx context.Context, a Agent, acc *Access, now time.Time, moved bool) error {
 	if len(acc.Modes) == 0 {
 		return fmt.Errorf("%w: no mode", ErrInvalid)
 	}
@@ -338,9 +344,12 @@ func (s *Service) check(ctx context.Context, a Agent, acc *Access, now time.Time
 		if !absoluteIRI(acc.Requestor, true) {
 			return fmt.Errorf("%w: isProvidedTo is not a WebID", ErrInvalid)
 		}
-		for _, r := range acc.Resources {
-			if err := s.cfg.Controls(ctx, a, r); err != nil {
-				return fmt.Errorf("%w: no acl:Control on %.200q", ErrForbidden, r)
+		// A moved grant's Control was checked where it was first issued.
+		if !moved {
+			for _, r := range acc.Resources {
+				if err := s.cfg.Controls(ctx, a, r); err != nil {
+					return fmt.Errorf("%w: no acl:Control on %.200q", ErrForbidden, r)
+				}
 			}
 		}
 	}
