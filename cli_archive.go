@@ -19,6 +19,7 @@ import (
 	"github.com/weconomics/kluis/ldp/archive"
 	"github.com/weconomics/kluis/server/consent"
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/seal"
 	"github.com/weconomics/kluis/webid/fetch"
 )
 
@@ -119,8 +120,11 @@ func podExport(ctx context.Context, args []string, getenv func(string) string, s
 // space), their notifications sent as the server would send them. wait
 // returns when the notifications to other servers have been sent.
 func podCredentials(c Config, b storage.Backend, base, root string, space *ldp.Store) (_ *credential.Service, wait func(), err error) {
+	current, _ := c.SecretKey.bytes() // checked by Validate
+	previous, _ := c.PreviousSecretKey.bytes()
 	cfg := credential.Config{
 		Store: b, Base: base + strings.TrimPrefix(consent.Prefix, "/"),
+		Seal:     seal.Sealer{Current: current, Previous: previous},
 		Controls: func(context.Context, credential.Agent, string) error { return credential.ErrForbidden },
 		OnServer: func(iri string) bool { return root != "" && strings.HasPrefix(iri, root) },
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/seal"
 )
 
 // keyStorage is where the signing keys are stored.
@@ -28,7 +29,8 @@ const keyCacheTTL = time.Minute
 // credential it signed has expired.
 type storedKey struct {
 	ID           string    `json:"kid"`
-	Seed         string    `json:"seed"` // base64url, in the clear, like the identity provider's keys without a secret key
+	Seed         string    `json:"seed,omitempty"`   // base64url, in the clear (no secret key configured)
+	Sealed       string    `json:"sealed,omitempty"` // or sealed (storage/seal), like the identity provider's keys
 	SignFrom     time.Time `json:"sign_from"`
 	SignUntil    time.Time `json:"sign_until"`
 	PublishUntil time.Time `json:"publish_until"`
@@ -55,6 +57,7 @@ type keyring struct {
 	now   func() time.Time
 	every time.Duration // how long a key signs
 	life  time.Duration // how long a credential may live
+	seal  seal.Sealer   // seals the seeds in storage when on
 
 	mu         sync.Mutex
 	set        *keySet
@@ -76,14 +79,18 @@ func (k *keyring) current(ctx context.Context) (*keySet, error) {
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return nil, err
 		}
-		if err := set.parse(); err != nil {
+		reseal, err := set.parse(k.seal)
+		if err != nil {
 			return nil, err
 		}
 		changed, err := set.maintain(now, k.every, k.life)
 		if err != nil {
 			return nil, err
 		}
-		if changed {
+		if changed || reseal {
+			if err := set.sealAll(k.seal); err != nil {
+				return nil, err
+			}
 			raw, err := json.Marshal(&set)
 			if err != nil {
 				return nil, err
@@ -122,13 +129,45 @@ func (k *keyring) read(ctx context.Context, set *keySet) (string, error) {
 	return info.ETag, nil
 }
 
-func (s *keySet) parse() error {
+// parse reads every stored seed, opening the sealed ones. reseal reports
+// that a key is not stored as sl would store it now: in the clear while
+// a secret key is configured, or sealed with the previous key.
+func (s *keySet) parse(sl seal.Sealer) (reseal bool, err error) {
 	for _, sk := range s.Keys {
-		seed, err := base64.RawURLEncoding.DecodeString(sk.Seed)
+		encoded := sk.Seed
+		switch {
+		case sk.Sealed != "":
+			raw, stale, err := sl.Open(sk.Sealed)
+			if err != nil {
+				return false, fmt.Errorf("credential: stored signing key: %w", err)
+			}
+			encoded, reseal = string(raw), reseal || stale
+		case sl.On():
+			reseal = true
+		}
+		seed, err := base64.RawURLEncoding.DecodeString(encoded)
 		if err != nil || len(seed) != ed25519.SeedSize {
-			return errors.New("credential: stored key unreadable")
+			return false, errors.New("credential: stored key unreadable")
 		}
 		sk.priv = ed25519.NewKeyFromSeed(seed)
+	}
+	return reseal, nil
+}
+
+// sealAll puts every key in the form it is stored in: sealed when a
+// secret key is configured, in the clear otherwise.
+func (s *keySet) sealAll(sl seal.Sealer) error {
+	for _, sk := range s.Keys {
+		encoded := base64.RawURLEncoding.EncodeToString(sk.priv.Seed())
+		if !sl.On() {
+			sk.Seed, sk.Sealed = encoded, ""
+			continue
+		}
+		sealed, err := sl.Seal([]byte(encoded))
+		if err != nil {
+			return err
+		}
+		sk.Seed, sk.Sealed = "", sealed
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/seal"
 )
 
 // Defaults of Config.
@@ -66,6 +67,9 @@ type Config struct {
 	// (DefaultMaxRequestsPerRequestor and the others; live.go): Issue
 	// refuses one more with ErrTooMany.
 	MaxRequestsPerRequestor, MaxRequestsPerOwner, MaxGrantsPerOwner int
+	// Seal, when on, seals the signing keys in storage with the server's
+	// secret key (KLUIS_SECRET_KEY), as the identity provider's are.
+	Seal seal.Sealer
 
 	Now func() time.Time
 	// OnChange, when set, is told of every credential issued ("issued"),
@@ -127,7 +131,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{cfg: cfg, ld: l, now: cfg.Now, docs: map[string]*stored{},
-		keys: &keyring{store: cfg.Store, now: cfg.Now, every: cfg.KeyRotation, life: cfg.MaxLifetime}}, nil
+		keys: &keyring{store: cfg.Store, now: cfg.Now, every: cfg.KeyRotation, life: cfg.MaxLifetime, seal: cfg.Seal}}, nil
 }
 
 // Base is the service's IRI.

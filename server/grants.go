@@ -17,6 +17,7 @@ import (
 	"github.com/weconomics/kluis/ldp/rdfx"
 	"github.com/weconomics/kluis/server/accounts"
 	"github.com/weconomics/kluis/server/consent"
+	"github.com/weconomics/kluis/storage/seal"
 	"github.com/weconomics/kluis/webid/account"
 )
 
@@ -36,6 +37,9 @@ func newGrants(cfg Config, sh *shared, logger *slog.Logger) (*credential.Service
 		Outbox: &consent.Outbox{Client: cfg.Fetcher.HTTPClient(), Logger: logger}}
 	return credential.New(credential.Config{
 		Store: sh.space.Backend(), Base: base, OnChange: records.Changed,
+		// The signing keys are sealed with the secret key, as the
+		// identity provider's are.
+		Seal:     seal.Sealer{Current: cfg.IdP.SecretKey, Previous: cfg.IdP.PreviousSecretKey},
 		OnServer: func(iri string) bool { _, ok := sh.space.PathOf(iri); return ok },
 		Controls: func(ctx context.Context, a credential.Agent, iri string) error {
 			p, ok := sh.space.PathOf(iri)
