@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/weconomics/kluis/storage"
 )
@@ -114,6 +116,7 @@ func describeRole(role string) string {
 
 // addLive writes acc's markers in the live index.
 func (s *Service) addLive(ctx context.Context, acc *Access, id string) error {
+	s.forgetActive(acc.Requestor)
 	for _, e := range liveRoles(acc) {
 		if _, err := s.cfg.Store.Put(ctx, liveKey(e, id), strings.NewReader(""), storage.PutOptions{}); err != nil {
 			return err
@@ -125,6 +128,7 @@ func (s *Service) addLive(ctx context.Context, acc *Access, id string) error {
 // dropLive removes acc's markers; a failure leaves a marker that the next
 // listing removes.
 func (s *Service) dropLive(ctx context.Context, acc *Access) {
+	s.forgetActive(acc.Requestor)
 	id, ok := strings.CutPrefix(acc.ID, s.cfg.Base+"vc/")
 	if !ok {
 		return
@@ -186,20 +190,84 @@ func (s *Service) answered(ctx context.Context, iri string) bool {
 // Active returns the grants given to webID that are valid now and not
 // revoked, for the plain-LDP way of using a grant. It reads the live
 // index of webID's grants, so its work grows with the grants active for
-// webID (and the status of each, read from storage at every call), not
-// with the credentials webID was ever a party to: the access control
-// calls it on every request it refuses.
+// webID, not with the credentials webID was ever a party to: the access
+// control calls it on every request it refuses.
+//
+// The listing is kept for ActiveListTTL (at most maxActiveListed agents)
+// and dropped when this process issues or ends a grant of webID; the
+// validity and the status of every grant are checked at every call, from
+// storage. So a revocation holds at the next request in every process,
+// and a grant issued through another process is used there within
+// ActiveListTTL.
 func (s *Service) Active(ctx context.Context, webID string) ([]*Access, error) {
-	var out []*Access
 	now := s.now()
-	for acc, err := range s.live(ctx, liveEntry{roleHolds, webID}) {
-		if err != nil {
-			return nil, err
+	listed, ok := s.listedActive(webID, now)
+	if !ok {
+		listed = nil
+		for acc, err := range s.live(ctx, liveEntry{roleHolds, webID}) {
+			if err != nil {
+				return nil, err
+			}
+			if acc.Kind == Grant && acc.Status == StatusGiven && acc.Requestor == webID {
+				listed = append(listed, acc)
+			}
 		}
-		if acc.Kind != Grant || acc.Status != StatusGiven || acc.Requestor != webID || !acc.ValidAt(now) {
+		s.keepActive(webID, listed, now)
+		return slices.DeleteFunc(slices.Clone(listed), func(a *Access) bool { return !a.ValidAt(now) }), nil
+	}
+	var out []*Access
+	for _, acc := range listed {
+		if !acc.ValidAt(now) {
+			continue
+		}
+		if revoked, err := s.Revoked(ctx, acc.ID); err != nil {
+			return nil, err
+		} else if revoked {
 			continue
 		}
 		out = append(out, acc)
 	}
 	return out, nil
+}
+
+// ActiveListTTL is how long a process keeps an agent's list of active
+// grants (Active): the delay before a grant issued through another
+// process is used in this one. Revocation and expiry are never delayed.
+const ActiveListTTL = 5 * time.Second
+
+// maxActiveListed bounds the agents whose lists are kept.
+const maxActiveListed = 4096
+
+type activeList struct {
+	grants []*Access
+	until  time.Time
+}
+
+func (s *Service) listedActive(webID string, now time.Time) ([]*Access, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.actives[webID]
+	if !ok || !now.Before(l.until) {
+		return nil, false
+	}
+	return l.grants, true
+}
+
+func (s *Service) keepActive(webID string, grants []*Access, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.actives) >= maxActiveListed {
+		for k := range s.actives { // drop one at random
+			delete(s.actives, k)
+			break
+		}
+	}
+	s.actives[webID] = activeList{grants: grants, until: now.Add(ActiveListTTL)}
+}
+
+// forgetActive drops the list of webID's active grants.
+func (s *Service) forgetActive(webID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.actives, webID)
 }

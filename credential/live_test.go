@@ -180,3 +180,47 @@ func TestActiveReadsActiveGrantsOnly(t *testing.T) {
 		t.Errorf("Active read %d objects beside 1 old credential of each kind and %d beside 40", one, many)
 	}
 }
+
+// TestActiveRevokedAcrossProcesses: a process that keeps an agent's list
+// of active grants still reads each grant's status at every call, so a
+// revocation through another process holds at its next call, and an
+// expiry at the first call past it.
+func TestActiveRevokedAcrossProcesses(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	cfg := credential.Config{
+		Store: memory.New(), Base: base, Now: func() time.Time { return now },
+		Controls: func(context.Context, credential.Agent, string) error { return nil },
+		OnServer: func(string) bool { return true },
+	}
+	a, err := credential.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := credential.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	asAlice := credential.Agent{WebID: alice}
+	short, _, err := a.Issue(ctx, asAlice, []byte(issueBody("SolidAccessGrant", credential.StatusGiven, `"expirationDate": "2026-12-01T12:00:01Z",`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, _, err := a.Issue(ctx, asAlice, []byte(issueBody("SolidAccessGrant", credential.StatusGiven, `"expirationDate": "2026-12-20T00:00:00Z",`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Active(ctx, org); err != nil || len(got) != 2 {
+		t.Fatalf("active through B: %d %v", len(got), err)
+	}
+	now = now.Add(time.Second) // the short grant expires; B's list is kept
+	if got, err := b.Active(ctx, org); err != nil || len(got) != 1 || got[0].ID != long["id"] {
+		t.Fatalf("active through B after an expiry: %v %v (short %v)", got, err, short["id"])
+	}
+	if _, err := a.SetStatus(ctx, asAlice, revokeBody(long["id"].(string))); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Active(ctx, org); err != nil || len(got) != 0 {
+		t.Fatalf("active through B after a revocation through A: %d %v", len(got), err)
+	}
+}

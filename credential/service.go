@@ -90,6 +90,8 @@ type Service struct {
 	// status lives apart and is always read from storage).
 	mu   sync.Mutex
 	docs map[string]*stored
+	// actives keeps agents' lists of active grants (Active).
+	actives map[string]activeList
 }
 
 type stored struct {
@@ -130,7 +132,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, ld: l, now: cfg.Now, docs: map[string]*stored{},
+	return &Service{cfg: cfg, ld: l, now: cfg.Now, docs: map[string]*stored{}, actives: map[string]activeList{},
 		keys: &keyring{store: cfg.Store, now: cfg.Now, every: cfg.KeyRotation, life: cfg.MaxLifetime, seal: cfg.Seal}}, nil
 }
 
