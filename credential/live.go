@@ -38,6 +38,13 @@ const (
 // first listing that meets it.
 const prefixLive = "sys/consent/live/"
 
+// RequestHold is the least time a request holds its place among its
+// requestor's live requests, even once cancelled, answered or expired:
+// so the bound on an agent's live requests is also a bound on the
+// requests it makes Kluis issue and store per RequestHold (an agent that
+// cancels at once cannot issue more).
+const RequestHold = 24 * time.Hour
+
 // The roles of the live index.
 const (
 	roleAsks  = "asks"  // the requestor of a live request
@@ -125,8 +132,9 @@ func (s *Service) addLive(ctx context.Context, acc *Access, id string) error {
 	return nil
 }
 
-// dropLive removes acc's markers; a failure leaves a marker that the next
-// listing removes.
+// dropLive removes acc's markers, except its requestor's of a request,
+// which a listing removes once RequestHold has passed; a failure leaves a
+// marker that the next listing removes.
 func (s *Service) dropLive(ctx context.Context, acc *Access) {
 	s.forgetActive(acc.Requestor)
 	id, ok := strings.CutPrefix(acc.ID, s.cfg.Base+"vc/")
@@ -134,6 +142,9 @@ func (s *Service) dropLive(ctx context.Context, acc *Access) {
 		return
 	}
 	for _, e := range liveRoles(acc) {
+		if e.role == roleAsks {
+			continue
+		}
 		_ = s.cfg.Store.Delete(ctx, liveKey(e, id), storage.DeleteOptions{})
 	}
 }
@@ -169,6 +180,9 @@ func (s *Service) live(ctx context.Context, e liveEntry) func(yield func(*Access
 			}
 			if !ended && acc.Kind == Request {
 				ended = s.answered(ctx, acc.ID)
+			}
+			if ended && e.role == roleAsks && now.Before(acc.Issued.Add(RequestHold)) {
+				ended = false // holds its requestor's place (RequestHold)
 			}
 			if ended {
 				_ = s.cfg.Store.Delete(ctx, info.Key, storage.DeleteOptions{})

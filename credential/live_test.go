@@ -54,12 +54,8 @@ func TestLiveCaps(t *testing.T) {
 
 	// Per requestor: 3 live requests, then no more.
 	var reqs []string
-	for i := range 3 {
-		expires := "2026-12-20T00:00:00Z"
-		if i == 0 {
-			expires = "2026-12-02T00:00:00Z"
-		}
-		id, err := request(asOrg, expires)
+	for range 3 {
+		id, err := request(asOrg, "2026-12-20T00:00:00Z")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,39 +64,46 @@ func TestLiveCaps(t *testing.T) {
 	if _, err := request(asOrg, "2026-12-20T00:00:00Z"); !errors.Is(err, credential.ErrTooMany) {
 		t.Fatalf("a 4th live request: %v, want ErrTooMany", err)
 	}
-	// Cancelled frees a place.
-	if _, err := s.SetStatus(ctx, asOrg, revokeBody(reqs[1])); err != nil {
+	// Cancelled or answered, a request holds its requestor's place for
+	// RequestHold: cancelling at once does not let an agent issue more.
+	if _, err := s.SetStatus(ctx, asOrg, revokeBody(reqs[0])); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := s.Decide(ctx, asAlice, reqs[1], false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := request(asOrg, "2026-12-20T00:00:00Z"); !errors.Is(err, credential.ErrTooMany) {
+		t.Fatalf("a request right after a cancellation: %v, want ErrTooMany", err)
+	}
+	now = now.Add(credential.RequestHold)
 	if _, err := request(asOrg, "2026-12-20T00:00:00Z"); err != nil {
-		t.Fatalf("after a cancellation: %v", err)
+		t.Fatalf("after a cancellation, once its hold is over: %v", err)
+	}
+	if _, err := request(asOrg, "2026-12-20T00:00:00Z"); err != nil {
+		t.Fatalf("after an answer, once its hold is over: %v", err)
 	}
 	if _, err := request(asOrg, "2026-12-20T00:00:00Z"); !errors.Is(err, credential.ErrTooMany) {
 		t.Fatalf("full again: %v, want ErrTooMany", err)
 	}
-	// Answered frees a place.
-	if _, _, err := s.Decide(ctx, asAlice, reqs[2], false); err != nil {
+	// Per owner: alice has 3 live requests addressed to her (the bound is
+	// 5; cancelled and answered ones free her places at once); others add
+	// 2, then one more is refused until one expires.
+	if _, err := request(credential.Agent{WebID: "https://third.example/id#me"}, "2026-12-02T13:00:00Z"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := request(asOrg, "2026-12-20T00:00:00Z"); err != nil {
-		t.Fatalf("after an answer: %v", err)
-	}
-	// Expired frees a place, sweep or no sweep.
-	now = now.Add(24 * time.Hour)
-	if _, err := request(asOrg, "2026-12-20T00:00:00Z"); err != nil {
-		t.Fatalf("after an expiry: %v", err)
-	}
-
-	// Per owner: alice has 3 live requests addressed to her (bound 5);
-	// another requestor adds 2, a third is refused.
 	other := credential.Agent{WebID: "https://other.example/id#me"}
-	for range 2 {
-		if _, err := request(other, "2026-12-20T00:00:00Z"); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := request(other, "2026-12-20T00:00:00Z"); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := request(other, "2026-12-20T00:00:00Z"); !errors.Is(err, credential.ErrTooMany) {
 		t.Fatalf("a 6th live request to alice: %v, want ErrTooMany", err)
+	}
+	now = now.Add(2 * time.Hour) // the third's request expires
+	if _, err := request(other, "2026-12-20T00:00:00Z"); err != nil {
+		t.Fatalf("after an expiry: %v", err)
+	}
+	if _, err := request(other, "2026-12-20T00:00:00Z"); !errors.Is(err, credential.ErrTooMany) {
+		t.Fatalf("full again: %v, want ErrTooMany", err)
 	}
 
 	// Grants given: 2, then no more until one is revoked.
