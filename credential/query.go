@@ -237,7 +237,17 @@ const prefixExpired = "sys/consent/expired/"
 // It reads only the credentials whose expiry hour has begun, through the
 // expiry index that Issue writes (storage/expiry): its work grows with
 // what expired, not with every credential the server holds (issue 19).
+// It then deletes the credentials ended more than Retention ago
+// (forget.go), through an index of the same kind.
 func (s *Service) SweepExpired(ctx context.Context) (int, error) {
+	n, err := s.sweepExpired(ctx)
+	if _, ferr := s.sweepForgotten(ctx); err == nil {
+		err = ferr
+	}
+	return n, err
+}
+
+func (s *Service) sweepExpired(ctx context.Context) (int, error) {
 	now := s.now()
 	n := 0
 	err := s.expiries().Sweep(ctx, now, func(ctx context.Context, id string) (bool, error) {

@@ -266,6 +266,9 @@ func (s *Service) issue(ctx context.Context, a Agent, doc map[string]any, moved 
 	if err := s.expiries().Add(ctx, acc.Expires, id); err != nil {
 		return nil, nil, err
 	}
+	if err := s.forgets().Add(ctx, acc.Expires.Add(Retention), id); err != nil {
+		return nil, nil, err
+	}
 	if _, err := s.cfg.Store.Put(ctx, prefixCredentials+id, bytes.NewReader(raw), storage.PutOptions{ContentType: "application/json", IfNoneMatch: true}); err != nil {
 		return nil, nil, err
 	}
@@ -479,6 +482,9 @@ func (s *Service) SetStatus(ctx context.Context, a Agent, body []byte) (*Access,
 	}
 	id := strings.TrimPrefix(req.CredentialID, s.cfg.Base+"vc/")
 	stamp := []byte(s.now().UTC().Format(time.RFC3339))
+	if err := s.forgets().Add(ctx, s.now().Add(Retention), id); err != nil {
+		return nil, err
+	}
 	if _, err := s.cfg.Store.Put(ctx, prefixStatus+id, bytes.NewReader(stamp), storage.PutOptions{ContentType: "text/plain"}); err != nil {
 		return nil, err
 	}
