@@ -104,11 +104,18 @@ func (s *Service) checkCaps(ctx context.Context, acc *Access) error {
 				return err
 			}
 			if n++; n >= limit {
-				return fmt.Errorf("%w: %s has %d live %s; cancel or revoke some, or wait until they expire", ErrTooMany, e.party, limit, describeRole(e.role))
+				return fmt.Errorf("%w: %s has %d live %s; cancel or revoke some, or wait until they expire%s", ErrTooMany, e.party, limit, describeRole(e.role), holdNote(e.role))
 			}
 		}
 	}
 	return nil
+}
+
+func holdNote(role string) string {
+	if role == roleAsks {
+		return " (a request counts for at least a day)"
+	}
+	return ""
 }
 
 func describeRole(role string) string {

@@ -54,11 +54,7 @@ type movedDocument struct {
 // IRI segments: the names of the records in the pod's access-records
 // container) to w; ids this issuer does not hold are left out.
 func (s *Service) ExportPod(ctx context.Context, ids []string, w io.Writer) error {
-	keys, err := s.KeysDocument(ctx)
-	if err != nil {
-		return err
-	}
-	b := moveBundle{Format: moveFormat, Version: moveVersion, Issuer: s.cfg.Base, Keys: keys, Credentials: []movedDocument{}}
+	b := moveBundle{Format: moveFormat, Version: moveVersion, Issuer: s.cfg.Base, Credentials: []movedDocument{}}
 	for _, id := range ids {
 		st, err := s.load(ctx, s.cfg.Base+"vc/"+id)
 		if errors.Is(err, ErrNotFound) {
@@ -76,6 +72,15 @@ func (s *Service) ExportPod(ctx context.Context, ids []string, w io.Writer) erro
 			m.Revoked = at.UTC().Format(time.RFC3339)
 		}
 		b.Credentials = append(b.Credentials, m)
+	}
+	if len(b.Credentials) > 0 {
+		// The keys, only when there is something to verify: an export of
+		// a pod with no credentials makes no signing key.
+		keys, err := s.KeysDocument(ctx)
+		if err != nil {
+			return err
+		}
+		b.Keys = keys
 	}
 	return json.NewEncoder(w).Encode(&b)
 }
