@@ -202,6 +202,10 @@ func podImport(ctx context.Context, args []string, getenv func(string) string, s
 	list, err := grants.ImportPod(ctx, bytes.NewReader(moved), rebase)
 	wait()
 	for _, m := range list {
+		if m.From == m.To {
+			fmt.Fprintf(stdout, "grant %s kept for %s\n", m.From, m.Grantee)
+			continue
+		}
 		fmt.Fprintf(stdout, "grant %s re-issued as %s for %s\n", m.From, m.To, m.Grantee)
 	}
 	if err != nil {

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -98,17 +100,27 @@ func TestAccessGrantRevokedAcrossProcesses(t *testing.T) {
 }
 
 // TestAccessGrantsMovePod: a person's pod moves from one Kluis to
-// another (different storage, different base URL) with kluis pod export
-// and kluis pod import. The organisation's plain DPoP read keeps working
+// another (different storage) with kluis pod export and kluis pod import.
+// To another base URL, the organisation's plain DPoP read keeps working
 // on the new server with the grant re-issued there for the pod's new
-// IRIs; the person revokes it on the new server, and the next read fails.
+// IRIs, and the organisation is told of the new grant. At the same base
+// URL (the server moved), the grant is kept as it was: the plain DPoP
+// read and the library's UMA way with the old grant both keep working.
+// Either way the person revokes on the new server, and the next read
+// fails.
 func TestAccessGrantsMovePod(t *testing.T) {
+	t.Run("another base URL", func(t *testing.T) { testMovePod(t, "http://two.test/") })
+	t.Run("the same base URL", func(t *testing.T) { testMovePod(t, "http://one.test/") })
+}
+
+func testMovePod(t *testing.T, newBase string) {
 	ctx := context.Background()
 	issuer := webidtest.NewIssuer(t)
 	person := webidtest.NewProfile(t, webidtest.ProfileOptions{Issuers: []string{issuer.URL}})
 	org := webidtest.NewProfile(t, webidtest.ProfileOptions{Issuers: []string{issuer.URL}})
 	one, two := filepath.Join(t.TempDir(), "one"), filepath.Join(t.TempDir(), "two")
-	const oldBase, newBase = "http://one.test/", "http://two.test/"
+	const oldBase = "http://one.test/"
+	sameBase := newBase == oldBase
 	vars1 := map[string]string{"KLUIS_DATA": one, "KLUIS_BASE_URL": oldBase, "KLUIS_LOG_LEVEL": "warn", "KLUIS_FETCH_ALLOW": "127.0.0.0/8,::1/128"}
 	vars2 := map[string]string{"KLUIS_DATA": two, "KLUIS_BASE_URL": newBase, "KLUIS_LOG_LEVEL": "warn", "KLUIS_FETCH_ALLOW": "127.0.0.0/8,::1/128"}
 	var out, errOut bytes.Buffer
@@ -186,6 +198,7 @@ func TestAccessGrantsMovePod(t *testing.T) {
 	if st != 201 {
 		t.Fatalf("grant on the old server: %d %s", st, body)
 	}
+	oldGrant := body
 	if st, b := send(a, oldBase, asOrg, "GET", "alice/data/doc", "", ""); st != 200 || b != "hello" {
 		t.Fatalf("read with the grant on the old server: %d %s", st, b)
 	}
@@ -198,22 +211,69 @@ func TestAccessGrantsMovePod(t *testing.T) {
 	if err := runCommand(ctx, []string{"pod", "import", "-old-base-url", oldBase}, env(vars2), &tarball, &out, &errOut); err != nil {
 		t.Fatalf("pod import: %v\n%s", err, errOut.String())
 	}
-	moved := regexp.MustCompile(`grant \S+ re-issued as (\S+) for (\S+)`).FindStringSubmatch(out.String())
+	var moved []string
+	if sameBase {
+		moved = regexp.MustCompile(`grant (\S+) kept for (\S+)`).FindStringSubmatch(out.String())
+	} else {
+		moved = regexp.MustCompile(`grant \S+ re-issued as (\S+) for (\S+)`).FindStringSubmatch(out.String())
+	}
 	if moved == nil || !strings.HasPrefix(moved[1], newBase+".vc/vc/") || moved[2] != org.WebID {
 		t.Fatalf("pod import said %q", out.String())
 	}
-	// The organisation is told of the new grant (the import waits for
-	// its notifications to be sent).
-	mu.Lock()
-	told := slices.Contains(notified, moved[1])
-	mu.Unlock()
-	if !told {
-		t.Errorf("the organisation's inbox got %q, not the re-issued grant", notified)
+	if !sameBase {
+		// The organisation is told of the new grant (the import waits
+		// for its notifications to be sent).
+		mu.Lock()
+		told := slices.Contains(notified, moved[1])
+		mu.Unlock()
+		if !told {
+			t.Errorf("the organisation's inbox got %q, not the re-issued grant", notified)
+		}
 	}
 
 	b := startKluis(t, environ(vars2), "-addr", "127.0.0.1:0")
 	if st, b := send(b, newBase, asOrg, "GET", "alice/data/doc", "", ""); st != 200 || b != "hello" {
 		t.Fatalf("read with the grant on the new server: %d %s", st, b)
+	}
+	// The library's way with the old grant (fetchWithVc): a ticket from an
+	// anonymous request, the grant exchanged for a token, a Bearer read.
+	uma := func() (int, string) {
+		t.Helper()
+		res, err := http.Get(b.url + "alice/data/doc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		ticket := regexp.MustCompile(`ticket="([^"]+)"`).FindStringSubmatch(res.Header.Get("WWW-Authenticate"))
+		if res.StatusCode != 401 || ticket == nil {
+			t.Fatalf("anonymous GET on the new server: %d %q", res.StatusCode, res.Header.Values("WWW-Authenticate"))
+		}
+		vp := `{"@context": ["https://www.w3.org/2018/credentials/v1"], "type": ["VerifiablePresentation"], "verifiableCredential": [` + oldGrant + `]}`
+		form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:uma-ticket"}, "ticket": {ticket[1]},
+			"claim_token": {base64.StdEncoding.EncodeToString([]byte(vp))}, "claim_token_format": {"https://www.w3.org/TR/vc-data-model/#json-ld"}}
+		st, body := send(b, newBase, asOrg, "POST", ".uma/token", "application/x-www-form-urlencoded", form.Encode())
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if st != 200 || json.Unmarshal([]byte(body), &tok) != nil {
+			return st, body
+		}
+		req, _ := http.NewRequest("GET", b.url+"alice/data/doc", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		res, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(raw)
+	}
+	if sameBase {
+		if st, body := uma(); st != 200 || body != "hello" {
+			t.Fatalf("the library's way with the kept grant: %d %s", st, body)
+		}
+	} else if st, _ := uma(); st == 200 {
+		t.Fatalf("the old server's grant is accepted by the new one at another base URL")
 	}
 	if st, b := send(b, newBase, asPerson, "PUT", "alice/private/doc", "text/plain", "mine"); st/100 != 2 {
 		t.Fatalf("PUT on the new server: %d %s", st, b)
@@ -231,5 +291,8 @@ func TestAccessGrantsMovePod(t *testing.T) {
 	}
 	if st, _ := send(b, newBase, asOrg, "GET", "alice/data/doc", "", ""); st != 403 {
 		t.Fatalf("read on the new server after revocation there: %d", st)
+	}
+	if st, _ := uma(); st == 200 {
+		t.Fatalf("the library's way after revocation on the new server: %d", st)
 	}
 }

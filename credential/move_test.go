@@ -80,3 +80,72 @@ func TestMovePod(t *testing.T) {
 		t.Fatalf("a tampered move document: %v, want ErrProof", err)
 	}
 }
+
+// TestMovePodSameBase: moved to another Kluis at the same base URL (other
+// storage), the pod's credentials are kept as they are: the old grant
+// verifies there (the UMA way's check) and is active (the plain way's),
+// a revoked one stays revoked, a pending request stays readable by its
+// parties, the new server publishes the old key and goes on signing with
+// its own, and the person revokes the kept grant there.
+func TestMovePodSameBase(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	old, moved := newService(t, &now), newService(t, &now)
+	asAlice, asOrg := credential.Agent{WebID: alice}, credential.Agent{WebID: org}
+	issue := func(who credential.Agent, kind, status string) map[string]any {
+		t.Helper()
+		doc, _, err := old.Issue(ctx, who, []byte(issueBody(kind, status, "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	active := issue(asAlice, "SolidAccessGrant", credential.StatusGiven)
+	revoked := issue(asAlice, "SolidAccessGrant", credential.StatusGiven)
+	request := issue(asOrg, "SolidAccessRequest", credential.StatusRequested)
+	if _, err := old.SetStatus(ctx, asAlice, revokeBody(revoked["id"].(string))); err != nil {
+		t.Fatal(err)
+	}
+	var doc bytes.Buffer
+	var ids []string
+	for _, d := range []map[string]any{active, revoked, request} {
+		iri := d["id"].(string)
+		ids = append(ids, iri[strings.LastIndexByte(iri, '/')+1:])
+	}
+	if err := old.ExportPod(ctx, ids, &doc); err != nil {
+		t.Fatal(err)
+	}
+	list, err := moved.ImportPod(ctx, &doc, func(iri string) string { return iri })
+	if err != nil || len(list) != 1 || list[0].From != active["id"] || list[0].To != active["id"] {
+		t.Fatalf("import: %+v %v", list, err)
+	}
+	if _, err := moved.Valid(ctx, active); err != nil {
+		t.Fatalf("the kept grant on the new server: %v", err)
+	}
+	if got, err := moved.Active(ctx, org); err != nil || len(got) != 1 || got[0].ID != active["id"] {
+		t.Fatalf("active on the new server: %v %v", got, err)
+	}
+	if _, err := moved.Valid(ctx, revoked); !errors.Is(err, credential.ErrForbidden) {
+		t.Fatalf("the revoked grant on the new server: %v", err)
+	}
+	if _, _, err := moved.Get(ctx, asOrg, request["id"].(string)); err != nil {
+		t.Fatalf("the request on the new server: %v", err)
+	}
+	keys, err := moved.Keys(ctx)
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("the new server's keys: %d %v", len(keys), err)
+	}
+	mine, _, err := moved.Issue(ctx, asAlice, []byte(issueBody("SolidAccessGrant", credential.StatusGiven, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vm := mine["proof"].(map[string]any)["verificationMethod"]; vm == active["proof"].(map[string]any)["verificationMethod"] {
+		t.Fatalf("the new server signs with the imported key %v", vm)
+	}
+	if _, err := moved.SetStatus(ctx, asAlice, revokeBody(active["id"].(string))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := moved.Valid(ctx, active); !errors.Is(err, credential.ErrForbidden) {
+		t.Fatalf("the kept grant after its revocation on the new server: %v", err)
+	}
+}

@@ -85,7 +85,7 @@ func (s *Service) verifyProof(ctx context.Context, doc map[string]any) error {
 			return nil
 		}
 		if key := set.find(kid); key != nil {
-			return key.priv.Public().(ed25519.PublicKey)
+			return key.pub
 		}
 		return nil
 	})

@@ -3,7 +3,6 @@ package credential
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -149,7 +148,7 @@ func (s *Service) Keys(ctx context.Context) ([]Key, error) {
 	}
 	out := make([]Key, 0, len(set.Keys))
 	for _, k := range set.Keys {
-		out = append(out, Key{ID: s.keyIRI(k.ID), Public: k.priv.Public().(ed25519.PublicKey)})
+		out = append(out, Key{ID: s.keyIRI(k.ID), Public: k.pub})
 	}
 	return out, nil
 }
@@ -166,7 +165,7 @@ func (s *Service) KeysDocument(ctx context.Context) (map[string]any, error) {
 	for _, k := range set.Keys {
 		methods = append(methods, map[string]any{
 			"id": s.keyIRI(k.ID), "type": "Ed25519VerificationKey2020", "controller": s.cfg.Base + "keys",
-			"publicKeyMultibase": multibaseKey(k.priv.Public().(ed25519.PublicKey)),
+			"publicKeyMultibase": multibaseKey(k.pub),
 		})
 		ids = append(ids, s.keyIRI(k.ID))
 	}
