@@ -29,16 +29,16 @@ const keyCacheTTL = time.Minute
 // until SignUntil and is published until PublishUntil, when every
 // credential it signed has expired.
 type storedKey struct {
-	ID     string `json:"kid"`
-	Seed   string `json:"seed,omitempty"`   // base64url, in the clear (no secret key configured)
-	Sealed string `json:"sealed,omitempty"` // or sealed (storage/seal), like the identity provider's keys
-	// Public, alone, is a key of this issuer's that another Kluis at the
-	// same base URL made, imported with a pod's credentials (move.go): it
-	// verifies what it signed there and signs nothing here.
-	Public       string    `json:"public,omitempty"`
+	ID           string    `json:"kid"`
+	Seed         string    `json:"seed,omitempty"`   // base64url, in the clear (no secret key configured)
+	Sealed       string    `json:"sealed,omitempty"` // or sealed (storage/seal), like the identity provider's keys
 	SignFrom     time.Time `json:"sign_from"`
 	SignUntil    time.Time `json:"sign_until"`
 	PublishUntil time.Time `json:"publish_until"`
+	// Public, alone, is a key of this issuer's that another Kluis at the
+	// same base URL made, imported with a pod's credentials (move.go): it
+	// verifies what it signed there and signs nothing here.
+	Public string `json:"public,omitempty"`
 
 	priv ed25519.PrivateKey // nil for an imported key
 	pub  ed25519.PublicKey
