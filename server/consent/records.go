@@ -163,7 +163,7 @@ func (r *Records) notify(ctx context.Context, inbox string, acc *credential.Acce
 	p, ok := r.Space.PathOf(inbox)
 	if !ok {
 		if r.Outbox != nil {
-			r.Outbox.Send(ctx, inbox, Notification(activity, acc, r.Now()))
+			r.Outbox.Send(ctx, inbox, notification(activity, acc, r.Now()))
 		}
 		return
 	}
@@ -194,10 +194,10 @@ func (r *Records) log(ctx context.Context, what string, acc *credential.Access, 
 	}
 }
 
-// Notification is the JSON-LD of an Activity Streams notification naming
-// the credential acc, its issuing party as actor: what a receiver must
-// accept (LDN §4.2, "Receiver": JSON-LD).
-func Notification(activity string, acc *credential.Access, now time.Time) []byte {
+// notification is the JSON-LD of an Activity Streams notification naming
+// the credential acc, its issuing party as actor: JSON-LD is what every
+// receiver accepts (Linked Data Notifications, "Receiver").
+func notification(activity string, acc *credential.Access, now time.Time) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"@context": "https://www.w3.org/ns/activitystreams",
 		"type":     activity, "object": acc.ID, "actor": acc.Subject,
@@ -207,7 +207,7 @@ func Notification(activity string, acc *credential.Access, now time.Time) []byte
 }
 
 // Outbox posts Linked Data Notifications to inboxes on other servers
-// (LDN §4.2, "Sender"). The inbox is named by the other party, so every
+// (Linked Data Notifications, "Sender"). The inbox is named by the other party, so every
 // post goes through Client, which must be the safe fetcher's
 // (webid/fetch: private and special addresses refused unless allowed, on
 // every redirect hop; bounded time), and never blocks the request that
@@ -216,12 +216,12 @@ func Notification(activity string, acc *credential.Access, now time.Time) []byte
 type Outbox struct {
 	Client *http.Client
 	Logger *slog.Logger
+	// Slots bounds the posts in flight (default 16).
+	Slots int
 
 	once    sync.Once
 	slots   chan struct{}
 	pending sync.WaitGroup
-	// Slots bounds the posts in flight (default 16).
-	Slots int
 }
 
 // Send posts body to inbox in the background; the outcome is logged.
@@ -252,8 +252,8 @@ func (o *Outbox) Send(ctx context.Context, inbox string, body []byte) {
 // Wait returns when every post sent so far has ended.
 func (o *Outbox) Wait() { o.pending.Wait() }
 
-// Post delivers body to inbox now: any 2xx is delivered (LDN §4.2: a
-// receiver answers 201 Created or 202 Accepted).
+// Post delivers body to inbox now: any 2xx is delivered (a Linked Data
+// Notifications receiver answers 201 Created or 202 Accepted).
 func (o *Outbox) Post(ctx context.Context, inbox string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, inbox, bytes.NewReader(body))
 	if err != nil {
