@@ -130,7 +130,9 @@ func describeRole(role string) string {
 
 // addLive writes acc's markers in the live index.
 func (s *Service) addLive(ctx context.Context, acc *Access, id string) error {
-	s.forgetActive(acc.Requestor)
+	// The grantee's kept list is dropped once the markers are written, so
+	// that no listing made before them outlives this call.
+	defer s.forgetActive(acc.Requestor)
 	for _, e := range liveRoles(acc) {
 		if _, err := s.cfg.Store.Put(ctx, liveKey(e, id), strings.NewReader(""), storage.PutOptions{}); err != nil {
 			return err
