@@ -224,7 +224,7 @@ func (s *Service) answered(ctx context.Context, iri string) bool {
 // ActiveListTTL.
 func (s *Service) Active(ctx context.Context, webID string) ([]*Access, error) {
 	now := s.now()
-	listed, ok := s.listedActive(webID, now)
+	listed, gen, ok := s.listedActive(webID, now)
 	if !ok {
 		listed = nil
 		for acc, err := range s.live(ctx, liveEntry{roleHolds, webID}) {
@@ -235,7 +235,7 @@ func (s *Service) Active(ctx context.Context, webID string) ([]*Access, error) {
 				listed = append(listed, acc)
 			}
 		}
-		s.keepActive(webID, listed, now)
+		s.keepActive(webID, listed, now, gen)
 		return slices.DeleteFunc(slices.Clone(listed), func(a *Access) bool { return !a.ValidAt(now) }), nil
 	}
 	var out []*Access
@@ -266,19 +266,26 @@ type activeList struct {
 	until  time.Time
 }
 
-func (s *Service) listedActive(webID string, now time.Time) ([]*Access, bool) {
+// listedActive returns webID's kept list, or the generation of the
+// lists to give keepActive with a list read now.
+func (s *Service) listedActive(webID string, now time.Time) ([]*Access, uint64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, ok := s.actives[webID]
 	if !ok || !now.Before(l.until) {
-		return nil, false
+		return nil, s.activeGen, false
 	}
-	return l.grants, true
+	return l.grants, s.activeGen, true
 }
 
-func (s *Service) keepActive(webID string, grants []*Access, now time.Time) {
+// keepActive keeps a list read since generation gen, unless a grant
+// changed in this process meanwhile (the list may miss it).
+func (s *Service) keepActive(webID string, grants []*Access, now time.Time, gen uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if gen != s.activeGen {
+		return
+	}
 	if len(s.actives) >= maxActiveListed {
 		for k := range s.actives { // drop one at random
 			delete(s.actives, k)
@@ -293,4 +300,5 @@ func (s *Service) forgetActive(webID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.actives, webID)
+	s.activeGen++
 }

@@ -89,8 +89,10 @@ type Service struct {
 	// status lives apart and is always read from storage).
 	mu   sync.Mutex
 	docs map[string]*stored
-	// actives keeps agents' lists of active grants (Active).
-	actives map[string]activeList
+	// actives keeps agents' lists of active grants (Active); activeGen
+	// counts the changes of grants in this process.
+	actives   map[string]activeList
+	activeGen uint64
 }
 
 type stored struct {
