@@ -3,20 +3,26 @@ package server_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/weconomics/kluis/credential"
+	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/server/consent"
+	"github.com/weconomics/kluis/storage/filesystem"
 	"github.com/weconomics/kluis/webid/fetch"
 	"github.com/weconomics/kluis/webid/webidtest"
 )
@@ -520,5 +526,81 @@ func TestAccessGrantRemoteInbox(t *testing.T) {
 	case n := <-got:
 		t.Fatalf("a refused inbox got %+v", n)
 	default:
+	}
+}
+
+// TestAccessRequestToRemoteOwnerInbox: a request for data in a pod whose
+// owner's WebID lives on another server is also delivered to the inbox
+// that owner's profile names, there; a request naming someone else as
+// owner is not sent to anyone's profile inbox.
+func TestAccessRequestToRemoteOwnerInbox(t *testing.T) {
+	got := make(chan string, 4)
+	inbox := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n struct{ Type, Object string }
+		_ = json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&n)
+		got <- n.Type + " " + n.Object
+		w.WriteHeader(http.StatusCreated)
+	}))
+	t.Cleanup(inbox.Close)
+	profile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/turtle")
+		io.WriteString(w, `<#me> <http://www.w3.org/ns/ldp#inbox> <`+inbox.URL+`/inbox/> .
+<other#me> <http://www.w3.org/ns/ldp#inbox> <`+inbox.URL+`/inbox/> .`)
+	}))
+	t.Cleanup(profile.Close)
+	owner := profile.URL + "/card#me"
+
+	ctx := context.Background()
+	store, err := filesystem.New(filepath.Join(t.TempDir(), "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	f, err := fetch.New(fetch.Config{Allow: webidtest.Loopback()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h http.Handler
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(ts.Close)
+	base, _ := url.Parse(ts.URL + "/")
+	srv, err := server.New(ctx, server.Config{BaseURL: base, Fetcher: f, Pods: true}, store, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = srv.Handler()
+	space, err := ldp.New(ctx, store, ldp.Config{BaseURL: ts.URL + "/", Pods: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := space.CreatePod(ctx, "alice", ldp.PodOwner{WebID: owner}); err != nil {
+		t.Fatal(err)
+	}
+
+	issuer := webidtest.NewIssuer(t)
+	org := newGrantParty(t, issuer)
+	ask := func(to string) string {
+		t.Helper()
+		st, _, b := grantCall(t, ts, &org, "POST", "/.vc/issue", "application/json",
+			grantIssueBody("SolidAccessRequest", "ConsentStatusRequested", `"isConsentForDataSubject": "`+to+`"`, `"`+ts.URL+`/alice/data/"`, ""))
+		var doc map[string]any
+		if st != 201 || json.Unmarshal([]byte(b), &doc) != nil {
+			t.Fatalf("request: %d %s", st, b)
+		}
+		return doc["id"].(string)
+	}
+	// Addressed to someone else (whose profile names an inbox too) first:
+	// it is not sent there; then twice to the owner, sent to theirs.
+	other := ask(profile.URL + "/other#me")
+	want := map[string]bool{"Offer " + ask(owner): true, "Offer " + ask(owner): true}
+	for range 2 {
+		select {
+		case n := <-got:
+			if n == "Offer "+other || !want[n] {
+				t.Errorf("the inbox got %q, want the Offers of the requests to the owner", n)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no notification in the owner's inbox on the other server")
+		}
 	}
 }

@@ -54,6 +54,11 @@ type Records struct {
 	// Outbox, when set, delivers the notifications to inboxes on other
 	// servers; without it they are delivered to this server's only.
 	Outbox *Outbox
+	// ProfileInbox, when set with Outbox, finds the ldp:inbox that a
+	// WebID profile on another server names (Linked Data Notifications,
+	// "Discovery"), so that a pod's owner whose WebID lives elsewhere is
+	// told of a request there too. It is called in the background only.
+	ProfileInbox func(ctx context.Context, webID string) (string, error)
 }
 
 // Changed is told of every issued credential ("issued"), status change
@@ -90,6 +95,7 @@ func (r *Records) Changed(ctx context.Context, acc *credential.Access, event str
 	switch {
 	case event == "issued" && acc.Kind == credential.Request:
 		r.notify(ctx, r.inboxOf(ctx, root), acc, "Offer")
+		r.notifyOwner(ctx, root, acc)
 	case event == "issued":
 		r.notify(ctx, acc.Inbox, acc, map[credential.Kind]string{credential.Grant: "Accept", credential.Denial: "Reject"}[acc.Kind])
 	}
@@ -151,6 +157,35 @@ func (r *Records) inboxOf(ctx context.Context, root ldp.Path) string {
 		return ""
 	}
 	return r.Space.IRI(inbox)
+}
+
+// notifyOwner tells the pod's owner of a request at the inbox their WebID
+// profile names, when the profile is on another server: only the owner
+// the pod is registered to, when the request is addressed to them, never
+// another WebID a request names.
+func (r *Records) notifyOwner(ctx context.Context, root ldp.Path, acc *credential.Access) {
+	if r.Outbox == nil || r.ProfileInbox == nil || acc.Owner == "" {
+		return
+	}
+	if _, local := r.Space.PathOf(acc.Owner); local {
+		return // its inbox, if any, is the pod's
+	}
+	name := strings.Trim(string(root), "/")
+	if name == "" || strings.Contains(name, "/") {
+		return
+	}
+	pod, err := ldp.ReadPod(ctx, r.Space.Backend(), name)
+	if err != nil || pod.Owner != acc.Owner {
+		return
+	}
+	body := notification("Offer", acc, r.Now())
+	r.Outbox.sendTo(ctx, func(ctx context.Context) (string, error) {
+		inbox, err := r.ProfileInbox(ctx, acc.Owner)
+		if _, local := r.Space.PathOf(inbox); local {
+			return "", err // the pod's inbox was told
+		}
+		return inbox, err
+	}, body)
 }
 
 // notify posts an Activity Streams notification naming the credential
@@ -226,6 +261,12 @@ type Outbox struct {
 
 // Send posts body to inbox in the background; the outcome is logged.
 func (o *Outbox) Send(ctx context.Context, inbox string, body []byte) {
+	o.sendTo(ctx, func(context.Context) (string, error) { return inbox, nil }, body)
+}
+
+// sendTo posts body, in the background, to the inbox that find gives
+// there ("" is none).
+func (o *Outbox) sendTo(ctx context.Context, find func(context.Context) (string, error), body []byte) {
 	o.once.Do(func() {
 		n := o.Slots
 		if n <= 0 {
@@ -236,13 +277,21 @@ func (o *Outbox) Send(ctx context.Context, inbox string, body []byte) {
 	select {
 	case o.slots <- struct{}{}:
 	default:
-		o.warn(ctx, "dropped: too many in flight", inbox, nil)
+		o.warn(ctx, "dropped: too many in flight", "", nil)
 		return
 	}
 	o.pending.Add(1)
 	ctx = context.WithoutCancel(ctx) // outlives the request
 	go func() {
 		defer func() { <-o.slots; o.pending.Done() }()
+		inbox, err := find(ctx)
+		if err != nil {
+			o.warn(ctx, "no inbox found", inbox, err)
+			return
+		}
+		if inbox == "" {
+			return
+		}
 		if err := o.Post(ctx, inbox, body); err != nil {
 			o.warn(ctx, "not delivered", inbox, err)
 		}
