@@ -302,3 +302,65 @@ func (s *Service) forgetActive(webID string) {
 	delete(s.actives, webID)
 	s.activeGen++
 }
+
+// keyIndexed marks that the credentials issued before the live and
+// retention indexes existed have been indexed (IndexEarlier).
+const keyIndexed = "sys/consent/indexed-v1"
+
+// IndexEarlier adds the credentials stored before the live index and the
+// retention index existed to both, once per storage: a server started on
+// such a storage would otherwise not see their grants (Active), count them
+// (the bounds) or ever delete them (Retention). It reads every stored
+// credential, once; a marker says it is done, so later starts read one
+// object. Processes starting together may each run it: every write is
+// the same.
+func (s *Service) IndexEarlier(ctx context.Context) error {
+	if _, err := s.cfg.Store.Stat(ctx, keyIndexed); err == nil {
+		return nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	for info, err := range s.cfg.Store.List(ctx, prefixCredentials) {
+		if err != nil {
+			return err
+		}
+		if info.IsPrefix {
+			continue
+		}
+		id := info.Key[strings.LastIndexByte(info.Key, '/')+1:]
+		st, err := s.load(ctx, s.cfg.Base+"vc/"+id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		acc := st.access
+		if !acc.Expires.IsZero() {
+			if err := s.forgets().Add(ctx, acc.Expires.Add(Retention), id); err != nil {
+				return err
+			}
+		}
+		at, err := s.revokedAt(ctx, acc.ID)
+		if err != nil {
+			return err
+		}
+		if !at.IsZero() {
+			if err := s.forgets().Add(ctx, at.Add(Retention), id); err != nil {
+				return err
+			}
+			continue
+		}
+		if !acc.Expires.IsZero() && !s.now().Before(acc.Expires) {
+			continue
+		}
+		if acc.Kind == Request && s.answered(ctx, acc.ID) {
+			continue
+		}
+		if err := s.addLive(ctx, acc, id); err != nil {
+			return err
+		}
+	}
+	_, err := s.cfg.Store.Put(ctx, keyIndexed, strings.NewReader(s.now().UTC().Format(time.RFC3339)), storage.PutOptions{ContentType: "text/plain"})
+	return err
+}

@@ -3,11 +3,13 @@ package credential_test
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/weconomics/kluis/credential"
+	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/memory"
 )
 
@@ -225,5 +227,59 @@ func TestActiveRevokedAcrossProcesses(t *testing.T) {
 	}
 	if got, err := b.Active(ctx, org); err != nil || len(got) != 0 {
 		t.Fatalf("active through B after a revocation through A: %d %v", len(got), err)
+	}
+}
+
+// oldStore is a storage as the service wrote it before the live and
+// retention indexes: their writes are dropped.
+type oldStore struct{ storage.Backend }
+
+func (o oldStore) Put(ctx context.Context, key string, r io.Reader, opts storage.PutOptions) (storage.Info, error) {
+	if strings.HasPrefix(key, "sys/consent/live/") || strings.HasPrefix(key, "sys/consent/forget/") {
+		return storage.Info{Key: key}, nil
+	}
+	return o.Backend.Put(ctx, key, r, opts)
+}
+
+// TestIndexEarlier: on a storage written before the live index, a grant
+// is not seen until IndexEarlier indexes it; IndexEarlier does so once,
+// and afterwards reads one object.
+func TestIndexEarlier(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	store := &countingStore{Backend: memory.New()}
+	cfg := credential.Config{
+		Store: oldStore{store}, Base: base, Now: func() time.Time { return now },
+		Controls: func(context.Context, credential.Agent, string) error { return nil },
+		OnServer: func(string) bool { return true },
+	}
+	before, err := credential.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, _, err := before.Issue(ctx, credential.Agent{WebID: alice}, []byte(issueBody("SolidAccessGrant", credential.StatusGiven, ""))); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = store
+	after, err := credential.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := after.Active(ctx, org); err != nil || len(got) != 0 {
+		t.Fatalf("before indexing: %d %v", len(got), err)
+	}
+	if err := after.IndexEarlier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, err := credential.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := again.Active(ctx, org); err != nil || len(got) != 1 {
+		t.Fatalf("after indexing: %d %v", len(got), err)
+	}
+	store.reads = 0
+	if err := again.IndexEarlier(ctx); err != nil || store.reads != 1 {
+		t.Fatalf("indexing again read %d objects (%v), want 1", store.reads, err)
 	}
 }
