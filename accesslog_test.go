@@ -17,6 +17,7 @@ import (
 	"github.com/weconomics/kluis/ldp/accesslog"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
+	"github.com/weconomics/kluis/storage/seal"
 )
 
 // getenvOf reads the variables of a child's environment, then the
@@ -87,7 +88,7 @@ func TestAccessLogTwoProcessesOnS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := accesslog.New(accesslog.Config{Backend: store, Keys: credential.PublishedKeys(store)})
+	l := accesslog.New(accesslog.Config{Backend: store, Keys: credential.PublishedKeys(store, seal.Sealer{})})
 	defer l.Close(ctx)
 	var all []accesslog.Stored
 	for cursor := "first"; cursor != ""; {
@@ -169,7 +170,7 @@ func TestAccessLogMovesWithThePod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := accesslog.New(accesslog.Config{Backend: b1, Keys: credential.PublishedKeys(b1)})
+	l := accesslog.New(accesslog.Config{Backend: b1, Keys: credential.PublishedKeys(b1, seal.Sealer{})})
 	for i := range 12 {
 		l.Record("alice", accesslog.Entry{Agent: "https://org.example/#id", Resource: fmt.Sprintf("https://one.example/alice/%d", i), Method: "GET", Mode: "Read", Status: 200})
 		if i%5 == 4 {
@@ -193,13 +194,13 @@ func TestAccessLogMovesWithThePod(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b2.Close()
-	if _, _, err := credential.PublishedKeys(b2).SignDetached(ctx, []byte("x")); err != nil {
+	if _, _, err := credential.PublishedKeys(b2, seal.Sealer{}).SignDetached(ctx, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	if err := runCommand(ctx, []string{"pod", "import", "-name", "alice2"}, env2, bytes.NewReader(tarball.Bytes()), &out, &errOut); err != nil {
 		t.Fatalf("pod import: %v\n%s", err, errOut.String())
 	}
-	l2 := accesslog.New(accesslog.Config{Backend: b2, Keys: credential.PublishedKeys(b2)})
+	l2 := accesslog.New(accesslog.Config{Backend: b2, Keys: credential.PublishedKeys(b2, seal.Sealer{})})
 	defer l2.Close(ctx)
 	page, _, err := l2.Read(ctx, "alice2", accesslog.Query{})
 	if err != nil || len(page) != 12 || page[0].Resource != "https://one.example/alice/11" {

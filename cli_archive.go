@@ -2,18 +2,25 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/weconomics/kluis/credential"
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/ldp/archive"
+	"github.com/weconomics/kluis/server/consent"
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/seal"
+	"github.com/weconomics/kluis/webid/fetch"
 )
 
 // The commands that move pods: kluis pod export, kluis pod import, kluis
@@ -78,11 +85,62 @@ func podExport(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer done()
+	base, err := baseWithSlash(cfg)
+	if err != nil {
+		return err
+	}
+	grants, _, err := podCredentials(cfg, b, base, "", nil)
+	if err != nil {
+		return err
+	}
 	w := bufio.NewWriterSize(stdout, 256<<10)
-	if err := archive.Export(ctx, b, name, w); err != nil {
+	// The access credentials about the pod are those it holds records of
+	// (server/consent): they go last, with the keys that verify them.
+	err = archive.ExportWith(ctx, b, name, w, archive.ExportOptions{Credentials: func(ctx context.Context, w io.Writer) error {
+		var ids []string
+		for info, err := range b.List(ctx, ldp.Path("/"+name+"/"+consent.RecordsFolder).Key()) {
+			if err != nil {
+				return err
+			}
+			if id := path.Base(info.Key); !info.IsPrefix && !strings.HasPrefix(id, ".") {
+				ids = append(ids, id)
+			}
+		}
+		return grants.ExportPod(ctx, ids, w)
+	}})
+	if err != nil {
 		return err
 	}
 	return w.Flush()
+}
+
+// podCredentials is the credential service of the server at base over b,
+// for the commands: it issues nothing on a person's behalf; the grants a
+// move re-issues must lie under root, and are recorded in the pod (with
+// space), their notifications sent as the server would send them. wait
+// returns when the notifications to other servers have been sent.
+func podCredentials(c Config, b storage.Backend, base, root string, space *ldp.Store) (_ *credential.Service, wait func(), err error) {
+	current, _ := c.SecretKey.bytes() // checked by Validate
+	previous, _ := c.PreviousSecretKey.bytes()
+	cfg := credential.Config{
+		Store: b, Base: base + strings.TrimPrefix(consent.Prefix, "/"),
+		Seal:     seal.Sealer{Current: current, Previous: previous},
+		Controls: func(context.Context, credential.Agent, string) error { return credential.ErrForbidden },
+		OnServer: func(iri string) bool { return root != "" && strings.HasPrefix(iri, root) },
+	}
+	wait = func() {}
+	if space != nil {
+		allow, _ := fetch.ParseAllowList(c.FetchAllow) // checked by Validate
+		f, err := fetch.New(fetch.Config{Allow: allow})
+		if err != nil {
+			return nil, nil, err
+		}
+		out := &consent.Outbox{Client: f.HTTPClient()}
+		cfg.OnChange = (&consent.Records{Space: space, Now: time.Now, Outbox: out}).Changed
+		wait = out.Wait
+	}
+	s, err := credential.New(cfg)
+	return s, wait, err
 }
 
 // podImport is "kluis pod import".
@@ -111,13 +169,48 @@ func podImport(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer done()
+	var (
+		moved     []byte
+		root      string
+		rebase    func(string) string
+		movedRead error
+	)
 	err = archive.Import(ctx, b, name, bufio.NewReaderSize(stdin, 256<<10), archive.Options{
 		BaseURL: base, OldBaseURL: oldBase, Owner: owner, MaxEntryBytes: cfg.MaxBody,
+		Credentials: func(r io.Reader, newRoot string, f func(string) string) error {
+			moved, movedRead = io.ReadAll(r)
+			root, rebase = newRoot, f
+			return movedRead
+		},
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "imported")
+	if moved == nil {
+		return nil
+	}
+	// The pod's grants, re-issued here for its new IRIs (credential/move.go).
+	space, err := ldp.New(ctx, b, ldp.Config{BaseURL: base, Pods: true})
+	if err != nil {
+		return err
+	}
+	grants, wait, err := podCredentials(cfg, b, base, root, space)
+	if err != nil {
+		return err
+	}
+	list, err := grants.ImportPod(ctx, bytes.NewReader(moved), rebase)
+	wait()
+	for _, m := range list {
+		if m.From == m.To {
+			fmt.Fprintf(stdout, "grant %s kept for %s\n", m.From, m.Grantee)
+			continue
+		}
+		fmt.Fprintf(stdout, "grant %s re-issued as %s for %s\n", m.From, m.To, m.Grantee)
+	}
+	if err != nil {
+		return fmt.Errorf("the pod is imported; its access grants were not all re-issued: %w", err)
+	}
 	return nil
 }
 

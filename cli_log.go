@@ -9,6 +9,7 @@ import (
 
 	"github.com/weconomics/kluis/credential"
 	"github.com/weconomics/kluis/ldp/accesslog"
+	"github.com/weconomics/kluis/storage/seal"
 )
 
 // logUsage lists the access log commands.
@@ -41,7 +42,9 @@ func logVerify(ctx context.Context, args []string, getenv func(string) string, s
 	if c, ok := store.(io.Closer); ok {
 		defer c.Close()
 	}
-	l := accesslog.New(accesslog.Config{Backend: store, Keys: credential.PublishedKeys(store)})
+	current, _ := cfg.SecretKey.bytes() // checked by Validate
+	previous, _ := cfg.PreviousSecretKey.bytes()
+	l := accesslog.New(accesslog.Config{Backend: store, Keys: credential.PublishedKeys(store, seal.Sealer{Current: current, Previous: previous})})
 	defer l.Close(ctx)
 	rep, err := l.Verify(ctx, name)
 	if err != nil {

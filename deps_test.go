@@ -75,9 +75,9 @@ func depRules() []depRule {
 		// other importer of json-gold, and of nothing but it.
 		{name: "credential imports json-gold alone of the RDF libraries",
 			from: []string{"credential/..."}, denyExternal: []string{"github.com/knakk/rdf"}},
-		{name: "credential depends on storage (and its expiry index) only",
+		{name: "credential depends on storage (its expiry index and its sealing) only",
 			from: []string{"credential/..."}, transitive: true,
-			onlyKluis: []string{"credential/...", "storage", "storage/expiry"}},
+			onlyKluis: []string{"credential/...", "storage", "storage/expiry", "storage/seal"}},
 		{name: "nothing imports server but main",
 			from: []string{"./..."}, except: []string{".", "server/..."},
 			denyKluis: []string{"server/..."}},

@@ -13,8 +13,9 @@ import (
 )
 
 // TestRunSealsIdPSecrets: with KLUIS_SECRET_KEY the identity provider's
-// signing keys reach the data folder sealed, its key set is still served,
-// and a process started with another key refuses to start, saying why.
+// signing keys, and the access credentials', reach the data folder
+// sealed, the key sets are still served, and a process started with
+// another key refuses to start, saying why.
 func TestRunSealsIdPSecrets(t *testing.T) {
 	data := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -27,6 +28,9 @@ func TestRunSealsIdPSecrets(t *testing.T) {
 	if code, body := request(t, "GET", base+idp.PathJWKS, "", ""); code != 200 || !strings.Contains(body, `"kid"`) {
 		t.Fatalf("GET the key set: %d %s", code, body)
 	}
+	if code, body := request(t, "GET", base+".vc/keys", "", ""); code != 200 || !strings.Contains(body, `"publicKeyMultibase"`) {
+		t.Fatalf("GET the credential keys: %d %s", code, body)
+	}
 	cancel()
 	select {
 	case err := <-exited:
@@ -36,16 +40,23 @@ func TestRunSealsIdPSecrets(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatal("run did not stop")
 	}
-	var stored string
+	var stored, credentialKeys string
 	filepath.WalkDir(data, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.Contains(p, "signing") {
 			b, _ := os.ReadFile(p)
 			stored = string(b)
 		}
+		if err == nil && !d.IsDir() && strings.Contains(p, "consent") && strings.Contains(p, "keys.json") {
+			b, _ := os.ReadFile(p)
+			credentialKeys = string(b)
+		}
 		return nil
 	})
 	if !strings.Contains(stored, `"sealed"`) || strings.Contains(stored, `"d"`) || strings.Contains(stored, `"jwk"`) {
 		t.Fatalf("signing keys in the data folder are not sealed:\n%s", stored)
+	}
+	if !strings.Contains(credentialKeys, `"sealed"`) || strings.Contains(credentialKeys, `"seed"`) {
+		t.Fatalf("credential signing keys in the data folder are not sealed:\n%s", credentialKeys)
 	}
 
 	// Another key: run returns at once, naming the cause.

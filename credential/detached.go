@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/seal"
 )
 
 // ErrSignature is a detached signature that does not hold.
@@ -31,10 +32,11 @@ type Detached struct {
 func (s *Service) Detached() Detached { return Detached{s.keys} }
 
 // PublishedKeys checks detached signatures against the keys stored in b,
-// for a command that runs beside the server (kluis log verify); it signs
-// with the default rotation.
-func PublishedKeys(b storage.Backend) Detached {
-	return Detached{&keyring{store: b, now: time.Now, every: DefaultKeyRotation, life: DefaultMaxLifetime}}
+// opened with sl (the server's secret keys, when it seals them), for a
+// command that runs beside the server (kluis log verify); it signs with
+// the default rotation.
+func PublishedKeys(b storage.Backend, sl seal.Sealer) Detached {
+	return Detached{&keyring{store: b, now: time.Now, every: DefaultKeyRotation, life: DefaultMaxLifetime, seal: sl}}
 }
 
 // SignDetached signs msg with the current signing key; kid is the key's
@@ -63,7 +65,7 @@ func (d Detached) VerifyDetached(ctx context.Context, kid string, msg, sig []byt
 	if sk == nil {
 		return fmt.Errorf("%w: no published key %q", ErrSignature, kid)
 	}
-	if !ed25519.Verify(sk.priv.Public().(ed25519.PublicKey), detachedMessage(msg), sig) {
+	if !ed25519.Verify(sk.pub, detachedMessage(msg), sig) {
 		return ErrSignature
 	}
 	return nil
@@ -91,7 +93,7 @@ func (k *keyring) published(ctx context.Context) (*keySet, error) {
 	if _, err := k.read(ctx, &set); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return nil, err
 	}
-	if err := set.parse(); err != nil {
+	if _, err := set.parse(k.seal); err != nil {
 		return nil, err
 	}
 	return &set, nil
@@ -109,5 +111,5 @@ func (d Detached) PublicKey(ctx context.Context, kid string) ([]byte, error) {
 	if sk == nil {
 		return nil, fmt.Errorf("%w: no published key %q", ErrSignature, kid)
 	}
-	return sk.priv.Public().(ed25519.PublicKey), nil
+	return sk.pub, nil
 }

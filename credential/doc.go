@@ -16,11 +16,16 @@
 // and a document naming any other is refused.
 //
 // State shared between server processes lives in storage under
-// "sys/consent/": the signing keys, the credentials, their status and the
-// per-party indexes. The status is read from storage at every use, so a
-// revocation through one process holds at the next request through any.
+// "sys/consent/": the signing keys (sealed with the server's secret key
+// when one is set, storage/seal), the credentials, their status, the
+// per-party indexes, the index of each party's live credentials that
+// the bounds count and Active reads (live.go), and the expiry and
+// retention indexes (storage/expiry; forget.go). The status is read from
+// storage at every use, so a revocation through one process holds at the
+// next request through any.
 //
-// It may import storage and acl only (deps_test.go), and it is, with
+// It may import storage, storage/expiry and storage/seal only
+// (deps_test.go), and it is, with
 // ldp/rdfx, one of the two importers of json-gold: canonicalisation with
 // a closed document loader is a credential matter.
 package credential

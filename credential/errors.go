@@ -16,6 +16,9 @@ var (
 	ErrForbidden = errors.New("credential: not allowed")
 	// ErrUnauthenticated is an anonymous agent where one is needed (401).
 	ErrUnauthenticated = errors.New("credential: authentication needed")
+	// ErrTooMany is a party that has reached a bound on its live
+	// credentials (429).
+	ErrTooMany = errors.New("credential: too many live credentials")
 	// ErrProof is a proof that does not verify with a key of this issuer.
 	ErrProof = errors.New("credential: proof does not verify")
 )

@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/seal"
 )
 
 // keyStorage is where the signing keys are stored.
@@ -28,12 +30,18 @@ const keyCacheTTL = time.Minute
 // credential it signed has expired.
 type storedKey struct {
 	ID           string    `json:"kid"`
-	Seed         string    `json:"seed"` // base64url, in the clear, like the identity provider's keys without a secret key
+	Seed         string    `json:"seed,omitempty"`   // base64url, in the clear (no secret key configured)
+	Sealed       string    `json:"sealed,omitempty"` // or sealed (storage/seal), like the identity provider's keys
 	SignFrom     time.Time `json:"sign_from"`
 	SignUntil    time.Time `json:"sign_until"`
 	PublishUntil time.Time `json:"publish_until"`
+	// Public, alone, is a key of this issuer's that another Kluis at the
+	// same base URL made, imported with a pod's credentials (move.go): it
+	// verifies what it signed there and signs nothing here.
+	Public string `json:"public,omitempty"`
 
-	priv ed25519.PrivateKey
+	priv ed25519.PrivateKey // nil for an imported key
+	pub  ed25519.PublicKey
 }
 
 type keySet struct {
@@ -55,6 +63,7 @@ type keyring struct {
 	now   func() time.Time
 	every time.Duration // how long a key signs
 	life  time.Duration // how long a credential may live
+	seal  seal.Sealer   // seals the seeds in storage when on
 
 	mu         sync.Mutex
 	set        *keySet
@@ -76,14 +85,18 @@ func (k *keyring) current(ctx context.Context) (*keySet, error) {
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return nil, err
 		}
-		if err := set.parse(); err != nil {
+		reseal, err := set.parse(k.seal)
+		if err != nil {
 			return nil, err
 		}
 		changed, err := set.maintain(now, k.every, k.life)
 		if err != nil {
 			return nil, err
 		}
-		if changed {
+		if changed || reseal {
+			if err := set.sealAll(k.seal); err != nil {
+				return nil, err
+			}
 			raw, err := json.Marshal(&set)
 			if err != nil {
 				return nil, err
@@ -122,13 +135,57 @@ func (k *keyring) read(ctx context.Context, set *keySet) (string, error) {
 	return info.ETag, nil
 }
 
-func (s *keySet) parse() error {
+// parse reads every stored seed, opening the sealed ones. reseal reports
+// that a key is not stored as sl would store it now: in the clear while
+// a secret key is configured, or sealed with the previous key.
+func (s *keySet) parse(sl seal.Sealer) (reseal bool, err error) {
 	for _, sk := range s.Keys {
-		seed, err := base64.RawURLEncoding.DecodeString(sk.Seed)
+		if sk.Public != "" && sk.Seed == "" && sk.Sealed == "" {
+			pub, ok := parseMultibaseKey(sk.Public)
+			if !ok {
+				return false, errors.New("credential: stored public key unreadable")
+			}
+			sk.pub = pub
+			continue
+		}
+		encoded := sk.Seed
+		switch {
+		case sk.Sealed != "":
+			raw, stale, err := sl.Open(sk.Sealed)
+			if err != nil {
+				return false, fmt.Errorf("credential: stored signing key: %w", err)
+			}
+			encoded, reseal = string(raw), reseal || stale
+		case sl.On():
+			reseal = true
+		}
+		seed, err := base64.RawURLEncoding.DecodeString(encoded)
 		if err != nil || len(seed) != ed25519.SeedSize {
-			return errors.New("credential: stored key unreadable")
+			return false, errors.New("credential: stored key unreadable")
 		}
 		sk.priv = ed25519.NewKeyFromSeed(seed)
+		sk.pub = sk.priv.Public().(ed25519.PublicKey)
+	}
+	return reseal, nil
+}
+
+// sealAll puts every key in the form it is stored in: sealed when a
+// secret key is configured, in the clear otherwise.
+func (s *keySet) sealAll(sl seal.Sealer) error {
+	for _, sk := range s.Keys {
+		if sk.priv == nil {
+			continue // an imported public key
+		}
+		encoded := base64.RawURLEncoding.EncodeToString(sk.priv.Seed())
+		if !sl.On() {
+			sk.Seed, sk.Sealed = encoded, ""
+			continue
+		}
+		sealed, err := sl.Seal([]byte(encoded))
+		if err != nil {
+			return err
+		}
+		sk.Seed, sk.Sealed = "", sealed
 	}
 	return nil
 }
@@ -162,6 +219,7 @@ func (s *keySet) maintain(now time.Time, every, life time.Duration) (bool, error
 		SignFrom: now, SignUntil: now.Add(every), PublishUntil: now.Add(every + life),
 		priv: ed25519.NewKeyFromSeed(seed),
 	}
+	sk.pub = sk.priv.Public().(ed25519.PublicKey)
 	s.Keys = append(s.Keys, sk)
 	return true, nil
 }
@@ -170,7 +228,7 @@ func (s *keySet) maintain(now time.Time, every, life time.Duration) (bool, error
 func (s *keySet) signing(now time.Time) *storedKey {
 	var best *storedKey
 	for _, sk := range s.Keys {
-		if !now.Before(sk.SignFrom) && now.Before(sk.SignUntil) && (best == nil || sk.SignFrom.After(best.SignFrom)) {
+		if sk.priv != nil && !now.Before(sk.SignFrom) && now.Before(sk.SignUntil) && (best == nil || sk.SignFrom.After(best.SignFrom)) {
 			best = sk
 		}
 	}
@@ -191,4 +249,57 @@ func (s *keySet) find(id string) *storedKey {
 // (Ed25519VerificationKey2020).
 func multibaseKey(pub ed25519.PublicKey) string {
 	return "z" + base58Encode(append([]byte{0xed, 0x01}, pub...))
+}
+
+// parseMultibaseKey reads a publicKeyMultibase of an Ed25519 key.
+func parseMultibaseKey(mb string) (ed25519.PublicKey, bool) {
+	if !strings.HasPrefix(mb, "z") {
+		return nil, false
+	}
+	raw, err := base58Decode(mb[1:])
+	if err != nil || len(raw) != 2+ed25519.PublicKeySize || raw[0] != 0xed || raw[1] != 0x01 {
+		return nil, false
+	}
+	return ed25519.PublicKey(raw[2:]), true
+}
+
+// addPublic adds the public keys of this issuer that another Kluis at the
+// same base URL made (kid to key), published until until, to the stored
+// set; keys it has already are kept as they are.
+func (k *keyring) addPublic(ctx context.Context, keys map[string]ed25519.PublicKey, until time.Time) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for range 5 {
+		var set keySet
+		etag, err := k.read(ctx, &set)
+		exists := err == nil
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		if _, err := set.parse(k.seal); err != nil {
+			return err
+		}
+		for kid, pub := range keys {
+			if set.find(kid) == nil {
+				set.Keys = append(set.Keys, &storedKey{ID: kid, Public: multibaseKey(pub), PublishUntil: until, pub: pub})
+			}
+		}
+		if err := set.sealAll(k.seal); err != nil {
+			return err
+		}
+		raw, err := json.Marshal(&set)
+		if err != nil {
+			return err
+		}
+		_, err = k.store.Put(ctx, keyStorage, bytes.NewReader(raw), storage.PutOptions{ContentType: "application/json", IfMatch: etag, IfNoneMatch: !exists})
+		if errors.Is(err, storage.ErrPreconditionFailed) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		k.set = nil // read again at the next use
+		return nil
+	}
+	return errors.New("credential: signing keys: too many concurrent updates")
 }

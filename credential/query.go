@@ -203,8 +203,11 @@ func (s *Service) recordAnswer(ctx context.Context, acc *Access) error {
 	if err != nil || req.access.Kind != Request || req.access.Requestor != acc.Requestor {
 		return nil
 	}
-	_, err = s.cfg.Store.Put(ctx, prefixAnswer+id, strings.NewReader(acc.ID), storage.PutOptions{ContentType: "text/plain"})
-	return err
+	if _, err = s.cfg.Store.Put(ctx, prefixAnswer+id, strings.NewReader(acc.ID), storage.PutOptions{ContentType: "text/plain"}); err != nil {
+		return err
+	}
+	s.dropLive(ctx, req.access) // answered: no longer live
+	return nil
 }
 
 // PageString and ParsePage keep page tokens opaque to the client.
@@ -234,7 +237,17 @@ const prefixExpired = "sys/consent/expired/"
 // It reads only the credentials whose expiry hour has begun, through the
 // expiry index that Issue writes (storage/expiry): its work grows with
 // what expired, not with every credential the server holds (issue 19).
+// It then deletes the credentials ended more than Retention ago
+// (forget.go), through an index of the same kind.
 func (s *Service) SweepExpired(ctx context.Context) (int, error) {
+	n, err := s.sweepExpired(ctx)
+	if _, ferr := s.sweepForgotten(ctx); err == nil {
+		err = ferr
+	}
+	return n, err
+}
+
+func (s *Service) sweepExpired(ctx context.Context) (int, error) {
 	now := s.now()
 	n := 0
 	err := s.expiries().Sweep(ctx, now, func(ctx context.Context, id string) (bool, error) {
@@ -267,6 +280,7 @@ func (s *Service) SweepExpired(ctx context.Context) (int, error) {
 		if err != nil {
 			return false, err
 		}
+		s.dropLive(ctx, acc)
 		if s.cfg.OnChange != nil {
 			s.cfg.OnChange(ctx, acc, "expired")
 		}

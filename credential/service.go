@@ -3,7 +3,6 @@ package credential
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/seal"
 )
 
 // Defaults of Config.
@@ -60,7 +60,17 @@ type Config struct {
 	KeyRotation time.Duration
 	// TokenTTL is the life of UMA tickets and access tokens.
 	TokenTTL time.Duration
-	Now      func() time.Time
+	// MaxRequestsPerRequestor, MaxRequestsPerOwner and MaxGrantsPerOwner
+	// bound the live requests an agent has asked for, the live requests
+	// addressed to one person, and the active grants one person has given
+	// (DefaultMaxRequestsPerRequestor and the others; live.go): Issue
+	// refuses one more with ErrTooMany.
+	MaxRequestsPerRequestor, MaxRequestsPerOwner, MaxGrantsPerOwner int
+	// Seal, when on, seals the signing keys in storage with the server's
+	// secret key (KLUIS_SECRET_KEY), as the identity provider's are.
+	Seal seal.Sealer
+
+	Now func() time.Time
 	// OnChange, when set, is told of every credential issued ("issued"),
 	// every status change ("revoked"), after it is stored, and every
 	// expiry ("expired", by SweepExpired): the records in the person's
@@ -79,6 +89,10 @@ type Service struct {
 	// status lives apart and is always read from storage).
 	mu   sync.Mutex
 	docs map[string]*stored
+	// actives keeps agents' lists of active grants (Active); activeGen
+	// counts the changes of grants in this process.
+	actives   map[string]activeList
+	activeGen uint64
 }
 
 type stored struct {
@@ -106,12 +120,21 @@ func New(cfg Config) (*Service, error) {
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = DefaultTokenTTL
 	}
+	if cfg.MaxRequestsPerRequestor <= 0 {
+		cfg.MaxRequestsPerRequestor = DefaultMaxRequestsPerRequestor
+	}
+	if cfg.MaxRequestsPerOwner <= 0 {
+		cfg.MaxRequestsPerOwner = DefaultMaxRequestsPerOwner
+	}
+	if cfg.MaxGrantsPerOwner <= 0 {
+		cfg.MaxGrantsPerOwner = DefaultMaxGrantsPerOwner
+	}
 	l, err := newLoader()
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, ld: l, now: cfg.Now, docs: map[string]*stored{},
-		keys: &keyring{store: cfg.Store, now: cfg.Now, every: cfg.KeyRotation, life: cfg.MaxLifetime}}, nil
+	return &Service{cfg: cfg, ld: l, now: cfg.Now, docs: map[string]*stored{}, actives: map[string]activeList{},
+		keys: &keyring{store: cfg.Store, now: cfg.Now, every: cfg.KeyRotation, life: cfg.MaxLifetime, seal: cfg.Seal}}, nil
 }
 
 // Base is the service's IRI.
@@ -127,7 +150,7 @@ func (s *Service) Keys(ctx context.Context) ([]Key, error) {
 	}
 	out := make([]Key, 0, len(set.Keys))
 	for _, k := range set.Keys {
-		out = append(out, Key{ID: s.keyIRI(k.ID), Public: k.priv.Public().(ed25519.PublicKey)})
+		out = append(out, Key{ID: s.keyIRI(k.ID), Public: k.pub})
 	}
 	return out, nil
 }
@@ -144,7 +167,7 @@ func (s *Service) KeysDocument(ctx context.Context) (map[string]any, error) {
 	for _, k := range set.Keys {
 		methods = append(methods, map[string]any{
 			"id": s.keyIRI(k.ID), "type": "Ed25519VerificationKey2020", "controller": s.cfg.Base + "keys",
-			"publicKeyMultibase": multibaseKey(k.priv.Public().(ed25519.PublicKey)),
+			"publicKeyMultibase": multibaseKey(k.pub),
 		})
 		ids = append(ids, s.keyIRI(k.ID))
 	}
@@ -171,7 +194,13 @@ func (s *Service) Issue(ctx context.Context, a Agent, body []byte) (map[string]a
 	if err := decode(body, &req); err != nil {
 		return nil, nil, err
 	}
-	doc := req.Credential
+	return s.issue(ctx, a, req.Credential, false)
+}
+
+// issue issues doc as a; moved is a grant re-issued by a pod's move
+// (ImportPod), which the hoster's command makes: its Control was checked
+// when it was first issued, and is checked again at every use.
+func (s *Service) issue(ctx context.Context, a Agent, doc map[string]any, moved bool) (map[string]any, *Access, error) {
 	if doc == nil {
 		return nil, nil, fmt.Errorf("%w: no credential", ErrInvalid)
 	}
@@ -200,12 +229,15 @@ func (s *Service) Issue(ctx context.Context, a Agent, body []byte) (map[string]a
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.check(ctx, a, acc, now); err != nil {
+	if err := s.check(ctx, a, acc, now, moved); err != nil {
 		return nil, nil, err
 	}
 	if acc.Expires.IsZero() {
 		acc.Expires = acc.Issued.Add(s.cfg.MaxLifetime)
 		doc["expirationDate"] = acc.Expires.UTC().Format(time.RFC3339)
+	}
+	if err := s.checkCaps(ctx, acc); err != nil {
+		return nil, nil, err
 	}
 
 	id, err := randomID()
@@ -235,6 +267,9 @@ func (s *Service) Issue(ctx context.Context, a Agent, body []byte) (map[string]a
 	if err := s.expiries().Add(ctx, acc.Expires, id); err != nil {
 		return nil, nil, err
 	}
+	if err := s.forgets().Add(ctx, acc.Expires.Add(Retention), id); err != nil {
+		return nil, nil, err
+	}
 	if _, err := s.cfg.Store.Put(ctx, prefixCredentials+id, bytes.NewReader(raw), storage.PutOptions{ContentType: "application/json", IfNoneMatch: true}); err != nil {
 		return nil, nil, err
 	}
@@ -248,6 +283,9 @@ func (s *Service) Issue(ctx context.Context, a Agent, body []byte) (map[string]a
 			return nil, nil, err
 		}
 	}
+	if err := s.addLive(ctx, acc, id); err != nil {
+		return nil, nil, err
+	}
 	s.remember(id, &stored{doc: doc, access: acc})
 	if s.cfg.OnChange != nil {
 		s.cfg.OnChange(ctx, acc, "issued")
@@ -256,7 +294,7 @@ func (s *Service) Issue(ctx context.Context, a Agent, body []byte) (map[string]a
 }
 
 // check applies the issuing rules to a credential a is about to issue.
-func (s *Service) check(ctx context.Context, a Agent, acc *Access, now time.Time) error {
+func (s *Service) check(ctx context.Context, a Agent, acc *Access, now time.Time, moved bool) error {
 	if len(acc.Modes) == 0 {
 		return fmt.Errorf("%w: no mode", ErrInvalid)
 	}
@@ -300,7 +338,9 @@ func (s *Service) check(ctx context.Context, a Agent, acc *Access, now time.Time
 		if acc.Status != StatusRequested {
 			return fmt.Errorf("%w: a request's status is ConsentStatusRequested", ErrInvalid)
 		}
-		if acc.Owner != "" && !absoluteIRI(acc.Owner, true) {
+		// The owner is named (the library's resourceOwner is required):
+		// the request is addressed to, and readable by, that person.
+		if !absoluteIRI(acc.Owner, true) {
 			return fmt.Errorf("%w: isConsentForDataSubject is not a WebID", ErrInvalid)
 		}
 	case Grant, Denial:
@@ -314,17 +354,24 @@ func (s *Service) check(ctx context.Context, a Agent, acc *Access, now time.Time
 		if !absoluteIRI(acc.Requestor, true) {
 			return fmt.Errorf("%w: isProvidedTo is not a WebID", ErrInvalid)
 		}
-		for _, r := range acc.Resources {
-			if err := s.cfg.Controls(ctx, a, r); err != nil {
-				return fmt.Errorf("%w: no acl:Control on %.200q", ErrForbidden, r)
+		// A moved grant's Control was checked where it was first issued.
+		if !moved {
+			for _, r := range acc.Resources {
+				if err := s.cfg.Controls(ctx, a, r); err != nil {
+					return fmt.Errorf("%w: no acl:Control on %.200q", ErrForbidden, r)
+				}
 			}
 		}
 	}
 	return nil
 }
 
-// Get returns the credential id (its IRI) for a, one of its parties, or
-// an agent that controls a resource it names.
+// Get returns the credential id (its IRI) for a when a is one of its
+// two parties: the requestor, or the owner (the data subject a request
+// is addressed to, the person who gave a grant or denial). Anyone else,
+// even an agent with acl:Control on a resource it names, gets
+// ErrNotFound: what an organisation asked of a person is theirs alone.
+// The library's approve flow reads the request as its owner.
 func (s *Service) Get(ctx context.Context, a Agent, iri string) (map[string]any, *Access, error) {
 	if a.WebID == "" {
 		return nil, nil, ErrUnauthenticated
@@ -333,19 +380,10 @@ func (s *Service) Get(ctx context.Context, a Agent, iri string) (map[string]any,
 	if err != nil {
 		return nil, nil, err
 	}
-	if !st.access.Party(a.WebID) && !s.controlsAny(ctx, a, st.access) {
+	if !st.access.Party(a.WebID) {
 		return nil, nil, ErrNotFound
 	}
 	return st.doc, st.access, nil
-}
-
-func (s *Service) controlsAny(ctx context.Context, a Agent, acc *Access) bool {
-	for _, r := range acc.Resources {
-		if s.cfg.Controls(ctx, a, r) == nil {
-			return true
-		}
-	}
-	return false
 }
 
 // load reads a credential by IRI.
@@ -445,9 +483,13 @@ func (s *Service) SetStatus(ctx context.Context, a Agent, body []byte) (*Access,
 	}
 	id := strings.TrimPrefix(req.CredentialID, s.cfg.Base+"vc/")
 	stamp := []byte(s.now().UTC().Format(time.RFC3339))
+	if err := s.forgets().Add(ctx, s.now().Add(Retention), id); err != nil {
+		return nil, err
+	}
 	if _, err := s.cfg.Store.Put(ctx, prefixStatus+id, bytes.NewReader(stamp), storage.PutOptions{ContentType: "text/plain"}); err != nil {
 		return nil, err
 	}
+	s.dropLive(ctx, st.access)
 	if s.cfg.OnChange != nil {
 		s.cfg.OnChange(ctx, st.access, "revoked")
 	}
@@ -611,29 +653,6 @@ func (f Filter) match(a *Access) bool {
 		}
 	}
 	return true
-}
-
-// Active returns the grants given to webID that are valid now and not
-// revoked, for the plain-LDP way of using a grant.
-func (s *Service) Active(ctx context.Context, webID string) ([]*Access, error) {
-	var out []*Access
-	now := s.now()
-	for st, err := range s.partyCredentials(ctx, webID) {
-		if err != nil {
-			return nil, err
-		}
-		acc := st.access
-		if acc.Kind != Grant || acc.Status != StatusGiven || acc.Requestor != webID || !acc.ValidAt(now) {
-			continue
-		}
-		if revoked, err := s.Revoked(ctx, acc.ID); err != nil {
-			return nil, err
-		} else if revoked {
-			continue
-		}
-		out = append(out, acc)
-	}
-	return out, nil
 }
 
 // Grant returns the grant iri when it is active now: stored, a grant,

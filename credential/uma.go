@@ -2,7 +2,6 @@ package credential
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -70,10 +69,10 @@ func (s *Service) readClaims(ctx context.Context, token, typ string) (*umaClaims
 		return nil, err
 	}
 	key := set.find(jws.Signatures[0].Header.KeyID)
-	if key == nil {
-		return nil, ErrToken
+	if key == nil || key.priv == nil {
+		return nil, ErrToken // unknown, or imported: it signs no token here
 	}
-	payload, err := jws.Verify(key.priv.Public().(ed25519.PublicKey))
+	payload, err := jws.Verify(key.pub)
 	if err != nil {
 		return nil, ErrToken
 	}

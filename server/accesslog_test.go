@@ -417,13 +417,13 @@ func TestAccessLogPatchMode(t *testing.T) {
 	alice, bob := newGrantParty(t, issuer), newGrantParty(t, issuer)
 	ts, srv, _ := logServer(t, alice.webID, nil)
 	const prefixes = "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n"
-	for path, body := range map[string]string{
-		"/alice/drop/doc": "<#a> <#b> <#c>.",
-		"/alice/drop/.acl": prefixes + `<#owner> a acl:Authorization; acl:agent <` + alice.webID + `>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control.
-<#bob> a acl:Authorization; acl:agent <` + bob.webID + `>; acl:default <./>; acl:mode acl:Append.`,
+	for _, w := range [][2]string{
+		{"/alice/drop/doc", "<#a> <#b> <#c>."},
+		{"/alice/drop/.acl", prefixes + `<#owner> a acl:Authorization; acl:agent <` + alice.webID + `>; acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control.
+<#bob> a acl:Authorization; acl:agent <` + bob.webID + `>; acl:default <./>; acl:mode acl:Append.`},
 	} {
-		if st, _, b := grantCall(t, ts, &alice, "PUT", path, "text/turtle", body); st/100 != 2 {
-			t.Fatalf("PUT %s: %d %s", path, st, b)
+		if st, _, b := grantCall(t, ts, &alice, "PUT", w[0], "text/turtle", w[1]); st/100 != 2 {
+			t.Fatalf("PUT %s: %d %s", w[0], st, b)
 		}
 	}
 	const patchType = "text/n3"

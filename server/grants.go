@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +18,9 @@ import (
 	"github.com/weconomics/kluis/ldp/rdfx"
 	"github.com/weconomics/kluis/server/accounts"
 	"github.com/weconomics/kluis/server/consent"
+	"github.com/weconomics/kluis/storage/seal"
 	"github.com/weconomics/kluis/webid/account"
+	"github.com/weconomics/kluis/webid/fetch"
 )
 
 // This file is the seam between the access grants (credential,
@@ -30,9 +33,16 @@ import (
 func newGrants(cfg Config, sh *shared, logger *slog.Logger) (*credential.Service, error) {
 	base := strings.TrimSuffix(cfg.BaseURL.String(), "/") + consent.Prefix
 	inner := sh.perms
-	records := &consent.Records{Space: sh.space, Logger: logger, Now: time.Now}
+	// Decisions go to the requestor's inbox wherever it is, through the
+	// safe fetcher (never to a private address unless the hoster allows).
+	records := &consent.Records{Space: sh.space, Logger: logger, Now: time.Now,
+		Outbox:       &consent.Outbox{Client: cfg.Fetcher.HTTPClient(), Logger: logger},
+		ProfileInbox: profileInbox(cfg.Fetcher)}
 	return credential.New(credential.Config{
 		Store: sh.space.Backend(), Base: base, OnChange: records.Changed,
+		// The signing keys are sealed with the secret key, as the
+		// identity provider's are.
+		Seal:     seal.Sealer{Current: cfg.IdP.SecretKey, Previous: cfg.IdP.PreviousSecretKey},
 		OnServer: func(iri string) bool { _, ok := sh.space.PathOf(iri); return ok },
 		Controls: func(ctx context.Context, a credential.Agent, iri string) error {
 			p, ok := sh.space.PathOf(iri)
@@ -46,6 +56,29 @@ func newGrants(cfg Config, sh *shared, logger *slog.Logger) (*credential.Service
 			return err
 		},
 	})
+}
+
+// profileInbox reads the ldp:inbox of a WebID from its profile document,
+// through the safe fetcher (and its cache); "" when it names none.
+func profileInbox(f *fetch.Client) func(ctx context.Context, webID string) (string, error) {
+	return func(ctx context.Context, webID string) (string, error) {
+		doc, _, _ := strings.Cut(webID, "#")
+		body, mediaType, err := fetchRDF(f)(ctx, doc)
+		if err != nil {
+			return "", err
+		}
+		// A profile is small: what the fetcher reads (1 MiB) and 10,000
+		// triples at most.
+		g, err := rdfx.Parse(bytes.NewReader(body), mediaType, doc, rdfx.ParseOptions{MaxTriples: 10000})
+		if err != nil {
+			return "", err
+		}
+		o, ok := g.Object(rdfx.IRI(webID), rdfx.IRI("http://www.w3.org/ns/ldp#inbox"))
+		if !ok || !o.IsIRI() {
+			return "", nil
+		}
+		return o.Value(), nil
+	}
 }
 
 // grantAuthn accepts the UMA access tokens of the token endpoint

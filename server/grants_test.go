@@ -3,17 +3,27 @@ package server_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/weconomics/kluis/credential"
+	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/server"
+	"github.com/weconomics/kluis/server/consent"
+	"github.com/weconomics/kluis/storage/filesystem"
+	"github.com/weconomics/kluis/webid/fetch"
 	"github.com/weconomics/kluis/webid/webidtest"
 )
 
@@ -80,8 +90,11 @@ var umaTicket = regexp.MustCompile(`ticket="([^"]+)"`)
 func TestAccessGrantsEndToEnd(t *testing.T) {
 	issuer := webidtest.NewIssuer(t)
 	alice, org, eve := newGrantParty(t, issuer), newGrantParty(t, issuer), newGrantParty(t, issuer)
+	// carol controls the pod too, but is party to no credential.
+	carol := newGrantParty(t, issuer)
 	ts, _ := oidcServer(t, `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
-<#owner> a acl:Authorization; acl:agent <`+alice.webID+`>; acl:accessTo </>; acl:default </>; acl:mode acl:Read, acl:Write, acl:Control.`)
+<#owner> a acl:Authorization; acl:agent <`+alice.webID+`>; acl:accessTo </>; acl:default </>; acl:mode acl:Read, acl:Write, acl:Control.
+<#co> a acl:Authorization; acl:agent <`+carol.webID+`>; acl:accessTo </>; acl:default </>; acl:mode acl:Control.`)
 	for _, p := range []string{"/data/doc", "/data/sub/deep", "/other/doc", "/inbox/"} {
 		if st, _, b := grantCall(t, ts, &alice, "PUT", p, "text/turtle", "<#a> <#b> <#c>."); st != 201 {
 			t.Fatalf("PUT %s: %d %s", p, st, b)
@@ -125,6 +138,11 @@ func TestAccessGrantsEndToEnd(t *testing.T) {
 	}
 	if st, _, _ := grantCall(t, ts, &eve, "GET", strings.TrimPrefix(reqID, ts.URL), "", ""); st != 404 {
 		t.Fatalf("a third party reads the request: %d", st)
+	}
+	// Control on the resources it names is not enough: a credential is
+	// read by its two parties only.
+	if st, _, _ := grantCall(t, ts, &carol, "GET", strings.TrimPrefix(reqID, ts.URL), "", ""); st != 404 {
+		t.Fatalf("another controller of the pod reads the request: %d", st)
 	}
 
 	grantFor := func(p grantParty, resources, extra string) (int, map[string]any, string) {
@@ -369,10 +387,43 @@ func TestAccessGrantIssueRefusals(t *testing.T) {
 		{"a purpose that is no IRI", &alice, strings.Replace(req, "https://w3id.org/dpv#ServiceProvision", "marketing", 1), 400},
 		{"issuer-set fields", &alice, strings.Replace(req, `"type"`, `"proof": {}, "type"`, 1), 400},
 		{"not JSON", &alice, "{", 400},
+		{"a request to no one", &alice, strings.Replace(req, `"isConsentForDataSubject": "`+alice.webID+`"`, `"x": "y"`, 1), 400},
 	} {
 		if st, _, b := grantCall(t, ts, c.p, "POST", "/.vc/issue", "application/json", c.body); st != c.want {
 			t.Errorf("%s: %d, want %d (%.200s)", c.name, st, c.want, b)
 		}
+	}
+
+	// An agent at the bound of its live requests is refused one more,
+	// with a 429 that says why; cancelling one does not free its place
+	// before a day (credential.RequestHold), so the bound is also one on
+	// what an agent makes the server store.
+	org := newGrantParty(t, issuer)
+	var last string
+	for i := range credential.DefaultMaxRequestsPerRequestor {
+		st, _, b := grantCall(t, ts, &org, "POST", "/.vc/issue", "application/json", req)
+		if st != 201 {
+			t.Fatalf("request %d: %d %s", i, st, b)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(b), &doc); err != nil {
+			t.Fatal(err)
+		}
+		last = doc["id"].(string)
+	}
+	if st, _, b := grantCall(t, ts, &org, "POST", "/.vc/issue", "application/json", req); st != 429 || !strings.Contains(b, "live access requests") {
+		t.Fatalf("a request past the bound: %d %s", st, b)
+	}
+	if st, _, b := grantCall(t, ts, &org, "POST", "/.vc/status", "application/json",
+		`{"credentialId": "`+last+`", "credentialStatus": [{"type": "RevocationList2020Status", "status": "1"}]}`); st/100 != 2 {
+		t.Fatalf("cancel: %d %s", st, b)
+	}
+	if st, _, b := grantCall(t, ts, &org, "POST", "/.vc/issue", "application/json", req); st != 429 {
+		t.Fatalf("a request right after a cancellation: %d %s", st, b)
+	}
+	// Another agent is not held by the first one's bound.
+	if st, _, b := grantCall(t, ts, &alice, "POST", "/.vc/issue", "application/json", req); st != 201 {
+		t.Fatalf("another agent's request: %d %s", st, b)
 	}
 }
 
@@ -419,5 +470,137 @@ func TestAccessGrantQueryPaging(t *testing.T) {
 	}
 	if st, _, _ := grantCall(t, ts, nil, "GET", "/.vc/query", "", ""); st != 401 {
 		t.Fatalf("anonymous query: %d", st)
+	}
+}
+
+// TestAccessGrantRemoteInbox: a decision is delivered to the requestor's
+// inbox on another server, as JSON-LD through the safe fetcher (here
+// allowed to reach loopback, as a test setting); the same post through
+// a fetcher left at its defaults is refused, and nothing arrives.
+func TestAccessGrantRemoteInbox(t *testing.T) {
+	type note struct {
+		Type, Object, Actor, ctype string
+	}
+	got := make(chan note, 4)
+	inbox := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n note
+		_ = json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&n)
+		n.ctype = r.Header.Get("Content-Type")
+		got <- n
+		w.WriteHeader(http.StatusCreated)
+	}))
+	t.Cleanup(inbox.Close)
+
+	issuer := webidtest.NewIssuer(t)
+	alice, org := newGrantParty(t, issuer), newGrantParty(t, issuer)
+	ts, _ := oidcServer(t, `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#owner> a acl:Authorization; acl:agent <`+alice.webID+`>; acl:accessTo </>; acl:default </>; acl:mode acl:Read, acl:Write, acl:Control.`)
+	body := strings.Replace(grantIssueBody("SolidAccessGrant", "ConsentStatusExplicitlyGiven", `"isProvidedTo": "`+org.webID+`"`, `"`+ts.URL+`/data/"`, ""),
+		"https://org.example/inbox/", inbox.URL+"/inbox/", 1)
+	st, _, b := grantCall(t, ts, &alice, "POST", "/.vc/issue", "application/json", body)
+	var grant map[string]any
+	if st != 201 || json.Unmarshal([]byte(b), &grant) != nil {
+		t.Fatalf("grant: %d %s", st, b)
+	}
+	select {
+	case n := <-got:
+		if n.Type != "Accept" || n.Object != grant["id"] || n.Actor != alice.webID || n.ctype != "application/ld+json" {
+			t.Errorf("the requestor's inbox got %+v", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification in the requestor's inbox")
+	}
+
+	// Without the test setting, a private address is refused.
+	strict, err := fetch.New(fetch.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &consent.Outbox{Client: strict.HTTPClient()}
+	if err := out.Post(t.Context(), inbox.URL+"/inbox/", []byte(`{}`)); !errors.Is(err, fetch.ErrAddressNotAllowed) {
+		t.Fatalf("a post to a loopback inbox: %v, want ErrAddressNotAllowed", err)
+	}
+	out.Send(t.Context(), inbox.URL+"/inbox/", []byte(`{}`))
+	out.Wait()
+	select {
+	case n := <-got:
+		t.Fatalf("a refused inbox got %+v", n)
+	default:
+	}
+}
+
+// TestAccessRequestToRemoteOwnerInbox: a request for data in a pod whose
+// owner's WebID lives on another server is also delivered to the inbox
+// that owner's profile names, there; a request naming someone else as
+// owner is not sent to anyone's profile inbox.
+func TestAccessRequestToRemoteOwnerInbox(t *testing.T) {
+	got := make(chan string, 4)
+	inbox := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n struct{ Type, Object string }
+		_ = json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&n)
+		got <- n.Type + " " + n.Object
+		w.WriteHeader(http.StatusCreated)
+	}))
+	t.Cleanup(inbox.Close)
+	profile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/turtle")
+		io.WriteString(w, `<#me> <http://www.w3.org/ns/ldp#inbox> <`+inbox.URL+`/inbox/> .
+<other#me> <http://www.w3.org/ns/ldp#inbox> <`+inbox.URL+`/inbox/> .`)
+	}))
+	t.Cleanup(profile.Close)
+	owner := profile.URL + "/card#me"
+
+	ctx := context.Background()
+	store, err := filesystem.New(filepath.Join(t.TempDir(), "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	f, err := fetch.New(fetch.Config{Allow: webidtest.Loopback()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h http.Handler
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(ts.Close)
+	base, _ := url.Parse(ts.URL + "/")
+	srv, err := server.New(ctx, server.Config{BaseURL: base, Fetcher: f, Pods: true}, store, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = srv.Handler()
+	space, err := ldp.New(ctx, store, ldp.Config{BaseURL: ts.URL + "/", Pods: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := space.CreatePod(ctx, "alice", ldp.PodOwner{WebID: owner}); err != nil {
+		t.Fatal(err)
+	}
+
+	issuer := webidtest.NewIssuer(t)
+	org := newGrantParty(t, issuer)
+	ask := func(to string) string {
+		t.Helper()
+		st, _, b := grantCall(t, ts, &org, "POST", "/.vc/issue", "application/json",
+			grantIssueBody("SolidAccessRequest", "ConsentStatusRequested", `"isConsentForDataSubject": "`+to+`"`, `"`+ts.URL+`/alice/data/"`, ""))
+		var doc map[string]any
+		if st != 201 || json.Unmarshal([]byte(b), &doc) != nil {
+			t.Fatalf("request: %d %s", st, b)
+		}
+		return doc["id"].(string)
+	}
+	// Addressed to someone else (whose profile names an inbox too) first:
+	// it is not sent there; then twice to the owner, sent to theirs.
+	other := ask(profile.URL + "/other#me")
+	want := map[string]bool{"Offer " + ask(owner): true, "Offer " + ask(owner): true}
+	for range 2 {
+		select {
+		case n := <-got:
+			if n == "Offer "+other || !want[n] {
+				t.Errorf("the inbox got %q, want the Offers of the requests to the owner", n)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no notification in the owner's inbox on the other server")
+		}
 	}
 }

@@ -573,6 +573,16 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 		if sh.grants, err = newGrants(cfg, sh, logger); err != nil {
 			return nil, err
 		}
+		// As for the identity provider's: a wrong or missing secret key
+		// is told at start, not at the first credential.
+		if _, err := sh.grants.Keys(ctx); err != nil {
+			return nil, fmt.Errorf("access grants' signing keys: %w", err)
+		}
+		// Credentials of a storage written before the live index: indexed
+		// once, at the first start.
+		if err := sh.grants.IndexEarlier(ctx); err != nil {
+			return nil, fmt.Errorf("access grants: indexing earlier credentials: %w", err)
+		}
 		sh.authn = grantAuthn{inner: sh.authn, grants: sh.grants}
 		sh.perms = grantPermissions{inner: sh.perms, grants: sh.grants, space: sh.space, wac: sh.wac}
 		sh.logs = newAccessLog(cfg, sh, logger)

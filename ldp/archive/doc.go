@@ -17,6 +17,11 @@
 //     /alice/notes/ is the directory entry pod/notes/, and the auxiliary
 //     resources /alice/notes/.acl and /alice/profile/card.meta are the
 //     regular files pod/notes/.acl and pod/profile/card.meta.
+//   - kluis-credentials.json, optional and last: the access credentials
+//     about the pod (credential/move.go says what it holds). The archive
+//     package writes it from ExportOptions.Credentials and hands it to
+//     Options.Credentials on import, without reading it; an import without
+//     that option skips it.
 //
 // Each resource entry carries the media type the resource is stored with
 // (text/turtle for RDF sources, ACLs, .meta and containers) in the PAX

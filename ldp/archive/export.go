@@ -28,6 +28,19 @@ import (
 // Export does not stop writers: for a consistent archive, stop the
 // server or export while nobody writes to the pod.
 func Export(ctx context.Context, b storage.Backend, pod string, w io.Writer) error {
+	return ExportWith(ctx, b, pod, w, ExportOptions{})
+}
+
+// ExportOptions add to what Export writes.
+type ExportOptions struct {
+	// Credentials, when set, writes the pod's access credentials (a JSON
+	// document the archive package does not read) to w: they become the
+	// archive's last entry, kluis-credentials.json.
+	Credentials func(ctx context.Context, w io.Writer) error
+}
+
+// ExportWith is Export with options.
+func ExportWith(ctx context.Context, b storage.Backend, pod string, w io.Writer, opts ExportOptions) error {
 	p, err := ldp.ReadPod(ctx, b, pod)
 	if err != nil {
 		return err
@@ -61,6 +74,20 @@ func Export(ctx context.Context, b storage.Backend, pod string, w io.Writer) err
 		return err
 	}); err != nil {
 		return fmt.Errorf("archive: the access log: %w", err)
+	}
+	if opts.Credentials != nil {
+		var buf bytes.Buffer
+		if err := opts.Credentials(ctx, &buf); err != nil {
+			return err
+		}
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: credentialsName, Size: int64(buf.Len()), Mode: 0o600,
+			ModTime: p.Created, Format: tar.FormatPAX}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return fmt.Errorf("archive: %w", err)
+		}
+		if _, err := tw.Write(buf.Bytes()); err != nil {
+			return fmt.Errorf("archive: %w", err)
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return fmt.Errorf("archive: %w", err)

@@ -20,7 +20,11 @@ import (
 // Names and records of the archive format (see the package comment).
 const (
 	manifestName = "kluis-pod.json"
-	podDir       = "pod/"
+	// credentialsName is the optional last entry: the access credentials
+	// about the pod, which the archive package carries and never reads
+	// (Options.Credentials, ExportOptions.Credentials).
+	credentialsName = "kluis-credentials.json"
+	podDir          = "pod/"
 	// logDir holds the pod's access log (ldp/accesslog.Export).
 	logDir         = "access-log/"
 	paxContentType = "SCHILY.xattr.user.mime_type"
@@ -75,6 +79,11 @@ type Options struct {
 	// rewritten; 0 means ldp.DefaultMaxRDFBytes and ldp.DefaultMaxTriples.
 	MaxRDFBytes int64
 	MaxTriples  int
+	// Credentials, when set, is given the archive's kluis-credentials.json
+	// entry (at most MaxEntryBytes), the IRI of the pod's new root, and
+	// the rewriting of IRIs that the import applies; without it, the
+	// entry is skipped.
+	Credentials func(r io.Reader, root string, rebase func(iri string) string) error
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -195,6 +204,18 @@ func importEntries(ctx context.Context, w *podWriter, tr *tar.Reader, opts Optio
 func importEntry(ctx context.Context, w *podWriter, tr *tar.Reader, hdr *tar.Header, opts Options) error {
 	if name, ok := strings.CutPrefix(hdr.Name, logDir); ok {
 		return importLog(ctx, w, tr, hdr, name, opts)
+	}
+	if hdr.Name == credentialsName && hdr.Typeflag == tar.TypeReg {
+		if hdr.Size > opts.MaxEntryBytes {
+			return fmt.Errorf("%w: %s", ErrTooLarge, credentialsName)
+		}
+		if opts.Credentials == nil {
+			return nil
+		}
+		return opts.Credentials(io.LimitReader(tr, opts.MaxEntryBytes), w.base+w.pod.Name+"/", func(iri string) string {
+			out, _ := w.rw.iri(iri)
+			return out
+		})
 	}
 	rel, ok := strings.CutPrefix(hdr.Name, podDir)
 	if !ok {

@@ -140,6 +140,8 @@ func Classify(err error) Problem {
 		return Problem{Status: http.StatusUnauthorized, Reason: "The access token is invalid or expired."}
 	case errors.Is(err, credential.ErrNotFound):
 		return Problem{Status: http.StatusNotFound, Reason: "Not found."}
+	case errors.Is(err, credential.ErrTooMany):
+		return Problem{Status: http.StatusTooManyRequests, Reason: err.Error()}
 
 	// Notifications (server/notifications): Solid Notifications Protocol §2.2
 	// answers 422 to a request it cannot process.
