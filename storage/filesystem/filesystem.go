@@ -32,6 +32,8 @@ type Backend struct {
 	heads heads
 	// dirs are the listings of unchanged folders (dirs.go).
 	dirs dirs
+	// syncs shares the fsyncs of a folder between writes (dirsync.go).
+	syncs dirSyncs
 }
 
 // New opens (creating if needed) a filesystem backend rooted at dir. Several

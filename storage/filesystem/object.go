@@ -338,7 +338,7 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, o storage.Pu
 		return storage.Info{}, err
 	}
 	committed = true
-	syncDir(filepath.Dir(path))
+	b.syncs.sync(filepath.Dir(path))
 	return storage.Info{
 		Key: key, Size: size, ETag: h.etag, ContentType: h.contentType,
 		Modified: h.modified, Metadata: storage.CloneMetadata(h.metadata),
@@ -528,15 +528,6 @@ func (b *Backend) List(ctx context.Context, prefix string) iter.Seq2[storage.Inf
 				return
 			}
 		}
-	}
-}
-
-// syncDir makes a rename in dir durable. Errors are ignored: the rename has
-// happened, and some file systems cannot sync folders.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 }
 
