@@ -207,6 +207,26 @@ func BenchmarkGetContainer1000(b *testing.B) {
 	})
 }
 
+// BenchmarkGetContainer10000 measures GET of a container with 10,000
+// children, as Turtle (issue 18: "and 10,000"). Seeding takes a while:
+// each child is a durable write.
+func BenchmarkGetContainer10000(b *testing.B) {
+	ts, store := benchServer(b)
+	ctx := context.Background()
+	if err := do(benchClient(), "PUT", ts.URL+"/huge/seed", "text/plain", strings.NewReader("x"), 201, ""); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 9999 {
+		if _, err := store.Put(ctx, fmt.Sprintf("r/huge/child-%05d", i), strings.NewReader("x"), storage.PutOptions{ContentType: "text/plain"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	runClients(b, func(c *http.Client) error {
+		return do(c, "GET", ts.URL+"/huge/", "", nil, 200, "text/turtle")
+	})
+}
+
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
 
 // oneAgent authenticates every request as the same agent, for the access
