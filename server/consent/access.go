@@ -1,7 +1,6 @@
 package consent
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -256,18 +255,7 @@ func (h *Handler) access(c echo.Context) error {
 }
 
 func (h *Handler) renderAccess(c echo.Context, status int, v accessView) error {
-	var buf bytes.Buffer
-	if err := accessPage.Execute(&buf, v); err != nil {
-		return err
-	}
-	hdr := c.Response().Header()
-	hdr.Set("Content-Security-Policy", accessCSP)
-	hdr.Set("X-Frame-Options", "DENY")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("Referrer-Policy", request.PageReferrerPolicy)
-	hdr.Add("Vary", "Cookie")
-	return c.HTMLBlob(status, buf.Bytes())
+	return renderPage(c, status, accessPage, accessCSP, v)
 }
 
 // accessView gathers what the page shows.

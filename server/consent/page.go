@@ -81,12 +81,18 @@ func csrfOf(session string) string {
 }
 
 func (h *Handler) render(c echo.Context, status int, d pageData) error {
+	return renderPage(c, status, consentPage, pageCSP, d)
+}
+
+// renderPage answers one of the room's pages: t executed with data, under
+// csp, never framed, sniffed, cached or sent as a referrer.
+func renderPage(c echo.Context, status int, t *template.Template, csp string, data any) error {
 	var buf bytes.Buffer
-	if err := consentPage.Execute(&buf, d); err != nil {
+	if err := t.Execute(&buf, data); err != nil {
 		return err
 	}
 	hdr := c.Response().Header()
-	hdr.Set("Content-Security-Policy", pageCSP)
+	hdr.Set("Content-Security-Policy", csp)
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Cache-Control", "no-store")
