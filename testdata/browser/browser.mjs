@@ -646,7 +646,7 @@ await part("alice sees the grant on her access page and revokes it", async () =>
       return null;
     };
     {
-      const rows = await logged((r) => r.includes("browser-notes/first") && r.includes("Service provision") && r.includes("allowed"));
+      const rows = await logged((r) => r.includes(shop.webId) && r.includes("browser-notes/first") && r.includes("Service provision") && r.includes("allowed"));
       check(rows, "alice: the log shows shop's read under the grant, with its purpose", await bodyText(page));
       await shot(page, "alice-access-page-log");
     }
@@ -663,7 +663,7 @@ await part("alice sees the grant on her access page and revokes it", async () =>
     // The refused read is logged too.
     {
       await page.reload();
-      const rows = await logged((r) => r.includes("browser-notes/first") && r.includes("refused"));
+      const rows = await logged((r) => r.includes(shop.webId) && r.includes("browser-notes/first") && r.includes("refused"));
       check(rows, "alice: the log shows shop's refused read", await bodyText(page));
       await shot(page, "alice-access-page-log-refused");
     }
