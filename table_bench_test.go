@@ -90,6 +90,11 @@ func BenchmarkTable(b *testing.B) {
 	}
 	fmt.Fprintf(&out, "\nceilings: GET Turtle and GET container: a static file server's GET (fs), minio-go GetObject (S3); "+
 		"writes: temp file + write + fsync + rename (fs), minio-go PutObject (S3); GET JSON-LD: Kluis's GET Turtle of the same document\n")
+	if t.durable.ok {
+		f := kluisFS["PUT new"]
+		fmt.Fprintf(&out, "durable write (temp file + write + fsync + rename + folder fsync, 32 workers), measured before fs PUT new: %s; fs PUT new at %s of it\n",
+			t.durable.rate(), ratio(f.kluis, t.durable))
+	}
 	fmt.Fprintf(&out, "peak RSS of this whole process (clients, servers and ceilings together): %d MB\n", peakRSS()>>20)
 	if !s3test.Configured() {
 		fmt.Fprintf(&out, "S3: not measured (KLUIS_S3_ENDPOINT not set; bash .ci/bench starts a MinIO)\n")
@@ -165,6 +170,9 @@ func ratio(r, ceil result) string {
 type benchTable struct {
 	b   *testing.B
 	dur time.Duration
+	// durable is the ceiling of a write that is durable once it returns
+	// (ceilingFsync plus the folder's fsync), measured beside fs PUT new.
+	durable result
 }
 
 // run calls op from benchClients goroutines for the table's duration, or
@@ -228,7 +236,15 @@ func (t *benchTable) ceilingFileServer() op {
 
 // ceilingFsync is what a durable write of the document costs on this disk:
 // a temp file written, synced and renamed into place, from 32 workers.
-func (t *benchTable) ceilingFsync() op {
+func (t *benchTable) ceilingFsync() op { return t.ceilingWrite(false) }
+
+// ceilingDurable is ceilingFsync with the folder fsynced after the
+// rename, without which the new name may be lost in a crash after the
+// write returned: what a store that acknowledges only durable writes
+// cannot do without.
+func (t *benchTable) ceilingDurable() op { return t.ceilingWrite(true) }
+
+func (t *benchTable) ceilingWrite(syncFolder bool) op {
 	dir := t.b.TempDir()
 	data := []byte(smallTurtle)
 	var run atomic.Int64 // names stay fresh from one run to the next
@@ -250,7 +266,15 @@ func (t *benchTable) ceilingFsync() op {
 		if err := f.Close(); err != nil {
 			return false, err
 		}
-		return false, os.Rename(f.Name(), name)
+		if err := os.Rename(f.Name(), name); err != nil || !syncFolder {
+			return false, err
+		}
+		d, err := os.Open(dir)
+		if err != nil {
+			return false, err
+		}
+		defer d.Close()
+		return false, d.Sync()
 	}
 }
 
@@ -357,6 +381,9 @@ func (t *benchTable) kluis(label string, getCeil, writeCeil op, open func(*testi
 			ceil = out["GET Turtle"].kluis
 		default:
 			ceil = t.run(writeCeil)
+		}
+		if label == "fs" && name == "PUT new" {
+			t.durable = t.run(t.ceilingDurable())
 		}
 		before := counted.n.Load()
 		counted.reset()
