@@ -144,13 +144,10 @@ func (a *accessLog) logPath(ctx context.Context, p ldp.Path) (root ldp.Path, pod
 	return root, pod, owner, ok && p == root+ldp.AccessLogName
 }
 
-// record logs a request answered with status, unless it is the owner's.
-func (a *accessLog) record(c echo.Context, status int) {
+// record logs a request to p answered with status, unless it is the
+// owner's.
+func (a *accessLog) record(c echo.Context, p ldp.Path, status int) {
 	req := c.Request()
-	p, err := target(req)
-	if err != nil {
-		return
-	}
 	_, pod, owner, ok := a.podOf(req.Context(), p)
 	if !ok {
 		return
@@ -198,15 +195,17 @@ func (h *resources) logged(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 	return func(c echo.Context) error {
 		req := c.Request()
-		if p, err := target(req); err == nil {
-			if root, pod, owner, ok := h.logs.logPath(req.Context(), p); ok {
-				err := h.serveLog(c, root, pod, owner)
-				h.logs.record(c, statusOf(c, err))
-				return err
-			}
+		p, err := target(req)
+		if err != nil {
+			return next(c) // no resource: nothing to log
 		}
-		err := next(c)
-		h.logs.record(c, statusOf(c, err))
+		if root, pod, owner, ok := h.logs.logPath(req.Context(), p); ok {
+			err := h.serveLog(c, root, pod, owner)
+			h.logs.record(c, p, statusOf(c, err))
+			return err
+		}
+		err = next(c)
+		h.logs.record(c, p, statusOf(c, err))
 		return err
 	}
 }
