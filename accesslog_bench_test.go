@@ -69,7 +69,7 @@ func BenchmarkAccessLogGet(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StopTimer()
-			b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+			reportCPU(b, cpu)
 			logged := false
 			for info, err := range store.List(ctx, "sys/access-log/") {
 				logged = logged || err == nil && info.Key == "sys/access-log/alice/"

@@ -109,23 +109,7 @@ func BenchmarkGetWithGrant(b *testing.B) {
 	}
 
 	dpopRun := func(name string, client *webidtest.Client, token string) {
-		b.Run(name, func(b *testing.B) {
-			proofs := make(chan string, b.N)
-			for range b.N {
-				proofs <- client.Proof("GET", target, token)
-			}
-			cpu := processCPU()
-			defer func() {
-				b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
-			}()
-			runClients(b, func(c *http.Client) error {
-				req, _ := http.NewRequest("GET", target, nil)
-				req.Header.Set("Accept", "text/turtle")
-				req.Header.Set("Authorization", "DPoP "+token)
-				req.Header.Set("DPoP", <-proofs)
-				return sendOK(c, req)
-			})
-		})
+		b.Run(name, func(b *testing.B) { dpopGets(b, client, target, token, statusOK) })
 	}
 	// The three ways take turns, grantBenchRounds times (acl/dpop,
 	// grant/dpop, grant/uma, acl/dpop#01, ...): a change of the shared
@@ -136,14 +120,18 @@ func BenchmarkGetWithGrant(b *testing.B) {
 		dpopRun("grant/dpop", orgClient, orgToken)
 		b.Run("grant/uma", func(b *testing.B) {
 			cpu := processCPU()
-			defer func() {
-				b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
-			}()
+			defer reportCPU(b, cpu)
 			runClients(b, func(c *http.Client) error {
 				req, _ := http.NewRequest("GET", target, nil)
 				req.Header.Set("Accept", "text/turtle")
 				req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-				return sendOK(c, req)
+				res, err := c.Do(req)
+				if err != nil {
+					return err
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				return statusOK(res)
 			})
 		})
 	}
@@ -153,13 +141,7 @@ func BenchmarkGetWithGrant(b *testing.B) {
 // in turn.
 const grantBenchRounds = 5
 
-func sendOK(c *http.Client, req *http.Request) error {
-	res, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
+func statusOK(res *http.Response) error {
 	if res.StatusCode != 200 {
 		return fmt.Errorf("GET: %d", res.StatusCode)
 	}
