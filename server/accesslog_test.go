@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -19,7 +18,6 @@ import (
 	"github.com/weconomics/kluis/server/notify"
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
-	"github.com/weconomics/kluis/webid/fetch"
 	"github.com/weconomics/kluis/webid/webidtest"
 )
 
@@ -27,19 +25,8 @@ import (
 // the pod alice owned by owner.
 func logServer(t *testing.T, owner string, change func(*server.Config)) (*httptest.Server, *server.Server, storage.Backend) {
 	t.Helper()
-	store, err := filesystem.New(filepath.Join(t.TempDir(), "data"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	f, err := fetch.New(fetch.Config{Allow: webidtest.Loopback()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h http.Handler
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(ts.Close)
-	base, _ := url.Parse(ts.URL + "/")
+	ss := newSelfServed(t)
+	store, f, ts, base := ss.store, ss.fetch, ss.ts, ss.base
 	ctx := context.Background()
 	pods, err := ldp.New(ctx, store, ldp.Config{BaseURL: base.String(), Pods: true})
 	if err != nil {
@@ -57,7 +44,7 @@ func logServer(t *testing.T, owner string, change func(*server.Config)) (*httpte
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Drain(ctx) })
-	h = srv.Handler()
+	ss.serve(srv.Handler())
 	return ts, srv, store
 }
 

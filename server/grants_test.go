@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,7 +21,6 @@ import (
 	"github.com/weconomics/kluis/ldp"
 	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/server/consent"
-	"github.com/weconomics/kluis/storage/filesystem"
 	"github.com/weconomics/kluis/webid/fetch"
 	"github.com/weconomics/kluis/webid/webidtest"
 )
@@ -551,24 +549,13 @@ func TestAccessRequestToRemoteOwnerInbox(t *testing.T) {
 	owner := profile.URL + "/card#me"
 
 	ctx := context.Background()
-	store, err := filesystem.New(filepath.Join(t.TempDir(), "data"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	f, err := fetch.New(fetch.Config{Allow: webidtest.Loopback()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h http.Handler
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(ts.Close)
-	base, _ := url.Parse(ts.URL + "/")
+	ss := newSelfServed(t)
+	store, f, ts, base := ss.store, ss.fetch, ss.ts, ss.base
 	srv, err := server.New(ctx, server.Config{BaseURL: base, Fetcher: f, Pods: true}, store, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h = srv.Handler()
+	ss.serve(srv.Handler())
 	space, err := ldp.New(ctx, store, ldp.Config{BaseURL: ts.URL + "/", Pods: true})
 	if err != nil {
 		t.Fatal(err)

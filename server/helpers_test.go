@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/weconomics/kluis/storage/s3/s3test"
 	"io"
 	"iter"
 	"log/slog"
@@ -20,7 +19,43 @@ import (
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/filesystem"
 	"github.com/weconomics/kluis/storage/memory"
+	"github.com/weconomics/kluis/storage/s3/s3test"
+	"github.com/weconomics/kluis/webid/fetch"
+	"github.com/weconomics/kluis/webid/webidtest"
 )
+
+// selfServed is what a test server needs that must know its own URL
+// before it is built (its WebIDs, issuer and DPoP targets live there): a
+// folder store, a fetcher allowed on loopback, and a listening httptest
+// server that serves what serve is given.
+type selfServed struct {
+	ts    *httptest.Server
+	base  *url.URL
+	store *filesystem.Backend
+	fetch *fetch.Client
+	h     http.Handler
+}
+
+func newSelfServed(t *testing.T) *selfServed {
+	t.Helper()
+	store, err := filesystem.New(filepath.Join(t.TempDir(), "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	f, err := fetch.New(fetch.Config{Allow: webidtest.Loopback()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &selfServed{store: store, fetch: f}
+	s.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }))
+	t.Cleanup(s.ts.Close)
+	s.base, _ = url.Parse(s.ts.URL + "/")
+	return s
+}
+
+// serve sets the handler, before any request is sent.
+func (s *selfServed) serve(h http.Handler) { s.h = h }
 
 // testBaseURL is the public base URL of every test server.
 const testBaseURL = "http://pod.example/"

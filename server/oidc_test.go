@@ -7,15 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/storage"
-	"github.com/weconomics/kluis/storage/filesystem"
-	"github.com/weconomics/kluis/webid/fetch"
 	"github.com/weconomics/kluis/webid/webidtest"
 )
 
@@ -25,28 +21,16 @@ import (
 // DPoP proofs name the URL the client uses.
 func oidcServer(t *testing.T, rootACL string) (*httptest.Server, storage.Backend) {
 	t.Helper()
-	store, err := filesystem.New(filepath.Join(t.TempDir(), "data"))
+	ss := newSelfServed(t)
+	if _, err := ss.store.Put(context.Background(), "r/.acl", strings.NewReader(rootACL), storage.PutOptions{ContentType: "text/turtle"}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(context.Background(), server.Config{BaseURL: ss.base, Fetcher: ss.fetch}, ss.store, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
-	if _, err := store.Put(context.Background(), "r/.acl", strings.NewReader(rootACL), storage.PutOptions{ContentType: "text/turtle"}); err != nil {
-		t.Fatal(err)
-	}
-	f, err := fetch.New(fetch.Config{Allow: webidtest.Loopback()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h http.Handler
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(ts.Close)
-	base, _ := url.Parse(ts.URL + "/")
-	srv, err := server.New(context.Background(), server.Config{BaseURL: base, Fetcher: f}, store, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h = srv.Handler()
-	return ts, store
+	ss.serve(srv.Handler())
+	return ss.ts, ss.store
 }
 
 // TestSolidOIDCEndToEnd: a token from an external issuer, for a WebID

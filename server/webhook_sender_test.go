@@ -5,19 +5,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/weconomics/kluis/server"
 	"github.com/weconomics/kluis/server/notify"
-	"github.com/weconomics/kluis/storage/filesystem"
 	"github.com/weconomics/kluis/webid"
 	"github.com/weconomics/kluis/webid/account"
-	"github.com/weconomics/kluis/webid/fetch"
-	"github.com/weconomics/kluis/webid/webidtest"
 )
 
 // TestWebhookSenderIdentity: webhook notifications come as the channel's
@@ -25,19 +20,8 @@ import (
 // the server's own WebID, issued by its own identity provider, which the
 // receiver verifies with Solid-OIDC like any agent's request.
 func TestWebhookSenderIdentity(t *testing.T) {
-	store, err := filesystem.New(filepath.Join(t.TempDir(), "data"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	f, err := fetch.New(fetch.Config{Allow: webidtest.Loopback()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h http.Handler
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(ts.Close)
-	base, _ := url.Parse(ts.URL + "/")
+	ss := newSelfServed(t)
+	store, f, ts, base := ss.store, ss.fetch, ss.ts, ss.base
 	open := `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
 <#all> a acl:Authorization; acl:agentClass <http://xmlns.com/foaf/0.1/Agent>;
   acl:accessTo </>; acl:default </>; acl:mode acl:Read, acl:Write, acl:Control.`
@@ -48,7 +32,7 @@ func TestWebhookSenderIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h = srv.Handler()
+	ss.serve(srv.Handler())
 
 	// The receiver checks each POST with Kluis's own resource-side
 	// verifier, as another Solid server would.
