@@ -42,6 +42,16 @@ func newService(t *testing.T, now *time.Time) *credential.Service {
 	return s
 }
 
+// openConfig is a service's settings over store, at the clock *now, where
+// everyone controls everything and every IRI is on this server.
+func openConfig(store storage.Backend, now *time.Time) credential.Config {
+	return credential.Config{
+		Store: store, Base: base, Now: func() time.Time { return *now },
+		Controls: func(context.Context, credential.Agent, string) error { return nil },
+		OnServer: func(string) bool { return true },
+	}
+}
+
 func issueBody(kind, status, extra string) string {
 	consent := "hasConsent"
 	party := `"isConsentForDataSubject": "` + alice + `"`
@@ -218,12 +228,9 @@ func TestKeyRotation(t *testing.T) {
 func TestSweepExpired(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	var told []string
-	s, err := credential.New(credential.Config{
-		Store: memory.New(), Base: base, Now: func() time.Time { return now },
-		Controls: func(context.Context, credential.Agent, string) error { return nil },
-		OnServer: func(string) bool { return true },
-		OnChange: func(_ context.Context, acc *credential.Access, event string) { told = append(told, event+" "+acc.ID) },
-	})
+	cfg := openConfig(memory.New(), &now)
+	cfg.OnChange = func(_ context.Context, acc *credential.Access, event string) { told = append(told, event+" "+acc.ID) }
+	s, err := credential.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,11 +299,7 @@ func TestSweepExpiredReadsWhatExpired(t *testing.T) {
 	reads := func(others int) int {
 		now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 		store := &countingStore{Backend: memory.New()}
-		cfg := credential.Config{
-			Store: store, Base: base, Now: func() time.Time { return now },
-			Controls: func(context.Context, credential.Agent, string) error { return nil },
-			OnServer: func(string) bool { return true },
-		}
+		cfg := openConfig(store, &now)
 		s, err := credential.New(cfg)
 		if err != nil {
 			t.Fatal(err)

@@ -15,11 +15,7 @@ import (
 // its place in its parties' lists; a live one stays.
 func TestRetention(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	cfg := credential.Config{
-		Store: memory.New(), Base: base, Now: func() time.Time { return now },
-		Controls: func(context.Context, credential.Agent, string) error { return nil },
-		OnServer: func(string) bool { return true },
-	}
+	cfg := openConfig(memory.New(), &now)
 	s, err := credential.New(cfg)
 	if err != nil {
 		t.Fatal(err)

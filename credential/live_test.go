@@ -137,11 +137,7 @@ func TestActiveReadsActiveGrantsOnly(t *testing.T) {
 	reads := func(old int) int {
 		now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 		store := &countingStore{Backend: memory.New()}
-		cfg := credential.Config{
-			Store: store, Base: base, Now: func() time.Time { return now },
-			Controls: func(context.Context, credential.Agent, string) error { return nil },
-			OnServer: func(string) bool { return true },
-		}
+		cfg := openConfig(store, &now)
 		s, err := credential.New(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -192,11 +188,7 @@ func TestActiveReadsActiveGrantsOnly(t *testing.T) {
 // expiry at the first call past it.
 func TestActiveRevokedAcrossProcesses(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	cfg := credential.Config{
-		Store: memory.New(), Base: base, Now: func() time.Time { return now },
-		Controls: func(context.Context, credential.Agent, string) error { return nil },
-		OnServer: func(string) bool { return true },
-	}
+	cfg := openConfig(memory.New(), &now)
 	a, err := credential.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -247,11 +239,7 @@ func (o oldStore) Put(ctx context.Context, key string, r io.Reader, opts storage
 func TestIndexEarlier(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	store := &countingStore{Backend: memory.New()}
-	cfg := credential.Config{
-		Store: oldStore{store}, Base: base, Now: func() time.Time { return now },
-		Controls: func(context.Context, credential.Agent, string) error { return nil },
-		OnServer: func(string) bool { return true },
-	}
+	cfg := openConfig(oldStore{store}, &now)
 	before, err := credential.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -24,11 +24,7 @@ func TestKeysSealed(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	ctx := context.Background()
 	store := memory.New()
-	cfg := credential.Config{
-		Store: store, Base: base, Now: func() time.Time { return now },
-		Controls: func(context.Context, credential.Agent, string) error { return nil },
-		OnServer: func(string) bool { return true },
-	}
+	cfg := openConfig(store, &now)
 	stored := func() []byte {
 		t.Helper()
 		rc, _, err := store.Get(ctx, "sys/consent/keys.json", storage.GetOptions{})
