@@ -47,30 +47,10 @@ func TestAccessGrantRevokedAcrossProcesses(t *testing.T) {
 	a := startKluis(t, env, args...)
 	b := startKluis(t, env, args...)
 
-	type party struct {
-		token  string
-		client *webidtest.Client
-	}
-	newParty := func(webID string) party {
-		c := webidtest.NewClient(t, "ES256")
-		return party{issuer.Token(webidtest.TokenOptions{WebID: webID, ClientID: "https://app.example/id", JKT: c.Thumbprint(), Expiry: time.Now().Add(time.Hour)}), c}
-	}
-	asPerson, asOrg := newParty(person.WebID), newParty(org.WebID)
-	send := func(through *child, p party, method, path, ctype, body string) (int, string) {
+	asPerson, asOrg := newDPoPParty(t, issuer, person.WebID), newDPoPParty(t, issuer, org.WebID)
+	send := func(through *child, p dpopParty, method, path, ctype, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, through.url+path, strings.NewReader(body))
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		req.Header.Set("Authorization", "DPoP "+p.token)
-		req.Header.Set("DPoP", p.client.Proof(method, public+path, p.token))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		raw, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(raw)
+		return dpopSend(t, through, public, p, method, path, ctype, body)
 	}
 	if st, b := send(a, asPerson, "PUT", "data/doc", "text/plain", "hello"); st/100 != 2 {
 		t.Fatalf("PUT: %d %s", st, b)
@@ -144,30 +124,10 @@ func testMovePod(t *testing.T, newBase string) {
 		return out
 	}
 
-	type party struct {
-		token  string
-		client *webidtest.Client
-	}
-	newParty := func(webID string) party {
-		c := webidtest.NewClient(t, "ES256")
-		return party{issuer.Token(webidtest.TokenOptions{WebID: webID, ClientID: "https://app.example/id", JKT: c.Thumbprint(), Expiry: time.Now().Add(time.Hour)}), c}
-	}
-	asPerson, asOrg := newParty(person.WebID), newParty(org.WebID)
-	send := func(through *child, public string, p party, method, path, ctype, body string) (int, string) {
+	asPerson, asOrg := newDPoPParty(t, issuer, person.WebID), newDPoPParty(t, issuer, org.WebID)
+	send := func(through *child, public string, p dpopParty, method, path, ctype, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, through.url+path, strings.NewReader(body))
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		req.Header.Set("Authorization", "DPoP "+p.token)
-		req.Header.Set("DPoP", p.client.Proof(method, public+path, p.token))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		raw, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(raw)
+		return dpopSend(t, through, public, p, method, path, ctype, body)
 	}
 
 	// The organisation's inbox, on another server.
@@ -295,4 +255,35 @@ func testMovePod(t *testing.T, newBase string) {
 	if st, _ := uma(); st == 200 {
 		t.Fatalf("the library's way after revocation on the new server: %d", st)
 	}
+}
+
+// dpopParty is an agent with a token of the test issuer and the DPoP key
+// it is bound to.
+type dpopParty struct {
+	token  string
+	client *webidtest.Client
+}
+
+func newDPoPParty(t *testing.T, issuer *webidtest.Issuer, webID string) dpopParty {
+	c := webidtest.NewClient(t, "ES256")
+	return dpopParty{issuer.Token(webidtest.TokenOptions{WebID: webID, ClientID: "https://app.example/id", JKT: c.Thumbprint(), Expiry: time.Now().Add(time.Hour)}), c}
+}
+
+// dpopSend sends a request as p through a process, whose public base URL
+// the proof names, and returns the status and body.
+func dpopSend(t *testing.T, through *child, public string, p dpopParty, method, path, ctype, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, through.url+path, strings.NewReader(body))
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("Authorization", "DPoP "+p.token)
+	req.Header.Set("DPoP", p.client.Proof(method, public+path, p.token))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(raw)
 }
