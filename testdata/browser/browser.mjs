@@ -651,6 +651,17 @@ await part("alice sees the grant on her access page and revokes it", async () =>
       await shot(page, "alice-access-page-log");
     }
 
+    // What shop did, alone: the grant's link filters the log on shop.
+    const pageUrl = page.url();
+    await Promise.all([page.waitForNavigation(), grant.locator('a:text-is("What it did")').click()]);
+    {
+      const rows = await page.locator('[data-testid="access"]').evaluateAll((els) => els.map((e) => e.innerText.replace(/\s+/g, " ")));
+      check(rows.length > 0 && rows.every((r) => r.includes(shop.webId)) && (await bodyText(page)).includes("Requests by"),
+        "alice: 'What it did' shows shop's requests alone", rows);
+      await shot(page, "alice-access-page-what-shop-did");
+    }
+    await page.goto(pageUrl);
+
     // Revoke, from the page.
     await Promise.all([page.waitForNavigation(), grant.locator('button:text-is("Revoke")').click()]);
     await shot(page, "alice-access-page-revoked");
