@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,7 +43,8 @@ import (
 //
 // It is one run, not b.N runs: go test -run '^$' -bench '^BenchmarkTable$'
 // -benchtime 1x . (KLUIS_BENCH_SECONDS sets the seconds per scenario,
-// 3 by default). Kluis runs as a pod server (pods on, access control on,
+// 3 by default; KLUIS_BENCH_ONLY="PUT new,DELETE" runs only the scenarios it
+// names, as when profiling one). Kluis runs as a pod server (pods on, access control on,
 // anonymous clients allowed by a public ACL), as a hoster runs it.
 func BenchmarkTable(b *testing.B) {
 	secs := 3.0
@@ -124,6 +126,7 @@ type result struct {
 	lat      []time.Duration
 	storage  int64 // storage requests during the run
 	firstErr error
+	cpu      time.Duration // CPU time (user and system) of this process during the run
 }
 
 func (r result) perSec() float64 {
@@ -186,6 +189,7 @@ func (t *benchTable) run(op op) result {
 		wg      sync.WaitGroup
 		stop    atomic.Bool
 	)
+	cpu0 := processCPU()
 	start := time.Now()
 	deadline := start.Add(t.dur)
 	for w := range benchClients {
@@ -217,7 +221,7 @@ func (t *benchTable) run(op op) result {
 		}()
 	}
 	wg.Wait()
-	return result{ok: true, ops: n.Load(), errors: errs.Load(), elapsed: time.Since(start), lat: lat, firstErr: first}
+	return result{ok: true, ops: n.Load(), errors: errs.Load(), elapsed: time.Since(start), lat: lat, firstErr: first, cpu: processCPU() - cpu0}
 }
 
 // ceilingFileServer is net/http.FileServer serving the document from disk.
@@ -372,7 +376,11 @@ func (t *benchTable) kluis(label string, getCeil, writeCeil op, open func(*testi
 	}
 
 	out := map[string]measured{}
+	only := os.Getenv("KLUIS_BENCH_ONLY")
 	measure := func(name string, o op) {
+		if only != "" && !strings.Contains(only, name) {
+			return
+		}
 		var ceil result
 		switch name {
 		case "GET Turtle", "GET container 1000":
@@ -390,7 +398,7 @@ func (t *benchTable) kluis(label string, getCeil, writeCeil op, open func(*testi
 		r := t.run(o)
 		r.storage = counted.n.Load() - before
 		out[name] = measured{kluis: r, ceil: ceil}
-		b.Logf("%s %s: %s", label, name, counted.breakdown(r.ops))
+		b.Logf("%s %s: ceiling %s; Kluis %s; storage: %s", label, name, ceil.busy(), r.busy(), counted.breakdown(r.ops))
 	}
 	status := func(method, u, ct, body, accept string, want ...int) error {
 		req, err := http.NewRequest(method, u, strings.NewReader(body))
@@ -462,10 +470,12 @@ type countingBackend struct {
 
 	mu    sync.Mutex
 	kinds map[string]int64
+	spent map[string]time.Duration // wall time in each kind of request
 }
 
-// note counts one request.
-func (c *countingBackend) note(op, key string, err error) {
+// note counts one request, begun at start.
+func (c *countingBackend) note(op, key string, start time.Time, err error) {
+	took := time.Since(start)
 	c.n.Add(1)
 	kind := "resource"
 	switch {
@@ -486,64 +496,83 @@ func (c *countingBackend) note(op, key string, err error) {
 	}
 	c.mu.Lock()
 	if c.kinds == nil {
-		c.kinds = map[string]int64{}
+		c.kinds, c.spent = map[string]int64{}, map[string]time.Duration{}
 	}
 	c.kinds[k]++
+	c.spent[k] += took
 	c.mu.Unlock()
 }
 
 func (c *countingBackend) reset() {
 	c.mu.Lock()
-	c.kinds = nil
+	c.kinds, c.spent = nil, nil
 	c.mu.Unlock()
 }
 
-// breakdown tells the requests counted since reset, per HTTP request.
+// breakdown tells the requests counted since reset, per HTTP request, each
+// with its mean wall time in brackets.
 func (c *countingBackend) breakdown(ops int64) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	keys := slices.Sorted(maps.Keys(c.kinds))
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %.2f", k, float64(c.kinds[k])/float64(max(ops, 1))))
+		n := c.kinds[k]
+		parts = append(parts, fmt.Sprintf("%s %.2f [%s]", k, float64(n)/float64(max(ops, 1)), (c.spent[k]/time.Duration(n)).Round(time.Microsecond)))
 	}
 	return strings.Join(parts, ", ")
 }
 
 func (c *countingBackend) Get(ctx context.Context, key string, o storage.GetOptions) (io.ReadCloser, storage.Info, error) {
+	start := time.Now()
 	rc, info, err := c.Backend.Get(ctx, key, o)
-	c.note("get", key, err)
+	c.note("get", key, start, err)
 	return rc, info, err
 }
 
 func (c *countingBackend) Stat(ctx context.Context, key string) (storage.Info, error) {
+	start := time.Now()
 	info, err := c.Backend.Stat(ctx, key)
-	c.note("stat", key, err)
+	c.note("stat", key, start, err)
 	return info, err
 }
 
 func (c *countingBackend) Put(ctx context.Context, key string, r io.Reader, o storage.PutOptions) (storage.Info, error) {
+	start := time.Now()
 	info, err := c.Backend.Put(ctx, key, r, o)
-	c.note("put", key, err)
+	c.note("put", key, start, err)
 	return info, err
 }
 
 func (c *countingBackend) Delete(ctx context.Context, key string, o storage.DeleteOptions) error {
+	start := time.Now()
 	err := c.Backend.Delete(ctx, key, o)
-	c.note("delete", key, err)
+	c.note("delete", key, start, err)
 	return err
 }
 
 func (c *countingBackend) List(ctx context.Context, prefix string) iter.Seq2[storage.Info, error] {
-	c.note("list", prefix, nil)
+	c.note("list", prefix, time.Now(), nil)
 	return c.Backend.List(ctx, prefix)
 }
 
 // Version passes storage.Versioner through, counted.
 func (c *countingBackend) Version(ctx context.Context, key string) (string, error) {
+	start := time.Now()
 	v, err := storage.VersionOf(ctx, c.Backend, key)
-	c.note("version", key, err)
+	c.note("version", key, start, err)
 	return v, err
+}
+
+// busy tells how much of the machine's CPUs the run used, and the CPU time
+// per operation: whether a scenario was bound by the processors or by
+// waiting.
+func (r result) busy() string {
+	if !r.ok || r.ops == 0 || r.elapsed <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("CPU %.0f%% of %d cores, %s per request", 100*r.cpu.Seconds()/r.elapsed.Seconds()/float64(runtime.NumCPU()),
+		runtime.NumCPU(), (r.cpu / time.Duration(r.ops)).Round(time.Microsecond))
 }
 
 // peakRSS is the most resident memory this process has used.
