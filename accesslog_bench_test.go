@@ -54,6 +54,7 @@ func BenchmarkAccessLogGet(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.Cleanup(func() { _ = srv.Drain(context.Background()) })
 			ts := httptest.NewServer(srv.Handler())
 			b.Cleanup(ts.Close)
 			u := ts.URL + "/alice/public/doc"

@@ -59,6 +59,7 @@ func benchServerOn(b *testing.B, store storage.Backend, mutate func(*server.Conf
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = srv.Drain(context.Background()) })
 	ts := httptest.NewServer(srv.Handler())
 	b.Cleanup(ts.Close)
 	return ts

@@ -201,6 +201,8 @@ func podImport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	list, err := grants.ImportPod(ctx, bytes.NewReader(moved), rebase)
 	wait()
+	// The grants' records written into the pod are counted after.
+	err = errors.Join(err, space.Drain(ctx))
 	for _, m := range list {
 		if m.From == m.To {
 			fmt.Fprintf(stdout, "grant %s kept for %s\n", m.From, m.Grantee)

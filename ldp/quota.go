@@ -271,6 +271,9 @@ type meter struct {
 	pod   string
 	used  int64
 	limit int64 // 0: none
+	// fresh reads the counter anew, when used and limit came from what
+	// this process last stored (usage.go); nil when they are fresh.
+	fresh func() (used, limit int64, err error)
 }
 
 // meter reads the counter of the pod holding p; nil when p is in no pod.
@@ -283,11 +286,21 @@ func (s *Store) meter(ctx context.Context, p Path) (*meter, error) {
 		return nil, err
 	}
 	name := string(pl.root[1 : len(pl.root)-1])
-	rec, _, err := s.currentUsage(ctx, name)
+	current := func() (int64, int64, error) {
+		rec, _, err := s.currentUsage(ctx, name)
+		return rec.Bytes, s.quotaOf(rec), err
+	}
+	// The counter as last proven current will do (usage.go): the meter
+	// tells whether a hold is needed and lets through what fits; the hold
+	// decides against the stored counter, and a refusal reads it anew.
+	if rec, ok := s.keptUsage(name); ok {
+		return &meter{pod: name, used: rec.Bytes, limit: s.quotaOf(rec), fresh: current}, nil
+	}
+	used, limit, err := current()
 	if err != nil {
 		return nil, err
 	}
-	return &meter{pod: name, used: rec.Bytes, limit: s.quotaOf(rec)}, nil
+	return &meter{pod: name, used: used, limit: limit}, nil
 }
 
 // quotaOf is the limit a counter gives its pod: its own, or the default.
@@ -301,25 +314,36 @@ func (s *Store) quotaOf(rec usageRecord) int64 {
 // check refuses early, against the usage read when the write began, a
 // write that replaces old bytes with size bytes and would grow the pod
 // past its quota. It only saves work: the hold taken before the write
-// decides.
+// decides. A usage kept from earlier (m.fresh) refuses only once read
+// anew: the writes counted since may have freed room.
 func (m *meter) check(old, size int64) error {
-	if m == nil || m.limit <= 0 || size <= old || m.used-old+size <= m.limit {
-		return nil
+	for {
+		if m == nil || m.limit <= 0 || size <= old || m.used-old+size <= m.limit {
+			return nil
+		}
+		if m.fresh == nil {
+			return &QuotaError{Pod: m.pod, Quota: m.limit}
+		}
+		used, limit, err := m.fresh()
+		if err != nil {
+			return err
+		}
+		m.used, m.limit, m.fresh = used, limit, nil
 	}
-	return &QuotaError{Pod: m.pod, Quota: m.limit}
 }
 
 // count adds the size delta of a successful write to the pod's counter.
 // The write has happened, so a failure here is not the request's: the
-// counter then drifts until a recount.
+// counter then drifts until a recount. It does not wait for the change to
+// be stored (usage.go); later reads of the counter in this process see it.
 func (s *Store) count(ctx context.Context, m *meter, delta int64) {
 	if m == nil || delta == 0 {
 		return
 	}
-	_, _, _ = s.updateUsage(context.WithoutCancel(ctx), m.pod, false, func(r *usageRecord) error {
+	s.queueUsage(context.WithoutCancel(ctx), m.pod, &usageOp{change: func(r *usageRecord) error {
 		r.Bytes += delta
 		return nil
-	})
+	}})
 }
 
 // A streamed body of unknown length takes room as it comes: first

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/weconomics/kluis/storage"
 )
@@ -36,10 +37,35 @@ import (
 // starts with, the usage in a storage description) joins the queue too:
 // it is answered by the next batch, after the counter is known current,
 // never from what was kept.
+//
+// Two kinds of caller do not wait for the batch. The count a write makes
+// after it stored (without a quota, or settling a hold) is the write's
+// own bookkeeping: the request answers once the change is queued, and the
+// batch stores it a few milliseconds later (Drain waits for that at
+// shutdown; a crash in between leaves the drift a crash between write and
+// count always could, which a recount sets right). And the quota check a
+// write starts with (meter) reads the counter as this process last proved
+// it current, if that was under usageKeptFor ago: it learns whether the
+// pod has a quota at all, and refuses early what obviously cannot fit.
+// The hold a write under a quota takes still joins the queue and is
+// decided against the stored counter, so enforcement stays exact; only a
+// quota set through another process takes up to usageKeptFor to be seen.
+// Under load a pod's batches run every few milliseconds, so a pod's
+// writers without a quota wait for no storage round trip of the counter
+// at all, where each waited for two batches before (issue 18: "usage
+// accounting that does not serialise a pod's writers").
 type usageBatches struct {
 	mu   sync.Mutex
 	pods map[string]*podUsage
+	// active counts the pods whose batches are being stored; idle is
+	// closed when it falls to zero (Drain).
+	active int
+	idle   chan struct{}
 }
+
+// usageKeptFor is how long the counter this process last read or stored
+// answers a write's quota check without a new read.
+const usageKeptFor = time.Second
 
 // podUsage is the queue and the kept version of one pod's counter.
 type podUsage struct {
@@ -53,6 +79,11 @@ type podUsage struct {
 	rec  usageRecord
 	etag string
 	info storage.Info
+	// known is rec, and knownAt when it was last proven current (a
+	// read, or a conditional write accepted, begun then); zero when not.
+	// Guarded by usageBatches.mu: meter reads them.
+	known   usageRecord
+	knownAt time.Time
 }
 
 // usageOp is one request's change of a counter, and its outcome.
@@ -74,6 +105,14 @@ type usageOp struct {
 // with ctx's values: it carries other requests' changes too, so one
 // request going away must not stop it.
 func (s *Store) batchUsage(ctx context.Context, name string, op *usageOp) (usageRecord, storage.Info, error) {
+	s.queueUsage(ctx, name, op)
+	<-op.done
+	return op.rec, op.info, op.err
+}
+
+// queueUsage queues op for the counter of the pod called name; op.done
+// is closed once a batch has applied it.
+func (s *Store) queueUsage(ctx context.Context, name string, op *usageOp) {
 	op.done = make(chan struct{})
 	s.counters.mu.Lock()
 	if s.counters.pods == nil {
@@ -87,11 +126,52 @@ func (s *Store) batchUsage(ctx context.Context, name string, op *usageOp) (usage
 	pu.pending = append(pu.pending, op)
 	if !pu.running {
 		pu.running = true
+		s.counters.active++
 		go s.runUsage(context.WithoutCancel(ctx), name, pu)
 	}
 	s.counters.mu.Unlock()
-	<-op.done
-	return op.rec, op.info, op.err
+}
+
+// keptUsage is the counter of the pod called name as this process last
+// proved it current, if that was under usageKeptFor ago.
+func (s *Store) keptUsage(name string) (usageRecord, bool) {
+	s.counters.mu.Lock()
+	defer s.counters.mu.Unlock()
+	pu := s.counters.pods[name]
+	if pu == nil || pu.knownAt.IsZero() || time.Since(pu.knownAt) >= usageKeptFor {
+		return usageRecord{}, false
+	}
+	return pu.known, true
+}
+
+// know records rec as the pod's counter, proven current at at (zero: no
+// longer known).
+func (s *Store) know(pu *podUsage, rec usageRecord, at time.Time) {
+	s.counters.mu.Lock()
+	pu.known, pu.knownAt = rec, at
+	s.counters.mu.Unlock()
+}
+
+// Drain waits until every change of a usage counter queued so far is
+// stored (or has failed), or ctx ends. Call it at shutdown, after the
+// requests have ended: a write's count is stored after its answer.
+func (s *Store) Drain(ctx context.Context) error {
+	s.counters.mu.Lock()
+	if s.counters.active == 0 {
+		s.counters.mu.Unlock()
+		return nil
+	}
+	if s.counters.idle == nil {
+		s.counters.idle = make(chan struct{})
+	}
+	idle := s.counters.idle
+	s.counters.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("ldp: usage counts still being stored: %w", ctx.Err())
+	}
 }
 
 // runUsage stores batches of the pod's counter until none is waiting.
@@ -102,6 +182,10 @@ func (s *Store) runUsage(ctx context.Context, name string, pu *podUsage) {
 		pu.pending = nil
 		if len(batch) == 0 {
 			pu.running = false
+			if s.counters.active--; s.counters.active == 0 && s.counters.idle != nil {
+				close(s.counters.idle)
+				s.counters.idle = nil
+			}
 			s.counters.mu.Unlock()
 			return
 		}
@@ -123,6 +207,7 @@ func (s *Store) storeBatch(ctx context.Context, name string, pu *podUsage, batch
 	}
 	fail := func(err error) {
 		pu.etag = ""
+		s.know(pu, usageRecord{}, time.Time{})
 		for _, op := range batch {
 			op.err = err
 		}
@@ -138,6 +223,7 @@ func (s *Store) storeBatch(ctx context.Context, name string, pu *podUsage, batch
 		// A batch of reads only must read; so must a batch whose kept
 		// version was refused.
 		read, counted := etag == "" || !writes, false
+		began := time.Now()
 		if read {
 			r, i, err := readUsage(ctx, s.backend, name)
 			if errors.Is(err, storage.ErrNotFound) {
@@ -150,6 +236,7 @@ func (s *Store) storeBatch(ctx context.Context, name string, pu *podUsage, batch
 			}
 			rec, etag, info = r, i.ETag, i
 			pu.rec, pu.etag, pu.info = rec, etag, info
+			s.know(pu, rec, began)
 		}
 		changed := false
 		for _, op := range batch {
@@ -180,9 +267,11 @@ func (s *Store) storeBatch(ctx context.Context, name string, pu *podUsage, batch
 			pu.etag = ""
 			continue
 		}
+		began = time.Now()
 		out, err := writeUsage(ctx, s.backend, name, rec, etag)
 		if errors.Is(err, storage.ErrPreconditionFailed) {
 			pu.etag = ""
+			s.know(pu, usageRecord{}, time.Time{})
 			continue
 		}
 		if err != nil {
@@ -190,6 +279,9 @@ func (s *Store) storeBatch(ctx context.Context, name string, pu *podUsage, batch
 			return
 		}
 		pu.rec, pu.etag, pu.info = rec, out.ETag, out
+		// The write was conditional on the version rec was computed
+		// from, so rec was current when it began.
+		s.know(pu, rec, began)
 		for _, op := range batch {
 			op.info = out
 		}

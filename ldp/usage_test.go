@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/memory"
 )
 
 // TestUsageBatchesRefuseAlone checks the batched counter (usage.go): 32
@@ -63,7 +68,7 @@ func TestUsageBatchesRefuseAlone(t *testing.T) {
 			if n != fit {
 				t.Errorf("%d of %d writers stored, want exactly the %d that fit", n, writers, fit)
 			}
-			if used := checkUsageExact(t, stores[1]); used != before+int64(n)*size {
+			if used := checkUsageExact(t, stores[1], stores[0]); used != before+int64(n)*size {
 				t.Errorf("the pod holds %d bytes, want %d", used, before+int64(n)*size)
 			}
 			for i := range writers {
@@ -76,9 +81,139 @@ func TestUsageBatchesRefuseAlone(t *testing.T) {
 				}
 			}
 			wg.Wait()
-			if used := checkUsageExact(t, stores[0]); used != before {
+			if used := checkUsageExact(t, stores[0], stores[1]); used != before {
 				t.Errorf("after the deletions the pod holds %d bytes, want %d", used, before)
 			}
+		})
+	}
+}
+
+// gatedUsage holds every write of a usage counter until open is closed.
+type gatedUsage struct {
+	storage.Backend
+	open chan struct{}
+}
+
+func (g *gatedUsage) Put(ctx context.Context, key string, r io.Reader, o storage.PutOptions) (storage.Info, error) {
+	if strings.HasPrefix(key, "sys/usage/") {
+		select {
+		case <-g.open:
+		case <-ctx.Done():
+			return storage.Info{}, ctx.Err()
+		}
+	}
+	return g.Backend.Put(ctx, key, r, o)
+}
+
+// TestUsageCountAfterAnswer checks that a write into a pod without a quota
+// answers without waiting for its pod's counter to be stored (usage.go),
+// that Drain waits for it, and that it is then stored exactly: another
+// Store on the backend (another process) reads the counter equal to a
+// recount.
+func TestUsageCountAfterAnswer(t *testing.T) {
+	ctx := context.Background()
+	inner := memory.New()
+	gate := &gatedUsage{Backend: inner, open: make(chan struct{})}
+	close(gate.open)
+	s, err := ldp.New(ctx, gate, ldp.Config{BaseURL: "https://pods.example/", Pods: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreatePod(ctx, "alice", ldp.PodOwner{}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(name string) error {
+		_, err := s.Put(ctx, ldp.Path("/alice/"+name), ldp.WriteRequest{Body: strings.NewReader("some bytes"), ContentType: "text/plain"})
+		return err
+	}
+	if err := put("first"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	gate.open = make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- put("second") }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		close(gate.open)
+		t.Fatal("the PUT waited for its pod's counter to be stored")
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := s.Drain(short); err == nil {
+		t.Error("Drain returned while a count could not be stored")
+	}
+	close(gate.open)
+	if err := s.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other, err := ldp.New(ctx, inner, ldp.Config{BaseURL: "https://pods.example/", Pods: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkUsageExact(t, other)
+}
+
+// TestUsageQuotaSetElsewhere checks the counter a write's quota check may
+// read from what its Store last stored (usage.go): a quota set through
+// the same Store refuses the next growing write at once, and one set
+// through another Store (another process) refuses it soon after.
+func TestUsageQuotaSetElsewhere(t *testing.T) {
+	for name, open := range sharedBackends() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			stores := podStores(t, open(t), 0)
+			grow := func(s *ldp.Store, i int) error {
+				_, err := s.Put(ctx, ldp.Path(fmt.Sprintf("/alice/grow/%d", i)), ldp.WriteRequest{Body: strings.NewReader("more bytes"), ContentType: "text/plain"})
+				return err
+			}
+			if err := grow(stores[0], 0); err != nil {
+				t.Fatal(err)
+			}
+			used := checkUsageExact(t, stores[0], stores[1])
+
+			// Through the same Store: at once.
+			if _, err := stores[0].SetPodQuota(ctx, "alice", &used); err != nil {
+				t.Fatal(err)
+			}
+			if err := grow(stores[0], 1); !isQuota(err) {
+				t.Fatalf("a growing write after the quota was set: %v, want a QuotaError", err)
+			}
+			zero := int64(0)
+			if _, err := stores[0].SetPodQuota(ctx, "alice", &zero); err != nil {
+				t.Fatal(err)
+			}
+			if err := grow(stores[0], 2); err != nil {
+				t.Fatalf("a write with the quota lifted: %v", err)
+			}
+
+			// Through the other Store: within usageKeptFor.
+			used = checkUsageExact(t, stores[0], stores[1])
+			if _, err := stores[1].SetPodQuota(ctx, "alice", &used); err != nil {
+				t.Fatal(err)
+			}
+			for i := 3; ; i++ {
+				err := grow(stores[0], i)
+				if isQuota(err) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i > 100 {
+					t.Fatal("a quota set through another Store was not seen after 100 writes")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			// Writes let in before it was seen were counted all the same.
+			checkUsageExact(t, stores[0], stores[1])
 		})
 	}
 }

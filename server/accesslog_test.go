@@ -44,7 +44,7 @@ func logServer(t *testing.T, owner string, change func(*server.Config)) (*httpte
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Drain(ctx) })
-	ss.serve(srv.Handler())
+	ss.serve(t, srv)
 	return ts, srv, store
 }
 

@@ -116,6 +116,7 @@ func newWACServer(t *testing.T, seed map[string]string, mutate func(*server.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = srv.Drain(context.Background()) })
 	return srv
 }
 

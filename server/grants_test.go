@@ -555,7 +555,7 @@ func TestAccessRequestToRemoteOwnerInbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ss.serve(srv.Handler())
+	ss.serve(t, srv)
 	space, err := ldp.New(ctx, store, ldp.Config{BaseURL: ts.URL + "/", Pods: true})
 	if err != nil {
 		t.Fatal(err)

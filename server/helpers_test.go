@@ -54,8 +54,12 @@ func newSelfServed(t *testing.T) *selfServed {
 	return s
 }
 
-// serve sets the handler, before any request is sent.
-func (s *selfServed) serve(h http.Handler) { s.h = h }
+// serve serves srv, set before any request is sent; the work its requests
+// left running (usage counts, the access log) ends before the storage goes.
+func (s *selfServed) serve(t *testing.T, srv *server.Server) {
+	t.Cleanup(func() { _ = srv.Drain(context.Background()) })
+	s.h = srv.Handler()
+}
 
 // testBaseURL is the public base URL of every test server.
 const testBaseURL = "http://pod.example/"

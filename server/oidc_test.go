@@ -29,7 +29,7 @@ func oidcServer(t *testing.T, rootACL string) (*httptest.Server, storage.Backend
 	if err != nil {
 		t.Fatal(err)
 	}
-	ss.serve(srv.Handler())
+	ss.serve(t, srv)
 	return ss.ts, ss.store
 }
 

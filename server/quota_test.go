@@ -53,6 +53,17 @@ func quotaServer(t *testing.T, b storage.Backend, quota int64) *testServer {
 	})
 }
 
+// settle waits until the servers have stored the counts of the writes they
+// answered, as another process reading the counter must (ldp/usage.go).
+func settle(t *testing.T, servers ...*testServer) {
+	t.Helper()
+	for _, ts := range servers {
+		if err := ts.srv.SettleUsage(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // quotaStep is one request of a quota scenario.
 type quotaStep struct {
 	method, path string
@@ -198,6 +209,7 @@ func TestQuota(t *testing.T) {
 								t.Errorf("step %d: body %q, want %q", i, body, want)
 							}
 						}
+						settle(t, ts)
 						u, err := s.PodUsage(ctx, "alice")
 						if err != nil {
 							t.Fatal(err)
@@ -209,6 +221,7 @@ func TestQuota(t *testing.T) {
 							t.Errorf("step %d: usage %d passes the quota %d", i, u.Bytes, quota)
 						}
 					}
+					settle(t, ts)
 					checkCounter(t, s, "alice")
 				})
 			}
@@ -276,6 +289,7 @@ func TestQuotaConcurrentWriters(t *testing.T) {
 			for e := range errs {
 				t.Error(e)
 			}
+			settle(t, servers...)
 			checkCounter(t, s, "alice")
 		})
 	}

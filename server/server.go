@@ -217,6 +217,8 @@ type Server struct {
 	conns connLimit
 	// logs are the pods' access logs; nil when off.
 	logs *accessLog
+	// space is the resource space, whose usage counts outlive requests.
+	space *ldp.Store
 }
 
 // Maintain runs the server's periodic housekeeping every interval until ctx
@@ -423,7 +425,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	lease := expiry.Lease{Backend: store, Key: sweepLeaseKey, Holder: hex.EncodeToString(holder[:])}
 	return &Server{handler: handler, notes: sh.notes, wac: sh.wac, fetcher: cfg.Fetcher, sweep: sweepAll(sweeps), logger: logger,
 		lease: lease, now: now,
-		accounts: accountPages, logs: sh.logs,
+		accounts: accountPages, logs: sh.logs, space: sh.space,
 		conns: connLimit{max: cmp.Or(cfg.MaxConnsPerClient, DefaultMaxConnsPerClient), exempt: cfg.TrustedProxies}}, nil
 }
 
@@ -705,19 +707,29 @@ func sweepAll(sweeps []func(context.Context) (int, error)) func(context.Context)
 
 // Drain waits until the work that requests left running in the background
 // is done, or ctx ends (then it returns ctx's error): the password reset
-// mails being sent, each within its MailConfig.Timeout, and the access log
-// entries still in memory, which it writes (then the log takes no more). Call it after the
-// HTTP server has shut down, so that no mail asked for is lost.
+// mails being sent, each within its MailConfig.Timeout, the access log
+// entries still in memory, which it writes (then the log takes no more),
+// and the pods' usage counts that answered writes queued (ldp/usage.go).
+// Call it after the HTTP server has shut down, so that no mail asked for
+// is lost.
 func (s *Server) Drain(ctx context.Context) error {
-	var err error
+	err := s.SettleUsage(ctx)
 	if s.accounts != nil {
-		err = s.accounts.Drain(ctx)
+		err = errors.Join(err, s.accounts.Drain(ctx))
 	}
 	if s.logs != nil {
 		// The access log entries still in memory (accesslog.go).
 		err = errors.Join(err, s.logs.close(ctx))
 	}
 	return err
+}
+
+// SettleUsage waits until the pods' usage counters hold every write
+// answered so far, or ctx ends: a write is counted in its pod's counter
+// just after it is answered (ldp/usage.go), so another process reading the
+// counter, or recounting it, may need to wait for this one first.
+func (s *Server) SettleUsage(ctx context.Context) error {
+	return s.space.Drain(ctx)
 }
 
 // Handler returns the http.Handler that serves every request.

@@ -60,6 +60,7 @@ func wacServerWith(t *testing.T, store storage.Backend, mutate func(*server.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = srv.Drain(context.Background()) })
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts

@@ -32,7 +32,7 @@ func TestWebhookSenderIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ss.serve(srv.Handler())
+	ss.serve(t, srv)
 
 	// The receiver checks each POST with Kluis's own resource-side
 	// verifier, as another Solid server would.
