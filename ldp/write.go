@@ -50,6 +50,17 @@ type content struct {
 	stream      io.Reader // bytes of any other type
 	// asSent tells that the body is stored byte for byte as it came.
 	asSent bool
+	// triples is how many triples data holds.
+	triples int
+}
+
+// metadata is what the stored object carries: for RDF, the hints an
+// insert-only PATCH appends by (appendix.go).
+func (c content) metadata() map[string]string {
+	if c.stream != nil {
+		return nil
+	}
+	return rdfHints{triples: c.triples}.metadata()
 }
 
 // writtenTag is the ETag a WriteResult tells for the object now stored at
@@ -104,7 +115,7 @@ func (s *Store) prepare(ctx context.Context, p Path, req WriteRequest) (content,
 			return content{}, &ConflictError{Reason: "server-managed triple " + t.String() + " cannot be written"}
 		}
 	}
-	c := content{contentType: rdfx.Turtle, data: data, asSent: true}
+	c := content{contentType: rdfx.Turtle, data: data, asSent: true, triples: g.Len()}
 	if !isTurtle(ct) {
 		var buf bytes.Buffer
 		if err := rdfx.Serialize(&buf, g, rdfx.Turtle, s.IRI(p), defaultPrefixes); err != nil {
@@ -115,7 +126,7 @@ func (s *Store) prepare(ctx context.Context, p Path, req WriteRequest) (content,
 			// limit GET and PATCH read it with.
 			return content{}, fmt.Errorf("ldp: %s: more than %d bytes as Turtle: %w", p, s.maxRDF, ErrTooLarge)
 		}
-		c = content{contentType: rdfx.Turtle, data: buf.Bytes()}
+		c = content{contentType: rdfx.Turtle, data: buf.Bytes(), triples: g.Len()}
 	}
 	if err := s.checkACL(p, c.data); err != nil {
 		return content{}, err
@@ -314,7 +325,7 @@ func (s *Store) Put(ctx context.Context, p Path, req WriteRequest) (WriteResult,
 				return WriteResult{}, err
 			}
 		}
-		opts := storage.PutOptions{ContentType: c.contentType}
+		opts := storage.PutOptions{ContentType: c.contentType, Metadata: c.metadata()}
 		if st.exists && !st.virtual {
 			opts.IfMatch = cur.ETag
 		} else {
@@ -586,7 +597,7 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 				return WriteResult{}, err
 			}
 		}
-		info, err := s.backend.Put(ctx, p.Key(), c.reader(), storage.PutOptions{ContentType: c.contentType, IfNoneMatch: true})
+		info, err := s.backend.Put(ctx, p.Key(), c.reader(), storage.PutOptions{ContentType: c.contentType, Metadata: c.metadata(), IfNoneMatch: true})
 		if err != nil {
 			err = quotaFailure(req.Body, err)
 		}
@@ -685,6 +696,7 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 	if err != nil {
 		return WriteResult{}, err
 	}
+	appends := s.appendable(p, patch) // appendix.go
 	for attempt := 0; attempt < patchAttempts; attempt++ {
 		if attempt > 0 {
 			if err := backoff(ctx, attempt); err != nil {
@@ -710,55 +722,73 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 			}
 			st.etag, st.modified = cs.etag, cs.modified
 		}
-		g := rdfx.NewGraph(0)
-		if exists {
-			if !isTurtle(info.ContentType) {
-				body.Close()
-				return WriteResult{}, fmt.Errorf("ldp: %s is not an RDF document: %w", p, ErrUnsupportedMediaType)
-			}
-			g, err = s.parseStored(p, body)
+		if exists && !isTurtle(info.ContentType) {
 			body.Close()
+			return WriteResult{}, fmt.Errorf("ldp: %s is not an RDF document: %w", p, ErrUnsupportedMediaType)
+		}
+		var (
+			buf   bytes.Buffer
+			hints rdfHints
+			ok    bool
+		)
+		if exists && appends != nil {
+			// An insert-only patch of a plain document: its triples are
+			// appended to the stored Turtle, unparsed (appendix.go).
+			hints, ok, err = s.appendTo(p, body, info, appends, &buf)
 			if err != nil {
 				return WriteResult{}, err
 			}
 		}
-		if err := cond.checkWrite(p, st); err != nil {
-			return WriteResult{}, err
-		}
-		if err := rdfx.Apply(g, patch); err != nil {
-			if errors.Is(err, rdfx.ErrTooManyTriples) || errors.Is(err, rdfx.ErrTooLarge) {
-				return WriteResult{}, fmt.Errorf("ldp: patch %s: %w: %w", p, ErrTooLarge, err)
+		if !ok {
+			g := rdfx.NewGraph(0)
+			if exists {
+				g, err = s.parseStored(p, body)
+				body.Close()
+				if err != nil {
+					return WriteResult{}, err
+				}
 			}
-			return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
-		}
-		if g.Len() > s.maxTriples {
-			return WriteResult{}, fmt.Errorf("ldp: patch %s: more than %d triples: %w", p, s.maxTriples, ErrTooLarge)
-		}
-		if p.IsContainer() || aux == Meta {
-			iri := s.IRI(p)
-			if aux == Meta {
-				iri = s.IRI(subject)
+			if err := cond.checkWrite(p, st); err != nil {
+				return WriteResult{}, err
 			}
-			if t, bad := protected(g, iri); bad {
-				return WriteResult{}, &ConflictError{Reason: "server-managed triple " + t.String() + " cannot be written"}
+			if err := rdfx.Apply(g, patch); err != nil {
+				if errors.Is(err, rdfx.ErrTooManyTriples) || errors.Is(err, rdfx.ErrTooLarge) {
+					return WriteResult{}, fmt.Errorf("ldp: patch %s: %w: %w", p, ErrTooLarge, err)
+				}
+				return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
 			}
-		}
-		var buf bytes.Buffer
-		if err := rdfx.Serialize(&buf, g, rdfx.Turtle, s.IRI(p), defaultPrefixes); err != nil {
-			return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
-		}
-		if int64(buf.Len()) > s.maxRDF {
-			// What is stored must be readable again: GET and the next
-			// PATCH read at most maxRDF bytes of it.
-			return WriteResult{}, fmt.Errorf("ldp: patch %s: the result has more than %d bytes: %w", p, s.maxRDF, ErrTooLarge)
-		}
-		if err := s.checkACL(p, buf.Bytes()); err != nil {
+			if g.Len() > s.maxTriples {
+				return WriteResult{}, fmt.Errorf("ldp: patch %s: more than %d triples: %w", p, s.maxTriples, ErrTooLarge)
+			}
+			if p.IsContainer() || aux == Meta {
+				iri := s.IRI(p)
+				if aux == Meta {
+					iri = s.IRI(subject)
+				}
+				if t, bad := protected(g, iri); bad {
+					return WriteResult{}, &ConflictError{Reason: "server-managed triple " + t.String() + " cannot be written"}
+				}
+			}
+			buf.Reset()
+			if err := rdfx.Serialize(&buf, g, rdfx.Turtle, s.IRI(p), defaultPrefixes); err != nil {
+				return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
+			}
+			if int64(buf.Len()) > s.maxRDF {
+				// What is stored must be readable again: GET and the next
+				// PATCH read at most maxRDF bytes of it.
+				return WriteResult{}, fmt.Errorf("ldp: patch %s: the result has more than %d bytes: %w", p, s.maxRDF, ErrTooLarge)
+			}
+			if err := s.checkACL(p, buf.Bytes()); err != nil {
+				return WriteResult{}, err
+			}
+			hints = rdfHints{triples: g.Len()}
+		} else if err := cond.checkWrite(p, st); err != nil {
 			return WriteResult{}, err
 		}
 		if err := m.check(info.Size, int64(buf.Len())); err != nil {
 			return WriteResult{}, err
 		}
-		opts := storage.PutOptions{ContentType: rdfx.Turtle, IfMatch: info.ETag, IfNoneMatch: !exists}
+		opts := storage.PutOptions{ContentType: rdfx.Turtle, IfMatch: info.ETag, IfNoneMatch: !exists, Metadata: hints.metadata()}
 		if !exists {
 			if err := s.prepareParents(ctx, p); err != nil {
 				return WriteResult{}, err

@@ -1,0 +1,134 @@
+package ldp_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/weconomics/kluis/ldp"
+	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/memory"
+)
+
+// stored reads the bytes stored for p.
+func stored(t *testing.T, b storage.Backend, p ldp.Path) string {
+	t.Helper()
+	r, _, err := b.Get(context.Background(), p.Key(), storage.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// triplesOf reads p through the Store as N-Triples, one line a triple.
+func triplesOf(t *testing.T, s *ldp.Store, p ldp.Path) []string {
+	t.Helper()
+	rep, err := s.Get(context.Background(), p, ldp.GetRequest{Accept: "application/n-triples"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rep.Body.Close()
+	data, err := io.ReadAll(rep.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(data)), "\n")
+}
+
+func insert(t *testing.T, s *ldp.Store, p ldp.Path, triples string) error {
+	t.Helper()
+	patch, err := s.ParsePatch(context.Background(), p, strings.NewReader("INSERT DATA { "+triples+" }"), "application/sparql-update")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Patch(context.Background(), p, patch, ldp.Conditions{})
+	return err
+}
+
+// TestPatchAppends checks insert-only PATCHes of a plain document
+// (ldp/appendix.go): they add their triples after the stored bytes, left
+// as they were; repeated triples and the triple limit send the document
+// through a full PATCH, which writes it whole, so that it never holds more
+// than MaxTriples triples or grows without bound; and a document stored
+// without hints is written whole once, then appended to.
+func TestPatchAppends(t *testing.T) {
+	const limit = 50
+	ctx := context.Background()
+	b := memory.New()
+	s, err := ldp.New(ctx, b, ldp.Config{BaseURL: "http://pod.example/", MaxTriples: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := ldp.Path("/doc.ttl")
+	orig := "@prefix ex: <http://example.org/>.\n# the client's own layout\n<#a> ex:p <#c> . # no end of line"
+	if _, err := s.Put(ctx, doc, ldp.WriteRequest{Body: strings.NewReader(orig), ContentType: "text/turtle"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := insert(t, s, doc, `<#d> <http://example.org/p> "one" .`); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(t, b, doc); !strings.HasPrefix(got, orig+"\n") {
+		t.Errorf("after an insert-only PATCH the document is\n%s\nwant it to begin with what was stored", got)
+	}
+	if n := len(triplesOf(t, s, doc)); n != 2 {
+		t.Errorf("%d triples, want 2", n)
+	}
+
+	// The same triple again and again: the document is written whole
+	// before its count could pass the limit, and stays small.
+	for i := range 4 * limit {
+		if err := insert(t, s, doc, `<#d> <http://example.org/p> "one" .`); err != nil {
+			t.Fatalf("repeat %d: %v", i, err)
+		}
+	}
+	if n := len(triplesOf(t, s, doc)); n != 2 {
+		t.Errorf("%d triples after repeats, want 2", n)
+	}
+	if got := stored(t, b, doc); strings.Count(got, "\n") > limit+5 {
+		t.Errorf("after repeating one triple the document has %d lines", strings.Count(got, "\n"))
+	}
+
+	// New triples up to the limit, and no further.
+	for i := 2; i < limit; i++ {
+		if err := insert(t, s, doc, fmt.Sprintf(`<#n%d> <http://example.org/p> %d .`, i, i)); err != nil {
+			t.Fatalf("triple %d: %v", i+1, err)
+		}
+	}
+	if err := insert(t, s, doc, `<#over> <http://example.org/p> "over" .`); !errors.Is(err, ldp.ErrTooLarge) {
+		t.Errorf("a PATCH past %d triples: %v, want ErrTooLarge", limit, err)
+	}
+	if n := len(triplesOf(t, s, doc)); n != limit {
+		t.Errorf("%d triples, want %d", n, limit)
+	}
+
+	// Written without hints (as before them, or by an import): the first
+	// PATCH writes it whole, the next appends.
+	bare := ldp.Path("/bare.ttl")
+	if _, err := b.Put(ctx, bare.Key(), strings.NewReader(orig), storage.PutOptions{ContentType: "text/turtle"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := insert(t, s, bare, `<#e> <http://example.org/p> "two" .`); err != nil {
+		t.Fatal(err)
+	}
+	whole := stored(t, b, bare)
+	if strings.Contains(whole, "the client's own layout") {
+		t.Errorf("a document without hints was appended to:\n%s", whole)
+	}
+	if err := insert(t, s, bare, `<#f> <http://example.org/p> "three" .`); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(t, b, bare); !strings.HasPrefix(got, whole) {
+		t.Errorf("the second PATCH wrote it whole again:\n%s", got)
+	}
+	if n := len(triplesOf(t, s, bare)); n != 3 {
+		t.Errorf("%d triples, want 3", n)
+	}
+}
