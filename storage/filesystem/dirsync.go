@@ -1,7 +1,6 @@
 package filesystem
 
 import (
-	"os"
 	"sync"
 )
 
@@ -71,7 +70,7 @@ func (d *dirSyncs) sync(dir string) {
 // syncDir makes a rename in dir durable. Errors are ignored: the rename has
 // happened, and some file systems cannot sync folders.
 func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
+	if d, err := open(dir); err == nil {
 		_ = d.Sync()
 		d.Close()
 	}

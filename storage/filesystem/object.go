@@ -30,7 +30,7 @@ func (b *Backend) Get(ctx context.Context, key string, o storage.GetOptions) (io
 	if err := ctx.Err(); err != nil {
 		return nil, storage.Info{}, err
 	}
-	f, err := os.Open(b.path(key))
+	f, err := open(b.path(key))
 	if err != nil {
 		return nil, storage.Info{}, wrap("get", key, err)
 	}
@@ -74,7 +74,7 @@ func (b *Backend) Stat(ctx context.Context, key string) (storage.Info, error) {
 }
 
 func (b *Backend) statFile(path, key string) (storage.Info, error) {
-	f, err := os.Open(path)
+	f, err := open(path)
 	if err != nil {
 		return storage.Info{}, wrap("stat", key, err)
 	}
@@ -297,7 +297,7 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, o storage.Pu
 	h.modified = b.now().UTC()
 	hdr := h.encode(nil)
 
-	f, err := os.CreateTemp(b.tmp, "put-*")
+	f, err := createTemp(b.tmp, "put-")
 	if err != nil {
 		return storage.Info{}, wrap("put", key, err)
 	}
@@ -308,19 +308,10 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, o storage.Pu
 			os.Remove(f.Name())
 		}
 	}()
-	if _, err := f.Seek(int64(len(hdr)), io.SeekStart); err != nil {
-		return storage.Info{}, wrap("put", key, err)
-	}
 	buf := b.getCopyBuf()
-	// The wrapper hides os.File's ReadFrom, so that the pooled buffer is
-	// used instead of a fresh one per Put.
-	size, err := io.CopyBuffer(struct{ io.Writer }{f}, ctxReader{ctx, r}, *buf)
+	size, err := b.write(f, &h, hdr, ctxReader{ctx, r}, *buf)
 	b.copyBufs.Put(buf)
 	if err != nil {
-		return storage.Info{}, wrap("put", key, err)
-	}
-	h.modified = b.now().UTC()
-	if _, err := f.WriteAt(h.encode(hdr[:0]), 0); err != nil {
 		return storage.Info{}, wrap("put", key, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -343,6 +334,38 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, o storage.Pu
 		Key: key, Size: size, ETag: h.etag, ContentType: h.contentType,
 		Modified: h.modified, Metadata: storage.CloneMetadata(h.metadata),
 	}, nil
+}
+
+// write writes the header h (encoded as hdr, the length it keeps) and the
+// body r to f, with buf as the copy buffer, and sets h.modified to when
+// the body was read. A body that fits buf goes out with the header in one
+// write; a longer one is written after room for the header, which is
+// written last.
+func (b *Backend) write(f *os.File, h *header, hdr []byte, r io.Reader, buf []byte) (int64, error) {
+	n, err := io.ReadFull(r, buf)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		h.modified = b.now().UTC()
+		_, err := f.Write(append(h.encode(hdr[:0]), buf[:n]...))
+		return int64(n), err
+	}
+	if err != nil {
+		return 0, err
+	}
+	if _, err := f.Seek(int64(len(hdr)), io.SeekStart); err != nil {
+		return 0, err
+	}
+	if _, err := f.Write(buf[:n]); err != nil {
+		return 0, err
+	}
+	// The wrapper hides os.File's ReadFrom, so that buf is used instead of
+	// a fresh buffer.
+	rest, err := io.CopyBuffer(struct{ io.Writer }{f}, r, buf)
+	if err != nil {
+		return 0, err
+	}
+	h.modified = b.now().UTC()
+	_, err = f.WriteAt(h.encode(hdr[:0]), 0)
+	return int64(n) + rest, err
 }
 
 // commit checks the conditions and renames tmp to path under the key's lock.
@@ -368,7 +391,7 @@ func (b *Backend) commit(key, path, tmp string, o storage.PutOptions) error {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return b.writeErr("put", key, err)
 		}
-		err := os.Rename(tmp, path)
+		err := rename(tmp, path)
 		if err == nil {
 			b.heads.drop(path)
 			return nil
@@ -458,7 +481,7 @@ func (b *Backend) List(ctx context.Context, prefix string) iter.Seq2[storage.Inf
 			}
 		}
 		start := time.Now()
-		f, err := os.Open(dir)
+		f, err := open(dir)
 		if err != nil {
 			if !notFound(err) {
 				yield(storage.Info{}, wrap("list", prefix, err))
