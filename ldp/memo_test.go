@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -71,4 +72,87 @@ func TestStatMemo(t *testing.T) {
 	// Without a memo every Stat reaches the backend.
 	stat(context.Background(), "k", 1, storage.ErrNotFound)
 	stat(context.Background(), "k", 1, storage.ErrNotFound)
+}
+
+// keyStats counts the Stats that reach the backend, by key.
+type keyStats struct {
+	storage.Backend
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *keyStats) Stat(ctx context.Context, key string) (storage.Info, error) {
+	c.mu.Lock()
+	c.n[key]++
+	c.mu.Unlock()
+	return c.Backend.Stat(ctx, key)
+}
+
+// take returns the counts since the last take.
+func (c *keyStats) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.n
+	c.n = map[string]int{}
+	return n
+}
+
+// aclVersion asks the version of the ACL of /c/new, as the server's access
+// control does alongside Prefetch.
+func aclVersion(s *Store) func(context.Context) {
+	return func(ctx context.Context) { _, _ = storage.VersionOf(ctx, s.Backend(), "r/c/new.acl") }
+}
+
+// TestPrefetch checks that Prefetch asks what a PUT is about to ask, and no
+// more: for a new resource its key, its ACL's, its sibling's and its
+// container's, each once, none again during the PUT; for a resource that
+// exists only its own and its ACL's; and that the answers it remembers
+// still refuse a resource beside a container of the same name.
+func TestPrefetch(t *testing.T) {
+	inner := &keyStats{Backend: memory.New(), n: map[string]int{}}
+	s, err := New(context.Background(), inner, Config{BaseURL: "http://pod.example/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(ctx context.Context, p Path) error {
+		_, err := s.Put(ctx, p, WriteRequest{Body: strings.NewReader("<#a> <#b> <#c> ."), ContentType: "text/turtle"})
+		return err
+	}
+	if err := put(context.Background(), "/c/x"); err != nil {
+		t.Fatal(err)
+	}
+	inner.take()
+
+	ctx := WithStatMemo(context.Background())
+	s.Prefetch(ctx, "/c/new", false, aclVersion(s))
+	asked := inner.take()
+	for _, key := range []string{"r/c/new", "r/c/new.acl", "r/c/new/", "r/c/"} {
+		if asked[key] != 1 {
+			t.Errorf("Prefetch of a new resource asked %s %d times, want once (%v)", key, asked[key], asked)
+		}
+	}
+	if err := put(ctx, "/c/new"); err != nil {
+		t.Fatal(err)
+	}
+	for key, n := range inner.take() {
+		if asked[key] > 0 {
+			t.Errorf("the PUT asked %s again, %d times", key, n)
+		}
+	}
+
+	ctx = WithStatMemo(context.Background())
+	s.Prefetch(ctx, "/c/new", false, aclVersion(s))
+	if asked := inner.take(); len(asked) != 2 || asked["r/c/new"] != 1 || asked["r/c/new.acl"] != 1 {
+		t.Errorf("Prefetch of a resource that exists asked %v, want it and its ACL once", asked)
+	}
+
+	if err := put(context.Background(), "/c/d/x"); err != nil {
+		t.Fatal(err)
+	}
+	ctx = WithStatMemo(context.Background())
+	s.Prefetch(ctx, "/c/d", false, nil)
+	var conflict *ConflictError
+	if err := put(ctx, "/c/d"); !errors.As(err, &conflict) {
+		t.Errorf("PUT /c/d beside /c/d/: %v, want a ConflictError", err)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	mrand "math/rand/v2"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/weconomics/kluis/ldp/rdfx"
@@ -568,8 +569,8 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 	}
 	name := SlugName(req.Slug)
 	for attempt := 0; attempt < 8; attempt++ {
-		cand := name
-		if cand == "" {
+		cand, random := name, name == ""
+		if random {
 			cand = randomName(16)
 		} else if attempt > 0 {
 			cand = name + "-" + randomName(4)
@@ -582,7 +583,7 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 			name = ""
 			continue
 		}
-		if s.exists(ctx, p) || s.exists(ctx, p.Sibling()) {
+		if s.taken(ctx, p, random) {
 			continue
 		}
 		w := req.WriteRequest
@@ -621,11 +622,37 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 
 // exists reports whether a resource is at p, or p is taken by the storage
 // description, which has no object.
-func (s *Store) exists(ctx context.Context, p Path) bool {
+// taken tells whether a POST cannot create p: p or its Sibling exists.
+// Both are asked at once (on S3, two HEADs in one round trip). A random
+// name (random) is not looked up: no one can have taken it but by chance,
+// which the write's If-None-Match refuses; its sibling is, which nothing
+// else would refuse.
+func (s *Store) taken(ctx context.Context, p Path, random bool) bool {
+	if random {
+		return s.isDescription(ctx, p) || s.exists(ctx, p.Sibling())
+	}
+	var sibling bool
+	var wg sync.WaitGroup
+	wg.Go(func() { sibling = s.exists(ctx, p.Sibling()) })
+	own := s.exists(ctx, p)
+	wg.Wait()
+	return own || sibling
+}
+
+// isDescription tells whether p is a storage description, which exists
+// without an object.
+func (s *Store) isDescription(ctx context.Context, p Path) bool {
 	if pl, err := s.locate(ctx, p); err == nil && pl.ok {
 		if sd := pl.description(); p == sd || p == sd+"/" {
 			return true
 		}
+	}
+	return false
+}
+
+func (s *Store) exists(ctx context.Context, p Path) bool {
+	if s.isDescription(ctx, p) {
+		return true
 	}
 	_, err := s.backend.Stat(ctx, p.Key())
 	return err == nil

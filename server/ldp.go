@@ -35,6 +35,9 @@ type resources struct {
 	store *ldp.Store
 	authn Authenticator
 	perms Permissions
+	// wac is the access control among perms, asked ahead with the
+	// storage (prefetch); nil when Permissions were given.
+	wac *WAC
 	// maxPatch is the largest PATCH body read, in bytes.
 	maxPatch int64
 	// welcome is the root's page for browsers.
@@ -593,10 +596,21 @@ func requestBody(req *http.Request) (io.Reader, string, error) {
 	return &bodyReader{r: req.Body}, ct, nil
 }
 
+// prefetch asks the storage ahead, in parallel, what a PUT or DELETE of p
+// and its authorization will ask (ldp.Store.Prefetch).
+func (h *resources) prefetch(ctx context.Context, p ldp.Path, deleting bool) {
+	var warm func(context.Context)
+	if h.wac != nil {
+		warm = func(ctx context.Context) { h.wac.warm(ctx, p) }
+	}
+	h.store.Prefetch(ctx, p, deleting, warm)
+}
+
 // writeRequest reads what PUT and POST share: the target, the body and its
 // Content-Type, the authorization of the method on the target, and the
-// preconditions.
-func (h *resources) writeRequest(c echo.Context) (ldp.Path, ldp.WriteRequest, error) {
+// preconditions. With put, what the PUT will ask the storage is asked at
+// once first (ldp.Store.Prefetch).
+func (h *resources) writeRequest(c echo.Context, put bool) (ldp.Path, ldp.WriteRequest, error) {
 	// What authorization asks of storage, Put and Post ask again
 	// (ldp.WithStatMemo).
 	c.SetRequest(c.Request().WithContext(ldp.WithStatMemo(c.Request().Context())))
@@ -608,6 +622,9 @@ func (h *resources) writeRequest(c echo.Context) (ldp.Path, ldp.WriteRequest, er
 	body, ct, err := requestBody(req)
 	if err != nil {
 		return "", ldp.WriteRequest{}, err
+	}
+	if put {
+		h.prefetch(req.Context(), p, false)
 	}
 	op, err := h.existing(c, p)
 	if err != nil {
@@ -635,7 +652,7 @@ func (h *resources) put(c echo.Context) error {
 		}
 		return &problem.BadRequestError{Reason: "Content-Range is not allowed in PUT"}
 	}
-	p, w, err := h.writeRequest(c)
+	p, w, err := h.writeRequest(c, true)
 	if err != nil {
 		return err
 	}
@@ -649,7 +666,7 @@ func (h *resources) put(c echo.Context) error {
 // post creates a resource in a container (Solid Protocol §5.3).
 func (h *resources) post(c echo.Context) error {
 	req := c.Request()
-	p, w, err := h.writeRequest(c)
+	p, w, err := h.writeRequest(c, false)
 	if err != nil {
 		return err
 	}
@@ -743,6 +760,7 @@ func (h *resources) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.prefetch(req.Context(), p, true)
 	exists, err := h.exists(c, p)
 	if err != nil {
 		return err

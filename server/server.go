@@ -375,7 +375,7 @@ func New(ctx context.Context, cfg Config, store storage.Backend, logger *slog.Lo
 	e := newRouter(cfg, sh, logger)
 	mounts := []mounter{
 		&health{store: store, timeout: readiness, logger: logger},
-		&resources{store: sh.space, authn: sh.authn, perms: sh.perms, welcome: welcomeOf(cfg, accountPages), browser: sh.browser, updatesVia: updatesVia(sh.notes), tickets: sh.tickets, tracer: cfg.Tracer, logs: sh.logs,
+		&resources{store: sh.space, authn: sh.authn, perms: sh.perms, wac: sh.wac, welcome: welcomeOf(cfg, accountPages), browser: sh.browser, updatesVia: updatesVia(sh.notes), tickets: sh.tickets, tracer: cfg.Tracer, logs: sh.logs,
 			maxPatch: cmp.Or(cfg.MaxPatchBytes, DefaultMaxPatchBytes)},
 	}
 	if sh.notes != nil {

@@ -19,8 +19,9 @@ import (
 // WAC enforces Web Access Control (../shared/specs/web-access-control.txt)
 // over the ACL resources of the store: the Permissions of a real server.
 type WAC struct {
-	store *ldp.Store
-	eval  *acl.Evaluator
+	store  *ldp.Store
+	eval   *acl.Evaluator
+	source aclSource
 	// profiles reads the pod owners' WebID profiles for their trusted
 	// apps, under acl.OriginStrict only; nil otherwise.
 	profiles *Groups
@@ -42,7 +43,8 @@ func NewWAC(store *ldp.Store, groups *Groups, opts acl.Options) *WAC {
 // newWAC is NewWAC with the ACL versions kept between requests, when
 // versions is not nil (aclversions.go).
 func newWAC(store *ldp.Store, groups *Groups, opts acl.Options, versions *aclVersions) *WAC {
-	w := &WAC{store: store, eval: acl.NewEvaluator(aclSource{store, versions}, groups, opts), trusted: opts.TrustedOrigins, logger: opts.Logger}
+	src := aclSource{store, versions}
+	w := &WAC{store: store, eval: acl.NewEvaluator(src, groups, opts), source: src, trusted: opts.TrustedOrigins, logger: opts.Logger}
 	if opts.OriginPolicy == acl.OriginStrict {
 		w.profiles = groups
 	}
@@ -50,6 +52,15 @@ func newWAC(store *ldp.Store, groups *Groups, opts acl.Options, versions *aclVer
 		w.logger = slog.New(slog.DiscardHandler)
 	}
 	return w
+}
+
+// warm asks, for a request about p, the first question the check will
+// ask of storage: the version of p's own ACL, answered from the versions
+// kept, or remembered for the request (ldp.Store.Prefetch).
+func (w *WAC) warm(ctx context.Context, p ldp.Path) {
+	if kind, _ := p.Aux(); kind == ldp.NotAux {
+		_, _ = w.source.ACLVersion(ctx, w.store.IRI(p))
+	}
 }
 
 // originModes returns the modes the owner of the pod holding p trusts
