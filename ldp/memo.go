@@ -196,11 +196,35 @@ func (s *Store) Prefetch(ctx context.Context, p Path, deleting bool, alongside f
 	}
 	_, err := s.backend.Stat(ctx, p.Key())
 	if !deleting && errors.Is(err, storage.ErrNotFound) && !p.IsRoot() {
-		for _, q := range []Path{p.Sibling(), p.Parent()} {
-			if storage.ValidateKey(q.Key()) == nil {
-				wg.Go(func() { _, _ = s.backend.Stat(ctx, q.Key()) })
-			}
+		if q := p.Sibling(); storage.ValidateKey(q.Key()) == nil {
+			wg.Go(func() { _, _ = s.backend.Stat(ctx, q.Key()) })
 		}
+		wg.Go(func() { _, _ = s.ContainerExists(ctx, p.Parent()) })
 	}
 	wg.Wait()
+}
+
+// ContainerExists tells whether the container at c exists: from what the
+// request already asked (WithStatMemo), else from the version kept between
+// requests (Config.KeepVersion: on S3 with NATS, the container a PUT
+// creates in costs no HEAD), else from the storage.
+func (s *Store) ContainerExists(ctx context.Context, c Path) (bool, error) {
+	key := c.Key()
+	var err error
+	if m := memoOf(ctx); m != nil {
+		if st, ok := m.get(key); ok {
+			return !st.missing, nil
+		}
+	}
+	if s.keepVersion != nil {
+		_, err = s.keepVersion(ctx, key, func(ctx context.Context, key string) (string, error) {
+			return storage.VersionOf(ctx, s.backend, key)
+		})
+	} else {
+		_, err = s.backend.Stat(ctx, key)
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }

@@ -156,3 +156,50 @@ func TestPrefetch(t *testing.T) {
 		t.Errorf("PUT /c/d beside /c/d/: %v, want a ConflictError", err)
 	}
 }
+
+// TestContainerExistsKept checks that, with Config.KeepVersion, whether the
+// container a PUT creates in exists is asked of the keeper, not the
+// storage, and that the keeper hears of the containers the Store creates.
+func TestContainerExistsKept(t *testing.T) {
+	inner := &keyStats{Backend: memory.New(), n: map[string]int{}}
+	kept := map[string]bool{}
+	var s *Store
+	s, err := New(context.Background(), inner, Config{
+		BaseURL: "http://pod.example/",
+		KeepVersion: func(ctx context.Context, key string, read func(context.Context, string) (string, error)) (string, error) {
+			if e, ok := kept[key]; ok {
+				if !e {
+					return "", storage.ErrNotFound
+				}
+				return "kept", nil
+			}
+			v, err := read(ctx, key)
+			kept[key] = err == nil
+			return v, err
+		},
+		OnChange: func(c Change) {
+			if c.Path.IsContainer() {
+				delete(kept, c.Path.Key())
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(p Path) {
+		t.Helper()
+		if _, err := s.Put(context.Background(), p, WriteRequest{Body: strings.NewReader("<#a> <#b> <#c> ."), ContentType: "text/turtle"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("/c/x") // creates /c/, which the keeper hears of
+	put("/c/y") // reads that it exists
+	inner.take()
+	put("/c/z")
+	if n := inner.take()["r/c/"]; n != 0 {
+		t.Errorf("the third PUT into /c/ asked the storage whether it exists %d times", n)
+	}
+	if !kept["r/c/"] {
+		t.Error("the keeper does not know that /c/ exists")
+	}
+}

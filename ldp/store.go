@@ -104,6 +104,14 @@ type Config struct {
 	// while it does, GETs of containers answer from listings kept up to a
 	// second (listings.go). Nil: every GET lists.
 	Hearing func() (epoch uint64, ok bool)
+	// KeepVersion, when set, answers the version of the object at key
+	// (storage.ErrNotFound when there is none) from what it kept of an
+	// earlier read, or by read: the server keeps versions while it hears
+	// the other processes (server/aclversions.go). The Store asks it
+	// whether containers exist (ContainerExists), and hands it every
+	// container's creation and deletion through OnChange. Nil: it asks
+	// the storage.
+	KeepVersion func(ctx context.Context, key string, read func(context.Context, string) (string, error)) (string, error)
 }
 
 // Default limits.
@@ -137,6 +145,8 @@ type Store struct {
 	podQuota int64
 	// counters batches the changes of pods' usage counters (usage.go).
 	counters usageBatches
+	// keepVersion is Config.KeepVersion.
+	keepVersion func(ctx context.Context, key string, read func(context.Context, string) (string, error)) (string, error)
 	// touches shares the rewrites of a container's marker after
 	// deletions (write.go, touch).
 	touches coalescer
@@ -169,6 +179,7 @@ func New(ctx context.Context, b storage.Backend, cfg Config) (*Store, error) {
 		describe:    cfg.Describe,
 		podQuota:    max(0, cfg.PodQuota),
 		listings:    listings{hearing: cfg.Hearing},
+		keepVersion: cfg.KeepVersion,
 	}
 	if s.maxRDF <= 0 {
 		s.maxRDF = DefaultMaxRDFBytes

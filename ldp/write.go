@@ -415,12 +415,12 @@ func (s *Store) prepareParents(ctx context.Context, p Path) error {
 		if a.IsRoot() {
 			break
 		}
-		_, err := s.backend.Stat(ctx, a.Key())
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, storage.ErrNotFound) {
+		ok, err := s.ContainerExists(ctx, a)
+		if err != nil {
 			return err
+		}
+		if ok {
+			break
 		}
 		missing = append(missing, a)
 	}

@@ -14,7 +14,9 @@ import (
 
 // aclVersions keeps the versions of ACL resources between requests, for
 // processes that share a storage and hear each other's changes over a
-// notify.Feed (NATS).
+// notify.Feed (NATS); and, by the same rules, those of container markers,
+// which tell the Store whether a container exists (ldp.Config.KeepVersion:
+// the container a PUT creates in, asked on every PUT).
 //
 // Access control asks the version of the ACL resource of a resource and
 // of every container above it on every request (acl.Source.ACLVersion),
@@ -123,12 +125,15 @@ func (v *aclVersions) drop(key string) {
 }
 
 // changed drops what a change of the resource at p makes stale: its own
-// version when p is an ACL resource, and, for a deletion, the version of
-// p's ACL resource, deleted with it.
+// version when p is an ACL resource or a container (whose marker's
+// version tells the Store whether it exists, ldp.Config.KeepVersion), and,
+// for a deletion, the version of p's ACL resource, deleted with it.
 func (v *aclVersions) changed(p ldp.Path, t ldp.ChangeType) {
-	if kind, _ := p.Aux(); kind == ldp.ACL {
+	if kind, _ := p.Aux(); kind == ldp.ACL || p.IsContainer() {
 		v.drop(p.Key())
-		return
+		if kind == ldp.ACL {
+			return
+		}
 	}
 	if t == ldp.Delete {
 		if kind, _ := p.Aux(); kind == ldp.NotAux {

@@ -100,3 +100,44 @@ func TestACLVersionsKeep(t *testing.T) {
 	}
 	ask("after a read that raced a change", 10, "v5")
 }
+
+// TestACLVersionsKeepContainers checks that the versions of container
+// markers, which tell the Store whether a container exists
+// (ldp.Config.KeepVersion), are kept by the same rules and dropped by any
+// change of the container, its creation and deletion most of all.
+func TestACLVersionsKeepContainers(t *testing.T) {
+	ctx := context.Background()
+	feed := &fakeFeed{}
+	feed.hearing.Store(true)
+	v := newACLVersions(feed, nil)
+	c := ldp.Path("/a/c/")
+	reads := 0
+	exists := false
+	read := func(context.Context, string) (string, error) {
+		reads++
+		if !exists {
+			return "", storage.ErrNotFound
+		}
+		return "v", nil
+	}
+	for i, step := range []struct {
+		change    func()
+		exists    bool
+		wantReads int
+	}{
+		{nil, false, 1},
+		{nil, false, 1}, // kept
+		{func() { exists = true; v.changed(c, ldp.Create) }, true, 2},
+		{nil, true, 2},
+		{func() { exists = false; v.changed(c, ldp.Delete) }, false, 3},
+		{func() { exists = true; v.changed(c, ldp.Update) }, true, 4},
+	} {
+		if step.change != nil {
+			step.change()
+		}
+		_, err := v.version(ctx, c.Key(), read)
+		if got := err == nil; got != step.exists || reads != step.wantReads {
+			t.Fatalf("step %d: exists %v after %d reads, want %v after %d", i, got, reads, step.exists, step.wantReads)
+		}
+	}
+}

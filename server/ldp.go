@@ -211,7 +211,7 @@ func (h *resources) existing(c echo.Context, p ldp.Path) (Operation, error) {
 			op.Ancestor = a
 			return op, nil
 		}
-		ok, err := h.exists(c, a)
+		ok, err := h.store.ContainerExists(c.Request().Context(), a)
 		if err != nil {
 			return op, err
 		}

@@ -524,6 +524,7 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 	}
 	if hearing && cfg.Permissions == nil {
 		versions = newACLVersions(feed, nil)
+		spaceCfg.KeepVersion = versions.version
 		publish := spaceCfg.OnChange
 		spaceCfg.OnChange = func(c ldp.Change) {
 			versions.changed(c.Path, c.Type)
