@@ -22,7 +22,8 @@ const aclStaleBound = time.Second
 // other. An ACL changed through one process takes effect on the next
 // request of that process, and on the other's within aclStaleBound: with
 // NATS up, while it is down, and after it came back (the processes
-// reconnect by themselves).
+// reconnect by themselves). The existence of containers, kept by the same
+// rules, too.
 func TestACLChangeTwoProcesses(t *testing.T) {
 	natsTestEnv(t) // skips without the .ci services, fails in CI
 	env := s3TestEnv(t)
@@ -122,6 +123,33 @@ func TestACLChangeTwoProcesses(t *testing.T) {
 	}
 	for range 4 {
 		change("NATS up")
+	}
+	// Whether a container exists is kept by the same rules: a container
+	// deleted through one process, the other creates it again for a PUT
+	// into it once the bound has passed (at once when it heard the event).
+	for i, st := range []struct {
+		proc         int
+		method, path string
+		want         int
+	}{
+		{0, "PUT", "box/a", 201}, {1, "PUT", "box/b", 201},
+		{0, "DELETE", "box/a", 204}, {0, "DELETE", "box/b", 204}, {0, "DELETE", "box/", 204},
+		{1, "PUT", "box/c", 201}, {0, "GET", "box/", 200}, {1, "GET", "box/", 200},
+	} {
+		if st.path == "box/c" {
+			time.Sleep(aclStaleBound)
+		}
+		body := ""
+		if st.method == "PUT" {
+			body = `<#it> <http://example.org/ns#n> 1.`
+		}
+		got, text := send(procs[st.proc], st.method, st.path, body)
+		if got != st.want {
+			t.Fatalf("containers, step %d: %s %s through process %d: %d %s, want %d", i, st.method, st.path, st.proc, got, text, st.want)
+		}
+		if st.method == "GET" && !strings.Contains(text, "<c>") {
+			t.Errorf("containers, step %d: GET box/ does not list c:\n%s", i, text)
+		}
 	}
 	nats.kill()
 	nats.cmd = nil
