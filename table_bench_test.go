@@ -43,7 +43,9 @@ import (
 //
 // It is one run, not b.N runs: go test -run '^$' -bench '^BenchmarkTable$'
 // -benchtime 1x . (KLUIS_BENCH_SECONDS sets the seconds per scenario,
-// 3 by default; KLUIS_BENCH_ONLY="PUT new,DELETE" runs only the scenarios it
+// 3 by default, split into KLUIS_BENCH_ROUNDS rounds, 3 by default, each of
+// the ceiling then Kluis, so that a ratio compares figures measured seconds
+// apart; KLUIS_BENCH_ONLY="PUT new,DELETE" runs only the scenarios it
 // names, as when profiling one). Kluis runs as a pod server (pods on, access control on,
 // anonymous clients allowed by a public ACL), as a hoster runs it.
 func BenchmarkTable(b *testing.B) {
@@ -56,7 +58,15 @@ func BenchmarkTable(b *testing.B) {
 		secs = f
 	}
 	dur := time.Duration(secs * float64(time.Second))
-	t := &benchTable{b: b, dur: dur}
+	rounds := 3
+	if v := os.Getenv("KLUIS_BENCH_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("KLUIS_BENCH_ROUNDS=%q: want a positive number", v)
+		}
+		rounds = n
+	}
+	t := &benchTable{b: b, dur: dur, rounds: rounds}
 
 	// The ceilings, each measured right before the Kluis scenario it is
 	// the ceiling of: on a shared machine the load changes within a run,
@@ -82,13 +92,13 @@ func BenchmarkTable(b *testing.B) {
 		}
 	}
 	var out strings.Builder
-	fmt.Fprintf(&out, "\n%d clients, %.0f s per scenario; ratio = Kluis / its ceiling, measured just before it; st/req = storage requests per HTTP request\n\n", benchClients, secs)
+	fmt.Fprintf(&out, "\n%d clients, %.0f s per scenario in %d rounds of its ceiling then Kluis; ratio = Kluis / its ceiling, the median of the rounds (their range); st/req = storage requests per HTTP request\n\n", benchClients, secs, t.rounds)
 	fmt.Fprintf(&out, "| scenario | Kluis fs | ceiling | ratio | p99 | st/req | Kluis S3 | ceiling | ratio | p99 | st/req |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, sc := range tableScenarios {
 		f, s3 := kluisFS[sc], kluisS3[sc]
 		fmt.Fprintf(&out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", sc,
-			f.kluis.rate(), f.ceil.rate(), ratio(f.kluis, f.ceil), f.kluis.p99(), f.kluis.storagePerOp(),
-			s3.kluis.rate(), s3.ceil.rate(), ratio(s3.kluis, s3.ceil), s3.kluis.p99(), s3.kluis.storagePerOp())
+			f.kluis.rate(), f.ceil.rate(), f.ratio(), f.kluis.p99(), f.kluis.storagePerOp(),
+			s3.kluis.rate(), s3.ceil.rate(), s3.ratio(), s3.kluis.p99(), s3.kluis.storagePerOp())
 	}
 	fmt.Fprintf(&out, "\nceilings: GET Turtle and GET container: a static file server's GET (fs), minio-go GetObject (S3); "+
 		"writes: temp file + write + fsync + rename (fs), minio-go PutObject (S3); GET JSON-LD: Kluis's GET Turtle of the same document\n")
@@ -114,8 +124,32 @@ var tableScenarios = []string{
 // done tells that there is nothing left to do.
 type op func(w int, i int64) (done bool, err error)
 
-// measured is a Kluis scenario and its ceiling.
-type measured struct{ kluis, ceil result }
+// measured is a Kluis scenario and its ceiling, measured in rounds, each
+// of the ceiling and then Kluis; ratios are Kluis's to its ceiling's, by
+// round.
+type measured struct {
+	kluis, ceil result
+	ratios      []float64
+}
+
+// ratio is the median of the rounds' ratios, with their range: on a
+// shared machine the ceiling moves by a factor of two within a run, and a
+// ratio of two figures measured seconds apart tells more than one of
+// figures a minute apart.
+func (m measured) ratio() string {
+	if len(m.ratios) == 0 {
+		return "–"
+	}
+	r := slices.Sorted(slices.Values(m.ratios))
+	med := r[len(r)/2]
+	if len(r)%2 == 0 {
+		med = (r[len(r)/2-1] + r[len(r)/2]) / 2
+	}
+	if len(r) == 1 {
+		return fmt.Sprintf("%.0f%%", 100*med)
+	}
+	return fmt.Sprintf("%.0f%% (%.0f–%.0f)", 100*med, 100*r[0], 100*r[len(r)-1])
+}
 
 // result is one scenario's run.
 type result struct {
@@ -127,6 +161,8 @@ type result struct {
 	storage  int64 // storage requests during the run
 	firstErr error
 	cpu      time.Duration // CPU time (user and system) of this process during the run
+	// exhausted tells that op had nothing left to do before the time was up.
+	exhausted bool
 }
 
 func (r result) perSec() float64 {
@@ -173,6 +209,9 @@ func ratio(r, ceil result) string {
 type benchTable struct {
 	b   *testing.B
 	dur time.Duration
+	// rounds is how many times each scenario alternates its ceiling and
+	// Kluis, each for dur/rounds.
+	rounds int
 	// durable is the ceiling of a write that is durable once it returns
 	// (ceilingFsync plus the folder's fsync), measured beside fs PUT new.
 	durable result
@@ -180,7 +219,11 @@ type benchTable struct {
 
 // run calls op from benchClients goroutines for the table's duration, or
 // until op reports it has nothing left to do (done), and times each call.
-func (t *benchTable) run(op op) result {
+func (t *benchTable) run(op op) result { return t.runFor(op, t.dur, 0) }
+
+// runFor is run for d, numbering the calls from from on (op's i), so that
+// rounds of one scenario go on where the last one stopped.
+func (t *benchTable) runFor(op op, d time.Duration, from int64) result {
 	var (
 		n, errs atomic.Int64
 		mu      sync.Mutex
@@ -191,14 +234,14 @@ func (t *benchTable) run(op op) result {
 	)
 	cpu0 := processCPU()
 	start := time.Now()
-	deadline := start.Add(t.dur)
+	deadline := start.Add(d)
 	for w := range benchClients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var mine []time.Duration
 			for !stop.Load() && time.Now().Before(deadline) {
-				i := n.Add(1) - 1
+				i := from + n.Add(1) - 1
 				t0 := time.Now()
 				done, err := op(w, i)
 				if done {
@@ -221,7 +264,25 @@ func (t *benchTable) run(op op) result {
 		}()
 	}
 	wg.Wait()
-	return result{ok: true, ops: n.Load(), errors: errs.Load(), elapsed: time.Since(start), lat: lat, firstErr: first, cpu: processCPU() - cpu0}
+	return result{ok: true, ops: n.Load(), errors: errs.Load(), elapsed: time.Since(start), lat: lat, firstErr: first, cpu: processCPU() - cpu0, exhausted: stop.Load()}
+}
+
+// add is r and u, run one after the other.
+func (r result) add(u result) result {
+	if !r.ok {
+		return u
+	}
+	r.ops += u.ops
+	r.errors += u.errors
+	r.elapsed += u.elapsed
+	r.lat = append(r.lat, u.lat...)
+	r.storage += u.storage
+	r.cpu += u.cpu
+	r.exhausted = u.exhausted
+	if r.firstErr == nil {
+		r.firstErr = u.firstErr
+	}
+	return r
 }
 
 // ceilingFileServer is net/http.FileServer serving the document from disk.
@@ -377,28 +438,46 @@ func (t *benchTable) kluis(label string, getCeil, writeCeil op, open func(*testi
 
 	out := map[string]measured{}
 	only := os.Getenv("KLUIS_BENCH_ONLY")
+	ops := map[string]op{}
 	measure := func(name string, o op) {
+		ops[name] = o
 		if only != "" && !strings.Contains(only, name) {
 			return
 		}
-		var ceil result
+		var ceil op
 		switch name {
 		case "GET Turtle", "GET container 1000":
-			ceil = t.run(getCeil)
+			ceil = getCeil
 		case "GET JSON-LD":
-			ceil = out["GET Turtle"].kluis
+			ceil = ops["GET Turtle"]
 		default:
-			ceil = t.run(writeCeil)
+			ceil = writeCeil
 		}
+		per := t.dur / time.Duration(t.rounds)
 		if label == "fs" && name == "PUT new" {
-			t.durable = t.run(t.ceilingDurable())
+			t.durable = t.runFor(t.ceilingDurable(), per, 0)
 		}
-		before := counted.n.Load()
 		counted.reset()
-		r := t.run(o)
-		r.storage = counted.n.Load() - before
-		out[name] = measured{kluis: r, ceil: ceil}
-		b.Logf("%s %s: ceiling %s; Kluis %s; storage: %s", label, name, ceil.busy(), r.busy(), counted.breakdown(r.ops))
+		var m measured
+		for range t.rounds {
+			// Only the scenario's own requests are counted: the
+			// ceiling of JSON-LD is Kluis's GET of Turtle.
+			counted.paused.Store(name == "GET JSON-LD")
+			c := t.runFor(ceil, per, m.ceil.ops)
+			counted.paused.Store(false)
+			before := counted.n.Load()
+			k := t.runFor(o, per, m.kluis.ops)
+			k.storage = counted.n.Load() - before
+			m.ceil, m.kluis = m.ceil.add(c), m.kluis.add(k)
+			if c.perSec() > 0 && k.ops > 0 {
+				m.ratios = append(m.ratios, k.perSec()/c.perSec())
+			}
+			if k.exhausted {
+				break
+			}
+		}
+		out[name] = m
+		b.Logf("%s %s: ceiling %s; Kluis %s; storage: %s", label, name, m.ceil.busy(), m.kluis.busy(), counted.breakdown(m.kluis.ops))
 	}
 	status := func(method, u, ct, body, accept string, want ...int) error {
 		req, err := http.NewRequest(method, u, strings.NewReader(body))
@@ -467,6 +546,8 @@ _:p a solid:InsertDeletePatch; solid:inserts { <#n%d> <http://example.org/n> %d.
 type countingBackend struct {
 	storage.Backend
 	n atomic.Int64
+	// paused: requests are not counted.
+	paused atomic.Bool
 
 	mu    sync.Mutex
 	kinds map[string]int64
@@ -475,6 +556,9 @@ type countingBackend struct {
 
 // note counts one request, begun at start.
 func (c *countingBackend) note(op, key string, start time.Time, err error) {
+	if c.paused.Load() {
+		return
+	}
 	took := time.Since(start)
 	c.n.Add(1)
 	kind := "resource"
