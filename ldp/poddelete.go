@@ -61,6 +61,11 @@ func (s *Store) DeletePod(ctx context.Context, name string) error {
 			return fmt.Errorf("ldp: deleting pod %s: objects are still being written into it; run the deletion again", name)
 		}
 	}
+	// The counts of writes answered before the mark are stored before
+	// the counter is deleted (usage.go).
+	if err := s.forgetUsage(ctx, name); err != nil {
+		return err
+	}
 	// Its access log goes with it (ldp/accesslog).
 	if err := accesslog.Delete(ctx, s.backend, name); err != nil {
 		return fmt.Errorf("ldp: deleting pod %s: its access log: %w", name, err)

@@ -79,6 +79,8 @@ type podUsage struct {
 	rec  usageRecord
 	etag string
 	info storage.Info
+	// idle, when not nil, is closed when running ends (forgetUsage).
+	idle chan struct{}
 	// known is rec, and knownAt when it was last proven current (a
 	// read, or a conditional write accepted, begun then); zero when not.
 	// Guarded by usageBatches.mu: meter reads them.
@@ -152,6 +154,33 @@ func (s *Store) know(pu *podUsage, rec usageRecord, at time.Time) {
 	s.counters.mu.Unlock()
 }
 
+// forgetUsage waits until the changes of the pod called name queued in
+// this Store are stored (or ctx ends), then forgets what the Store keeps of
+// its counter: for DeletePod, which deletes the counter next, after the
+// pod was marked so that no write into it is taken any more. A count
+// stored after the deletion would make the counter again.
+func (s *Store) forgetUsage(ctx context.Context, name string) error {
+	for {
+		s.counters.mu.Lock()
+		pu := s.counters.pods[name]
+		if pu == nil || !pu.running {
+			delete(s.counters.pods, name)
+			s.counters.mu.Unlock()
+			return nil
+		}
+		if pu.idle == nil {
+			pu.idle = make(chan struct{})
+		}
+		idle := pu.idle
+		s.counters.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return fmt.Errorf("ldp: usage counts of pod %s still being stored: %w", name, ctx.Err())
+		}
+	}
+}
+
 // Drain waits until every change of a usage counter queued so far is
 // stored (or has failed), or ctx ends. Call it at shutdown, after the
 // requests have ended: a write's count is stored after its answer.
@@ -182,6 +211,10 @@ func (s *Store) runUsage(ctx context.Context, name string, pu *podUsage) {
 		pu.pending = nil
 		if len(batch) == 0 {
 			pu.running = false
+			if pu.idle != nil {
+				close(pu.idle)
+				pu.idle = nil
+			}
 			if s.counters.active--; s.counters.active == 0 && s.counters.idle != nil {
 				close(s.counters.idle)
 				s.counters.idle = nil

@@ -3,6 +3,7 @@ package ldp_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -215,5 +216,52 @@ func TestUsageQuotaSetElsewhere(t *testing.T) {
 			// Writes let in before it was seen were counted all the same.
 			checkUsageExact(t, stores[0], stores[1])
 		})
+	}
+}
+
+// TestDeletePodWaitsForCounts checks that a pod's deletion waits for the
+// counts its answered writes queued (usage.go) before it deletes the
+// counter: a count stored after would make the counter of a deleted pod
+// again, which a new pod of that name would then start from.
+func TestDeletePodWaitsForCounts(t *testing.T) {
+	ctx := context.Background()
+	inner := memory.New()
+	gate := &gatedUsage{Backend: inner, open: make(chan struct{})}
+	close(gate.open)
+	s, err := ldp.New(ctx, gate, ldp.Config{BaseURL: "https://pods.example/", Pods: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreatePod(ctx, "alice", ldp.PodOwner{}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(name string) {
+		t.Helper()
+		if _, err := s.Put(ctx, ldp.Path("/alice/"+name), ldp.WriteRequest{Body: strings.NewReader("bytes"), ContentType: "text/plain"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("first")
+	if err := s.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gate.open = make(chan struct{})
+	put("second") // answered; its count waits at the gate
+	deleted := make(chan error, 1)
+	go func() { deleted <- s.DeletePod(ctx, "alice") }()
+	select {
+	case err := <-deleted:
+		t.Fatalf("the pod was deleted (%v) while a count of it was still to be stored", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(gate.open)
+	if err := <-deleted; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inner.Stat(ctx, "sys/usage/alice"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("after the deletion the counter of the pod is there: %v", err)
 	}
 }
