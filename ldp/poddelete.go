@@ -47,7 +47,7 @@ func (s *Store) DeletePod(ctx context.Context, name string) error {
 	s.pods.learn(rec)
 	root := Path("/" + name + "/")
 	for pass := 1; ; pass++ {
-		if err := deleteTree(ctx, s.backend, root.Key()); err != nil {
+		if err := storage.DeleteTree(ctx, s.backend, root.Key()); err != nil {
 			return fmt.Errorf("ldp: deleting pod %s: %w", name, err)
 		}
 		left, err := anyUnder(ctx, s.backend, root.Key())
@@ -125,35 +125,4 @@ func anyUnder(ctx context.Context, b storage.Backend, prefix string) (bool, erro
 		return true, nil
 	}
 	return false, nil
-}
-
-// deleteTree deletes every object below prefix (which ends in "/"),
-// deepest first: the objects of each level, then the level's marker
-// object (a container's own key), which may be absent.
-func deleteTree(ctx context.Context, b storage.Backend, prefix string) error {
-	// The listing is collected before deleting, so that no backend is
-	// asked to page on while its keys change.
-	var keys, levels []string
-	for info, err := range b.List(ctx, prefix) {
-		if err != nil {
-			return err
-		}
-		if info.IsPrefix {
-			levels = append(levels, info.Key)
-		} else {
-			keys = append(keys, info.Key)
-		}
-	}
-	for _, level := range levels {
-		if err := deleteTree(ctx, b, level); err != nil {
-			return err
-		}
-		keys = append(keys, level)
-	}
-	for _, key := range keys {
-		if err := b.Delete(ctx, key, storage.DeleteOptions{}); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("%s: %w", key, err)
-		}
-	}
-	return nil
 }

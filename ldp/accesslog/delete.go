@@ -79,36 +79,10 @@ func RetentionKey(pod string) string { return "sys/access-log-settings/" + pod }
 // Delete removes everything of pod's log, for the deletion of the pod:
 // its segments, its retention and what an import carried.
 func Delete(ctx context.Context, b storage.Backend, pod string) error {
-	if err := deleteUnder(ctx, b, Prefix+pod+"/"); err != nil {
+	if err := storage.DeleteTree(ctx, b, Prefix+pod+"/"); err != nil {
 		return err
 	}
 	for _, key := range []string{RetentionKey(pod), importedPrefix + pod} {
-		if err := b.Delete(ctx, key, storage.DeleteOptions{}); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return err
-		}
-	}
-	return nil
-}
-
-// deleteUnder deletes every object below prefix, whatever its name.
-func deleteUnder(ctx context.Context, b storage.Backend, prefix string) error {
-	var objects, levels []string
-	for info, err := range b.List(ctx, prefix) {
-		if err != nil {
-			return err
-		}
-		if info.IsPrefix {
-			levels = append(levels, info.Key)
-		} else {
-			objects = append(objects, info.Key)
-		}
-	}
-	for _, l := range levels {
-		if err := deleteUnder(ctx, b, l); err != nil {
-			return err
-		}
-	}
-	for _, key := range objects {
 		if err := b.Delete(ctx, key, storage.DeleteOptions{}); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
