@@ -106,15 +106,15 @@ func (g *gatedUsage) Put(ctx context.Context, key string, r io.Reader, o storage
 	return g.Backend.Put(ctx, key, r, o)
 }
 
-// TestUsageCountAfterAnswer checks that a write into a pod without a quota
-// answers without waiting for its pod's counter to be stored (usage.go),
-// that Drain waits for it, and that it is then stored exactly: another
-// Store on the backend (another process) reads the counter equal to a
-// recount.
-func TestUsageCountAfterAnswer(t *testing.T) {
+// gatedPod is a Store with a pod "alice" over a memory backend (inner)
+// behind gate, whose counter is stored and whose gate is then shut: the
+// next write's count waits at it until the test closes gate.open. put
+// writes a small resource into the pod.
+func gatedPod(t *testing.T) (s *ldp.Store, gate *gatedUsage, inner storage.Backend, put func(name string) error) {
+	t.Helper()
 	ctx := context.Background()
-	inner := memory.New()
-	gate := &gatedUsage{Backend: inner, open: make(chan struct{})}
+	inner = memory.New()
+	gate = &gatedUsage{Backend: inner, open: make(chan struct{})}
 	close(gate.open)
 	s, err := ldp.New(ctx, gate, ldp.Config{BaseURL: "https://pods.example/", Pods: true})
 	if err != nil {
@@ -123,7 +123,7 @@ func TestUsageCountAfterAnswer(t *testing.T) {
 	if _, err := s.CreatePod(ctx, "alice", ldp.PodOwner{}); err != nil {
 		t.Fatal(err)
 	}
-	put := func(name string) error {
+	put = func(name string) error {
 		_, err := s.Put(ctx, ldp.Path("/alice/"+name), ldp.WriteRequest{Body: strings.NewReader("some bytes"), ContentType: "text/plain"})
 		return err
 	}
@@ -133,8 +133,18 @@ func TestUsageCountAfterAnswer(t *testing.T) {
 	if err := s.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
-
 	gate.open = make(chan struct{})
+	return s, gate, inner, put
+}
+
+// TestUsageCountAfterAnswer checks that a write into a pod without a quota
+// answers without waiting for its pod's counter to be stored (usage.go),
+// that Drain waits for it, and that it is then stored exactly: another
+// Store on the backend (another process) reads the counter equal to a
+// recount.
+func TestUsageCountAfterAnswer(t *testing.T) {
+	ctx := context.Background()
+	s, gate, inner, put := gatedPod(t)
 	done := make(chan error, 1)
 	go func() { done <- put("second") }()
 	select {
@@ -225,28 +235,10 @@ func TestUsageQuotaSetElsewhere(t *testing.T) {
 // again, which a new pod of that name would then start from.
 func TestDeletePodWaitsForCounts(t *testing.T) {
 	ctx := context.Background()
-	inner := memory.New()
-	gate := &gatedUsage{Backend: inner, open: make(chan struct{})}
-	close(gate.open)
-	s, err := ldp.New(ctx, gate, ldp.Config{BaseURL: "https://pods.example/", Pods: true})
-	if err != nil {
+	s, gate, inner, put := gatedPod(t)
+	if err := put("second"); err != nil { // answered; its count waits at the gate
 		t.Fatal(err)
 	}
-	if _, err := s.CreatePod(ctx, "alice", ldp.PodOwner{}); err != nil {
-		t.Fatal(err)
-	}
-	put := func(name string) {
-		t.Helper()
-		if _, err := s.Put(ctx, ldp.Path("/alice/"+name), ldp.WriteRequest{Body: strings.NewReader("bytes"), ContentType: "text/plain"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	put("first")
-	if err := s.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	gate.open = make(chan struct{})
-	put("second") // answered; its count waits at the gate
 	deleted := make(chan error, 1)
 	go func() { deleted <- s.DeletePod(ctx, "alice") }()
 	select {
