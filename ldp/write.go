@@ -718,7 +718,6 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 	if err := s.checkSubject(ctx, p); err != nil {
 		return WriteResult{}, err
 	}
-	aux, subject := p.Aux()
 	m, err := s.meter(ctx, p) // quota.go
 	if err != nil {
 		return WriteResult{}, err
@@ -766,50 +765,12 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 				return WriteResult{}, err
 			}
 		}
-		if !ok {
-			g := rdfx.NewGraph(0)
-			if exists {
-				g, err = s.parseStored(p, body)
-				body.Close()
-				if err != nil {
-					return WriteResult{}, err
-				}
-			}
-			if err := cond.checkWrite(p, st); err != nil {
-				return WriteResult{}, err
-			}
-			if err := rdfx.Apply(g, patch); err != nil {
-				if errors.Is(err, rdfx.ErrTooManyTriples) || errors.Is(err, rdfx.ErrTooLarge) {
-					return WriteResult{}, fmt.Errorf("ldp: patch %s: %w: %w", p, ErrTooLarge, err)
-				}
-				return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
-			}
-			if g.Len() > s.maxTriples {
-				return WriteResult{}, fmt.Errorf("ldp: patch %s: more than %d triples: %w", p, s.maxTriples, ErrTooLarge)
-			}
-			if p.IsContainer() || aux == Meta {
-				iri := s.IRI(p)
-				if aux == Meta {
-					iri = s.IRI(subject)
-				}
-				if t, bad := protected(g, iri); bad {
-					return WriteResult{}, &ConflictError{Reason: "server-managed triple " + t.String() + " cannot be written"}
-				}
-			}
-			buf.Reset()
-			if err := rdfx.Serialize(&buf, g, rdfx.Turtle, s.IRI(p), defaultPrefixes); err != nil {
-				return WriteResult{}, fmt.Errorf("ldp: patch %s: %w", p, err)
-			}
-			if int64(buf.Len()) > s.maxRDF {
-				// What is stored must be readable again: GET and the next
-				// PATCH read at most maxRDF bytes of it.
-				return WriteResult{}, fmt.Errorf("ldp: patch %s: the result has more than %d bytes: %w", p, s.maxRDF, ErrTooLarge)
-			}
-			if err := s.checkACL(p, buf.Bytes()); err != nil {
-				return WriteResult{}, err
-			}
-			hints = rdfHints{triples: g.Len()}
-		} else if err := cond.checkWrite(p, st); err != nil {
+		if ok {
+			err = cond.checkWrite(p, st)
+		} else {
+			hints, err = s.patchWhole(p, body, exists, patch, func() error { return cond.checkWrite(p, st) }, &buf)
+		}
+		if err != nil {
 			return WriteResult{}, err
 		}
 		if err := m.check(info.Size, int64(buf.Len())); err != nil {
@@ -840,6 +801,57 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 		return WriteResult{Path: p, Created: !st.exists, ETag: writtenTag(p, out), Modified: out.Modified}, nil
 	}
 	return WriteResult{}, &ConflictError{Reason: "too many concurrent changes; try again"}
+}
+
+// patchWhole applies patch to the graph of the stored document (body, when
+// exists) and writes the result whole into buf, with its hints: the full
+// path of a PATCH (appendix.go tells when it is not needed). check is the
+// request's preconditions, asked once the document is read.
+func (s *Store) patchWhole(p Path, body io.ReadCloser, exists bool, patch *rdfx.Patch, check func() error, buf *bytes.Buffer) (rdfHints, error) {
+	aux, subject := p.Aux()
+	g := rdfx.NewGraph(0)
+	if exists {
+		var err error
+		g, err = s.parseStored(p, body)
+		body.Close()
+		if err != nil {
+			return rdfHints{}, err
+		}
+	}
+	if err := check(); err != nil {
+		return rdfHints{}, err
+	}
+	if err := rdfx.Apply(g, patch); err != nil {
+		if errors.Is(err, rdfx.ErrTooManyTriples) || errors.Is(err, rdfx.ErrTooLarge) {
+			return rdfHints{}, fmt.Errorf("ldp: patch %s: %w: %w", p, ErrTooLarge, err)
+		}
+		return rdfHints{}, fmt.Errorf("ldp: patch %s: %w", p, err)
+	}
+	if g.Len() > s.maxTriples {
+		return rdfHints{}, fmt.Errorf("ldp: patch %s: more than %d triples: %w", p, s.maxTriples, ErrTooLarge)
+	}
+	if p.IsContainer() || aux == Meta {
+		iri := s.IRI(p)
+		if aux == Meta {
+			iri = s.IRI(subject)
+		}
+		if t, bad := protected(g, iri); bad {
+			return rdfHints{}, &ConflictError{Reason: "server-managed triple " + t.String() + " cannot be written"}
+		}
+	}
+	buf.Reset()
+	if err := rdfx.Serialize(buf, g, rdfx.Turtle, s.IRI(p), defaultPrefixes); err != nil {
+		return rdfHints{}, fmt.Errorf("ldp: patch %s: %w", p, err)
+	}
+	if int64(buf.Len()) > s.maxRDF {
+		// What is stored must be readable again: GET and the next
+		// PATCH read at most maxRDF bytes of it.
+		return rdfHints{}, fmt.Errorf("ldp: patch %s: the result has more than %d bytes: %w", p, s.maxRDF, ErrTooLarge)
+	}
+	if err := s.checkACL(p, buf.Bytes()); err != nil {
+		return rdfHints{}, err
+	}
+	return rdfHints{triples: g.Len()}, nil
 }
 
 // backoff waits a little, more with each attempt, with jitter so that
