@@ -18,7 +18,11 @@
 // A Put streams the body into a temporary file, fsyncs it, then renames it
 // over the object and fsyncs the folder: a reader sees the old object or the
 // new one, never part of one, and a crash (even SIGKILL or power loss after
-// the rename) leaves no partial object visible. Header and body live in one
+// the rename) leaves no partial object visible. A Put that creates an
+// object renames before its fsync (one journal commit instead of two); a
+// power loss before that fsync can leave a short, empty or unwritten file at
+// the name, which the body's length in the header tells, and which reads
+// as no object (header.go). Header and body live in one
 // file, so metadata can never disagree with content, and ETags and metadata
 // survive restarts.
 //

@@ -3,29 +3,47 @@ package filesystem
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/weconomics/kluis/storage"
 )
 
 // The header that starts every object file:
 //
-//	magic "KLS1" | uint32 length of the rest of the header |
+//	magic "KLS2" | uint32 length of the rest of the header |
 //	etag | content type | int64 modification time (Unix ns) |
+//	uint64 length of the body |
 //	uvarint number of metadata pairs | name | value | ...
 //
 // where each string is a uvarint length and its bytes. All integers are big
-// endian.
+// endian. Files written before the body's length was kept start with
+// "KLS1" and lack it; they are read as ever.
+//
+// The body's length tells a whole object from one a crash cut short: a new
+// object is renamed into place before it is synced (see Put), so after a
+// power loss its name may hold a file shorter than its header says, or an
+// empty one. Such a file is an object that never was: it reads as not
+// found.
 const (
-	magic         = "KLS1"
+	magic         = "KLS2"
+	magicUnsized  = "KLS1"
 	prefixLen     = 8 // magic + length
 	maxHeaderSize = 16 << 10
 )
 
 var errBadHeader = errors.New("filesystem: corrupt object header")
 
+// errTorn is a file a crash left at an object's name before the write that
+// made it was answered (see the header's comment).
+var errTorn = fmt.Errorf("object cut short by a crash before its write was answered: %w", storage.ErrNotFound)
+
 type header struct {
 	etag        string
 	contentType string
 	modified    time.Time
+	size        int64 // the body's length
+	sized       bool  // size was read from the file (not "KLS1")
 	metadata    map[string]string
 }
 
@@ -37,6 +55,7 @@ func (h *header) encode(dst []byte) []byte {
 	dst = appendString(dst, h.etag)
 	dst = appendString(dst, h.contentType)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(h.modified.UnixNano()))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(h.size))
 	dst = binary.AppendUvarint(dst, uint64(len(h.metadata)))
 	for k, v := range h.metadata {
 		dst = appendString(dst, k)
@@ -54,7 +73,7 @@ func appendString(dst []byte, s string) []byte {
 // headerLen returns the whole header's length from its first prefixLen
 // bytes.
 func headerLen(b []byte) (int, error) {
-	if len(b) < prefixLen || string(b[:4]) != magic {
+	if len(b) < prefixLen || string(b[:4]) != magic && string(b[:4]) != magicUnsized {
 		return 0, errBadHeader
 	}
 	n := int(binary.BigEndian.Uint32(b[4:8]))
@@ -70,6 +89,9 @@ func (h *header) decode(b []byte) error {
 	h.etag = d.string()
 	h.contentType = d.string()
 	h.modified = time.Unix(0, int64(d.uint64())).UTC()
+	if h.sized = string(b[:4]) == magic; h.sized {
+		h.size = int64(d.uint64())
+	}
 	n := d.uvarint()
 	if n > 0 && d.err == nil {
 		h.metadata = make(map[string]string, min(n, 64))
