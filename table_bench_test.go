@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -638,6 +639,17 @@ func (c *countingBackend) Delete(ctx context.Context, key string, o storage.Dele
 func (c *countingBackend) List(ctx context.Context, prefix string) iter.Seq2[storage.Info, error] {
 	c.note("list", prefix, time.Now(), nil)
 	return c.Backend.List(ctx, prefix)
+}
+
+// Append passes storage.Appender through, counted when the backend
+// appends.
+func (c *countingBackend) Append(ctx context.Context, key string, data []byte, o storage.AppendOptions) (storage.Info, error) {
+	start := time.Now()
+	info, err := storage.Append(ctx, c.Backend, key, data, o)
+	if !errors.Is(err, storage.ErrAppendUnsupported) {
+		c.note("append", key, start, err)
+	}
+	return info, err
 }
 
 // Version passes storage.Versioner through, counted.

@@ -140,6 +140,17 @@ func (b memoBackend) Put(ctx context.Context, key string, r io.Reader, o storage
 	return b.Backend.Put(ctx, key, r, o)
 }
 
+// Append passes storage.Appender through, as Put.
+func (b memoBackend) Append(ctx context.Context, key string, data []byte, o storage.AppendOptions) (storage.Info, error) {
+	m := memoOf(ctx)
+	if m == nil {
+		return storage.Append(ctx, b.Backend, key, data, o)
+	}
+	m.forget(key)
+	defer m.forget(key)
+	return storage.Append(ctx, b.Backend, key, data, o)
+}
+
 func (b memoBackend) Delete(ctx context.Context, key string, o storage.DeleteOptions) error {
 	m := memoOf(ctx)
 	if m == nil {

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"io"
 	"iter"
 	"time"
@@ -14,6 +15,7 @@ const (
 	opGet    = "get"
 	opStat   = "stat"
 	opPut    = "put"
+	opAppend = "append"
 	opDelete = "delete"
 	opList   = "list"
 	opCheck  = "check"
@@ -111,6 +113,17 @@ func (b *meteredChecker) Check(ctx context.Context) error {
 	err := b.checker.Check(ctx)
 	b.observe(opCheck, time.Since(start), err)
 	return err
+}
+
+// Append passes storage.Appender through, timed as "append"; a backend
+// that does not append is neither timed nor counted.
+func (b *meteredBackend) Append(ctx context.Context, key string, data []byte, o storage.AppendOptions) (storage.Info, error) {
+	start := time.Now()
+	info, err := storage.Append(ctx, b.next, key, data, o)
+	if !errors.Is(err, storage.ErrAppendUnsupported) {
+		b.observe(opAppend, time.Since(start), err)
+	}
+	return info, err
 }
 
 // Version passes storage.Versioner through, timed as "version", so the

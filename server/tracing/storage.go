@@ -147,6 +147,18 @@ func (b *tracedBackend) List(ctx context.Context, prefix string) iter.Seq2[stora
 	}
 }
 
+// Append passes storage.Appender through; a backend that does not append
+// makes no span.
+func (b *tracedBackend) Append(ctx context.Context, key string, data []byte, o storage.AppendOptions) (storage.Info, error) {
+	if _, ok := b.next.(storage.Appender); !ok {
+		return storage.Info{}, storage.ErrAppendUnsupported
+	}
+	ctx, span := b.start(ctx, "append", key)
+	info, err := storage.Append(ctx, b.next, key, data, o)
+	end(span, err)
+	return info, err
+}
+
 // Version passes storage.Versioner through; a backend without it answers
 // with the ETag of Stat.
 func (b *tracedBackend) Version(ctx context.Context, key string) (string, error) {

@@ -16,7 +16,8 @@ import (
 // Every change to a folder's entries, by this process or another sharing
 // the folder, is a rename into it (Put), an unlink (Delete) or a mkdir or
 // rmdir of a level: each sets the folder's modification and
-// status-change times (POSIX rename(2), unlink(2), mkdir(2)). So a kept
+// status-change times (POSIX rename(2), unlink(2), mkdir(2)); an Append,
+// which changes a file in place, sets them itself (append.go). So a kept
 // listing answers only while the folder's device, inode, mtime and ctime
 // are those seen before the listing began and again after it ended.
 //

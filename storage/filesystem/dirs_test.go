@@ -13,7 +13,7 @@ import (
 // TestKeptListingFollowsOtherProcess: a folder's listing is kept once the
 // folder has been still for racyWindow (dirs.go), and any change to it
 // through another backend on the same root, as another process makes it
-// (a write of the same size, a new object, a deletion, a new level), shows
+// (a write of the same size, an append, a new object, a deletion, a new level), shows
 // in the next listing.
 func TestKeptListingFollowsOtherProcess(t *testing.T) {
 	if runtime.GOOS != "linux" {
@@ -62,6 +62,18 @@ func TestKeptListingFollowsOtherProcess(t *testing.T) {
 		{"overwrite of the same size", func() { put("c/a", "uno") }, func(m map[string]storage.Info) bool {
 			st, err := other.Stat(ctx, "c/a")
 			return err == nil && m["c/a"].ETag == st.ETag
+		}},
+		{"append", func() {
+			st, err := other.Stat(ctx, "c/a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := other.Append(ctx, "c/a", []byte("!"), storage.AppendOptions{IfMatch: st.ETag}); err != nil {
+				t.Fatal(err)
+			}
+		}, func(m map[string]storage.Info) bool {
+			st, err := other.Stat(ctx, "c/a")
+			return err == nil && m["c/a"].ETag == st.ETag && m["c/a"].Size == 4
 		}},
 		{"new object", func() { put("c/new", "x") }, func(m map[string]storage.Info) bool { _, ok := m["c/new"]; return ok }},
 		{"deletion", func() {

@@ -51,6 +51,11 @@ func (b *Backend) Get(ctx context.Context, key string, o storage.GetOptions) (io
 			return nil, storage.Info{}, fmt.Errorf("filesystem: get %s: %w", key, err)
 		}
 	}
+	if head.hasApp {
+		b.putBuf(head.buf)
+		body := &appendedBody{f: f, start: int64(head.hlen), first: head.bodyEnd - int64(head.hlen), tail: head.app.tail}
+		return &appendedReader{SectionReader: io.NewSectionReader(body, off, n), f: f}, head.info, nil
+	}
 	body := head.buf[head.hlen:head.n]
 	if head.whole {
 		f.Close()
@@ -130,6 +135,12 @@ type head struct {
 	hlen  int    // header length
 	n     int    // bytes read into buf
 	whole bool   // buf holds the whole file
+
+	sized   bool     // the header holds the first body's length (KLS2)
+	bodyEnd int64    // where the first body ends in the file
+	fileEnd int64    // the file's length
+	app     appended // what records add (append.go)
+	hasApp  bool     // the file holds whole records
 }
 
 func (b *Backend) readHead(f *os.File, key string) (head, error) {
@@ -178,17 +189,39 @@ func (b *Backend) readHead(f *os.File, key string) (head, error) {
 		}
 		size = st.Size() - int64(hlen)
 	}
-	if h.sized && size != h.size {
-		b.putBuf(buf)
-		return head{}, fmt.Errorf("filesystem: read %s: %w", key, errTorn)
-	}
-	return head{
+	hd := head{
 		info: storage.Info{
 			Key: key, Size: size, ETag: h.etag, ContentType: h.contentType,
 			Modified: h.modified, Metadata: h.metadata,
 		},
 		buf: buf, hlen: hlen, n: n, whole: whole,
-	}, nil
+		sized: h.sized, bodyEnd: int64(hlen) + size, fileEnd: int64(hlen) + size,
+	}
+	if !h.sized || size == h.size {
+		return hd, nil
+	}
+	if size < h.size {
+		b.putBuf(buf)
+		return head{}, fmt.Errorf("filesystem: read %s: %w", key, errTorn)
+	}
+	// Records follow the first body (append.go).
+	hd.bodyEnd = int64(hlen) + h.size
+	hd.app, err = readAppended(f, &hd, hd.bodyEnd, hd.fileEnd)
+	if err != nil {
+		b.putBuf(buf)
+		if errors.Is(err, errBadHeader) {
+			return head{}, fmt.Errorf("filesystem: read %s: %w", key, errBadHeader)
+		}
+		return head{}, wrap("read", key, err)
+	}
+	hd.info.Size = h.size
+	if hd.app.n > 0 {
+		hd.hasApp = true
+		last := hd.app.last
+		hd.info.Size += int64(len(hd.app.tail))
+		hd.info.ETag, hd.info.Modified, hd.info.Metadata = last.etag, last.modified, last.metadata
+	}
+	return hd, nil
 }
 
 // torn tells whether start, the first bytes of a file (all of it when

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -109,6 +110,24 @@ func TestUnsizedHeaderIsRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	body := bytes.Repeat([]byte("old "), 3000)
+	writeUnsized(t, dir+"/objects/pod/old", body)
+	rc, info, err := b.Get(context.Background(), "pod/old", storage.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, body) || info.ETag != "etag-1" || info.ContentType != "text/turtle" ||
+		info.Size != int64(len(body)) || info.Metadata["kind"] != "rdf" {
+		t.Fatalf("read %d bytes, %+v", len(got), info)
+	}
+}
+
+// writeUnsized writes at path an object file as Kluis wrote them before
+// headers held the body's length ("KLS1"), with metadata kind=rdf.
+func writeUnsized(t *testing.T, path string, body []byte) {
+	t.Helper()
 	var rest []byte
 	rest = appendString(rest, "etag-1")
 	rest = appendString(rest, "text/turtle")
@@ -119,23 +138,12 @@ func TestUnsizedHeaderIsRead(t *testing.T) {
 	file := append([]byte(magicUnsized), 0, 0, 0, 0)
 	binary.BigEndian.PutUint32(file[4:], uint32(len(rest)))
 	file = append(file, rest...)
-	body := bytes.Repeat([]byte("old "), 3000)
 	file = append(file, body...)
-	if err := os.MkdirAll(dir+"/objects/pod", 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(dir+"/objects/pod/old", file, 0o600); err != nil {
+	if err := os.WriteFile(path, file, 0o600); err != nil {
 		t.Fatal(err)
-	}
-	rc, info, err := b.Get(context.Background(), "pod/old", storage.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(rc)
-	rc.Close()
-	if !bytes.Equal(got, body) || info.ETag != "etag-1" || info.ContentType != "text/turtle" ||
-		info.Size != int64(len(body)) || info.Metadata["kind"] != "rdf" {
-		t.Fatalf("read %d bytes, %+v", len(got), info)
 	}
 }
 

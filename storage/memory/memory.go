@@ -26,8 +26,9 @@ type Backend struct {
 }
 
 type object struct {
-	data []byte // never changed once stored
-	info storage.Info
+	data     []byte // never changed once stored
+	info     storage.Info
+	appended int64 // bytes appended since the last Put
 }
 
 // New returns an empty in-memory backend.
@@ -108,6 +109,33 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, o storage.Pu
 		return storage.Info{}, fmt.Errorf("memory: put %s: %w", key, storage.ErrPreconditionFailed)
 	}
 	b.objects[key] = object{data: data, info: info}
+	return cloneInfo(info), nil
+}
+
+// Append stores a copy of the object with data added, if the condition
+// holds.
+func (b *Backend) Append(ctx context.Context, key string, data []byte, o storage.AppendOptions) (storage.Info, error) {
+	if err := storage.CheckAppend(key, o); err != nil {
+		return storage.Info{}, fmt.Errorf("memory: append: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return storage.Info{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cur, exists := b.objects[key]
+	if !exists || cur.info.ETag != o.IfMatch {
+		return storage.Info{}, fmt.Errorf("memory: append %s: %w", key, storage.ErrPreconditionFailed)
+	}
+	if cur.appended+int64(len(data)) > storage.MaxAppended {
+		return storage.Info{}, fmt.Errorf("memory: append %s: %w", key, storage.ErrAppendFull)
+	}
+	info := cur.info
+	info.Size += int64(len(data))
+	info.ETag = newETag()
+	info.Modified = b.now().UTC().Truncate(time.Millisecond)
+	info.Metadata = storage.CloneMetadata(o.Metadata)
+	b.objects[key] = object{data: slices.Concat(cur.data, data), info: info, appended: cur.appended + int64(len(data))}
 	return cloneInfo(info), nil
 }
 

@@ -76,6 +76,15 @@ func Run(t *testing.T, newBackend NewFunc, opts ...Option) {
 			tc.fn(t, b, p, o)
 		})
 	}
+	if a, ok := b.(storage.Appender); ok {
+		for _, tc := range appendTests {
+			t.Run(tc.name, func(t *testing.T) {
+				p := "suite-" + strings.ToLower(tc.name) + "/"
+				t.Cleanup(func() { removeAll(t, b, p) })
+				tc.fn(t, b, a, p)
+			})
+		}
+	}
 	t.Run("LeavesNothingBehind", func(t *testing.T) {
 		if left := walk(t, b, ""); len(left) > 0 {
 			t.Fatalf("the suite left %d objects behind, e.g. %q", len(left), left[0])

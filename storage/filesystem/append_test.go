@@ -1,0 +1,113 @@
+package filesystem
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/weconomics/kluis/storage"
+)
+
+// TestTornRecordIsCutOff: a record a crash cut short, or whose bytes are
+// not those written, is not part of the object, which reads as it was
+// before that Append; the next Append cuts it off and is read whole.
+func TestTornRecordIsCutOff(t *testing.T) {
+	ctx := context.Background()
+	cases := map[string]func(file []byte, lastRecord int) []byte{
+		"cut in its header": func(f []byte, at int) []byte { return f[:at+6] },
+		"cut in its data":   func(f []byte, at int) []byte { return f[:len(f)-crcLen-3] },
+		"cut in its sum":    func(f []byte, at int) []byte { return f[:len(f)-1] },
+		"a byte changed": func(f []byte, at int) []byte {
+			f[len(f)-crcLen-2] ^= 1
+			return f
+		},
+		"never written": func(f []byte, at int) []byte {
+			clear(f[at:])
+			return f
+		},
+	}
+	for name, tear := range cases {
+		t.Run(name, func(t *testing.T) {
+			b, err := New(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			info, err := b.Put(ctx, "pod/doc", strings.NewReader("first\n"), storage.PutOptions{ContentType: "text/turtle"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, err := b.Append(ctx, "pod/doc", []byte("second\n"), storage.AppendOptions{IfMatch: info.ETag, Metadata: map[string]string{"n": "2"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := b.path("pod/doc")
+			st, _ := os.Stat(path)
+			lastAt := int(st.Size())
+			if _, err := b.Append(ctx, "pod/doc", []byte("third\n"), storage.AppendOptions{IfMatch: before.ETag, Metadata: map[string]string{"n": "3"}}); err != nil {
+				t.Fatal(err)
+			}
+			file, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, tear(file, lastAt), 0o600); err != nil {
+				t.Fatal(err)
+			}
+
+			got, err := b.Stat(ctx, "pod/doc")
+			if err != nil || got.ETag != before.ETag || got.Size != before.Size || got.Metadata["n"] != "2" {
+				t.Fatalf("Stat after a torn record: %+v, %v; want %+v", got, err, before)
+			}
+			if body := read(t, b, "pod/doc"); body != "first\nsecond\n" {
+				t.Fatalf("read %q after a torn record", body)
+			}
+			if _, err := b.Append(ctx, "pod/doc", []byte("again\n"), storage.AppendOptions{IfMatch: before.ETag}); err != nil {
+				t.Fatalf("Append after a torn record: %v", err)
+			}
+			if body := read(t, b, "pod/doc"); body != "first\nsecond\nagain\n" {
+				t.Fatalf("read %q after appending again", body)
+			}
+		})
+	}
+}
+
+func read(t *testing.T, b *Backend, key string) string {
+	t.Helper()
+	rc, _, err := b.Get(context.Background(), key, storage.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestAppendToUnsized: an object stored before headers held the body's
+// length cannot be appended to until written whole.
+func TestAppendToUnsized(t *testing.T) {
+	dir := t.TempDir()
+	b, err := New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	writeUnsized(t, dir+"/objects/pod/old", []byte("old body"))
+	info, err := b.Stat(context.Background(), "pod/old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Append(context.Background(), "pod/old", []byte("x"), storage.AppendOptions{IfMatch: info.ETag})
+	if !errors.Is(err, storage.ErrAppendFull) {
+		t.Fatalf("Append to a KLS1 object: %v, want ErrAppendFull", err)
+	}
+	if body := read(t, b, "pod/old"); body != "old body" {
+		t.Fatalf("read %q after the refused Append", body)
+	}
+}
