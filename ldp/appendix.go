@@ -103,20 +103,22 @@ func (s *Store) appendable(p Path, patch *rdfx.Patch) *appendix {
 }
 
 // appendTo writes into buf the stored document (body, described by info)
-// with a appended, and returns the hints of the result. With false, the
-// document must take the full path, and body is left unread and open.
-func (s *Store) appendTo(p Path, body io.ReadCloser, info storage.Info, a *appendix, buf *bytes.Buffer) (rdfHints, bool, error) {
+// with a appended, and returns the hints of the result and where in buf
+// the appended bytes start: what a backend that appends (storage.Appender)
+// writes, where another writes buf whole. With false, the document must
+// take the full path, and body is left unread and open.
+func (s *Store) appendTo(p Path, body io.ReadCloser, info storage.Info, a *appendix, buf *bytes.Buffer) (rdfHints, int, bool, error) {
 	h, ok := hintsOf(info.Metadata)
 	extra := int64(len(a.text)) + 1
 	if !ok || h.triples+a.n > s.maxTriples || info.Size+extra > s.maxRDF ||
 		h.appended+extra > max(appendSlack, info.Size-h.appended) {
-		return rdfHints{}, false, nil
+		return rdfHints{}, 0, false, nil
 	}
 	buf.Grow(int(info.Size + extra))
 	_, err := buf.ReadFrom(io.LimitReader(body, s.maxRDF+1))
 	body.Close()
 	if err != nil {
-		return rdfHints{}, false, fmt.Errorf("ldp: patch %s: reading it: %w", p, err)
+		return rdfHints{}, 0, false, fmt.Errorf("ldp: patch %s: reading it: %w", p, err)
 	}
 	stored := int64(buf.Len())
 	// A last line without its end (a comment) must not swallow the first
@@ -126,7 +128,7 @@ func (s *Store) appendTo(p Path, body io.ReadCloser, info storage.Info, a *appen
 	}
 	buf.Write(a.text)
 	if int64(buf.Len()) > s.maxRDF {
-		return rdfHints{}, false, fmt.Errorf("ldp: patch %s: the result has more than %d bytes: %w", p, s.maxRDF, ErrTooLarge)
+		return rdfHints{}, 0, false, fmt.Errorf("ldp: patch %s: the result has more than %d bytes: %w", p, s.maxRDF, ErrTooLarge)
 	}
-	return rdfHints{triples: h.triples + a.n, appended: h.appended + int64(buf.Len()) - stored}, true, nil
+	return rdfHints{triples: h.triples + a.n, appended: h.appended + int64(buf.Len()) - stored}, int(stored), true, nil
 }

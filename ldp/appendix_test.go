@@ -132,3 +132,88 @@ func TestPatchAppends(t *testing.T) {
 		t.Errorf("%d triples, want 3", n)
 	}
 }
+
+// writes counts the writes of one key, by kind; full makes every Append
+// answer ErrAppendFull. Without appends it hides storage.Appender.
+type writes struct {
+	storage.Backend
+	key          string
+	puts, append int
+	full         bool
+}
+
+func (w *writes) Put(ctx context.Context, key string, r io.Reader, o storage.PutOptions) (storage.Info, error) {
+	if key == w.key {
+		w.puts++
+	}
+	return w.Backend.Put(ctx, key, r, o)
+}
+
+type appendingWrites struct{ *writes }
+
+func (w appendingWrites) Append(ctx context.Context, key string, data []byte, o storage.AppendOptions) (storage.Info, error) {
+	if key == w.key {
+		w.append++
+	}
+	if w.full {
+		return storage.Info{}, storage.ErrAppendFull
+	}
+	return storage.Append(ctx, w.Backend, key, data, o)
+}
+
+// TestPatchAppendsInPlace: on a backend that appends (storage.Appender),
+// an insert-only PATCH hands it only the new lines, and the ETag it
+// answers is the stored one; on one that does not, or that is full, it
+// writes the document whole; the graph is the same every way.
+func TestPatchAppendsInPlace(t *testing.T) {
+	ctx := context.Background()
+	doc := ldp.Path("/doc.ttl")
+	for _, tc := range []struct {
+		name                string
+		appends, full       bool
+		wantAppend, wantPut int
+	}{
+		{"appender", true, false, 3, 0},
+		{"not an appender", false, false, 0, 3},
+		{"full", true, true, 3, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &writes{Backend: memory.New(), key: doc.Key(), full: tc.full}
+			var b storage.Backend = w
+			if tc.appends {
+				b = appendingWrites{w}
+			}
+			s, err := ldp.New(ctx, b, ldp.Config{BaseURL: "http://pod.example/"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Put(ctx, doc, ldp.WriteRequest{Body: strings.NewReader("<#a> <#p> <#b> ."), ContentType: "text/turtle"}); err != nil {
+				t.Fatal(err)
+			}
+			w.puts = 0
+			for i := range 3 {
+				patch, err := s.ParsePatch(ctx, doc, strings.NewReader(fmt.Sprintf("INSERT DATA { <#s%d> <#p> %d . }", i, i)), "application/sparql-update")
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := s.Patch(ctx, doc, patch, ldp.Conditions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				info, err := w.Backend.Stat(ctx, doc.Key())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(res.ETag, info.ETag) {
+					t.Fatalf("PATCH answered ETag %s; stored %s", res.ETag, info.ETag)
+				}
+			}
+			if w.append != tc.wantAppend || w.puts != tc.wantPut {
+				t.Errorf("%d appends and %d puts of the document, want %d and %d", w.append, w.puts, tc.wantAppend, tc.wantPut)
+			}
+			if n := len(triplesOf(t, s, doc)); n != 4 {
+				t.Errorf("%d triples, want 4", n)
+			}
+		})
+	}
+}

@@ -756,11 +756,12 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 			buf   bytes.Buffer
 			hints rdfHints
 			ok    bool
+			from  int
 		)
 		if exists && appends != nil {
 			// An insert-only patch of a plain document: its triples are
 			// appended to the stored Turtle, unparsed (appendix.go).
-			hints, ok, err = s.appendTo(p, body, info, appends, &buf)
+			hints, from, ok, err = s.appendTo(p, body, info, appends, &buf)
 			if err != nil {
 				return WriteResult{}, err
 			}
@@ -786,7 +787,15 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 		if err != nil {
 			return WriteResult{}, err
 		}
-		out, err := s.backend.Put(ctx, p.Key(), &buf, opts)
+		var out storage.Info
+		err = storage.ErrAppendUnsupported
+		if ok {
+			// Only the new lines, where the backend appends in place.
+			out, err = storage.Append(ctx, s.backend, p.Key(), buf.Bytes()[from:], storage.AppendOptions{IfMatch: info.ETag, Metadata: opts.Metadata})
+		}
+		if errors.Is(err, storage.ErrAppendUnsupported) || errors.Is(err, storage.ErrAppendFull) {
+			out, err = s.backend.Put(ctx, p.Key(), &buf, opts)
+		}
 		if err != nil {
 			h.release()
 		}

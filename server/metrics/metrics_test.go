@@ -136,6 +136,18 @@ func TestStorage(t *testing.T) {
 	if _, err := store.Stat(ctx, "/bad"); !errors.Is(err, storage.ErrInvalidKey) {
 		t.Fatalf("Stat of a bad key: %v", err)
 	}
+	// Append passes through, timed; a backend that does not append is
+	// not counted.
+	info, err := store.Stat(ctx, "a/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := storage.Append(ctx, store, "a/b", []byte("z"), storage.AppendOptions{IfMatch: info.ETag}); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	if _, err := storage.Append(ctx, m.Storage(plain{memory.New()}, "plain"), "a/b", []byte("z"), storage.AppendOptions{IfMatch: "x"}); !errors.Is(err, storage.ErrAppendUnsupported) {
+		t.Fatalf("Append through a backend that does not append: %v", err)
+	}
 	n := 0
 	for _, err := range store.List(ctx, "a/") {
 		if err != nil {
@@ -157,7 +169,8 @@ func TestStorage(t *testing.T) {
 	for series, want := range map[string]string{
 		`kluis_storage_operation_duration_seconds_count{backend="memory",operation="put"}`:                   "2",
 		`kluis_storage_operation_duration_seconds_count{backend="memory",operation="get"}`:                   "1",
-		`kluis_storage_operation_duration_seconds_count{backend="memory",operation="stat"}`:                  "2",
+		`kluis_storage_operation_duration_seconds_count{backend="memory",operation="stat"}`:                  "3",
+		`kluis_storage_operation_duration_seconds_count{backend="memory",operation="append"}`:                "1",
 		`kluis_storage_operation_duration_seconds_count{backend="memory",operation="list"}`:                  "1",
 		`kluis_storage_operation_duration_seconds_count{backend="memory",operation="delete"}`:                "2",
 		`kluis_storage_operation_errors_total{backend="memory",error="precondition_failed",operation="put"}`: "1",
@@ -169,7 +182,7 @@ func TestStorage(t *testing.T) {
 			t.Errorf("%s = %q, want %s", series, got, want)
 		}
 	}
-	if strings.Contains(body, `operation="get",error=`) || strings.Contains(body, `error="other"`) {
+	if strings.Contains(body, `operation="get",error=`) || strings.Contains(body, `error="other"`) || strings.Contains(body, `backend="plain"`) {
 		t.Errorf("unexpected errors counted:\n%s", body)
 	}
 }
