@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -76,75 +77,193 @@ func castagnoli() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) }
 
 // appended is what the records of a file add to its object.
 type appended struct {
-	tail  []byte // the data of every whole record, in order
+	tail  []byte // the data of every whole record, in order (when asked)
+	size  int64  // their length
 	last  record // the last whole record
 	valid int64  // bytes of whole records, from the end of the first body
 	n     int    // whole records
 }
 
 // parseRecords reads the whole records at the start of region, stopping
-// at the first that is not whole.
-func parseRecords(region []byte) appended {
+// at the first that is not whole, and gathers their data when withData.
+// Only the last record's header is decoded whole: the others' checksums
+// and data lengths are all a read needs of them.
+func parseRecords(region []byte, withData bool) appended {
 	var a appended
+	var lastHeader []byte
 	for rest := region; len(rest) >= prefixLen && string(rest[:4]) == recordMagic; {
 		hl := int(binary.BigEndian.Uint32(rest[4:8]))
 		if hl > maxHeaderSize || hl > len(rest)-prefixLen {
 			break
 		}
-		d := decoder{b: rest[prefixLen : prefixLen+hl]}
-		var r record
-		r.etag = d.string()
-		r.modified = time.Unix(0, int64(d.uint64())).UTC()
-		r.size = int64(d.uint64())
-		if n := d.uvarint(); n > 0 && d.err == nil {
-			r.metadata = make(map[string]string, min(n, 64))
-			for range n {
-				k, v := d.string(), d.string()
-				if d.err != nil {
-					break
-				}
-				r.metadata[k] = v
-			}
-		}
-		if d.err != nil || len(d.b) != 0 || r.size < 0 || r.size > int64(len(rest)-prefixLen-hl-crcLen) {
+		header := rest[prefixLen : prefixLen+hl]
+		size, ok := recordSize(header)
+		if !ok || size > int64(len(rest)-prefixLen-hl-crcLen) {
 			break
 		}
-		end := prefixLen + hl + int(r.size)
+		end := prefixLen + hl + int(size)
 		if binary.BigEndian.Uint32(rest[end:]) != crc32.Checksum(rest[:end], castagnoli()) {
 			break
 		}
-		a.tail = append(a.tail, rest[prefixLen+hl:end]...)
-		a.last, a.n = r, a.n+1
+		if withData {
+			a.tail = append(a.tail, rest[prefixLen+hl:end]...)
+		}
+		lastHeader = header
+		a.size += size
+		a.n++
 		a.valid += int64(end + crcLen)
 		rest = rest[end+crcLen:]
 	}
-	if a.tail == nil {
+	if withData && a.tail == nil {
 		a.tail = []byte{}
+	}
+	if a.n > 0 {
+		if r, ok := decodeRecord(lastHeader); ok {
+			a.last = r
+		} else {
+			// Its checksum held, so only a bug writes this: read the
+			// object as its first body.
+			return appended{tail: a.tail[:0:0]}
+		}
 	}
 	return a
 }
 
-// readAppended reads the records of f, which hold the bytes from start to
-// end of the file (start: the end of the first body). The head's buf holds
-// the file's first bytes (all of them when whole).
-func readAppended(f *os.File, hd *head, start, end int64) (appended, error) {
+// recordSize reads the data length of a record header: after its ETag
+// and its time.
+func recordSize(header []byte) (int64, bool) {
+	n, k := binary.Uvarint(header)
+	if k <= 0 || n > uint64(len(header)-k) || len(header)-k-int(n) < 16 {
+		return 0, false
+	}
+	size := int64(binary.BigEndian.Uint64(header[k+int(n)+8:]))
+	return size, size >= 0
+}
+
+// decodeRecord decodes a whole record header.
+func decodeRecord(header []byte) (record, bool) {
+	d := decoder{b: header}
+	var r record
+	r.etag = d.string()
+	r.modified = time.Unix(0, int64(d.uint64())).UTC()
+	r.size = int64(d.uint64())
+	if n := d.uvarint(); n > 0 && d.err == nil {
+		r.metadata = make(map[string]string, min(n, 64))
+		for range n {
+			k, v := d.string(), d.string()
+			if d.err != nil {
+				break
+			}
+			r.metadata[k] = v
+		}
+	}
+	return r, d.err == nil && len(d.b) == 0
+}
+
+// readAppended reads the records of f (at path), which hold the bytes from
+// start to end of the file (start: the end of the first body), and their
+// data when withData. The head's buf holds the file's first bytes (all of
+// them when whole).
+//
+// Without data, only the records written since this process last read the
+// file are read (tails): the bytes before the end of the last whole record
+// seen never change while the file does not, since an Append only adds
+// after it (cutting off what is not whole first) and a Put makes a new
+// file. So a Stat, and the Append after it, of an object with many records
+// read only the new ones.
+func (b *Backend) readAppended(f *os.File, path string, hd *head, start, end int64, withData bool) (appended, error) {
 	if end-start > maxRegion {
 		return appended{}, errBadHeader
+	}
+	id, known := fileIdentity(f)
+	if !withData && known {
+		if k, ok := b.tails.get(path, id); ok && k.end >= start && k.end <= end {
+			more, err := readRegion(f, hd, k.end, end, false)
+			if err != nil {
+				return appended{}, err
+			}
+			a := k.app
+			if more.n > 0 {
+				a.size += more.size
+				a.n += more.n
+				a.last = more.last
+				a.valid += more.valid
+				b.tails.put(path, id, start, a)
+			}
+			return a, nil
+		}
+	}
+	a, err := readRegion(f, hd, start, end, withData)
+	if err == nil && known && a.n > 0 {
+		kept := a
+		kept.tail = nil
+		b.tails.put(path, id, start, kept)
+	}
+	return a, err
+}
+
+// readRegion parses the records in the bytes from start to end of f.
+func readRegion(f *os.File, hd *head, start, end int64, withData bool) (appended, error) {
+	if start == end {
+		return appended{}, nil
 	}
 	var region []byte
 	if hd.whole {
 		region = hd.buf[start:end]
 	} else {
 		region = make([]byte, end-start)
-		if _, err := f.ReadAt(region, start); err != nil {
-			if errors.Is(err, io.EOF) {
-				// Cut short since the stat: read as far as there is.
-				return parseRecords(region), nil
-			}
+		n, err := f.ReadAt(region, start)
+		if err != nil && !errors.Is(err, io.EOF) {
 			return appended{}, err
 		}
+		region = region[:n] // cut short since the stat: as far as there is
 	}
-	return parseRecords(region), nil
+	return parseRecords(region, withData), nil
+}
+
+// fileIdentity is the device and inode of f, the rest of fileID left zero.
+func fileIdentity(f *os.File) (fileID, bool) {
+	fi, err := f.Stat()
+	if err != nil {
+		return fileID{}, false
+	}
+	id, ok := identity(fi)
+	return fileID{dev: id.dev, ino: id.ino}, ok
+}
+
+// tails keeps, per object file with records, what its whole records came
+// to (without their data) and where the last ends, by path and the file's
+// device and inode (readAppended).
+type tails struct {
+	mu sync.Mutex
+	m  map[string]keptTail
+}
+
+type keptTail struct {
+	id  fileID // device and inode only
+	end int64  // where the last whole record ends in the file
+	app appended
+}
+
+// maxTails bounds the files kept; when full, all are dropped.
+const maxTails = 1 << 14
+
+func (t *tails) get(path string, id fileID) (keptTail, bool) {
+	t.mu.Lock()
+	k, ok := t.m[path]
+	t.mu.Unlock()
+	return k, ok && k.id == id
+}
+
+// put keeps a, the records of the file id at path, whose first body ends
+// at start.
+func (t *tails) put(path string, id fileID, start int64, a appended) {
+	t.mu.Lock()
+	if t.m == nil || len(t.m) >= maxTails {
+		t.m = make(map[string]keptTail)
+	}
+	t.m[path] = keptTail{id: id, end: start + a.valid, app: a}
+	t.mu.Unlock()
 }
 
 // Append adds a record to the object's file under the key's lock, cutting
@@ -171,7 +290,7 @@ func (b *Backend) Append(ctx context.Context, key string, data []byte, o storage
 		return storage.Info{}, wrap("append", key, err)
 	}
 	defer f.Close()
-	hd, err := b.readHead(f, key)
+	hd, err := b.readHead(f, path, key, false)
 	if errors.Is(err, storage.ErrNotFound) {
 		return storage.Info{}, fmt.Errorf("filesystem: append %s: %w", key, storage.ErrPreconditionFailed)
 	}
@@ -206,6 +325,15 @@ func (b *Backend) Append(ctx context.Context, key string, data []byte, o storage
 	if err := syscall.Fdatasync(int(f.Fd())); err != nil {
 		_ = f.Truncate(at)
 		return storage.Info{}, wrap("append", key, err)
+	}
+	if id, ok := fileIdentity(f); ok {
+		a := hd.app
+		a.tail = nil
+		a.size += r.size
+		a.n++
+		a.last = r
+		a.valid += int64(len(rec))
+		b.tails.put(path, id, hd.bodyEnd, a)
 	}
 	info := hd.info
 	info.Size += r.size

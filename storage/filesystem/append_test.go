@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weconomics/kluis/storage"
 )
@@ -31,11 +32,11 @@ func TestTornRecordIsCutOff(t *testing.T) {
 	}
 	for name, tear := range cases {
 		t.Run(name, func(t *testing.T) {
-			b, err := New(t.TempDir())
+			dir := t.TempDir()
+			b, err := New(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer b.Close()
 			info, err := b.Put(ctx, "pod/doc", strings.NewReader("first\n"), storage.PutOptions{ContentType: "text/turtle"})
 			if err != nil {
 				t.Fatal(err)
@@ -57,6 +58,12 @@ func TestTornRecordIsCutOff(t *testing.T) {
 			if err := os.WriteFile(path, tear(file, lastAt), 0o600); err != nil {
 				t.Fatal(err)
 			}
+			// After the crash: a process that knows nothing of the file.
+			b.Close()
+			if b, err = New(dir); err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
 
 			got, err := b.Stat(ctx, "pod/doc")
 			if err != nil || got.ETag != before.ETag || got.Size != before.Size || got.Metadata["n"] != "2" {
@@ -110,4 +117,69 @@ func TestAppendToUnsized(t *testing.T) {
 	if body := read(t, b, "pod/old"); body != "old body" {
 		t.Fatalf("read %q after the refused Append", body)
 	}
+}
+
+// TestKeptRecordsFollowOtherProcess: what a process keeps of a file's
+// records (tails) follows the appends and the Puts of another process
+// sharing the folder, and a record that process left torn.
+func TestKeptRecordsFollowOtherProcess(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, err := New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	other, err := New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	info, err := a.Put(ctx, "pod/doc", strings.NewReader("one\n"), storage.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err = a.Append(ctx, "pod/doc", []byte("two\n"), storage.AppendOptions{IfMatch: info.ETag}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(step, body string) {
+		t.Helper()
+		st, err := a.Stat(ctx, "pod/doc")
+		want, _ := other.Stat(ctx, "pod/doc")
+		if err != nil || st.ETag != want.ETag || st.Size != int64(len(body)) {
+			t.Fatalf("%s: Stat %+v, %v; the other process reads %+v", step, st, err, want)
+		}
+		if got := read(t, a, "pod/doc"); got != body {
+			t.Fatalf("%s: read %q, want %q", step, got, body)
+		}
+	}
+	check("own append", "one\ntwo\n")
+	for _, line := range []string{"three\n", "four\n"} {
+		st, _ := other.Stat(ctx, "pod/doc")
+		if _, err := other.Append(ctx, "pod/doc", []byte(line), storage.AppendOptions{IfMatch: st.ETag}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("the other's appends", "one\ntwo\nthree\nfour\n")
+
+	// The other process dies while writing a record: a part of one.
+	st, _ := other.Stat(ctx, "pod/doc")
+	r := record{etag: "torn", modified: time.Now(), size: 5}
+	rec := r.encode(nil, []byte("five\n"))
+	f, err := os.OpenFile(a.path("pod/doc"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(rec[:len(rec)-3])
+	f.Close()
+	check("a torn record", "one\ntwo\nthree\nfour\n")
+	if _, err := a.Append(ctx, "pod/doc", []byte("six\n"), storage.AppendOptions{IfMatch: st.ETag}); err != nil {
+		t.Fatal(err)
+	}
+	check("an append after the torn record", "one\ntwo\nthree\nfour\nsix\n")
+
+	if _, err := other.Put(ctx, "pod/doc", strings.NewReader("whole\n"), storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	check("the other's Put", "whole\n")
 }

@@ -32,6 +32,8 @@ type Backend struct {
 	heads heads
 	// dirs are the listings of unchanged folders (dirs.go).
 	dirs dirs
+	// tails are how far the records of files were read (append.go).
+	tails tails
 	// syncs shares the fsyncs of a folder between writes (dirsync.go).
 	syncs dirSyncs
 }

@@ -15,8 +15,9 @@ import (
 // A kept header answers only for the file it was read from: same inode,
 // size, modification and status-change times. Every Put renames a new
 // file (a new inode, a new ctime) into place, in this process or another,
-// so a write is never hidden; this process also drops a key's header when
-// it writes or deletes it. The one case the identity cannot tell is a
+// and every Append grows the file in place (a new size), so a write is
+// never hidden; this process also drops a key's header when it writes or
+// deletes it. The one case the identity cannot tell is a
 // file of another process that reuses a freed inode number, with the same
 // size, within the file system's timestamp granularity of the replaced
 // one: then List (never Get or Stat) may answer the replaced header until

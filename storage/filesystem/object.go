@@ -35,7 +35,7 @@ func (b *Backend) Get(ctx context.Context, key string, o storage.GetOptions) (io
 	if err != nil {
 		return nil, storage.Info{}, wrap("get", key, err)
 	}
-	head, err := b.readHead(f, key)
+	head, err := b.readHead(f, path, key, true)
 	if err != nil {
 		f.Close()
 		if errors.Is(err, errTorn) {
@@ -97,7 +97,7 @@ func (b *Backend) statFile(path, key string) (storage.Info, error) {
 	if err != nil {
 		return storage.Info{}, wrap("stat", key, err)
 	}
-	head, err := b.readHead(f, key)
+	head, err := b.readHead(f, path, key, false)
 	f.Close()
 	if err != nil {
 		return storage.Info{}, err
@@ -143,7 +143,9 @@ type head struct {
 	hasApp  bool     // the file holds whole records
 }
 
-func (b *Backend) readHead(f *os.File, key string) (head, error) {
+// readHead reads the header of the object file f, and what its records
+// (append.go) change; with body, also their data.
+func (b *Backend) readHead(f *os.File, path, key string, body bool) (head, error) {
 	buf := b.getBuf()
 	n, err := io.ReadFull(f, buf)
 	whole := errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
@@ -206,7 +208,7 @@ func (b *Backend) readHead(f *os.File, key string) (head, error) {
 	}
 	// Records follow the first body (append.go).
 	hd.bodyEnd = int64(hlen) + h.size
-	hd.app, err = readAppended(f, &hd, hd.bodyEnd, hd.fileEnd)
+	hd.app, err = b.readAppended(f, path, &hd, hd.bodyEnd, hd.fileEnd, body)
 	if err != nil {
 		b.putBuf(buf)
 		if errors.Is(err, errBadHeader) {
@@ -218,7 +220,7 @@ func (b *Backend) readHead(f *os.File, key string) (head, error) {
 	if hd.app.n > 0 {
 		hd.hasApp = true
 		last := hd.app.last
-		hd.info.Size += int64(len(hd.app.tail))
+		hd.info.Size += hd.app.size
 		hd.info.ETag, hd.info.Modified, hd.info.Metadata = last.etag, last.modified, last.metadata
 	}
 	return hd, nil
@@ -248,7 +250,7 @@ func (b *Backend) removeTorn(path, key string) {
 	if err != nil {
 		return
 	}
-	head, err := b.readHead(f, key)
+	head, err := b.readHead(f, path, key, false)
 	f.Close()
 	if err == nil {
 		b.putBuf(head.buf)
