@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/weconomics/kluis/acl"
 	"github.com/weconomics/kluis/acl/acltest"
@@ -619,46 +620,107 @@ func TestErrors(t *testing.T) {
 	})
 }
 
-// barrierSource blocks every ACLVersion call until n calls are waiting,
-// which only happens when they are made concurrently.
+// barrierSource makes every ACLVersion call wait until n calls are in
+// flight at once, which only happens when they are made concurrently, or
+// until wait has passed. met tells whether the last n calls met.
 type barrierSource struct {
 	*acltest.Source
-	n       int
-	mu      sync.Mutex
-	arrived int
-	all     chan struct{}
+	n    int
+	wait time.Duration
+
+	mu       sync.Mutex
+	arrived  int
+	all      chan struct{}
+	inFlight int
+	most     int // calls in flight at once, at most
 }
 
 func (s *barrierSource) ACLVersion(ctx context.Context, iri string) (string, error) {
 	s.mu.Lock()
+	if s.all == nil {
+		s.all = make(chan struct{})
+	}
+	all := s.all
 	s.arrived++
 	if s.arrived == s.n {
 		close(s.all)
+		s.all, s.arrived = nil, 0
 	}
+	s.inFlight++
+	s.most = max(s.most, s.inFlight)
 	s.mu.Unlock()
-	select {
-	case <-s.all:
-	case <-ctx.Done():
-		return "", ctx.Err()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
+	if s.wait > 0 {
+		select {
+		case <-all:
+		case <-time.After(s.wait):
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
 	}
 	return s.Source.ACLVersion(ctx, iri)
 }
 
+// reset forgets the calls seen and returns how many were in flight at
+// once, at most.
+func (s *barrierSource) reset() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	most := s.most
+	s.all, s.arrived, s.most = nil, 0, 0
+	return most
+}
+
 // TestLookupsAreConcurrent checks that the ACL versions of a resource and
-// of all its containers are asked for at once.
+// of all its containers are asked for at once when the Source is slow:
+// once the first evaluation has found it so, all five are in flight
+// together.
 func TestLookupsAreConcurrent(t *testing.T) {
 	inner := acltest.NewSource()
 	inner.Set(pod, prefixes+`<#p> a acl:Authorization; acl:agentClass foaf:Agent; acl:default <./>; acl:mode acl:Read.`)
-	src := &barrierSource{Source: inner, n: 5, all: make(chan struct{})}
+	src := &barrierSource{Source: inner, n: 5, wait: 300 * time.Millisecond}
 	e := acl.NewEvaluator(src, nil, acl.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
+	if _, err := e.Modes(ctx, pod+"a/b/c/d", anon); err != nil {
+		t.Fatal(err)
+	}
+	src.reset()
 	m, err := e.Modes(ctx, pod+"a/b/c/d", anon)
 	if err != nil {
-		t.Fatalf("Modes: %v (the five lookups were not concurrent)", err)
+		t.Fatalf("Modes: %v", err)
 	}
 	if m != acl.Read {
 		t.Errorf("Modes = %q, want read", m)
+	}
+	if most := src.reset(); most != 5 {
+		t.Errorf("at most %d of the five lookups in flight at once, want 5", most)
+	}
+}
+
+// TestQuickLookupsInline checks that a Source that answers at once is
+// asked on the evaluating goroutine, one lookup after another: on
+// goroutines of their own, each would wait its turn for a processor.
+func TestQuickLookupsInline(t *testing.T) {
+	inner := acltest.NewSource()
+	inner.Set(pod, prefixes+`<#p> a acl:Authorization; acl:agentClass foaf:Agent; acl:default <./>; acl:mode acl:Read.`)
+	src := &barrierSource{Source: inner, n: 5}
+	e := acl.NewEvaluator(src, nil, acl.Options{})
+	inline := 0
+	for range 20 {
+		if _, err := e.Modes(context.Background(), pod+"a/b/c/d", anon); err != nil {
+			t.Fatal(err)
+		}
+		if src.reset() == 1 {
+			inline++
+		}
+	}
+	if inline == 0 {
+		t.Error("no evaluation asked its lookups one after another")
 	}
 }
 

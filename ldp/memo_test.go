@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/weconomics/kluis/storage"
 	"github.com/weconomics/kluis/storage/memory"
@@ -201,5 +202,75 @@ func TestContainerExistsKept(t *testing.T) {
 	}
 	if !kept["r/c/"] {
 		t.Error("the keeper does not know that /c/ exists")
+	}
+}
+
+// pairedStats makes each Stat wait until another is in flight, or until
+// 300 ms have passed, and tells how many were in flight at once, at most.
+type pairedStats struct {
+	storage.Backend
+	mu             sync.Mutex
+	waiting        chan struct{}
+	inFlight, most int
+}
+
+func (c *pairedStats) Stat(ctx context.Context, key string) (storage.Info, error) {
+	c.mu.Lock()
+	c.inFlight++
+	c.most = max(c.most, c.inFlight)
+	var met chan struct{}
+	if c.waiting != nil {
+		close(c.waiting)
+		c.waiting = nil
+	} else {
+		met = make(chan struct{})
+		c.waiting = met
+	}
+	c.mu.Unlock()
+	if met != nil {
+		select {
+		case <-met:
+		case <-time.After(300 * time.Millisecond):
+			c.mu.Lock()
+			if c.waiting == met {
+				c.waiting = nil
+			}
+			c.mu.Unlock()
+		}
+	}
+	c.mu.Lock()
+	c.inFlight--
+	c.mu.Unlock()
+	return c.Backend.Stat(ctx, key)
+}
+
+func (c *pairedStats) reset() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	most := c.most
+	c.most = 0
+	return most
+}
+
+// TestPrefetchAsksSlowStorageAtOnce: once the storage has been found slow,
+// Prefetch asks its questions two at a time (the resource and its ACL,
+// then its sibling and its container), not one after another.
+func TestPrefetchAsksSlowStorageAtOnce(t *testing.T) {
+	inner := &pairedStats{Backend: memory.New()}
+	s, err := New(context.Background(), inner, Config{BaseURL: "http://pod.example/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), "/c/x", WriteRequest{Body: strings.NewReader("<#a> <#b> <#c> ."), ContentType: "text/turtle"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Prefetch(WithStatMemo(context.Background()), "/c/new", false, aclVersion(s))
+	if s.pace.quick() {
+		t.Fatal("a storage whose Stats took 300 ms each is still deemed quick")
+	}
+	inner.reset()
+	s.Prefetch(WithStatMemo(context.Background()), "/c/new", false, aclVersion(s))
+	if most := inner.reset(); most != 2 {
+		t.Errorf("%d questions in flight at once, want 2", most)
 	}
 }

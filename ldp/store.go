@@ -124,7 +124,10 @@ const (
 // safe for concurrent use, also by several processes sharing a backend.
 type Store struct {
 	backend storage.Backend
-	origin  string // scheme://host[:port], no trailing slash
+	// pace is how quickly the backend answers an asker's questions
+	// (memo.go).
+	pace   pace
+	origin string // scheme://host[:port], no trailing slash
 	// scheme and host are the base URL's, for pod subdomains;
 	// subdomains is Config.PodSubdomains.
 	scheme, host string

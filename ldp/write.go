@@ -11,7 +11,6 @@ import (
 	mrand "math/rand/v2"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/weconomics/kluis/ldp/rdfx"
@@ -623,7 +622,8 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 // exists reports whether a resource is at p, or p is taken by the storage
 // description, which has no object.
 // taken tells whether a POST cannot create p: p or its Sibling exists.
-// Both are asked at once (on S3, two HEADs in one round trip). A random
+// Both are asked at once when slow (on S3, two HEADs in one round trip;
+// asker). A random
 // name (random) is not looked up: no one can have taken it but by chance,
 // which the write's If-None-Match refuses; its sibling is, which nothing
 // else would refuse.
@@ -631,11 +631,11 @@ func (s *Store) taken(ctx context.Context, p Path, random bool) bool {
 	if random {
 		return s.isDescription(ctx, p) || s.exists(ctx, p.Sibling())
 	}
-	var sibling bool
-	var wg sync.WaitGroup
-	wg.Go(func() { sibling = s.exists(ctx, p.Sibling()) })
-	own := s.exists(ctx, p)
-	wg.Wait()
+	var own, sibling bool
+	a := newAsker(&s.pace)
+	a.ask(func() { own = s.exists(ctx, p) })
+	a.ask(func() { sibling = s.exists(ctx, p.Sibling()) })
+	a.wait()
 	return own || sibling
 }
 
