@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -543,17 +542,19 @@ _:p a solid:InsertDeletePatch; solid:inserts { <#n%d> <http://example.org/n> %d.
 }
 
 // countingBackend counts the requests made of a backend, in all and by
-// operation, kind of key and outcome.
+// operation, kind of key and outcome, without a lock that the requests it
+// measures would wait for.
 type countingBackend struct {
 	storage.Backend
 	n atomic.Int64
 	// paused: requests are not counted.
 	paused atomic.Bool
 
-	mu    sync.Mutex
-	kinds map[string]int64
-	spent map[string]time.Duration // wall time in each kind of request
+	kinds sync.Map // string -> *kindCount
 }
+
+// kindCount is the requests of one kind and their wall time.
+type kindCount struct{ n, ns atomic.Int64 }
 
 // note counts one request, begun at start.
 func (c *countingBackend) note(op, key string, start time.Time, err error) {
@@ -579,31 +580,29 @@ func (c *countingBackend) note(op, key string, start time.Time, err error) {
 	if err != nil {
 		k += " (" + storage.ErrorKind(err) + ")"
 	}
-	c.mu.Lock()
-	if c.kinds == nil {
-		c.kinds, c.spent = map[string]int64{}, map[string]time.Duration{}
+	v, ok := c.kinds.Load(k)
+	if !ok {
+		v, _ = c.kinds.LoadOrStore(k, new(kindCount))
 	}
-	c.kinds[k]++
-	c.spent[k] += took
-	c.mu.Unlock()
+	kc := v.(*kindCount)
+	kc.n.Add(1)
+	kc.ns.Add(int64(took))
 }
 
-func (c *countingBackend) reset() {
-	c.mu.Lock()
-	c.kinds, c.spent = nil, nil
-	c.mu.Unlock()
-}
+func (c *countingBackend) reset() { c.kinds.Clear() }
 
 // breakdown tells the requests counted since reset, per HTTP request, each
 // with its mean wall time in brackets.
 func (c *countingBackend) breakdown(ops int64) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	keys := slices.Sorted(maps.Keys(c.kinds))
+	var keys []string
+	c.kinds.Range(func(k, _ any) bool { keys = append(keys, k.(string)); return true })
+	slices.Sort(keys)
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		n := c.kinds[k]
-		parts = append(parts, fmt.Sprintf("%s %.2f [%s]", k, float64(n)/float64(max(ops, 1)), (c.spent[k]/time.Duration(n)).Round(time.Microsecond)))
+		v, _ := c.kinds.Load(k)
+		kc := v.(*kindCount)
+		n := max(kc.n.Load(), 1)
+		parts = append(parts, fmt.Sprintf("%s %.2f [%s]", k, float64(kc.n.Load())/float64(max(ops, 1)), (time.Duration(kc.ns.Load())/time.Duration(n)).Round(time.Microsecond)))
 	}
 	return strings.Join(parts, ", ")
 }
