@@ -283,7 +283,7 @@ func (b *Backend) Append(ctx context.Context, key string, data []byte, o storage
 	}
 	defer unlock()
 	f, err := openFile(path, syscall.O_RDWR, 0)
-	if notFound(err) || isNotDir(err) {
+	if notFound(err) || isNotDir(err) || isDir(err) {
 		return storage.Info{}, fmt.Errorf("filesystem: append %s: %w", key, storage.ErrPreconditionFailed)
 	}
 	if err != nil {

@@ -6,8 +6,10 @@
 // Under the root folder:
 //
 //	objects/<key>          one file per object: a small binary header
-//	                       (ETag, content type, modification time, user
-//	                       metadata) followed by the body, byte-exact
+//	                       (ETag, content type, modification time, body
+//	                       length, user metadata) followed by the body,
+//	                       byte-exact, then any records appended in place
+//	                       (append.go)
 //	objects/<level>/\marker the marker object of a key ending in "/"; keys
 //	                       never hold a backslash, so no key can name it
 //	tmp/                   bodies being written
@@ -25,6 +27,10 @@
 // as no object (header.go). Header and body live in one
 // file, so metadata can never disagree with content, and ETags and metadata
 // survive restarts.
+//
+// An Append (storage.Appender) writes a record after the body in place and
+// fdatasyncs it; a record a crash cut short fails its checksum and is not
+// part of the object.
 //
 // Every write takes an exclusive lock on its key's stripe: an in-process
 // mutex and flock(2) on the stripe's lock file, so conditional writes are
