@@ -2,8 +2,10 @@ package ldp
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -84,6 +86,9 @@ func hintsOf(md map[string]string) (rdfHints, bool) {
 type appendix struct {
 	text []byte
 	n    int // lines
+	// full: the backend said it has no room to append to the document
+	// (storage.ErrAppendFull); this PATCH writes it whole.
+	full bool
 }
 
 // appendable is patch as lines to append to the document at p, or nil
@@ -131,4 +136,70 @@ func (s *Store) appendTo(p Path, body io.ReadCloser, info storage.Info, a *appen
 		return rdfHints{}, 0, false, fmt.Errorf("ldp: patch %s: the result has more than %d bytes: %w", p, s.maxRDF, ErrTooLarge)
 	}
 	return rdfHints{triples: h.triples + a.n, appended: h.appended + int64(buf.Len()) - stored}, int(stored), true, nil
+}
+
+// appendInPlace applies an insert-only patch to the plain document at p
+// by handing its lines to a backend that appends in place
+// (storage.Appender), without reading the document: its hints say whether
+// it may take them, and one that was appended to before ends with a
+// line's end. On a file system that is one Stat, which reads the header,
+// and one append; a PATCH that reads the document first reads all of it,
+// up to twice what its graph needs (issue 18).
+//
+// false means the patch must take the path that reads the document: it is
+// missing, not RDF, written whole since its last append (it may end in
+// the middle of a line), past a limit, or the backend does not append
+// (which the Store then remembers) or is full.
+func (s *Store) appendInPlace(ctx context.Context, p Path, a *appendix, cond Conditions, m *meter) (WriteResult, bool, error) {
+	if s.noAppend.Load() {
+		return WriteResult{}, false, nil
+	}
+	for attempt := 0; attempt < patchAttempts; attempt++ {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return WriteResult{}, true, err
+			}
+		}
+		info, err := s.backend.Stat(ctx, p.Key())
+		if err != nil {
+			return WriteResult{}, false, nil // the full path tells what is wrong
+		}
+		h, ok := hintsOf(info.Metadata)
+		extra := int64(len(a.text))
+		if !isTurtle(info.ContentType) || !ok || h.appended == 0 || h.triples+a.n > s.maxTriples ||
+			info.Size+extra > s.maxRDF || h.appended+extra > max(appendSlack, info.Size-h.appended) {
+			return WriteResult{}, false, nil
+		}
+		if err := cond.checkWrite(p, state{exists: true, etag: info.ETag, modified: info.Modified}); err != nil {
+			return WriteResult{}, true, err
+		}
+		if err := m.check(info.Size, info.Size+extra); err != nil {
+			return WriteResult{}, true, err
+		}
+		held, err := s.hold(ctx, m, info.Size, info.Size+extra)
+		if err != nil {
+			return WriteResult{}, true, err
+		}
+		hints := rdfHints{triples: h.triples + a.n, appended: h.appended + extra}
+		out, err := storage.Append(ctx, s.backend, p.Key(), a.text, storage.AppendOptions{IfMatch: info.ETag, Metadata: hints.metadata()})
+		if err != nil {
+			held.release()
+		}
+		switch {
+		case errors.Is(err, storage.ErrAppendUnsupported):
+			s.noAppend.Store(true)
+			return WriteResult{}, false, nil
+		case errors.Is(err, storage.ErrAppendFull):
+			a.full = true
+			return WriteResult{}, false, nil
+		case errors.Is(err, storage.ErrPreconditionFailed):
+			continue // another writer came first: look again
+		case err != nil:
+			return WriteResult{}, true, fmt.Errorf("ldp: patch %s: %w", p, err)
+		}
+		held.settle(out.Size)
+		s.changed(p, createdOr(false), out.ETag)
+		return WriteResult{Path: p, ETag: writtenTag(p, out), Modified: out.Modified}, true, nil
+	}
+	return WriteResult{}, false, nil
 }

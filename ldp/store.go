@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/weconomics/kluis/ldp/rdfx"
@@ -126,8 +127,10 @@ type Store struct {
 	backend storage.Backend
 	// pace is how quickly the backend answers an asker's questions
 	// (memo.go).
-	pace   pace
-	origin string // scheme://host[:port], no trailing slash
+	pace pace
+	// noAppend: the backend said it does not append (appendix.go).
+	noAppend atomic.Bool
+	origin   string // scheme://host[:port], no trailing slash
 	// scheme and host are the base URL's, for pod subdomains;
 	// subdomains is Config.PodSubdomains.
 	scheme, host string

@@ -723,6 +723,11 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 		return WriteResult{}, err
 	}
 	appends := s.appendable(p, patch) // appendix.go
+	if appends != nil {
+		if res, done, err := s.appendInPlace(ctx, p, appends, cond, m); done {
+			return res, err
+		}
+	}
 	for attempt := 0; attempt < patchAttempts; attempt++ {
 		if attempt > 0 {
 			if err := backoff(ctx, attempt); err != nil {
@@ -789,7 +794,7 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 		}
 		var out storage.Info
 		err = storage.ErrAppendUnsupported
-		if ok {
+		if ok && !appends.full {
 			// Only the new lines, where the backend appends in place.
 			out, err = storage.Append(ctx, s.backend, p.Key(), buf.Bytes()[from:], storage.AppendOptions{IfMatch: info.ETag, Metadata: opts.Metadata})
 		}
