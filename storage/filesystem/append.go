@@ -322,7 +322,7 @@ func (b *Backend) Append(ctx context.Context, key string, data []byte, o storage
 	now := time.Now()
 	_ = os.Chtimes(filepath.Dir(path), now, now)
 	b.heads.drop(path)
-	if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+	if err := datasync(f); err != nil {
 		_ = f.Truncate(at)
 		return storage.Info{}, wrap("append", key, err)
 	}

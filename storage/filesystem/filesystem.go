@@ -34,6 +34,9 @@ type Backend struct {
 	dirs dirs
 	// tails are how far the records of files were read (append.go).
 	tails tails
+	// tmpfile: new objects are written as unnamed files and linked to
+	// their names (create_linux.go).
+	tmpfile bool
 	// syncs shares the fsyncs of a folder between writes (dirsync.go).
 	syncs dirSyncs
 }
@@ -59,6 +62,7 @@ func New(dir string) (*Backend, error) {
 		return nil, err
 	}
 	b.sweepTmp(time.Hour)
+	b.tmpfile = probeTmpfile(b.tmp)
 	return b, nil
 }
 

@@ -386,7 +386,8 @@ func (r *fileReader) Close() error {
 // A write that replaces an object fsyncs its file before the rename, so
 // that a crash leaves the old object or the new one. A write that creates
 // (If-None-Match: *) has no old object to lose: it renames first and
-// fsyncs after. A journalling file system then commits the file and its
+// fsyncs after (on Linux it links an unnamed file instead of renaming a
+// named one: create_linux.go). A journalling file system then commits the file and its
 // new name at once, and the folder's fsync finds little left to do: one
 // journal commit where the other order waits for two (issue 18). A crash
 // between the rename and the fsync can leave a short or empty file at the
@@ -404,6 +405,11 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, o storage.Pu
 		h.contentType = "application/octet-stream"
 	}
 	h.modified = b.now().UTC()
+	if o.IfNoneMatch && b.tmpfile {
+		if info, done, err := b.create(ctx, key, h, r); done {
+			return info, err
+		}
+	}
 	hdr := h.encode(nil)
 
 	f, err := createTemp(b.tmp, "put-")

@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/weconomics/kluis/storage"
+	"github.com/weconomics/kluis/storage/storagetest"
 )
 
 // TestTornObjectIsNotFound: what a power loss can leave at the name of an
@@ -175,4 +177,30 @@ func TestPutRecordsBodyLength(t *testing.T) {
 			t.Fatalf("body of %d bytes: header says %d (sized %v), file holds %d", n, h.size, h.sized, len(data)-hlen)
 		}
 	}
+}
+
+// TestConformanceRenamingNewObjects runs the conformance suite with new
+// objects written as a replacing Put writes them, a named temporary file
+// renamed into place: what Put does where unnamed files cannot be made
+// (create_linux.go), which on Linux they can.
+func TestConformanceRenamingNewObjects(t *testing.T) {
+	if runtime.GOOS == "linux" {
+		b, err := New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !b.tmpfile {
+			t.Error("unnamed files cannot be made in a test's temporary folder on Linux")
+		}
+		b.Close()
+	}
+	storagetest.Run(t, func(t testing.TB) storage.Backend {
+		b, err := New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		b.tmpfile = false
+		return b
+	})
 }
