@@ -12,7 +12,9 @@
 //	                       (append.go)
 //	objects/<level>/\marker the marker object of a key ending in "/"; keys
 //	                       never hold a backslash, so no key can name it
-//	tmp/                   bodies being written
+//	tmp/                   bodies being written (a new object is written
+//	                       as an unnamed file in its own folder instead,
+//	                       where the file system allows: create_linux.go)
 //	locks/00 .. locks/ff   lock files, one per stripe of keys
 //
 // # Guarantees
@@ -40,5 +42,6 @@
 // Deleting the last object below a level removes the emptied folders, so
 // levels vanish as they do in S3.
 //
-// It imports only the standard library and storage.
+// It imports the standard library, golang.org/x/sys/unix (for O_TMPFILE,
+// linkat and fdatasync) and storage.
 package filesystem
