@@ -95,8 +95,16 @@ func TestServerAndStorageSpans(t *testing.T) {
 	ts := serve(t, tr, func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		traceID = tr.Annotate(ctx, "PUT", "resource", "req-1")
-		if _, err := store.Put(ctx, "r/alice/diary.ttl", strings.NewReader("x"), storage.PutOptions{}); err != nil {
+		info, err := store.Put(ctx, "r/alice/diary.ttl", strings.NewReader("x"), storage.PutOptions{})
+		if err != nil {
 			t.Error(err)
+		}
+		if _, err := storage.Append(ctx, store, "r/alice/diary.ttl", []byte("y"), storage.AppendOptions{IfMatch: info.ETag}); err != nil {
+			t.Errorf("Append: %v", err)
+		}
+		// A backend that does not append: no span.
+		if _, err := storage.Append(ctx, tr.Storage(plain{memory.New()}, "plain"), "r/alice/diary.ttl", []byte("y"), storage.AppendOptions{IfMatch: "x"}); !errors.Is(err, storage.ErrAppendUnsupported) {
+			t.Errorf("Append through a backend that does not append: %v", err)
 		}
 		if _, err := store.Stat(ctx, "sys/pods/alice-secret-pod"); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("Stat: %v", err)
@@ -137,13 +145,15 @@ func TestServerAndStorageSpans(t *testing.T) {
 	wantAttr(t, put, "kluis.storage.backend", "memory")
 	wantAttr(t, put, "kluis.storage.operation", "put")
 	wantAttr(t, put, "kluis.storage.area", "r")
+	appended := one(t, rcv, "storage append")
+	wantAttr(t, appended, "kluis.storage.operation", "append")
 	list := one(t, rcv, "storage list")
 	wantAttr(t, list, "kluis.storage.area", "r")
 	stats := rcv.Named("storage stat")
 	if len(stats) != 2 {
 		t.Fatalf("%d stat spans, want 2", len(stats))
 	}
-	for _, s := range append(stats, put, list) {
+	for _, s := range append(stats, put, appended, list) {
 		if s.TraceID() != srv.TraceID() || s.ParentID() != srv.SpanID() {
 			t.Errorf("%s: trace %s parent %s, want the server span %s/%s", s.GetName(), s.TraceID(), s.ParentID(), srv.TraceID(), srv.SpanID())
 		}
