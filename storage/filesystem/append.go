@@ -176,8 +176,9 @@ func (b *Backend) readAppended(f *os.File, path string, hd *head, start, end int
 		return appended{}, errBadHeader
 	}
 	id, known := fileIdentity(f)
+	key := tailKey{id: id, base: hd.base, start: start}
 	if !withData && known {
-		if k, ok := b.tails.get(path, id); ok && k.end >= start && k.end <= end {
+		if k, ok := b.tails.get(path, key); ok && k.end <= end {
 			more, err := readRegion(f, hd, k.end, end, false)
 			if err != nil {
 				return appended{}, err
@@ -188,7 +189,7 @@ func (b *Backend) readAppended(f *os.File, path string, hd *head, start, end int
 				a.n += more.n
 				a.last = more.last
 				a.valid += more.valid
-				b.tails.put(path, id, start, a)
+				b.tails.put(path, key, a)
 			}
 			return a, nil
 		}
@@ -197,7 +198,7 @@ func (b *Backend) readAppended(f *os.File, path string, hd *head, start, end int
 	if err == nil && known && a.n > 0 {
 		kept := a
 		kept.tail = nil
-		b.tails.put(path, id, start, kept)
+		b.tails.put(path, key, kept)
 	}
 	return a, err
 }
@@ -232,37 +233,46 @@ func fileIdentity(f *os.File) (fileID, bool) {
 }
 
 // tails keeps, per object file with records, what its whole records came
-// to (without their data) and where the last ends, by path and the file's
-// device and inode (readAppended).
+// to (without their data) and where the last ends, by path and tailKey
+// (readAppended).
 type tails struct {
 	mu sync.Mutex
 	m  map[string]keptTail
 }
 
+// tailKey tells one object file from every other that had its path: its
+// device and inode, and, since a file system reuses the inode numbers of
+// deleted files, the ETag its header holds (a new one at every Put) and
+// where its first body ends.
+type tailKey struct {
+	id    fileID // device and inode only
+	base  string
+	start int64
+}
+
 type keptTail struct {
-	id  fileID // device and inode only
-	end int64  // where the last whole record ends in the file
+	key tailKey
+	end int64 // where the last whole record ends in the file
 	app appended
 }
 
 // maxTails bounds the files kept; when full, all are dropped.
 const maxTails = 1 << 14
 
-func (t *tails) get(path string, id fileID) (keptTail, bool) {
+func (t *tails) get(path string, key tailKey) (keptTail, bool) {
 	t.mu.Lock()
 	k, ok := t.m[path]
 	t.mu.Unlock()
-	return k, ok && k.id == id
+	return k, ok && k.key == key
 }
 
-// put keeps a, the records of the file id at path, whose first body ends
-// at start.
-func (t *tails) put(path string, id fileID, start int64, a appended) {
+// put keeps a, the records of the file key at path.
+func (t *tails) put(path string, key tailKey, a appended) {
 	t.mu.Lock()
 	if t.m == nil || len(t.m) >= maxTails {
 		t.m = make(map[string]keptTail)
 	}
-	t.m[path] = keptTail{id: id, end: start + a.valid, app: a}
+	t.m[path] = keptTail{key: key, end: key.start + a.valid, app: a}
 	t.mu.Unlock()
 }
 
@@ -333,7 +343,7 @@ func (b *Backend) Append(ctx context.Context, key string, data []byte, o storage
 		a.n++
 		a.last = r
 		a.valid += int64(len(rec))
-		b.tails.put(path, id, hd.bodyEnd, a)
+		b.tails.put(path, tailKey{id: id, base: hd.base, start: hd.bodyEnd}, a)
 	}
 	info := hd.info
 	info.Size += r.size

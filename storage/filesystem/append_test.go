@@ -183,3 +183,50 @@ func TestKeptRecordsFollowOtherProcess(t *testing.T) {
 	}
 	check("the other's Put", "whole\n")
 }
+
+// TestKeptRecordsNotTakenForAnotherFile: a file system reuses the inode
+// numbers of deleted files, so another object can come to have the path
+// and the inode of a file whose records a process keeps. What is kept
+// answers only for the file it was read from.
+func TestKeptRecordsNotTakenForAnotherFile(t *testing.T) {
+	ctx := context.Background()
+	b, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	other, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	write := func(b *Backend, lines ...string) storage.Info {
+		info, err := b.Put(ctx, "pod/doc", strings.NewReader("first\n"), storage.PutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lines {
+			if info, err = b.Append(ctx, "pod/doc", []byte(l), storage.AppendOptions{IfMatch: info.ETag}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return info
+	}
+	write(b, "a\n", "b\n", "c\n", "d\n")
+	if _, err := b.Stat(ctx, "pod/doc"); err != nil { // kept now
+		t.Fatal(err)
+	}
+	// Another object of the same layout, written into the same inode.
+	want := write(other, "a\n", "B\n", "c\n", "D\n")
+	data, err := os.ReadFile(other.path("pod/doc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b.path("pod/doc"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Stat(ctx, "pod/doc")
+	if err != nil || got.ETag != want.ETag || got.Size != want.Size {
+		t.Fatalf("Stat of the other object in the same inode: %+v, %v; want %+v", got, err, want)
+	}
+}

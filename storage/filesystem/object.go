@@ -136,6 +136,7 @@ type head struct {
 	n     int    // bytes read into buf
 	whole bool   // buf holds the whole file
 
+	base    string   // the ETag of the header, before any record's
 	sized   bool     // the header holds the first body's length (KLS2)
 	bodyEnd int64    // where the first body ends in the file
 	fileEnd int64    // the file's length
@@ -197,7 +198,7 @@ func (b *Backend) readHead(f *os.File, path, key string, body bool) (head, error
 			Modified: h.modified, Metadata: h.metadata,
 		},
 		buf: buf, hlen: hlen, n: n, whole: whole,
-		sized: h.sized, bodyEnd: int64(hlen) + size, fileEnd: int64(hlen) + size,
+		base: h.etag, sized: h.sized, bodyEnd: int64(hlen) + size, fileEnd: int64(hlen) + size,
 	}
 	if !h.sized || size == h.size {
 		return hd, nil
