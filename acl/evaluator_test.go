@@ -3,6 +3,8 @@ package acl_test
 import (
 	"context"
 	"errors"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -654,13 +656,11 @@ func (s *barrierSource) ACLVersion(ctx context.Context, iri string) (string, err
 		s.inFlight--
 		s.mu.Unlock()
 	}()
-	if s.wait > 0 {
-		select {
-		case <-all:
-		case <-time.After(s.wait):
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
+	select {
+	case <-all:
+	case <-time.After(s.wait):
+	case <-ctx.Done():
+		return "", ctx.Err()
 	}
 	return s.Source.ACLVersion(ctx, iri)
 }
@@ -702,25 +702,58 @@ func TestLookupsAreConcurrent(t *testing.T) {
 	}
 }
 
+// goroutineSource records on which goroutine each ACLVersion call runs.
+type goroutineSource struct {
+	*acltest.Source
+	mu  sync.Mutex
+	ids []string
+}
+
+func (s *goroutineSource) ACLVersion(ctx context.Context, iri string) (string, error) {
+	s.mu.Lock()
+	s.ids = append(s.ids, goroutineID())
+	s.mu.Unlock()
+	return s.Source.ACLVersion(ctx, iri)
+}
+
+// take returns the goroutines of the calls since the last take.
+func (s *goroutineSource) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := s.ids
+	s.ids = nil
+	return ids
+}
+
+// goroutineID is the number runtime.Stack gives the calling goroutine.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf), "goroutine "), " ")
+	return id
+}
+
 // TestQuickLookupsInline checks that a Source that answers at once is
 // asked on the evaluating goroutine, one lookup after another: on
 // goroutines of their own, each would wait its turn for a processor.
 func TestQuickLookupsInline(t *testing.T) {
 	inner := acltest.NewSource()
 	inner.Set(pod, prefixes+`<#p> a acl:Authorization; acl:agentClass foaf:Agent; acl:default <./>; acl:mode acl:Read.`)
-	src := &barrierSource{Source: inner, n: 5}
+	src := &goroutineSource{Source: inner}
 	e := acl.NewEvaluator(src, nil, acl.Options{})
+	self := goroutineID()
 	inline := 0
 	for range 20 {
 		if _, err := e.Modes(context.Background(), pod+"a/b/c/d", anon); err != nil {
 			t.Fatal(err)
 		}
-		if src.reset() == 1 {
+		ids := src.take()
+		if len(ids) == 5 && !slices.ContainsFunc(ids, func(id string) bool { return id != self }) {
 			inline++
 		}
 	}
 	if inline == 0 {
-		t.Error("no evaluation asked its lookups one after another")
+		t.Error("no evaluation asked all five lookups on its own goroutine")
 	}
 }
 

@@ -107,6 +107,15 @@ func (s *Store) appendable(p Path, patch *rdfx.Patch) *appendix {
 	return &appendix{text: text, n: n}
 }
 
+// mayAppend tells whether the document info, with hints h, may take a
+// (extra bytes) appended: it stays within the triple and byte limits, and
+// its appended part within what it held when written whole, or
+// appendSlack.
+func (s *Store) mayAppend(info storage.Info, h rdfHints, a *appendix, extra int64) bool {
+	return h.triples+a.n <= s.maxTriples && info.Size+extra <= s.maxRDF &&
+		h.appended+extra <= max(appendSlack, info.Size-h.appended)
+}
+
 // appendTo writes into buf the stored document (body, described by info)
 // with a appended, and returns the hints of the result and where in buf
 // the appended bytes start: what a backend that appends (storage.Appender)
@@ -115,8 +124,7 @@ func (s *Store) appendable(p Path, patch *rdfx.Patch) *appendix {
 func (s *Store) appendTo(p Path, body io.ReadCloser, info storage.Info, a *appendix, buf *bytes.Buffer) (rdfHints, int, bool, error) {
 	h, ok := hintsOf(info.Metadata)
 	extra := int64(len(a.text)) + 1
-	if !ok || h.triples+a.n > s.maxTriples || info.Size+extra > s.maxRDF ||
-		h.appended+extra > max(appendSlack, info.Size-h.appended) {
+	if !ok || !s.mayAppend(info, h, a, extra) {
 		return rdfHints{}, 0, false, nil
 	}
 	buf.Grow(int(info.Size + extra))
@@ -166,8 +174,7 @@ func (s *Store) appendInPlace(ctx context.Context, p Path, a *appendix, cond Con
 		}
 		h, ok := hintsOf(info.Metadata)
 		extra := int64(len(a.text))
-		if !isTurtle(info.ContentType) || !ok || h.appended == 0 || h.triples+a.n > s.maxTriples ||
-			info.Size+extra > s.maxRDF || h.appended+extra > max(appendSlack, info.Size-h.appended) {
+		if !isTurtle(info.ContentType) || !ok || h.appended == 0 || !s.mayAppend(info, h, a, extra) {
 			return WriteResult{}, false, nil
 		}
 		if err := cond.checkWrite(p, state{exists: true, etag: info.ETag, modified: info.Modified}); err != nil {

@@ -188,8 +188,9 @@ func (b memoBackend) Version(ctx context.Context, key string) (string, error) {
 	return v, err
 }
 
-// Prefetch asks the storage at once, in parallel, what a PUT or a DELETE
-// of p is about to ask it one question after another, and remembers the
+// Prefetch asks the storage ahead, at once where it is slow (asker), what
+// a PUT or a DELETE of p is about to ask it one question after another,
+// and remembers the
 // answers for the request (under WithStatMemo; without it, it does
 // nothing): whether p exists, while alongside runs (the server asks its
 // access control's first question then: the version of p's own ACL);

@@ -619,14 +619,11 @@ func (s *Store) Post(ctx context.Context, parent Path, req PostRequest) (WriteRe
 	return WriteResult{}, &ConflictError{Reason: "could not find a free name in " + string(parent)}
 }
 
-// exists reports whether a resource is at p, or p is taken by the storage
-// description, which has no object.
 // taken tells whether a POST cannot create p: p or its Sibling exists.
 // Both are asked at once when slow (on S3, two HEADs in one round trip;
-// asker). A random
-// name (random) is not looked up: no one can have taken it but by chance,
-// which the write's If-None-Match refuses; its sibling is, which nothing
-// else would refuse.
+// asker). A random name (random) is not looked up: no one can have taken
+// it but by chance, which the write's If-None-Match refuses; its sibling
+// is, which nothing else would refuse.
 func (s *Store) taken(ctx context.Context, p Path, random bool) bool {
 	if random {
 		return s.isDescription(ctx, p) || s.exists(ctx, p.Sibling())
@@ -650,6 +647,8 @@ func (s *Store) isDescription(ctx context.Context, p Path) bool {
 	return false
 }
 
+// exists reports whether a resource is at p, or p is taken by the storage
+// description, which has no object.
 func (s *Store) exists(ctx context.Context, p Path) bool {
 	if s.isDescription(ctx, p) {
 		return true
@@ -794,9 +793,12 @@ func (s *Store) Patch(ctx context.Context, p Path, patch *rdfx.Patch, cond Condi
 		}
 		var out storage.Info
 		err = storage.ErrAppendUnsupported
-		if ok && !appends.full {
+		if ok && !appends.full && !s.noAppend.Load() {
 			// Only the new lines, where the backend appends in place.
 			out, err = storage.Append(ctx, s.backend, p.Key(), buf.Bytes()[from:], storage.AppendOptions{IfMatch: info.ETag, Metadata: opts.Metadata})
+			if errors.Is(err, storage.ErrAppendUnsupported) {
+				s.noAppend.Store(true)
+			}
 		}
 		if errors.Is(err, storage.ErrAppendUnsupported) || errors.Is(err, storage.ErrAppendFull) {
 			out, err = s.backend.Put(ctx, p.Key(), &buf, opts)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -161,9 +162,9 @@ func decodeRecord(header []byte) (record, bool) {
 }
 
 // readAppended reads the records of f (at path), which hold the bytes from
-// start to end of the file (start: the end of the first body), and their
-// data when withData. The head's buf holds the file's first bytes (all of
-// them when whole).
+// hd.bodyEnd to hd.fileEnd, and their data when withData; fi is what fstat
+// told of f, or nil. The head's buf holds the file's first bytes (all of
+// them when whole); its tkey is set.
 //
 // Without data, only the records written since this process last read the
 // file are read (tails): the bytes before the end of the last whole record
@@ -171,12 +172,20 @@ func decodeRecord(header []byte) (record, bool) {
 // after it (cutting off what is not whole first) and a Put makes a new
 // file. So a Stat, and the Append after it, of an object with many records
 // read only the new ones.
-func (b *Backend) readAppended(f *os.File, path string, hd *head, start, end int64, withData bool) (appended, error) {
+func (b *Backend) readAppended(f *os.File, fi fs.FileInfo, path string, hd *head, withData bool) (appended, error) {
+	start, end := hd.bodyEnd, hd.fileEnd
 	if end-start > maxRegion {
 		return appended{}, errBadHeader
 	}
-	id, known := fileIdentity(f)
-	key := tailKey{id: id, base: hd.base, start: start}
+	if fi == nil {
+		var err error
+		if fi, err = f.Stat(); err != nil {
+			return appended{}, err
+		}
+	}
+	id, known := identity(fi)
+	key := tailKey{id: fileID{dev: id.dev, ino: id.ino}, base: hd.base, start: start}
+	hd.tkey, hd.tkeyOK = key, known
 	if !withData && known {
 		if k, ok := b.tails.get(path, key); ok && k.end <= end {
 			more, err := readRegion(f, hd, k.end, end, false)
@@ -220,16 +229,6 @@ func readRegion(f *os.File, hd *head, start, end int64, withData bool) (appended
 		region = region[:n] // cut short since the stat: as far as there is
 	}
 	return parseRecords(region, withData), nil
-}
-
-// fileIdentity is the device and inode of f, the rest of fileID left zero.
-func fileIdentity(f *os.File) (fileID, bool) {
-	fi, err := f.Stat()
-	if err != nil {
-		return fileID{}, false
-	}
-	id, ok := identity(fi)
-	return fileID{dev: id.dev, ino: id.ino}, ok
 }
 
 // tails keeps, per object file with records, what its whole records came
@@ -336,14 +335,14 @@ func (b *Backend) Append(ctx context.Context, key string, data []byte, o storage
 		_ = f.Truncate(at)
 		return storage.Info{}, wrap("append", key, err)
 	}
-	if id, ok := fileIdentity(f); ok {
+	if hd.tkeyOK {
 		a := hd.app
 		a.tail = nil
 		a.size += r.size
 		a.n++
 		a.last = r
 		a.valid += int64(len(rec))
-		b.tails.put(path, tailKey{id: id, base: hd.base, start: hd.bodyEnd}, a)
+		b.tails.put(path, hd.tkey, a)
 	}
 	info := hd.info
 	info.Size += r.size

@@ -2,8 +2,6 @@ package filesystem
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -49,10 +47,15 @@ func probeTmpfile(dir string) bool {
 
 // linkFD gives the unnamed file fd the name path.
 func linkFD(fd int, path string) error {
+	old := "/proc/self/fd/" + strconv.Itoa(fd)
 	for {
-		err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW)
-		if err != unix.EINTR {
-			return err
+		err := unix.Linkat(unix.AT_FDCWD, old, unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW)
+		switch err {
+		case nil:
+			return nil
+		case unix.EINTR:
+		default:
+			return &os.LinkError{Op: "link", Old: old, New: path, Err: err}
 		}
 	}
 }
@@ -94,57 +97,15 @@ func (b *Backend) create(ctx context.Context, key string, h header, r io.Reader)
 	if err := ctx.Err(); err != nil {
 		return storage.Info{}, true, err
 	}
-	if err := b.link(key, path, fd); err != nil {
+	// A link never replaces a file: with the lock, the If-None-Match
+	// check and the naming are one step for every process.
+	if err := b.commit(key, path, storage.PutOptions{IfNoneMatch: true}, func() error { return linkFD(fd, path) }); err != nil {
 		return storage.Info{}, true, err
 	}
-	if err := f.Sync(); err != nil {
-		b.unput(key, path, f)
-		return storage.Info{}, true, wrap("put", key, err)
+	if err := b.syncCreated(key, path, f); err != nil {
+		return storage.Info{}, true, err
 	}
-	b.syncs.sync(dir)
-	return storage.Info{
-		Key: key, Size: size, ETag: h.etag, ContentType: h.contentType,
-		Modified: h.modified, Metadata: storage.CloneMetadata(h.metadata),
-	}, true, nil
-}
-
-// link names the unnamed file fd path under the key's lock, if no object
-// is there. What a crash left at the name (errTorn) is removed first.
-func (b *Backend) link(key, path string, fd int) error {
-	unlock, err := b.locks.lock(key)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	_, err = b.statFile(path, key)
-	switch {
-	case err == nil:
-		return fmt.Errorf("filesystem: put %s: %w", key, storage.ErrPreconditionFailed)
-	case errors.Is(err, errTorn):
-		if err := os.Remove(path); err != nil {
-			return wrap("put", key, err)
-		}
-	case !errors.Is(err, storage.ErrNotFound):
-		return err
-	}
-	for attempt := 0; ; attempt++ {
-		err := linkFD(fd, path)
-		switch {
-		case err == nil:
-			b.heads.drop(path)
-			return nil
-		case err == unix.ENOENT && attempt < 100:
-			// A Delete pruned the folder since the file was made.
-			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-				return b.writeErr("put", key, err)
-			}
-		case err == unix.EEXIST:
-			// Not an object file (statFile said so): a folder, a level.
-			return fmt.Errorf("filesystem: put %s: %w: %v", key, storage.ErrConflict, err)
-		default:
-			return b.writeErr("put", key, &os.LinkError{Op: "link", Old: "/proc/self/fd/" + strconv.Itoa(fd), New: path, Err: err})
-		}
-	}
+	return h.info(key, size), true, nil
 }
 
 // datasync flushes f's data and what is needed to read it back (its

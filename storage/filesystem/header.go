@@ -47,6 +47,14 @@ type header struct {
 	metadata    map[string]string
 }
 
+// info is the Info of the object h heads, whose body has size bytes.
+func (h *header) info(key string, size int64) storage.Info {
+	return storage.Info{
+		Key: key, Size: size, ETag: h.etag, ContentType: h.contentType,
+		Modified: h.modified, Metadata: storage.CloneMetadata(h.metadata),
+	}
+}
+
 // encode appends the header to dst.
 func (h *header) encode(dst []byte) []byte {
 	start := len(dst)

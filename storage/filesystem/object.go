@@ -142,6 +142,8 @@ type head struct {
 	fileEnd int64    // the file's length
 	app     appended // what records add (append.go)
 	hasApp  bool     // the file holds whole records
+	tkey    tailKey  // the file, for what is kept of its records
+	tkeyOK  bool     // tkey is known (the file has records, on Linux)
 }
 
 // readHead reads the header of the object file f, and what its records
@@ -184,13 +186,13 @@ func (b *Backend) readHead(f *os.File, path, key string, body bool) (head, error
 		return head{}, fmt.Errorf("filesystem: read %s: %w", key, errBadHeader)
 	}
 	size := int64(n - hlen)
+	var fi fs.FileInfo // what fstat told, when asked
 	if !whole {
-		st, err := f.Stat()
-		if err != nil {
+		if fi, err = f.Stat(); err != nil {
 			b.putBuf(buf)
 			return head{}, wrap("read", key, err)
 		}
-		size = st.Size() - int64(hlen)
+		size = fi.Size() - int64(hlen)
 	}
 	hd := head{
 		info: storage.Info{
@@ -209,7 +211,7 @@ func (b *Backend) readHead(f *os.File, path, key string, body bool) (head, error
 	}
 	// Records follow the first body (append.go).
 	hd.bodyEnd = int64(hlen) + h.size
-	hd.app, err = b.readAppended(f, path, &hd, hd.bodyEnd, hd.fileEnd, body)
+	hd.app, err = b.readAppended(f, fi, path, &hd, body)
 	if err != nil {
 		b.putBuf(buf)
 		if errors.Is(err, errBadHeader) {
@@ -441,21 +443,18 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, o storage.Pu
 	}
 
 	path := b.path(key)
-	if err := b.commit(key, path, f.Name(), o); err != nil {
+	if err := b.commit(key, path, o, func() error { return rename(f.Name(), path) }); err != nil {
 		return storage.Info{}, err
 	}
 	committed = true
 	if creates {
-		if err := f.Sync(); err != nil {
-			b.unput(key, path, f)
-			return storage.Info{}, wrap("put", key, err)
+		if err := b.syncCreated(key, path, f); err != nil {
+			return storage.Info{}, err
 		}
+	} else {
+		b.syncs.sync(filepath.Dir(path))
 	}
-	b.syncs.sync(filepath.Dir(path))
-	return storage.Info{
-		Key: key, Size: size, ETag: h.etag, ContentType: h.contentType,
-		Modified: h.modified, Metadata: storage.CloneMetadata(h.metadata),
-	}, nil
+	return h.info(key, size), nil
 }
 
 // unput removes the object a creating Put renamed into place and could not
@@ -507,8 +506,12 @@ func (b *Backend) write(f *os.File, h *header, hdr []byte, r io.Reader, buf []by
 	return int64(n) + rest, err
 }
 
-// commit checks the conditions and renames tmp to path under the key's lock.
-func (b *Backend) commit(key, path, tmp string, o storage.PutOptions) error {
+// commit checks the conditions and, under the key's lock, gives the new
+// object its name with place: a rename of its temporary file, or a link of
+// its unnamed one (create_linux.go). What a crash left at the name
+// (errTorn) is no object, and is removed first: a link does not replace a
+// file.
+func (b *Backend) commit(key, path string, o storage.PutOptions, place func() error) error {
 	unlock, err := b.locks.lock(key)
 	if err != nil {
 		return err
@@ -517,7 +520,12 @@ func (b *Backend) commit(key, path, tmp string, o storage.PutOptions) error {
 	if o.IfMatch != "" || o.IfNoneMatch {
 		cur, err := b.statFile(path, key)
 		exists := err == nil
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		if errors.Is(err, errTorn) {
+			if err := os.Remove(path); err != nil {
+				return wrap("put", key, err)
+			}
+			b.heads.drop(path)
+		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
 		if o.IfNoneMatch && exists || o.IfMatch != "" && (!exists || cur.ETag != o.IfMatch) {
@@ -525,12 +533,12 @@ func (b *Backend) commit(key, path, tmp string, o storage.PutOptions) error {
 		}
 	}
 	// A Delete in another goroutine or process may prune the folders
-	// between MkdirAll and Rename; then make them again.
+	// between MkdirAll and place; then make them again.
 	for attempt := 0; ; attempt++ {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return b.writeErr("put", key, err)
 		}
-		err := rename(tmp, path)
+		err := place()
 		if err == nil {
 			b.heads.drop(path)
 			return nil
@@ -539,6 +547,17 @@ func (b *Backend) commit(key, path, tmp string, o storage.PutOptions) error {
 			return b.writeErr("put", key, err)
 		}
 	}
+}
+
+// syncCreated fsyncs f, the file of an object a creating Put has just
+// named path, then the folder; an object it could not sync is removed.
+func (b *Backend) syncCreated(key, path string, f *os.File) error {
+	if err := f.Sync(); err != nil {
+		b.unput(key, path, f)
+		return wrap("put", key, err)
+	}
+	b.syncs.sync(filepath.Dir(path))
+	return nil
 }
 
 func (b *Backend) writeErr(op, key string, err error) error {
