@@ -340,7 +340,7 @@ func (s *Store) count(ctx context.Context, m *meter, delta int64) {
 	if m == nil || delta == 0 {
 		return
 	}
-	s.queueUsage(context.WithoutCancel(ctx), m.pod, &usageOp{change: func(r *usageRecord) error {
+	s.queueUsage(context.WithoutCancel(ctx), m.pod, &usageOp{later: true, change: func(r *usageRecord) error {
 		r.Bytes += delta
 		return nil
 	}})

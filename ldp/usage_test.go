@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -255,5 +257,63 @@ func TestDeletePodWaitsForCounts(t *testing.T) {
 	}
 	if _, err := inner.Stat(ctx, "sys/usage/alice"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("after the deletion the counter of the pod is there: %v", err)
+	}
+}
+
+// usageWrites counts the writes of usage counters.
+type usageWrites struct {
+	storage.Backend
+	n atomic.Int64
+}
+
+func (u *usageWrites) Put(ctx context.Context, key string, r io.Reader, o storage.PutOptions) (storage.Info, error) {
+	if strings.HasPrefix(key, "sys/usage/") {
+		u.n.Add(1)
+	}
+	return u.Backend.Put(ctx, key, r, o)
+}
+
+// TestUsageCountsLinger checks that the counts answered writes queue wait
+// a little for each other (usageLinger) before their batch is stored: 40
+// writes one after another, each answered before its count is stored,
+// make a few writes of the counter, not one each. A read of the counter
+// does not wait for the lingering counts to be stored apart: it joins
+// their batch, and sees them all.
+func TestUsageCountsLinger(t *testing.T) {
+	ctx := context.Background()
+	b := &usageWrites{Backend: memory.New()}
+	s, err := ldp.New(ctx, b, ldp.Config{BaseURL: "https://pods.example/", Pods: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreatePod(ctx, "alice", ldp.PodOwner{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := b.n.Load()
+	const writes = 40
+	for i := range writes {
+		if _, err := s.Put(ctx, ldp.Path(fmt.Sprintf("/alice/linger/%d", i)), ldp.WriteRequest{Body: strings.NewReader("some bytes"), ContentType: "text/plain"}); err != nil {
+			t.Fatal(err)
+		}
+		// Give the batch goroutine its chance to store each count
+		// alone, as it would without the linger.
+		runtime.Gosched()
+	}
+	u, err := s.PodUsage(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.RecountPodUsage(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Bytes != r.Bytes {
+		t.Errorf("usage read right after the writes: %d, recount %d", u.Bytes, r.Bytes)
+	}
+	if n := b.n.Load() - before; n > writes/4 {
+		t.Errorf("%d writes stored their counts with %d writes of the counter, want at most %d", writes, n, writes/4)
 	}
 }
