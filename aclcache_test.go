@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +161,71 @@ func TestACLChangeTwoProcesses(t *testing.T) {
 	waitListening(t, natsAddr, "nats-server")
 	for range 4 {
 		change("NATS back")
+	}
+}
+
+// TestACLChangeTwoProcessesWithoutNATS: two Kluis processes on one data
+// folder, or one bucket, with no NATS. Each keeps the versions of ACL
+// resources between requests under the ACL generation, which every
+// write of an ACL rewrites (ldp/aclgeneration.go). So an ACL created,
+// changed or deleted (with its resource) through one process takes
+// effect on the very next request through the other, with no bound to
+// wait for.
+func TestACLChangeTwoProcessesWithoutNATS(t *testing.T) {
+	t.Run("filesystem", func(t *testing.T) {
+		aclChangeWithoutNATS(t, nil, "-data", t.TempDir())
+	})
+	t.Run("s3", func(t *testing.T) {
+		aclChangeWithoutNATS(t, s3TestEnv(t), "-storage", "s3")
+	})
+}
+
+func aclChangeWithoutNATS(t *testing.T, env []string, args ...string) {
+	base := []string{"-addr", "127.0.0.1:0", "-base-url", "http://kluis.test/", "-log-level", "warn"}
+	procs := []*child{startChild(t, env, true, append(base, args...)...), startChild(t, env, true, append(base, args...)...)}
+	send := func(c *child, method, path, body string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, c.url+path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "text/turtle")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	acl := func(modes string) string {
+		return `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#all> a acl:Authorization; acl:agentClass <http://xmlns.com/foaf/0.1/Agent>; acl:accessTo <doc>; acl:mode ` + modes + `.`
+	}
+	// Each step is made through one process; then both, the other first,
+	// must answer GET shared/doc by it, twice (the second answered from
+	// what the first kept).
+	for i, st := range []struct {
+		method, path, body string
+		wantGET            int
+	}{
+		{"PUT", "shared/doc", `<#it> <http://example.org/ns#n> 1.`, 200}, // the open root ACL lets everyone read
+		{"PUT", "shared/doc.acl", acl("acl:Control"), 401},
+		{"PUT", "shared/doc.acl", acl("acl:Control, acl:Read"), 200},
+		{"PUT", "shared/doc.acl", acl("acl:Control, acl:Write"), 401},
+		{"DELETE", "shared/doc", "", 404}, // its ACL goes with it
+		{"PUT", "shared/doc", `<#it> <http://example.org/ns#n> 2.`, 200},
+	} {
+		writer, other := procs[i%2], procs[(i+1)%2]
+		// The other process reads first, so that it keeps the versions
+		// from before the step.
+		send(other, "GET", "shared/doc", "")
+		if got := send(writer, st.method, st.path, st.body); got/100 != 2 {
+			t.Fatalf("step %d: %s %s: %d", i, st.method, st.path, got)
+		}
+		for _, c := range []*child{other, other, writer} {
+			if got := send(c, "GET", "shared/doc", ""); got != st.wantGET {
+				t.Fatalf("step %d (%s %s): GET shared/doc through process %d: %d, want %d", i, st.method, st.path, slices.Index(procs, c), got, st.wantGET)
+			}
+		}
 	}
 }

@@ -132,35 +132,46 @@ func (b memoBackend) Stat(ctx context.Context, key string) (storage.Info, error)
 	return info, err
 }
 
+// Put, Append and Delete forget what the request remembers of key, and
+// move the ACL generation on after a write of an ACL resource
+// (aclgeneration.go).
 func (b memoBackend) Put(ctx context.Context, key string, r io.Reader, o storage.PutOptions) (storage.Info, error) {
-	m := memoOf(ctx)
-	if m == nil {
-		return b.Backend.Put(ctx, key, r, o)
+	defer b.wrote(ctx, key)()
+	info, err := b.Backend.Put(ctx, key, r, o)
+	if err == nil {
+		nextACLGeneration(ctx, b.Backend, key)
 	}
-	m.forget(key)
-	defer m.forget(key)
-	return b.Backend.Put(ctx, key, r, o)
+	return info, err
 }
 
 // Append passes storage.Appender through, as Put.
 func (b memoBackend) Append(ctx context.Context, key string, data []byte, o storage.AppendOptions) (storage.Info, error) {
-	m := memoOf(ctx)
-	if m == nil {
-		return storage.Append(ctx, b.Backend, key, data, o)
+	defer b.wrote(ctx, key)()
+	info, err := storage.Append(ctx, b.Backend, key, data, o)
+	if err == nil {
+		nextACLGeneration(ctx, b.Backend, key)
 	}
-	m.forget(key)
-	defer m.forget(key)
-	return storage.Append(ctx, b.Backend, key, data, o)
+	return info, err
 }
 
 func (b memoBackend) Delete(ctx context.Context, key string, o storage.DeleteOptions) error {
+	defer b.wrote(ctx, key)()
+	err := b.Backend.Delete(ctx, key, o)
+	if err == nil {
+		nextACLGeneration(ctx, b.Backend, key)
+	}
+	return err
+}
+
+// wrote forgets what the request remembers of key, now and when the
+// function it returns is called.
+func (b memoBackend) wrote(ctx context.Context, key string) func() {
 	m := memoOf(ctx)
 	if m == nil {
-		return b.Backend.Delete(ctx, key, o)
+		return func() {}
 	}
 	m.forget(key)
-	defer m.forget(key)
-	return b.Backend.Delete(ctx, key, o)
+	return func() { m.forget(key) }
 }
 
 // Version passes storage.Versioner through (storage.VersionOf), remembered

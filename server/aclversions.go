@@ -39,15 +39,28 @@ import (
 // bound when an event is lost (the writer lost its own connection and
 // buffers it, the notification queue overflowed) or the change was made
 // without an event (pod deletion, kluis pod import, writes to the bucket
-// by other means). While the Feed does not hear, every version is read
-// again, as without a Feed.
+// by other means).
 //
 // A deletion of a resource deletes its ACL resource too, and its event
 // names the resource only: that drops the resource's ACL version as well.
+//
+// Without a Feed (one process on a folder; several without NATS), and
+// while the Feed does not hear, the versions are kept by the same rules
+// with the ACL generation in place of the Feed's epoch (ldp/aclgeneration.go): a version read while the
+// generation object had one version answers while it still has it. Every
+// write of an ACL resource through a Store, in any process, rewrites that
+// object before its request is answered; so each request asks one
+// version, the generation's, instead of one per ACL resource, and an ACL
+// change through another process still takes effect on the next request.
+// A change that did not rewrite it (the process ended in between, writes
+// by other means) takes effect within aclVersionMaxAge.
 type aclVersions struct {
-	feed   notify.Feed
-	now    func() time.Time
-	maxAge time.Duration
+	feed notify.Feed
+	// generation reads the ACL generation's version
+	// (ldp.Store.ACLGeneration), asked when feed does not hear.
+	generation func(context.Context) (string, error)
+	now        func() time.Time
+	maxAge     time.Duration
 
 	// drops counts the versions dropped: a version read while one was
 	// dropped is not kept, since it may be older than the change.
@@ -62,7 +75,15 @@ type aclVersion struct {
 	version string // "" with missing
 	missing bool
 	read    time.Time // when the read began
-	epoch   uint64    // the Feed's epoch then
+	under   basis     // what it was read under
+}
+
+// basis is what kept versions are good under: the Feed's epoch while it
+// hears, else the ACL generation's version.
+type basis struct {
+	heard bool
+	epoch uint64
+	gen   string
 }
 
 // aclVersionMaxAge bounds how long a kept version answers without a look
@@ -72,23 +93,75 @@ const aclVersionMaxAge = time.Second
 // maxACLVersions bounds the versions kept; when full, all are dropped.
 const maxACLVersions = 1 << 16
 
-func newACLVersions(feed notify.Feed, now func() time.Time) *aclVersions {
+// newACLVersions keeps versions while feed hears, and otherwise (feed nil,
+// or not hearing) under the ACL generation that generation reads; with
+// both nil, none.
+func newACLVersions(feed notify.Feed, generation func(context.Context) (string, error), now func() time.Time) *aclVersions {
 	if now == nil {
 		now = time.Now
 	}
-	return &aclVersions{feed: feed, now: now, maxAge: aclVersionMaxAge, m: make(map[string]aclVersion)}
+	return &aclVersions{feed: feed, generation: generation, now: now, maxAge: aclVersionMaxAge, m: make(map[string]aclVersion)}
+}
+
+// keeping reports whether versions may be kept and used now, and under
+// what: the Feed's epoch while it hears, else the ACL generation's
+// version, asked once per request (withGeneration).
+func (v *aclVersions) keeping(ctx context.Context, byGeneration bool) (basis, bool) {
+	if v.feed != nil {
+		if epoch, ok := v.feed.Hearing(); ok {
+			return basis{heard: true, epoch: epoch}, true
+		}
+	}
+	if v.generation == nil || !byGeneration {
+		return basis{}, false
+	}
+	if g, _ := ctx.Value(generationKey{}).(*generationOnce); g != nil {
+		g.once.Do(func() { g.v, g.err = v.generation(ctx) })
+		return basis{gen: g.v}, g.err == nil
+	}
+	gen, err := v.generation(ctx)
+	return basis{gen: gen}, err == nil
+}
+
+type generationKey struct{}
+
+type generationOnce struct {
+	once sync.Once
+	v    string
+	err  error
+}
+
+// withGeneration returns ctx under which the ACL generation is asked at
+// most once: for one request's check.
+func withGeneration(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(generationKey{}).(*generationOnce); ok {
+		return ctx
+	}
+	return context.WithValue(ctx, generationKey{}, &generationOnce{})
 }
 
 // version returns the version of the ACL resource at key, kept or read
 // by read (storage.ErrNotFound when there is none).
 func (v *aclVersions) version(ctx context.Context, key string, read func(context.Context, string) (string, error)) (string, error) {
-	epoch, hearing := v.feed.Hearing()
+	return v.kept(ctx, key, read, true)
+}
+
+// markerVersion is version for the marker of a container
+// (ldp.Config.KeepVersion): kept only while the Feed hears, since the
+// ACL generation does not move with containers.
+func (v *aclVersions) markerVersion(ctx context.Context, key string, read func(context.Context, string) (string, error)) (string, error) {
+	return v.kept(ctx, key, read, false)
+}
+
+// kept is version, under the ACL generation too when byGeneration.
+func (v *aclVersions) kept(ctx context.Context, key string, read func(context.Context, string) (string, error), byGeneration bool) (string, error) {
+	under, hearing := v.keeping(ctx, byGeneration)
 	now := v.now()
 	if hearing {
 		v.mu.RLock()
 		e, ok := v.m[key]
 		v.mu.RUnlock()
-		if ok && e.epoch == epoch && now.Sub(e.read) < v.maxAge && !now.Before(e.read) {
+		if ok && e.under == under && now.Sub(e.read) < v.maxAge && !now.Before(e.read) {
 			if e.missing {
 				return "", storage.ErrNotFound
 			}
@@ -110,7 +183,7 @@ func (v *aclVersions) version(ctx context.Context, key string, read func(context
 	// (drop holds the lock while it deletes, so this entry is either
 	// deleted by it or written after it, under a counter it changed).
 	if v.drops.Load() == drops {
-		v.m[key] = aclVersion{version: ver, missing: missing, read: now, epoch: epoch}
+		v.m[key] = aclVersion{version: ver, missing: missing, read: now, under: under}
 	}
 	v.mu.Unlock()
 	return ver, err

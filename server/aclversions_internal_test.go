@@ -31,7 +31,7 @@ func TestACLVersionsKeep(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	feed := &fakeFeed{}
 	feed.hearing.Store(true)
-	v := newACLVersions(feed, func() time.Time { return now })
+	v := newACLVersions(feed, nil, func() time.Time { return now })
 	doc := ldp.Path("/a/doc")
 	key := doc.ACL().Key()
 	var reads int
@@ -109,7 +109,7 @@ func TestACLVersionsKeepContainers(t *testing.T) {
 	ctx := context.Background()
 	feed := &fakeFeed{}
 	feed.hearing.Store(true)
-	v := newACLVersions(feed, nil)
+	v := newACLVersions(feed, nil, nil)
 	c := ldp.Path("/a/c/")
 	reads := 0
 	exists := false
@@ -135,9 +135,77 @@ func TestACLVersionsKeepContainers(t *testing.T) {
 		if step.change != nil {
 			step.change()
 		}
-		_, err := v.version(ctx, c.Key(), read)
+		_, err := v.markerVersion(ctx, c.Key(), read)
 		if got := err == nil; got != step.exists || reads != step.wantReads {
 			t.Fatalf("step %d: exists %v after %d reads, want %v after %d", i, got, reads, step.exists, step.wantReads)
 		}
+	}
+}
+
+// TestACLVersionsKeepUnderGeneration checks the versions kept without a
+// Feed: they answer while the ACL generation is the one they were read
+// under, for less than the bound; a moved generation, or one that cannot
+// be read, sends every question to the backend; and under withGeneration
+// one request asks the generation once, however many versions it asks.
+func TestACLVersionsKeepUnderGeneration(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	gen, genErr, genReads := "g1", error(nil), 0
+	v := newACLVersions(nil, func(context.Context) (string, error) { genReads++; return gen, genErr }, func() time.Time { return now })
+	reads := 0
+	read := func(context.Context, string) (string, error) { reads++; return "v", nil }
+	keys := []string{ldp.Path("/a/doc").ACL().Key(), ldp.Path("/a/").ACL().Key(), ldp.Path("/").ACL().Key()}
+	request := func(step string, wantReads, wantGenReads int) {
+		t.Helper()
+		ctx := withGeneration(context.Background())
+		for _, k := range keys {
+			if _, err := v.version(ctx, k, read); err != nil {
+				t.Fatalf("%s: %v", step, err)
+			}
+		}
+		if reads != wantReads || genReads != wantGenReads {
+			t.Fatalf("%s: %d reads of versions and %d of the generation, want %d and %d", step, reads, genReads, wantReads, wantGenReads)
+		}
+	}
+	request("first", 3, 1)
+	request("kept", 3, 2)
+	gen = "g2"
+	request("the generation moved", 6, 3)
+	request("kept again", 6, 4)
+	now = now.Add(aclVersionMaxAge)
+	request("past the bound", 9, 5)
+	genErr = errors.New("unreadable")
+	request("the generation cannot be read", 12, 6)
+	request("still not", 15, 7)
+	genErr = nil
+	// Those read past the bound, under g2, were kept and hold again.
+	request("readable again", 15, 8)
+	gen = "g3"
+	request("moved again", 18, 9)
+}
+
+// TestACLVersionsFeedDown checks that while the Feed does not hear, ACL
+// versions are kept under the ACL generation, and container markers',
+// which it does not follow, are not kept at all.
+func TestACLVersionsFeedDown(t *testing.T) {
+	feed := &fakeFeed{} // not hearing
+	v := newACLVersions(feed, func(context.Context) (string, error) { return "g", nil }, nil)
+	reads := 0
+	read := func(context.Context, string) (string, error) { reads++; return "v", nil }
+	for range 3 {
+		if _, err := v.version(withGeneration(context.Background()), ldp.Path("/a/").ACL().Key(), read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reads != 1 {
+		t.Errorf("an ACL version asked 3 times with the Feed down: %d reads, want 1", reads)
+	}
+	reads = 0
+	for range 3 {
+		if _, err := v.markerVersion(withGeneration(context.Background()), ldp.Path("/a/c/").Key(), read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reads != 3 {
+		t.Errorf("a container marker asked 3 times with the Feed down: %d reads, want 3", reads)
 	}
 }

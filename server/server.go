@@ -513,22 +513,32 @@ func newShared(ctx context.Context, cfg Config, store storage.Backend, logger *s
 		// Storage descriptions link the access log (accesslog.go).
 		spaceCfg.Describe = describeAccessLog(spaceCfg.Describe)
 	}
-	// The versions of ACL resources are kept between requests while the
-	// processes of the storage hear each other's changes (aclversions.go).
-	// So are container listings, for GET (ldp/listings.go).
+	// The versions of ACL resources are kept between requests: while the
+	// processes of the storage hear each other's changes, and otherwise
+	// under the ACL generation (aclversions.go). Container markers'
+	// versions (with a Feed only; read again while it does not hear) and
+	// container listings (for GET, ldp/listings.go) are kept only while
+	// they hear.
 	var versions *aclVersions
 	feed, hearing := cfg.Notifications.Broadcaster.(notify.Feed)
 	hearing = hearing && notes != nil
 	if hearing {
 		spaceCfg.Hearing = feed.Hearing
 	}
-	if hearing && cfg.Permissions == nil {
-		versions = newACLVersions(feed, nil)
-		spaceCfg.KeepVersion = versions.version
+	if cfg.Permissions == nil {
+		generation := func(ctx context.Context) (string, error) { return sh.space.ACLGeneration(ctx) }
+		if hearing {
+			versions = newACLVersions(feed, generation, nil)
+			spaceCfg.KeepVersion = versions.markerVersion
+		} else {
+			versions = newACLVersions(nil, generation, nil)
+		}
 		publish := spaceCfg.OnChange
 		spaceCfg.OnChange = func(c ldp.Change) {
 			versions.changed(c.Path, c.Type)
-			publish(c)
+			if publish != nil {
+				publish(c)
+			}
 		}
 	}
 

@@ -59,6 +59,7 @@ func newWAC(store *ldp.Store, groups *Groups, opts acl.Options, versions *aclVer
 // kept, or remembered for the request (ldp.Store.Prefetch).
 func (w *WAC) warm(ctx context.Context, p ldp.Path) {
 	if kind, _ := p.Aux(); kind == ldp.NotAux {
+		ctx = withGeneration(ctx)
 		_, _ = w.source.ACLVersion(ctx, w.store.IRI(p))
 	}
 }
@@ -94,8 +95,10 @@ func (w *WAC) originModes(ctx context.Context, p ldp.Path, origin string) acl.Mo
 func (w *WAC) Check(ctx context.Context, a Agent, op Operation) (Grant, error) {
 	iri := w.store.IRI(op.Path)
 	// Groups may rely on group documents in the pod of the resource whose
-	// access is decided (groups.go, groupUsable).
-	ctx = withGroupScope(ctx, iri)
+	// access is decided (groups.go, groupUsable). The ACL generation, when
+	// it tells which ACL versions kept still hold, is asked once
+	// (aclversions.go).
+	ctx = withGroupScope(withGeneration(ctx), iri)
 	aop := acl.Operation{Method: op.Method, Target: iri, Exists: op.Exists}
 	if op.Ancestor != "" && !op.Exists {
 		aop.Ancestor = w.store.IRI(op.Ancestor)
