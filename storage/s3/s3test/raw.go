@@ -24,11 +24,20 @@ type Raw struct {
 func NewRaw(t testing.TB) *Raw {
 	t.Helper()
 	cfg := Config(t)
+	// As many connections kept as Kluis's backend keeps
+	// (storage/s3.maxIdleConns), so that the ceiling is not lowered by
+	// handshakes Kluis does not make.
+	tr, err := minio.DefaultTransport(cfg.TLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
 	client, err := minio.New(cfg.Endpoint, &minio.Options{
 		Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
 		Secure:       cfg.TLS,
 		Region:       cfg.Region,
 		BucketLookup: minio.BucketLookupPath,
+		Transport:    tr,
 	})
 	if err != nil {
 		t.Fatal(err)
