@@ -66,8 +66,9 @@ type aclVersions struct {
 	// dropped is not kept, since it may be older than the change.
 	drops atomic.Uint64
 
-	mu sync.RWMutex
-	m  map[string]aclVersion // by the ACL resource's storage key
+	mu      sync.RWMutex
+	m       map[string]aclVersion     // by the ACL resource's storage key
+	flights map[string]*versionFlight // reads under way, by key
 }
 
 // aclVersion is one kept answer of the backend for an ACL resource.
@@ -154,27 +155,84 @@ func (v *aclVersions) markerVersion(ctx context.Context, key string, read func(c
 }
 
 // kept is version, under the ACL generation too when byGeneration.
+//
+// Requests that miss one key at the same time share one read of it (a
+// flight): a version kept for a second is otherwise read again by every
+// request that comes while the first re-read is on its way, up to 32 HEADs
+// of one ACL at 32 clients on S3, each second, for each ACL above the
+// resources they ask for. A request joins a flight only when no version
+// was dropped since the flight began, and takes its answer only when the
+// flight kept it (none was dropped until it ended), which are the rules
+// of a kept version; otherwise it reads by itself.
 func (v *aclVersions) kept(ctx context.Context, key string, read func(context.Context, string) (string, error), byGeneration bool) (string, error) {
 	under, hearing := v.keeping(ctx, byGeneration)
+	if !hearing {
+		return read(ctx, key)
+	}
 	now := v.now()
-	if hearing {
-		v.mu.RLock()
-		e, ok := v.m[key]
-		v.mu.RUnlock()
-		if ok && e.under == under && now.Sub(e.read) < v.maxAge && !now.Before(e.read) {
-			if e.missing {
-				return "", storage.ErrNotFound
-			}
-			return e.version, nil
+	v.mu.RLock()
+	e, ok := v.m[key]
+	v.mu.RUnlock()
+	if ok && e.under == under && now.Sub(e.read) < v.maxAge && !now.Before(e.read) {
+		if e.missing {
+			return "", storage.ErrNotFound
 		}
+		return e.version, nil
 	}
 	drops := v.drops.Load()
-	ver, err := read(ctx, key)
-	missing := errors.Is(err, storage.ErrNotFound)
-	if !hearing || (err != nil && !missing) || v.drops.Load() != drops {
+	v.mu.Lock()
+	if f := v.flights[key]; f != nil && f.under == under && f.drops == drops {
+		v.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+		if f.kept {
+			return f.version, f.err
+		}
+		ver, _, err := v.readAndKeep(ctx, key, read, under, now, drops)
 		return ver, err
 	}
+	f := &versionFlight{under: under, drops: drops, done: make(chan struct{})}
+	if v.flights == nil {
+		v.flights = make(map[string]*versionFlight)
+	}
+	v.flights[key] = f
+	v.mu.Unlock()
+	ver, kept, err := v.readAndKeep(ctx, key, read, under, now, drops)
+	f.version, f.err, f.kept = ver, err, kept
 	v.mu.Lock()
+	if v.flights[key] == f {
+		delete(v.flights, key)
+	}
+	v.mu.Unlock()
+	close(f.done)
+	return ver, err
+}
+
+// versionFlight is one read of a version that requests missing it at the
+// same time share.
+type versionFlight struct {
+	under basis
+	drops uint64
+	done  chan struct{}
+	// Set before done is closed.
+	version string
+	err     error
+	kept    bool
+}
+
+// readAndKeep reads the version at key and keeps it under under, unless a
+// version was dropped since drops was read; kept tells whether it was.
+func (v *aclVersions) readAndKeep(ctx context.Context, key string, read func(context.Context, string) (string, error), under basis, now time.Time, drops uint64) (string, bool, error) {
+	ver, err := read(ctx, key)
+	missing := errors.Is(err, storage.ErrNotFound)
+	if (err != nil && !missing) || v.drops.Load() != drops {
+		return ver, false, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if len(v.m) >= maxACLVersions {
 		clear(v.m)
 	}
@@ -182,11 +240,11 @@ func (v *aclVersions) kept(ctx context.Context, key string, read func(context.Co
 	// next reader: drops moved on, and the version is read again then
 	// (drop holds the lock while it deletes, so this entry is either
 	// deleted by it or written after it, under a counter it changed).
-	if v.drops.Load() == drops {
-		v.m[key] = aclVersion{version: ver, missing: missing, read: now, under: under}
+	if v.drops.Load() != drops {
+		return ver, false, err
 	}
-	v.mu.Unlock()
-	return ver, err
+	v.m[key] = aclVersion{version: ver, missing: missing, read: now, under: under}
+	return ver, true, err
 }
 
 // drop forgets the version of the ACL resource at key.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -207,5 +208,57 @@ func TestACLVersionsFeedDown(t *testing.T) {
 	}
 	if reads != 3 {
 		t.Errorf("a container marker asked 3 times with the Feed down: %d reads, want 3", reads)
+	}
+}
+
+// TestACLVersionsShareReads checks that requests missing one version at
+// the same time share one read of it, and that a change heard while that
+// read is under way sends them to read by themselves, so that none takes
+// a version read before the change.
+func TestACLVersionsShareReads(t *testing.T) {
+	for _, dropped := range []bool{false, true} {
+		feed := &fakeFeed{}
+		feed.hearing.Store(true)
+		v := newACLVersions(feed, nil, nil)
+		key := ldp.Path("/a/").ACL().Key()
+		var reads atomic.Int64
+		release := make(chan struct{})
+		first := make(chan struct{})
+		read := func(context.Context, string) (string, error) {
+			if reads.Add(1) == 1 {
+				close(first)
+				<-release
+				return "old", nil
+			}
+			return "new", nil
+		}
+		const n = 32
+		got := make(chan string, n)
+		go func() { ver, _ := v.version(context.Background(), key, read); got <- ver }()
+		<-first
+		var joined sync.WaitGroup
+		for range n - 1 {
+			joined.Go(func() { ver, _ := v.version(context.Background(), key, read); got <- ver })
+		}
+		// Let the others reach the flight before it ends. One that comes
+		// late finds the version kept (or, after the drop, reads by
+		// itself): the answers below hold either way, and without
+		// flights those that came in time would each have read.
+		time.Sleep(20 * time.Millisecond)
+		if dropped {
+			v.drop(key)
+		}
+		close(release)
+		joined.Wait()
+		counts := map[string]int{}
+		for range n {
+			counts[<-got]++
+		}
+		switch {
+		case !dropped && (reads.Load() != 1 || counts["old"] != n):
+			t.Errorf("%d requests missing one version at once: %d reads, answers %v; want 1 read", n, reads.Load(), counts)
+		case dropped && counts["old"] != 1:
+			t.Errorf("a change heard during the shared read: answers %v; want only its own reader to take the old version", counts)
+		}
 	}
 }
