@@ -7,6 +7,7 @@ import (
 	"iter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/weconomics/kluis/storage"
 )
 
@@ -28,7 +29,17 @@ const (
 // keeps b to close it.
 //
 // Get is timed until the reader is returned, not while the body is read.
+//
+// A backend that counts its connections (interface{ Connections() int },
+// S3) is the source of kluis_storage_connections{backend}.
 func (m *Metrics) Storage(b storage.Backend, backend string) storage.Backend {
+	if c, ok := b.(interface{ Connections() int }); ok {
+		_ = m.registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "kluis_storage_connections",
+			Help:        "Connections to the storage open now, idle or in use.",
+			ConstLabels: prometheus.Labels{"backend": backend},
+		}, func() float64 { return float64(c.Connections()) }))
+	}
 	mb := &meteredBackend{next: b, backend: backend, m: m}
 	if c, ok := b.(storage.Checker); ok {
 		return &meteredChecker{meteredBackend: mb, checker: c}

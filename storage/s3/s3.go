@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -92,7 +95,13 @@ type Backend struct {
 	partSize int
 	now      func() time.Time
 	maxKeys  int // entries per listing page; 0 leaves it to the server (1,000)
+	// conns counts the connections to the bucket open now, idle or busy.
+	conns *atomic.Int64
 }
+
+// Connections returns how many connections to the bucket are open now,
+// idle in the pool or in use (the metric kluis_storage_connections).
+func (b *Backend) Connections() int { return int(b.conns.Load()) }
 
 var (
 	_ storage.Backend = (*Backend)(nil)
@@ -105,11 +114,13 @@ func New(ctx context.Context, c Config) (*Backend, error) {
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("s3: config: %w", err)
 	}
-	client, err := newClient(c)
+	conns := new(atomic.Int64)
+	client, err := newClient(c, conns)
 	if err != nil {
 		return nil, err
 	}
 	b := &Backend{
+		conns:    conns,
 		client:   client,
 		core:     minio.Core{Client: client},
 		bucket:   c.Bucket,
@@ -133,7 +144,9 @@ func New(ctx context.Context, c Config) (*Backend, error) {
 // left a socket in TIME_WAIT when it closed it (TestConnectionsKept).
 const maxIdleConns = 256
 
-func newClient(c Config) (*minio.Client, error) {
+// newClient makes the minio-go client of c, counting its open connections
+// in conns.
+func newClient(c Config, conns *atomic.Int64) (*minio.Client, error) {
 	lookup := minio.BucketLookupAuto
 	if c.PathStyle {
 		lookup = minio.BucketLookupPath
@@ -144,6 +157,15 @@ func newClient(c Config) (*minio.Client, error) {
 	}
 	tr.MaxIdleConns = maxIdleConns
 	tr.MaxIdleConnsPerHost = maxIdleConns
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		conns.Add(1)
+		return &countedConn{Conn: conn, open: conns}, nil
+	}
 	client, err := minio.New(c.Endpoint, &minio.Options{
 		// Empty keys make minio-go send anonymous requests.
 		Creds:        credentials.NewStaticV4(c.AccessKey, c.SecretKey, ""),
@@ -264,4 +286,16 @@ func fromUserMetadata(m map[string]string) map[string]string {
 		out[strings.ToLower(k)] = v
 	}
 	return out
+}
+
+// countedConn is a connection counted in open until it is closed.
+type countedConn struct {
+	net.Conn
+	open   *atomic.Int64
+	closed sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.closed.Do(func() { c.open.Add(-1) })
+	return c.Conn.Close()
 }
