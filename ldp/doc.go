@@ -45,6 +45,10 @@
 // Config.OnChange hears of every successful write (change.go): the path,
 // Create, Update or Delete, the container whose containment changed, the
 // new ETag and the time. Notifications are built on it, above ldp.
+// Every write or deletion of an ACL resource also rewrites one object,
+// ACLGenerationKey, so that processes that do not hear each other's events
+// can tell with one lookup whether the ACL versions they kept still hold
+// (aclgeneration.go).
 //
 // ldp knows no HTTP types: the server package parses headers into the
 // plain values used here and maps the errors of this package to statuses.
