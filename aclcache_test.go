@@ -49,17 +49,7 @@ func TestACLChangeTwoProcesses(t *testing.T) {
 
 	send := func(c *child, method, path, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, c.url+path, strings.NewReader(body))
-		if body != "" {
-			req.Header.Set("Content-Type", "text/turtle")
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		return res.StatusCode, string(b)
+		return sendTurtle(t, c, method, path, body)
 	}
 	if st, body := send(procs[0], "PUT", "shared/doc", `<#it> <http://example.org/ns#n> 1.`); st/100 != 2 {
 		t.Fatalf("PUT: %d %s", st, body)
@@ -186,17 +176,8 @@ func aclChangeWithoutNATS(t *testing.T, env []string, args ...string) {
 	procs := []*child{startChild(t, env, true, append(base, args...)...), startChild(t, env, true, append(base, args...)...)}
 	send := func(c *child, method, path, body string) int {
 		t.Helper()
-		req, _ := http.NewRequest(method, c.url+path, strings.NewReader(body))
-		if body != "" {
-			req.Header.Set("Content-Type", "text/turtle")
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		return res.StatusCode
+		st, _ := sendTurtle(t, c, method, path, body)
+		return st
 	}
 	acl := func(modes string) string {
 		return `@prefix acl: <http://www.w3.org/ns/auth/acl#>.
@@ -229,4 +210,21 @@ func aclChangeWithoutNATS(t *testing.T, env []string, args ...string) {
 			}
 		}
 	}
+}
+
+// sendTurtle sends a request to the child, with body as Turtle when there
+// is one, and returns the status and the body of the answer.
+func sendTurtle(t *testing.T, c *child, method, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, c.url+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "text/turtle")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res.StatusCode, string(b)
 }
