@@ -103,8 +103,9 @@ func (m *statMemo) putVersion(key string, v memoVersion) {
 }
 
 // memoBackend is the Store's backend: the backend it was given, with the
-// request's Stats remembered under WithStatMemo. Without a memo in the
-// context it adds nothing.
+// request's Stats remembered under WithStatMemo (without a memo in the
+// context it remembers nothing), and the ACL generation moved on after
+// every write of an ACL resource (aclgeneration.go).
 type memoBackend struct{ storage.Backend }
 
 func (b memoBackend) Stat(ctx context.Context, key string) (storage.Info, error) {

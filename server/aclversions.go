@@ -46,8 +46,9 @@ import (
 //
 // Without a Feed (one process on a folder; several without NATS), and
 // while the Feed does not hear, the versions are kept by the same rules
-// with the ACL generation in place of the Feed's epoch (ldp/aclgeneration.go): a version read while the
-// generation object had one version answers while it still has it. Every
+// with the ACL generation in place of the Feed's epoch
+// (ldp/aclgeneration.go): a version read while the generation object had
+// one version answers while it still has it. Every
 // write of an ACL resource through a Store, in any process, rewrites that
 // object before its request is answered; so each request asks one
 // version, the generation's, instead of one per ACL resource, and an ACL

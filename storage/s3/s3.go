@@ -137,12 +137,12 @@ func New(ctx context.Context, c Config) (*Backend, error) {
 	return b, nil
 }
 
-// maxIdleConns is how many connections to the bucket are kept open
+// MaxIdleConns is how many connections to the bucket are kept open
 // between requests. minio-go's default keeps 16, fewer than a loaded
 // process asks at once (32 requests asking up to three HEADs each): every
 // request past them opened a connection, a TCP and TLS handshake, and
 // left a socket in TIME_WAIT when it closed it (TestConnectionsKept).
-const maxIdleConns = 256
+const MaxIdleConns = 256
 
 // newClient makes the minio-go client of c, counting its open connections
 // in conns.
@@ -155,8 +155,8 @@ func newClient(c Config, conns *atomic.Int64) (*minio.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: transport for %s: %w", c.Endpoint, err)
 	}
-	tr.MaxIdleConns = maxIdleConns
-	tr.MaxIdleConnsPerHost = maxIdleConns
+	tr.MaxIdleConns = MaxIdleConns
+	tr.MaxIdleConnsPerHost = MaxIdleConns
 	dial := tr.DialContext
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := dial(ctx, network, addr)

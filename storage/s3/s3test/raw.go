@@ -8,6 +8,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/weconomics/kluis/storage/s3"
 )
 
 // Raw is a bare minio-go client of the configured server, under a fresh
@@ -24,14 +25,13 @@ type Raw struct {
 func NewRaw(t testing.TB) *Raw {
 	t.Helper()
 	cfg := Config(t)
-	// As many connections kept as Kluis's backend keeps
-	// (storage/s3.maxIdleConns), so that the ceiling is not lowered by
-	// handshakes Kluis does not make.
+	// As many connections kept as Kluis's backend keeps, so that the
+	// ceiling is not lowered by handshakes Kluis does not make.
 	tr, err := minio.DefaultTransport(cfg.TLS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = s3.MaxIdleConns, s3.MaxIdleConns
 	client, err := minio.New(cfg.Endpoint, &minio.Options{
 		Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
 		Secure:       cfg.TLS,
